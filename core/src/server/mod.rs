@@ -1,0 +1,649 @@
+//! The server side of one client connection.
+
+mod rate;
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::codec::{self, FrameDecoder, Framing, frame_name};
+use crate::wire::{self, frame::Body, recipient};
+use crate::{ConnectionError, ErrorCode, PROTOCOL_VERSION, defaults};
+use rate::TokenBucket;
+
+/// Checks session tokens; supplied by the server (spec §5).
+///
+/// Verification must be cheap and local (a signature and an expiry check): it runs inline in
+/// the handshake. Anything slower (presence, inbox state) happens after
+/// [`ServerEvent::HelloVerified`], before the server calls [`ServerSession::welcome`].
+pub trait TokenVerifier: Send + Sync {
+    /// The user the token was issued to, or `UNAUTHENTICATED` / `TOKEN_EXPIRED`.
+    fn verify(&self, token: &str) -> Result<Identity, ErrorCode>;
+}
+
+/// Who a verified token belongs to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Identity {
+    /// The user every message of the session is sent as.
+    pub user_id: String,
+}
+
+/// Limits one connection is held to (spec §10), announced in `Welcome`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ServerLimits {
+    /// Largest frame accepted from the client.
+    pub max_frame_size: u32,
+    /// Largest `Send.body`.
+    pub max_body_size: u32,
+    /// Most unanswered Sends.
+    pub max_in_flight: u32,
+    /// Sustained Sends per second; 0 disables the rate limit.
+    pub sends_per_second: u32,
+    /// Burst above the sustained rate.
+    pub send_burst: u32,
+}
+
+impl Default for ServerLimits {
+    fn default() -> Self {
+        Self {
+            max_frame_size: defaults::MAX_FRAME_SIZE,
+            max_body_size: defaults::MAX_BODY_SIZE,
+            max_in_flight: defaults::MAX_IN_FLIGHT,
+            sends_per_second: defaults::SENDS_PER_SECOND,
+            send_burst: defaults::SEND_BURST,
+        }
+    }
+}
+
+/// Settings shared by every session of a server; hold it in an `Arc` so a session costs a
+/// pointer, not a copy.
+pub struct ServerConfig {
+    /// Checks the token in `Hello`.
+    pub verifier: Arc<dyn TokenVerifier>,
+    /// How frames are delimited on this listener.
+    pub framing: Framing,
+    /// Limits announced to and enforced on clients.
+    pub limits: ServerLimits,
+    /// Heartbeat interval when the client asks for none.
+    pub heartbeat_interval: Duration,
+    /// Silence after which the client is dead, for `heartbeat_interval`; scaled with it when
+    /// a client asks for another interval.
+    pub heartbeat_timeout: Duration,
+    /// Time allowed for the client's Hello.
+    pub handshake_timeout: Duration,
+}
+
+impl ServerConfig {
+    /// Protocol defaults with the given verifier and framing.
+    pub fn new(verifier: Arc<dyn TokenVerifier>, framing: Framing) -> Self {
+        Self {
+            verifier,
+            framing,
+            limits: ServerLimits::default(),
+            heartbeat_interval: defaults::HEARTBEAT_INTERVAL,
+            heartbeat_timeout: defaults::HEARTBEAT_TIMEOUT,
+            handshake_timeout: defaults::HANDSHAKE_TIMEOUT,
+        }
+    }
+
+    /// Interval and timeout for a client that asked for `requested_ms` (0: no preference).
+    fn heartbeat_for(&self, requested_ms: u32) -> (Duration, Duration) {
+        let interval = if requested_ms == 0 {
+            self.heartbeat_interval
+        } else {
+            Duration::from_millis(requested_ms.into()).clamp(
+                defaults::MIN_HEARTBEAT_INTERVAL,
+                defaults::MAX_HEARTBEAT_INTERVAL,
+            )
+        };
+        // Keep the configured timeout/interval ratio, and never under 2x (spec §6).
+        let ratio_permille = (self.heartbeat_timeout.as_millis() * 1000)
+            .checked_div(self.heartbeat_interval.as_millis())
+            .unwrap_or(2500)
+            .max(2000);
+        let timeout_ms = interval.as_millis() * ratio_permille / 1000;
+        (
+            interval,
+            Duration::from_millis(u64::try_from(timeout_ms).unwrap_or(u64::MAX)),
+        )
+    }
+}
+
+/// What the server learns from a session; drained with [`ServerSession::poll_event`].
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum ServerEvent {
+    /// A valid Hello with a verified token. Answer with [`ServerSession::welcome`] or
+    /// [`ServerSession::reject`].
+    HelloVerified(HelloInfo),
+    /// A Send that passed the per-connection checks (id, window, rate, size, recipient).
+    /// Store it, then answer with [`ServerSession::ack_send`] or [`ServerSession::reject_send`].
+    Send(wire::Send),
+    /// The client processed its inbox up to and including `up_to_seq`.
+    DeliverAck {
+        /// Cumulative acknowledgement.
+        up_to_seq: u64,
+    },
+}
+
+/// The verified content of a client's Hello.
+#[derive(Clone, Debug, PartialEq)]
+pub struct HelloInfo {
+    /// From the token, never from the client.
+    pub user_id: String,
+    /// The device's stable id.
+    pub device_id: String,
+    /// Where the device stopped reading, if it has read before.
+    pub resume: Option<wire::ResumePoint>,
+    /// Informational client name.
+    pub client_name: String,
+}
+
+/// What the server decided in answer to a Hello.
+#[derive(Clone, Debug, PartialEq)]
+pub struct WelcomeInfo {
+    /// Unique id of this session.
+    pub session_id: String,
+    /// Outcome of the client's resume point.
+    pub resume: wire::ResumeResult,
+    /// This server's id.
+    pub server_id: String,
+    /// Wall clock, ms since the Unix epoch.
+    pub server_time_ms: u64,
+}
+
+/// Caller misuse of a [`ServerSession`].
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ServerApiError {
+    /// The session is not open (no Welcome yet, or closing).
+    #[error("session is not open")]
+    NotOpen,
+    /// The frame would exceed the client's maximum frame size.
+    #[error("frame of {len} bytes exceeds the client's maximum of {max}")]
+    TooLargeForClient {
+        /// Framed length.
+        len: usize,
+        /// The client's limit.
+        max: u32,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    AwaitingHello,
+    /// Hello verified; the server is preparing the Welcome.
+    Verified,
+    Open,
+    /// GoAway sent: no new work, finish what is in flight.
+    Draining,
+    /// A fatal error was queued or received: flush and close.
+    Closed,
+}
+
+/// The server side of one connection (spec §4–§12), sans IO.
+///
+/// Drive it like this: feed bytes with [`handle_input`](Self::handle_input) (TCP) or
+/// [`handle_message`](Self::handle_message) (WebSocket), and call
+/// [`handle_timeout`](Self::handle_timeout) when [`poll_timeout`](Self::poll_timeout) passes.
+/// After each of those, drain in this order: [`poll_transmit`](Self::poll_transmit) until it
+/// returns 0 (write the bytes), then [`poll_event`](Self::poll_event) until `None` (act on
+/// them, answering through the methods they name), then look at
+/// [`is_finished`](Self::is_finished) (close the transport) and `poll_timeout`.
+pub struct ServerSession {
+    config: Arc<ServerConfig>,
+    phase: Phase,
+    decoder: FrameDecoder,
+    /// Reused between reads so decoding allocates nothing per frame.
+    decoded: Vec<Body>,
+    outgoing: VecDeque<Body>,
+    events: VecDeque<ServerEvent>,
+    user_id: String,
+    /// Deadline of the handshake, then of the heartbeat (`last_recv + heartbeat_timeout`).
+    deadline: Instant,
+    heartbeat_timeout: Duration,
+    client_max_frame: u32,
+    /// Hello.heartbeat_interval_ms, applied in Welcome.
+    requested_heartbeat_ms: u32,
+    in_flight: u32,
+    rate: TokenBucket,
+    highest_delivered: u64,
+    error: Option<ConnectionError>,
+}
+
+impl ServerSession {
+    /// A session for a connection accepted at `now`.
+    pub fn new(config: Arc<ServerConfig>, now: Instant) -> Self {
+        let limits = &config.limits;
+        Self {
+            phase: Phase::AwaitingHello,
+            decoder: FrameDecoder::new(defaults::MAX_FRAME_SIZE),
+            decoded: Vec::new(),
+            outgoing: VecDeque::new(),
+            events: VecDeque::new(),
+            user_id: String::new(),
+            deadline: now + config.handshake_timeout,
+            heartbeat_timeout: config.heartbeat_timeout,
+            client_max_frame: defaults::MAX_FRAME_SIZE,
+            requested_heartbeat_ms: 0,
+            in_flight: 0,
+            rate: TokenBucket::new(limits.sends_per_second, limits.send_burst),
+            highest_delivered: 0,
+            error: None,
+            config,
+        }
+    }
+
+    /// Bytes read from a length-prefixed transport.
+    pub fn handle_input(&mut self, now: Instant, bytes: &[u8]) -> Result<(), ConnectionError> {
+        self.check_alive()?;
+        let mut decoded = std::mem::take(&mut self.decoded);
+        let result = self.decoder.decode(bytes, &mut decoded);
+        let outcome = self.handle_decoded(now, &mut decoded, result);
+        self.decoded = decoded;
+        outcome
+    }
+
+    /// One whole message from a message-framed transport (a WebSocket binary message).
+    pub fn handle_message(&mut self, now: Instant, message: &[u8]) -> Result<(), ConnectionError> {
+        self.check_alive()?;
+        let mut decoded = std::mem::take(&mut self.decoded);
+        let result = codec::decode_frame(message, self.decoder.max_frame_size())
+            .map(|body| decoded.push(body));
+        let outcome = self.handle_decoded(now, &mut decoded, result);
+        self.decoded = decoded;
+        outcome
+    }
+
+    fn handle_decoded(
+        &mut self,
+        now: Instant,
+        decoded: &mut Vec<Body>,
+        result: Result<(), codec::DecodeError>,
+    ) -> Result<(), ConnectionError> {
+        if !decoded.is_empty() && self.phase != Phase::AwaitingHello {
+            self.deadline = now + self.heartbeat_timeout;
+        }
+        for body in decoded.drain(..) {
+            if self.error.is_some() {
+                break; // nothing after a fatal error is processed (spec §11.1)
+            }
+            self.handle_frame(now, body);
+        }
+        if let Err(error) = result {
+            self.fail(error.code(), error.to_string());
+        }
+        self.check_alive()
+    }
+
+    /// The transport closed.
+    pub fn handle_transport_closed(&mut self) {
+        if self.error.is_none() {
+            self.error = Some(ConnectionError::TransportClosed);
+        }
+        self.phase = Phase::Closed;
+    }
+
+    /// Call when `now` reaches [`poll_timeout`](Self::poll_timeout).
+    pub fn handle_timeout(&mut self, now: Instant) {
+        if self.error.is_some() || now < self.deadline {
+            return;
+        }
+        match self.phase {
+            Phase::AwaitingHello => self.fail(ErrorCode::HANDSHAKE_TIMEOUT, "no Hello in time"),
+            Phase::Verified => {} // the server itself is slow; its own deadline applies
+            Phase::Open | Phase::Draining => self.fail(
+                ErrorCode::HEARTBEAT_TIMEOUT,
+                "nothing received within the heartbeat timeout",
+            ),
+            Phase::Closed => {}
+        }
+    }
+
+    /// When [`handle_timeout`](Self::handle_timeout) should be called next.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        match self.phase {
+            Phase::AwaitingHello | Phase::Open | Phase::Draining if self.error.is_none() => {
+                Some(self.deadline)
+            }
+            _ => None,
+        }
+    }
+
+    /// Appends frames to send to `buf`: every queued frame on a length-prefixed transport,
+    /// one frame (one WebSocket message) on a message transport. Returns how many.
+    pub fn poll_transmit(&mut self, buf: &mut Vec<u8>) -> usize {
+        let mut count = 0;
+        while let Some(body) = self.outgoing.pop_front() {
+            codec::encode_frame(&body, self.config.framing, buf);
+            count += 1;
+            if self.config.framing == Framing::Message {
+                break;
+            }
+        }
+        count
+    }
+
+    /// The next thing the server must act on.
+    pub fn poll_event(&mut self) -> Option<ServerEvent> {
+        self.events.pop_front()
+    }
+
+    /// True once the connection should be closed: after a fatal error, a drained GoAway or
+    /// the transport closing, with every queued frame handed out by `poll_transmit`.
+    pub fn is_finished(&self) -> bool {
+        let drained = self.phase == Phase::Draining && self.in_flight == 0;
+        (self.phase == Phase::Closed || drained) && self.outgoing.is_empty()
+    }
+
+    /// Why the connection failed, if it did.
+    pub fn error(&self) -> Option<&ConnectionError> {
+        self.error.as_ref()
+    }
+
+    /// The session's user, once the Hello was verified.
+    pub fn user_id(&self) -> Option<&str> {
+        (self.phase != Phase::AwaitingHello).then_some(self.user_id.as_str())
+    }
+
+    /// Whether Welcome was sent and no GoAway or error since.
+    pub fn is_open(&self) -> bool {
+        self.phase == Phase::Open
+    }
+
+    /// Sends Welcome after [`ServerEvent::HelloVerified`].
+    pub fn welcome(&mut self, now: Instant, info: WelcomeInfo) -> Result<(), ServerApiError> {
+        if self.phase != Phase::Verified {
+            return Err(ServerApiError::NotOpen);
+        }
+        let (interval, timeout) = self.config.heartbeat_for(self.requested_heartbeat_ms);
+        let limits = &self.config.limits;
+        self.decoder.set_max_frame_size(limits.max_frame_size);
+        self.heartbeat_timeout = timeout;
+        self.deadline = now + timeout;
+        self.phase = Phase::Open;
+        self.outgoing.push_back(Body::Welcome(wire::Welcome {
+            version: PROTOCOL_VERSION,
+            session_id: info.session_id,
+            user_id: self.user_id.clone(),
+            heartbeat_interval_ms: millis_u32(interval),
+            heartbeat_timeout_ms: millis_u32(timeout),
+            limits: Some(wire::Limits {
+                max_frame_size: limits.max_frame_size,
+                max_body_size: limits.max_body_size,
+                max_in_flight: limits.max_in_flight,
+                sends_per_second: limits.sends_per_second,
+                send_burst: limits.send_burst,
+            }),
+            resume: Some(info.resume),
+            server_time_ms: info.server_time_ms,
+            server_id: info.server_id,
+        }));
+        Ok(())
+    }
+
+    /// Ends the connection with a fatal error, e.g. to refuse a verified Hello
+    /// (`TOO_MANY_SESSIONS`, `UNAVAILABLE`).
+    pub fn reject(&mut self, code: ErrorCode, message: impl Into<String>) {
+        self.fail(code, message);
+    }
+
+    /// Answers a Send with its SendAck, once the message is durably stored.
+    pub fn ack_send(&mut self, ack: wire::SendAck) {
+        self.in_flight = self.in_flight.saturating_sub(1);
+        if self.phase != Phase::Closed {
+            self.outgoing.push_back(Body::SendAck(ack));
+        }
+    }
+
+    /// Answers a Send with an error; the connection stays open.
+    pub fn reject_send(
+        &mut self,
+        client_msg_id: String,
+        code: ErrorCode,
+        message: impl Into<String>,
+        retry_after: Duration,
+    ) {
+        self.in_flight = self.in_flight.saturating_sub(1);
+        self.queue_send_error(client_msg_id, code, message.into(), retry_after);
+    }
+
+    fn queue_send_error(
+        &mut self,
+        client_msg_id: String,
+        code: ErrorCode,
+        message: String,
+        retry_after: Duration,
+    ) {
+        if self.phase != Phase::Closed {
+            self.outgoing.push_back(Body::Error(wire::Error {
+                code: code.0,
+                message,
+                client_msg_id,
+                retry_after_ms: millis_u32(retry_after),
+            }));
+        }
+    }
+
+    /// Queues a Deliver for the client.
+    pub fn deliver(&mut self, deliver: wire::Deliver) -> Result<(), ServerApiError> {
+        if self.phase != Phase::Open {
+            return Err(ServerApiError::NotOpen);
+        }
+        let body = Body::Deliver(deliver);
+        let len = codec::framed_len(&body, Framing::Message);
+        if len > self.client_max_frame as usize {
+            return Err(ServerApiError::TooLargeForClient {
+                len,
+                max: self.client_max_frame,
+            });
+        }
+        if let Body::Deliver(d) = &body {
+            self.highest_delivered = self.highest_delivered.max(d.seq);
+        }
+        self.outgoing.push_back(body);
+        Ok(())
+    }
+
+    /// Sends GoAway and starts draining: in-flight Sends are still answered, nothing new is
+    /// accepted, and the session is finished once they are.
+    pub fn go_away(
+        &mut self,
+        reason: wire::GoAwayReason,
+        message: impl Into<String>,
+        reconnect_after: Duration,
+    ) {
+        if matches!(self.phase, Phase::Closed | Phase::Draining) {
+            return;
+        }
+        self.outgoing.push_back(Body::GoAway(wire::GoAway {
+            reason: reason as i32,
+            message: message.into(),
+            reconnect_after_ms: millis_u32(reconnect_after),
+        }));
+        self.phase = Phase::Draining;
+    }
+
+    /// Unanswered Sends.
+    pub fn in_flight(&self) -> u32 {
+        self.in_flight
+    }
+
+    fn check_alive(&self) -> Result<(), ConnectionError> {
+        match &self.error {
+            Some(error) => Err(error.clone()),
+            None => Ok(()),
+        }
+    }
+
+    /// Queues a fatal Error and closes (spec §11.1). Sticky.
+    fn fail(&mut self, code: ErrorCode, detail: impl Into<String>) {
+        if self.error.is_some() {
+            return;
+        }
+        let detail = detail.into();
+        self.outgoing.push_back(Body::Error(wire::Error {
+            code: code.0,
+            message: detail.clone(),
+            client_msg_id: String::new(),
+            retry_after_ms: 0,
+        }));
+        self.error = Some(ConnectionError::local(code, detail));
+        self.phase = Phase::Closed;
+    }
+
+    fn handle_frame(&mut self, now: Instant, body: Body) {
+        match (self.phase, body) {
+            (_, Body::Error(error)) => {
+                self.error = Some(ConnectionError::Remote {
+                    code: ErrorCode(error.code),
+                    message: error.message,
+                });
+                self.phase = Phase::Closed;
+            }
+            (Phase::AwaitingHello, Body::Hello(hello)) => self.handle_hello(hello),
+            (Phase::Open | Phase::Draining, Body::Ping(ping)) => {
+                self.outgoing
+                    .push_back(Body::Pong(wire::Pong { nonce: ping.nonce }));
+            }
+            (Phase::Open | Phase::Draining, Body::Pong(_)) => {}
+            (Phase::Open, Body::Send(send)) => self.handle_send(now, send),
+            (Phase::Draining, Body::Send(send)) => {
+                let id = send.client_msg_id;
+                self.queue_send_error(
+                    id,
+                    ErrorCode::SHUTTING_DOWN,
+                    "server is draining".into(),
+                    Duration::ZERO,
+                );
+            }
+            (Phase::Open | Phase::Draining, Body::DeliverAck(ack)) => {
+                if ack.up_to_seq > self.highest_delivered {
+                    let detail = format!(
+                        "DeliverAck up to {} but only {} was delivered",
+                        ack.up_to_seq, self.highest_delivered
+                    );
+                    self.fail(ErrorCode::INVALID_FIELD, detail);
+                } else {
+                    self.events.push_back(ServerEvent::DeliverAck {
+                        up_to_seq: ack.up_to_seq,
+                    });
+                }
+            }
+            (phase, body) => {
+                let detail = format!("{} is not allowed {}", frame_name(&body), phase_name(phase));
+                self.fail(ErrorCode::UNEXPECTED_FRAME, detail);
+            }
+        }
+    }
+
+    fn handle_hello(&mut self, hello: wire::Hello) {
+        if !hello.versions.contains(&PROTOCOL_VERSION) {
+            let detail = format!(
+                "offered versions {:?}; this server speaks {PROTOCOL_VERSION}",
+                hello.versions
+            );
+            return self.fail(ErrorCode::UNSUPPORTED_VERSION, detail);
+        }
+        if hello.device_id.is_empty() || hello.device_id.len() > defaults::MAX_DEVICE_ID_LEN {
+            return self.fail(ErrorCode::INVALID_FIELD, "device_id must be 1 to 128 bytes");
+        }
+        if hello.token.is_empty() || hello.token.len() > defaults::MAX_TOKEN_LEN {
+            return self.fail(
+                ErrorCode::UNAUTHENTICATED,
+                "token missing or longer than 4096 bytes",
+            );
+        }
+        let identity = match self.config.verifier.verify(&hello.token) {
+            Ok(identity) => identity,
+            Err(code) => return self.fail(code, "session token rejected"),
+        };
+        self.client_max_frame = match hello.max_frame_size {
+            0 => defaults::MAX_FRAME_SIZE,
+            n => n,
+        };
+        self.requested_heartbeat_ms = hello.heartbeat_interval_ms;
+        self.user_id = identity.user_id.clone();
+        self.phase = Phase::Verified;
+        self.events.push_back(ServerEvent::HelloVerified(HelloInfo {
+            user_id: identity.user_id,
+            device_id: hello.device_id,
+            resume: hello.resume,
+            client_name: hello.client_name,
+        }));
+    }
+
+    fn handle_send(&mut self, now: Instant, send: wire::Send) {
+        let id_len = send.client_msg_id.len();
+        if id_len == 0 {
+            // Without an id the error cannot point at this Send, so it is fatal.
+            return self.fail(
+                ErrorCode::INVALID_CLIENT_MSG_ID,
+                "Send without client_msg_id",
+            );
+        }
+        let limits = &self.config.limits;
+        let rejection = if id_len > defaults::MAX_CLIENT_MSG_ID_LEN {
+            Some((
+                ErrorCode::INVALID_CLIENT_MSG_ID,
+                "client_msg_id longer than 64 bytes".to_owned(),
+                Duration::ZERO,
+            ))
+        } else if self.in_flight >= limits.max_in_flight {
+            let detail = format!("{} Sends already unanswered", self.in_flight);
+            Some((ErrorCode::IN_FLIGHT_EXCEEDED, detail, Duration::ZERO))
+        } else if let Err(wait) = self.rate.try_take(now) {
+            Some((
+                ErrorCode::RATE_LIMITED,
+                "too many Sends per second".to_owned(),
+                wait,
+            ))
+        } else if !has_valid_recipient(&send) {
+            Some((
+                ErrorCode::INVALID_FIELD,
+                "Send needs a recipient: user_id, group_id or everyone".to_owned(),
+                Duration::ZERO,
+            ))
+        } else if send.body.len() > limits.max_body_size as usize {
+            let detail = format!(
+                "body of {} bytes; the maximum is {}",
+                send.body.len(),
+                limits.max_body_size
+            );
+            Some((ErrorCode::BODY_TOO_LARGE, detail, Duration::ZERO))
+        } else {
+            None
+        };
+        match rejection {
+            Some((code, detail, wait)) => {
+                self.queue_send_error(send.client_msg_id, code, detail, wait)
+            }
+            None => {
+                self.in_flight += 1;
+                self.events.push_back(ServerEvent::Send(send));
+            }
+        }
+    }
+}
+
+fn has_valid_recipient(send: &wire::Send) -> bool {
+    match send.to.as_ref().and_then(|to| to.kind.as_ref()) {
+        Some(recipient::Kind::UserId(id) | recipient::Kind::GroupId(id)) => !id.is_empty(),
+        Some(recipient::Kind::Everyone(_)) => true,
+        None => false,
+    }
+}
+
+fn millis_u32(duration: Duration) -> u32 {
+    u32::try_from(duration.as_millis()).unwrap_or(u32::MAX)
+}
+
+fn phase_name(phase: Phase) -> &'static str {
+    match phase {
+        Phase::AwaitingHello => "before Hello",
+        Phase::Verified => "before Welcome",
+        Phase::Open => "from a client",
+        Phase::Draining => "after GoAway",
+        Phase::Closed => "after the connection failed",
+    }
+}
