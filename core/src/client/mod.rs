@@ -1,1 +1,716 @@
-pub struct ClientSession;
+//! The client side: one logical session that outlives its connections.
+
+mod inbox;
+mod outbox;
+mod types;
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+
+pub use types::{
+    ClientConfig, ClientEvent, CloseReason, ConnectionState, LoginFailure, LoginGrant, Request,
+    SendError,
+};
+
+use crate::codec::{self, FrameDecoder, Framing, frame_name};
+use crate::wire::{self, GoAwayReason, ResumeOutcome, frame::Body, recipient};
+use crate::{Backoff, ConnectionError, ErrorCode, PROTOCOL_VERSION, Retry, SplitMix64, defaults};
+use inbox::{Inbox, Verdict};
+use outbox::Outbox;
+
+#[derive(Debug)]
+enum State {
+    Idle,
+    LoggingIn {
+        id: u64,
+    },
+    /// Asked the driver for a transport; Hello goes out once it is up.
+    Connecting {
+        deadline: Instant,
+    },
+    /// Hello sent, waiting for Welcome.
+    Handshaking {
+        deadline: Instant,
+    },
+    Connected(Link),
+    /// Transport closing or closed; the next login is due at `until`.
+    Waiting {
+        until: Instant,
+    },
+    Closed,
+}
+
+/// Facts about the current connection, from Welcome.
+#[derive(Debug)]
+struct Link {
+    heartbeat_interval: Duration,
+    heartbeat_timeout: Duration,
+    last_sent: Instant,
+    last_received: Instant,
+    /// Nonce and send time of the Ping awaiting its Pong.
+    ping: Option<(u64, Instant)>,
+    max_in_flight: usize,
+    /// GoAway received: send nothing new, wait for the server to close.
+    going_away: bool,
+}
+
+/// An event as queued, with what is needed to acknowledge it when the application polls it.
+#[derive(Debug)]
+enum Queued {
+    Event(ClientEvent),
+    /// A message, with the inbox epoch it was numbered in.
+    Message {
+        epoch: Option<u64>,
+        deliver: wire::Deliver,
+    },
+}
+
+/// The client side of cim (spec §4–§13), sans IO: login, connection, handshake, heartbeats,
+/// the outbox of unacknowledged Sends, inbox position and dedupe, and reconnects with
+/// backoff, across as many connections as it takes.
+///
+/// Drive it like this: call [`connect`](Self::connect) once; then, after every `handle_*`
+/// call (and after [`send`](Self::send)), drain in this order:
+/// 1. [`poll_transmit`](Self::poll_transmit) until it returns 0, writing the bytes;
+/// 2. [`poll_request`](Self::poll_request) until `None`, doing what each asks (log in, open or
+///    close a transport) and reporting back through the matching `handle_*`;
+/// 3. [`poll_event`](Self::poll_event) until `None`, handing events to the application;
+/// 4. [`poll_timeout`](Self::poll_timeout), and call [`handle_timeout`](Self::handle_timeout)
+///    when it passes.
+pub struct ClientSession {
+    config: ClientConfig,
+    state: State,
+    rng: SplitMix64,
+    backoff: Backoff,
+    decoder: FrameDecoder,
+    decoded: Vec<Body>,
+    outgoing: VecDeque<Body>,
+    requests: VecDeque<Request>,
+    events: VecDeque<Queued>,
+    outbox: Outbox,
+    inbox: Inbox,
+    grant: Option<LoginGrant>,
+    next_request_id: u64,
+    next_ping_nonce: u64,
+    limits: wire::Limits,
+    last_rtt: Option<Duration>,
+    /// GoAway's reconnect_after, applied when the server then closes.
+    go_away_wait: Duration,
+    /// The outbox sends nothing new until then (a rate limit or a retryable refusal).
+    outbox_hold: Option<Instant>,
+    /// Fatal error of the current connection; sticky until the next one starts.
+    connection_error: Option<ConnectionError>,
+}
+
+impl ClientSession {
+    /// A session that does nothing until [`connect`](Self::connect).
+    pub fn new(config: ClientConfig) -> Self {
+        Self {
+            rng: SplitMix64::new(config.seed),
+            backoff: Backoff::new(config.backoff_base, config.backoff_cap),
+            decoder: FrameDecoder::new(config.max_frame_size),
+            inbox: Inbox::new(config.resume, config.dedupe_window),
+            state: State::Idle,
+            decoded: Vec::new(),
+            outgoing: VecDeque::new(),
+            requests: VecDeque::new(),
+            events: VecDeque::new(),
+            outbox: Outbox::default(),
+            grant: None,
+            next_request_id: 0,
+            next_ping_nonce: 1,
+            limits: default_limits(),
+            last_rtt: None,
+            go_away_wait: Duration::ZERO,
+            outbox_hold: None,
+            connection_error: None,
+            config,
+        }
+    }
+
+    /// Starts the first login. Does nothing if already started.
+    pub fn connect(&mut self, _now: Instant) {
+        if matches!(self.state, State::Idle) {
+            self.start_login();
+        }
+    }
+
+    /// Queues a message and returns its client message id. It goes out as soon as the
+    /// session is connected and the window allows, and again after every reconnect until
+    /// the server answers it with [`ClientEvent::Acked`] or [`ClientEvent::SendFailed`].
+    pub fn send(
+        &mut self,
+        to: wire::Recipient,
+        content_type: impl Into<String>,
+        body: Bytes,
+    ) -> Result<String, SendError> {
+        let id = format!("{:016x}{:016x}", self.rng.next_u64(), self.rng.next_u64());
+        self.send_with_id(id.clone(), to, content_type, body)?;
+        Ok(id)
+    }
+
+    /// Like [`send`](Self::send) with an id the caller chose (unique among this user's
+    /// messages: it is the dedupe key).
+    pub fn send_with_id(
+        &mut self,
+        client_msg_id: String,
+        to: wire::Recipient,
+        content_type: impl Into<String>,
+        body: Bytes,
+    ) -> Result<(), SendError> {
+        if matches!(self.state, State::Closed) {
+            return Err(SendError::Closed);
+        }
+        if client_msg_id.is_empty() || client_msg_id.len() > defaults::MAX_CLIENT_MSG_ID_LEN {
+            return Err(SendError::InvalidClientMsgId);
+        }
+        let valid_recipient = match &to.kind {
+            Some(recipient::Kind::UserId(id) | recipient::Kind::GroupId(id)) => !id.is_empty(),
+            Some(recipient::Kind::Everyone(_)) => true,
+            None => false,
+        };
+        if !valid_recipient {
+            return Err(SendError::InvalidRecipient);
+        }
+        if body.len() > self.limits.max_body_size as usize {
+            return Err(SendError::BodyTooLarge {
+                len: body.len(),
+                max: self.limits.max_body_size,
+            });
+        }
+        self.outbox.push(wire::Send {
+            client_msg_id,
+            to: Some(to),
+            content_type: content_type.into(),
+            body,
+        });
+        self.fill_window();
+        Ok(())
+    }
+
+    /// Ends the session for good.
+    pub fn close(&mut self, _now: Instant) {
+        if matches!(self.state, State::Closed) {
+            return;
+        }
+        if matches!(
+            self.state,
+            State::Connecting { .. } | State::Handshaking { .. } | State::Connected(_)
+        ) {
+            self.requests.push_back(Request::Close);
+        }
+        self.finish(CloseReason::Requested);
+    }
+
+    /// The route answered the login request `id`.
+    pub fn handle_login_result(
+        &mut self,
+        now: Instant,
+        id: u64,
+        result: Result<LoginGrant, LoginFailure>,
+    ) {
+        if !matches!(self.state, State::LoggingIn { id: current } if current == id) {
+            return; // stale
+        }
+        match result {
+            Ok(grant) => {
+                self.requests.push_back(Request::Connect {
+                    endpoint: grant.endpoint.clone(),
+                });
+                self.grant = Some(grant);
+                self.state = State::Connecting {
+                    deadline: now + self.config.handshake_timeout,
+                };
+            }
+            Err(LoginFailure::Rejected { message }) => {
+                self.finish(CloseReason::LoginRejected { message })
+            }
+            Err(LoginFailure::Unavailable { message }) => {
+                self.retry_later(
+                    now,
+                    ConnectionError::local(ErrorCode::UNAVAILABLE, message),
+                    Duration::ZERO,
+                );
+            }
+        }
+    }
+
+    /// The transport asked for by [`Request::Connect`] is up: the Hello goes out.
+    pub fn handle_connected(&mut self, now: Instant) {
+        let State::Connecting { deadline } = self.state else {
+            return;
+        };
+        let Some(grant) = &self.grant else { return };
+        self.connection_error = None;
+        self.decoder = FrameDecoder::new(self.config.max_frame_size);
+        self.outgoing.clear();
+        self.outgoing.push_back(Body::Hello(wire::Hello {
+            versions: vec![PROTOCOL_VERSION],
+            token: grant.token.clone(),
+            device_id: self.config.device_id.clone(),
+            resume: self.inbox.resume_point(),
+            client_name: self.config.client_name.clone(),
+            max_frame_size: self.config.max_frame_size,
+            heartbeat_interval_ms: self.config.heartbeat_interval.map_or(0, millis_u32),
+        }));
+        self.state = State::Handshaking {
+            deadline: deadline.max(now),
+        };
+    }
+
+    /// Bytes read from a length-prefixed transport (TCP).
+    pub fn handle_input(&mut self, now: Instant, bytes: &[u8]) -> Result<(), ConnectionError> {
+        self.check_connection()?;
+        let mut decoded = std::mem::take(&mut self.decoded);
+        let result = self.decoder.decode(bytes, &mut decoded);
+        let outcome = self.handle_decoded(now, &mut decoded, result);
+        self.decoded = decoded;
+        outcome
+    }
+
+    /// One message from a message-framed transport (a WebSocket binary message).
+    pub fn handle_message(&mut self, now: Instant, message: &[u8]) -> Result<(), ConnectionError> {
+        self.check_connection()?;
+        let mut decoded = std::mem::take(&mut self.decoded);
+        let result =
+            codec::decode_frame(message, self.config.max_frame_size).map(|body| decoded.push(body));
+        let outcome = self.handle_decoded(now, &mut decoded, result);
+        self.decoded = decoded;
+        outcome
+    }
+
+    /// The transport closed (or could not be opened).
+    pub fn handle_transport_closed(&mut self, now: Instant) {
+        self.outgoing.clear();
+        match &self.state {
+            State::Connecting { .. } | State::Handshaking { .. } => {
+                self.retry_later(now, ConnectionError::TransportClosed, Duration::ZERO);
+            }
+            State::Connected(link) => {
+                let error = self
+                    .connection_error
+                    .clone()
+                    .unwrap_or(ConnectionError::TransportClosed);
+                let wait = if link.going_away {
+                    self.go_away_wait
+                } else {
+                    Duration::ZERO
+                };
+                self.retry_later(now, error, wait);
+            }
+            State::Idle | State::LoggingIn { .. } | State::Waiting { .. } | State::Closed => {}
+        }
+    }
+
+    /// Call when `now` reaches [`poll_timeout`](Self::poll_timeout).
+    pub fn handle_timeout(&mut self, now: Instant) {
+        if self.outbox_hold.is_some_and(|until| now >= until) {
+            self.outbox_hold = None;
+            self.fill_window();
+        }
+        match &mut self.state {
+            State::Connecting { deadline } | State::Handshaking { deadline }
+                if now >= *deadline =>
+            {
+                self.connection_failed(
+                    now,
+                    ErrorCode::HANDSHAKE_TIMEOUT,
+                    "no Welcome in time".into(),
+                );
+            }
+            State::Connected(link) => {
+                if now >= link.last_received + link.heartbeat_timeout {
+                    let detail = format!("nothing received for {:?}", link.heartbeat_timeout);
+                    self.connection_failed(now, ErrorCode::HEARTBEAT_TIMEOUT, detail);
+                } else if now >= link.last_sent + link.heartbeat_interval && link.ping.is_none() {
+                    let nonce = self.next_ping_nonce;
+                    self.next_ping_nonce += 1;
+                    link.ping = Some((nonce, now));
+                    self.outgoing.push_back(Body::Ping(wire::Ping { nonce }));
+                }
+            }
+            State::Waiting { until } if now >= *until => self.start_login(),
+            _ => {}
+        }
+    }
+
+    /// When [`handle_timeout`](Self::handle_timeout) should be called next.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        let state_timeout = match &self.state {
+            State::Connecting { deadline } | State::Handshaking { deadline } => Some(*deadline),
+            State::Connected(link) => {
+                let dead_at = link.last_received + link.heartbeat_timeout;
+                if link.ping.is_some() {
+                    Some(dead_at)
+                } else {
+                    Some(dead_at.min(link.last_sent + link.heartbeat_interval))
+                }
+            }
+            State::Waiting { until } => Some(*until),
+            State::Idle | State::LoggingIn { .. } | State::Closed => None,
+        };
+        let hold = self
+            .outbox_hold
+            .filter(|_| matches!(self.state, State::Connected(_)));
+        match (state_timeout, hold) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Appends frames to write to `buf`: all that are due on a length-prefixed transport,
+    /// one (a WebSocket message) on a message transport. Returns how many.
+    pub fn poll_transmit(&mut self, now: Instant, buf: &mut Vec<u8>) -> usize {
+        if let Some(up_to_seq) = self.inbox_ack_due() {
+            self.outgoing
+                .push_back(Body::DeliverAck(wire::DeliverAck { up_to_seq }));
+        }
+        let mut count = 0;
+        while let Some(body) = self.outgoing.pop_front() {
+            codec::encode_frame(&body, self.config.framing, buf);
+            count += 1;
+            if self.config.framing == Framing::Message {
+                break;
+            }
+        }
+        if count > 0
+            && let State::Connected(link) = &mut self.state
+        {
+            link.last_sent = now;
+        }
+        count
+    }
+
+    /// The next thing the driver must do.
+    pub fn poll_request(&mut self) -> Option<Request> {
+        self.requests.pop_front()
+    }
+
+    /// The next event for the application. Polling a message is what acknowledges it.
+    pub fn poll_event(&mut self) -> Option<ClientEvent> {
+        match self.events.pop_front()? {
+            Queued::Event(event) => Some(event),
+            Queued::Message { epoch, deliver } => {
+                self.inbox.processed(epoch, deliver.seq);
+                Some(ClientEvent::Message(deliver))
+            }
+        }
+    }
+
+    /// Where this device is in its inbox; store it to resume after a restart
+    /// ([`ClientConfig::resume`]).
+    pub fn resume_point(&self) -> Option<wire::ResumePoint> {
+        self.inbox.resume_point()
+    }
+
+    /// The session's state.
+    pub fn state(&self) -> ConnectionState {
+        match self.state {
+            State::Idle => ConnectionState::Idle,
+            State::LoggingIn { .. } => ConnectionState::LoggingIn,
+            State::Connecting { .. } | State::Handshaking { .. } => ConnectionState::Connecting,
+            State::Connected(_) => ConnectionState::Connected,
+            State::Waiting { .. } => ConnectionState::Reconnecting,
+            State::Closed => ConnectionState::Closed,
+        }
+    }
+
+    /// Round-trip time of the last answered Ping.
+    pub fn rtt(&self) -> Option<Duration> {
+        self.last_rtt
+    }
+
+    /// Ids of messages sent but not yet answered, in send order.
+    pub fn unacked(&self) -> impl Iterator<Item = &str> {
+        self.outbox.ids()
+    }
+
+    /// The limits in force (the server's, once connected; the protocol defaults before).
+    pub fn limits(&self) -> &wire::Limits {
+        &self.limits
+    }
+
+    /// The login that the current or last connection used.
+    pub fn grant(&self) -> Option<&LoginGrant> {
+        self.grant.as_ref()
+    }
+
+    fn handle_decoded(
+        &mut self,
+        now: Instant,
+        decoded: &mut Vec<Body>,
+        result: Result<(), codec::DecodeError>,
+    ) -> Result<(), ConnectionError> {
+        if !decoded.is_empty()
+            && let State::Connected(link) = &mut self.state
+        {
+            link.last_received = now;
+        }
+        for body in decoded.drain(..) {
+            let live = matches!(self.state, State::Handshaking { .. } | State::Connected(_));
+            if self.connection_error.is_some() || !live {
+                break; // nothing after a fatal error is processed (spec §11.1)
+            }
+            self.handle_frame(now, body);
+        }
+        if let Err(error) = result
+            && self.connection_error.is_none()
+        {
+            self.protocol_violation(now, error.code(), error.to_string());
+        }
+        self.check_connection()
+    }
+
+    fn handle_frame(&mut self, now: Instant, body: Body) {
+        let handshaking = matches!(self.state, State::Handshaking { .. });
+        match body {
+            Body::Welcome(welcome) if handshaking => self.handle_welcome(now, welcome),
+            Body::Error(error) if error.client_msg_id.is_empty() => {
+                self.handle_fatal_error(now, error)
+            }
+            Body::GoAway(go_away) => self.handle_go_away(now, go_away),
+            _ if handshaking => {
+                let detail = format!("{} before Welcome", frame_name(&body));
+                self.protocol_violation(now, ErrorCode::UNEXPECTED_FRAME, detail);
+            }
+            Body::Ping(ping) => self
+                .outgoing
+                .push_back(Body::Pong(wire::Pong { nonce: ping.nonce })),
+            Body::Pong(pong) => {
+                if let State::Connected(link) = &mut self.state
+                    && let Some((nonce, sent_at)) = link.ping
+                    && nonce == pong.nonce
+                {
+                    link.ping = None;
+                    self.last_rtt = Some(now.saturating_duration_since(sent_at));
+                }
+            }
+            Body::SendAck(ack) => {
+                if self.outbox.answer(&ack.client_msg_id).is_some() {
+                    self.events
+                        .push_back(Queued::Event(ClientEvent::Acked(ack)));
+                    self.fill_window();
+                }
+            }
+            Body::Error(error) => self.handle_send_error(now, error),
+            Body::Deliver(deliver) => {
+                if self.inbox.receive(&deliver) == Verdict::Fresh {
+                    self.events.push_back(Queued::Message {
+                        epoch: self.inbox.epoch(),
+                        deliver,
+                    });
+                }
+            }
+            Body::Hello(_) | Body::Welcome(_) | Body::Send(_) | Body::DeliverAck(_) => {
+                let detail = format!("{} from a server", frame_name(&body));
+                self.protocol_violation(now, ErrorCode::UNEXPECTED_FRAME, detail);
+            }
+        }
+    }
+
+    fn handle_welcome(&mut self, now: Instant, welcome: wire::Welcome) {
+        if welcome.version != PROTOCOL_VERSION {
+            let detail = format!(
+                "server chose version {}, which was not offered",
+                welcome.version
+            );
+            return self.protocol_violation(now, ErrorCode::UNSUPPORTED_VERSION, detail);
+        }
+        let resume = welcome.resume.unwrap_or_default();
+        self.limits = welcome.limits.unwrap_or_else(default_limits);
+        let interval = Duration::from_millis(
+            match welcome.heartbeat_interval_ms {
+                0 => millis_u32(defaults::HEARTBEAT_INTERVAL),
+                ms => ms,
+            }
+            .into(),
+        );
+        let timeout = Duration::from_millis(welcome.heartbeat_timeout_ms.into()).max(interval * 2);
+        self.state = State::Connected(Link {
+            heartbeat_interval: interval,
+            heartbeat_timeout: timeout,
+            last_sent: now,
+            last_received: now,
+            ping: None,
+            max_in_flight: self.limits.max_in_flight.max(1) as usize,
+            going_away: false,
+        });
+        self.backoff.reset();
+        self.inbox.connected(&resume);
+        let outcome = ResumeOutcome::try_from(resume.outcome).unwrap_or(ResumeOutcome::Unspecified);
+        self.events.push_back(Queued::Event(ClientEvent::Connected {
+            user_id: welcome.user_id,
+            session_id: welcome.session_id,
+            server_id: welcome.server_id,
+            resume: outcome,
+        }));
+        if matches!(outcome, ResumeOutcome::EpochChanged | ResumeOutcome::Gap) {
+            let event = ClientEvent::InboxDiscontinuity {
+                outcome,
+                epoch: resume.epoch,
+            };
+            self.events.push_back(Queued::Event(event));
+        }
+        self.fill_window();
+    }
+
+    fn handle_send_error(&mut self, now: Instant, error: wire::Error) {
+        let code = ErrorCode(error.code);
+        if code.retry() == Retry::After {
+            // Transient (rate, window, a backend): hold the outbox, then send it again.
+            if self.outbox.requeue(&error.client_msg_id) {
+                let wait = Duration::from_millis(error.retry_after_ms.into()).max(MIN_SEND_RETRY);
+                let until = now + wait;
+                self.outbox_hold = Some(self.outbox_hold.map_or(until, |held| held.max(until)));
+            }
+            return;
+        }
+        if self.outbox.answer(&error.client_msg_id).is_some() {
+            self.events
+                .push_back(Queued::Event(ClientEvent::SendFailed {
+                    client_msg_id: error.client_msg_id,
+                    code,
+                    message: error.message,
+                }));
+            self.fill_window();
+        }
+    }
+
+    fn handle_fatal_error(&mut self, now: Instant, error: wire::Error) {
+        let code = ErrorCode(error.code);
+        let remote = ConnectionError::Remote {
+            code,
+            message: error.message,
+        };
+        self.connection_error = Some(remote.clone());
+        self.requests.push_back(Request::Close);
+        if code.retry() == Retry::No {
+            self.finish(CloseReason::Fatal(remote));
+        } else {
+            self.retry_later(
+                now,
+                remote,
+                Duration::from_millis(error.retry_after_ms.into()),
+            );
+        }
+    }
+
+    fn handle_go_away(&mut self, now: Instant, go_away: wire::GoAway) {
+        let reason = GoAwayReason::try_from(go_away.reason).unwrap_or(GoAwayReason::Unspecified);
+        match reason {
+            GoAwayReason::SessionReplaced | GoAwayReason::LoggedOut => {
+                self.requests.push_back(Request::Close);
+                self.finish(CloseReason::GoAway {
+                    reason,
+                    message: go_away.message,
+                });
+            }
+            _ => {
+                self.go_away_wait = Duration::from_millis(go_away.reconnect_after_ms.into());
+                if let State::Connected(link) = &mut self.state {
+                    // The server still answers what is in flight, then closes (spec §12).
+                    link.going_away = true;
+                } else {
+                    let error = ConnectionError::Remote {
+                        code: ErrorCode::SHUTTING_DOWN,
+                        message: go_away.message,
+                    };
+                    self.requests.push_back(Request::Close);
+                    self.retry_later(now, error, self.go_away_wait);
+                }
+            }
+        }
+    }
+
+    /// We detected a violation by the server: report it, close, try again later.
+    fn protocol_violation(&mut self, now: Instant, code: ErrorCode, detail: String) {
+        self.outgoing.push_back(Body::Error(wire::Error {
+            code: code.0,
+            message: detail.clone(),
+            client_msg_id: String::new(),
+            retry_after_ms: 0,
+        }));
+        self.connection_failed(now, code, detail);
+    }
+
+    /// The connection is unusable: close it and schedule the next attempt.
+    fn connection_failed(&mut self, now: Instant, code: ErrorCode, detail: String) {
+        let error = ConnectionError::local(code, detail);
+        self.connection_error = Some(error.clone());
+        self.requests.push_back(Request::Close);
+        self.retry_later(now, error, Duration::ZERO);
+    }
+
+    fn retry_later(&mut self, now: Instant, error: ConnectionError, at_least: Duration) {
+        self.outbox.connection_lost();
+        self.outbox_hold = None;
+        if self.connection_error.is_none() {
+            self.connection_error = Some(error.clone());
+        }
+        let retry_in = self.backoff.next_delay(&mut self.rng).max(at_least);
+        self.state = State::Waiting {
+            until: now + retry_in,
+        };
+        self.events
+            .push_back(Queued::Event(ClientEvent::Disconnected { error, retry_in }));
+    }
+
+    fn finish(&mut self, reason: CloseReason) {
+        self.outbox.connection_lost();
+        self.state = State::Closed;
+        self.events
+            .push_back(Queued::Event(ClientEvent::Closed(reason)));
+    }
+
+    fn start_login(&mut self) {
+        let id = self.next_request_id;
+        self.next_request_id += 1;
+        self.state = State::LoggingIn { id };
+        self.requests.push_back(Request::Login { id });
+    }
+
+    fn fill_window(&mut self) {
+        let State::Connected(link) = &self.state else {
+            return;
+        };
+        if link.going_away || self.outbox_hold.is_some() {
+            return;
+        }
+        let window = link.max_in_flight;
+        while let Some(send) = self.outbox.next_to_send(window) {
+            self.outgoing.push_back(Body::Send(send.clone()));
+        }
+    }
+
+    fn inbox_ack_due(&mut self) -> Option<u64> {
+        matches!(self.state, State::Connected(_))
+            .then(|| self.inbox.take_ack())
+            .flatten()
+    }
+
+    fn check_connection(&self) -> Result<(), ConnectionError> {
+        match &self.connection_error {
+            Some(error) => Err(error.clone()),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Shortest wait before resending a Send the server refused for a transient reason.
+const MIN_SEND_RETRY: Duration = Duration::from_millis(100);
+
+fn default_limits() -> wire::Limits {
+    wire::Limits {
+        max_frame_size: defaults::MAX_FRAME_SIZE,
+        max_body_size: defaults::MAX_BODY_SIZE,
+        max_in_flight: defaults::MAX_IN_FLIGHT,
+        sends_per_second: defaults::SENDS_PER_SECOND,
+        send_burst: defaults::SEND_BURST,
+    }
+}
+
+fn millis_u32(duration: Duration) -> u32 {
+    u32::try_from(duration.as_millis()).unwrap_or(u32::MAX)
+}
