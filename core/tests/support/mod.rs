@@ -1,0 +1,734 @@
+//! A deterministic world for testing the client and server sessions together: a virtual
+//! clock, in-memory links with latency and fault knobs, and a small in-memory server
+//! application (login, inboxes, dedupe, fan-out) built on `ServerSession`.
+//!
+//! Nothing here sleeps or reads the real clock: `drive_until` jumps the clock to the next
+//! deadline, so a 75-second heartbeat timeout costs microseconds.
+#![allow(dead_code, unreachable_pub, missing_docs)]
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use cim_core::client::{
+    ClientConfig, ClientEvent, ClientSession, LoginFailure, LoginGrant, Request,
+};
+use cim_core::server::{
+    Identity, ServerConfig, ServerEvent, ServerSession, TokenVerifier, WelcomeInfo,
+};
+use cim_core::wire::{self, ResumeOutcome, recipient};
+use cim_core::{ErrorCode, Framing, SplitMix64};
+
+/// Tokens are `tok:<user>`; anything else is refused.
+pub struct FakeVerifier;
+
+impl TokenVerifier for FakeVerifier {
+    fn verify(&self, token: &str) -> Result<Identity, ErrorCode> {
+        match token.strip_prefix("tok:") {
+            Some(user) if !user.is_empty() => Ok(Identity {
+                user_id: user.to_owned(),
+            }),
+            _ => Err(ErrorCode::UNAUTHENTICATED),
+        }
+    }
+}
+
+/// Bytes in flight in one direction, each chunk due at a time.
+#[derive(Default)]
+struct Pipe {
+    chunks: VecDeque<(Instant, Vec<u8>)>,
+}
+
+/// One transport between a client and the server.
+struct Connection {
+    id: u64,
+    client: usize,
+    session: ServerSession,
+    to_server: Pipe,
+    to_client: Pipe,
+    /// The user and device, once the Hello was verified.
+    user: Option<(String, String)>,
+}
+
+/// One stored inbox entry.
+#[derive(Clone, Debug)]
+struct Entry {
+    deliver: wire::Deliver,
+}
+
+#[derive(Default)]
+struct UserState {
+    epoch: u64,
+    /// `entries[i]` has seq `first_seq + i`.
+    entries: Vec<Entry>,
+    first_seq: u64,
+    /// client_msg_id -> (message_id, sent_at_ms): the dedupe table.
+    sent: HashMap<String, (String, u64)>,
+    /// device -> acked seq.
+    positions: HashMap<String, u64>,
+}
+
+impl UserState {
+    fn next_seq(&self) -> u64 {
+        self.first_seq + self.entries.len() as u64
+    }
+}
+
+/// A client as the application sees it: its session plus what it has observed.
+pub struct SimClient {
+    pub user: String,
+    pub session: ClientSession,
+    pub received: Vec<wire::Deliver>,
+    pub acked: Vec<wire::SendAck>,
+    pub events: Vec<ClientEvent>,
+    /// Reject logins (wrong password) when set.
+    pub reject_login: bool,
+}
+
+/// Fault knobs.
+#[derive(Clone, Debug)]
+pub struct Faults {
+    /// One-way latency of every chunk.
+    pub latency: Duration,
+    /// Probability that a step kills one live connection (the transport drops; bytes in
+    /// flight are lost both ways).
+    pub kill_probability: f64,
+    /// While true, links deliver nothing and new connections fail.
+    pub partitioned: bool,
+}
+
+impl Default for Faults {
+    fn default() -> Self {
+        Self {
+            latency: Duration::from_millis(5),
+            kill_probability: 0.0,
+            partitioned: false,
+        }
+    }
+}
+
+pub struct World {
+    pub now: Instant,
+    pub start: Instant,
+    pub faults: Faults,
+    pub clients: Vec<SimClient>,
+    server_config: Arc<ServerConfig>,
+    connections: Vec<Connection>,
+    users: BTreeMap<String, UserState>,
+    groups: BTreeMap<String, Vec<String>>,
+    next_connection: u64,
+    next_message: u64,
+    rng: SplitMix64,
+    buf: Vec<u8>,
+    /// Connections killed by faults, for reporting.
+    pub kills: u32,
+}
+
+impl World {
+    pub fn new(seed: u64) -> Self {
+        let start = Instant::now();
+        let mut server_config = ServerConfig::new(Arc::new(FakeVerifier), Framing::LengthPrefixed);
+        server_config.heartbeat_interval = Duration::from_secs(10);
+        server_config.heartbeat_timeout = Duration::from_secs(25);
+        Self {
+            now: start,
+            start,
+            faults: Faults::default(),
+            clients: Vec::new(),
+            server_config: Arc::new(server_config),
+            connections: Vec::new(),
+            users: BTreeMap::new(),
+            groups: BTreeMap::new(),
+            next_connection: 0,
+            next_message: 0,
+            rng: SplitMix64::new(seed),
+            buf: Vec::new(),
+            kills: 0,
+        }
+    }
+
+    pub fn with_server_config(mut self, edit: impl FnOnce(&mut ServerConfig)) -> Self {
+        let mut config = ServerConfig::new(Arc::new(FakeVerifier), Framing::LengthPrefixed);
+        config.heartbeat_interval = self.server_config.heartbeat_interval;
+        config.heartbeat_timeout = self.server_config.heartbeat_timeout;
+        edit(&mut config);
+        self.server_config = Arc::new(config);
+        self
+    }
+
+    /// Adds a client for `user` on its own device; returns its index.
+    pub fn add_client(&mut self, user: &str, device: &str) -> usize {
+        self.add_client_with(user, device, |_| {})
+    }
+
+    pub fn add_client_with(
+        &mut self,
+        user: &str,
+        device: &str,
+        edit: impl FnOnce(&mut ClientConfig),
+    ) -> usize {
+        self.users
+            .entry(user.to_owned())
+            .or_insert_with(|| UserState {
+                epoch: 1,
+                first_seq: 1,
+                ..Default::default()
+            });
+        let mut config = ClientConfig::new(device, Framing::LengthPrefixed, self.rng.next_u64());
+        edit(&mut config);
+        let mut session = ClientSession::new(config);
+        session.connect(self.now);
+        self.clients.push(SimClient {
+            user: user.to_owned(),
+            session,
+            received: Vec::new(),
+            acked: Vec::new(),
+            events: Vec::new(),
+            reject_login: false,
+        });
+        self.clients.len() - 1
+    }
+
+    pub fn add_group(&mut self, group: &str, members: &[&str]) {
+        self.groups.insert(
+            group.to_owned(),
+            members.iter().map(|m| (*m).to_owned()).collect(),
+        );
+    }
+
+    /// Sends a text message from client `from` to user `to`.
+    pub fn send_text(&mut self, from: usize, to: &str, text: &str) -> String {
+        let recipient = wire::Recipient {
+            kind: Some(recipient::Kind::UserId(to.to_owned())),
+        };
+        self.clients[from]
+            .session
+            .send(
+                recipient,
+                "text/plain",
+                Bytes::copy_from_slice(text.as_bytes()),
+            )
+            .expect("valid send")
+    }
+
+    pub fn send_to(&mut self, from: usize, to: recipient::Kind, text: &str) -> String {
+        let recipient = wire::Recipient { kind: Some(to) };
+        self.clients[from]
+            .session
+            .send(
+                recipient,
+                "text/plain",
+                Bytes::copy_from_slice(text.as_bytes()),
+            )
+            .expect("valid send")
+    }
+
+    pub fn elapsed(&self) -> Duration {
+        self.now - self.start
+    }
+
+    /// Kills every live connection of client `c` (as if the network reset it).
+    pub fn kill_connections_of(&mut self, c: usize) {
+        let ids: Vec<u64> = self
+            .connections
+            .iter()
+            .filter(|conn| conn.client == c)
+            .map(|conn| conn.id)
+            .collect();
+        for id in ids {
+            self.kill(id);
+        }
+    }
+
+    /// Resets the user's inbox: a new epoch, all entries lost (as after a store failure).
+    pub fn lose_inbox(&mut self, user: &str) {
+        if let Some(state) = self.users.get_mut(user) {
+            state.epoch += 1;
+            state.first_seq = 1;
+            state.entries.clear();
+            state.positions.clear();
+        }
+    }
+
+    /// Trims the user's inbox up to and including `seq`, acked or not.
+    pub fn trim_inbox(&mut self, user: &str, seq: u64) {
+        if let Some(state) = self.users.get_mut(user) {
+            while state.first_seq <= seq && !state.entries.is_empty() {
+                state.entries.remove(0);
+                state.first_seq += 1;
+            }
+        }
+    }
+
+    pub fn is_connected(&self, c: usize) -> bool {
+        self.clients[c].session.state() == cim_core::client::ConnectionState::Connected
+    }
+
+    /// Runs everything that is due now, repeatedly, until nothing changes.
+    pub fn step(&mut self) {
+        for _ in 0..64 {
+            if !self.step_once() {
+                return;
+            }
+        }
+    }
+
+    /// Advances the clock to the next deadline and runs what is due; returns false when
+    /// nothing is scheduled any more.
+    pub fn advance(&mut self) -> bool {
+        self.step();
+        let Some(next) = self.next_deadline() else {
+            return false;
+        };
+        self.now = self.now.max(next);
+        self.maybe_kill();
+        self.step();
+        true
+    }
+
+    /// Drives until `done` holds or `limit` of virtual time passes; returns whether it held.
+    pub fn drive_until(&mut self, limit: Duration, mut done: impl FnMut(&World) -> bool) -> bool {
+        let end = self.now + limit;
+        self.step();
+        while !done(self) {
+            if self.now >= end {
+                return false;
+            }
+            let next = self.next_deadline().map_or(end, |t| t.min(end));
+            self.now = self.now.max(next);
+            self.maybe_kill();
+            self.step();
+        }
+        true
+    }
+
+    /// Drives for exactly `duration` of virtual time.
+    pub fn drive_for(&mut self, duration: Duration) {
+        self.drive_until(duration, |_| false);
+    }
+
+    fn next_deadline(&self) -> Option<Instant> {
+        let clients = self.clients.iter().filter_map(|c| c.session.poll_timeout());
+        let servers = self
+            .connections
+            .iter()
+            .filter_map(|c| c.session.poll_timeout());
+        let pipes = if self.faults.partitioned {
+            None
+        } else {
+            self.connections
+                .iter()
+                .flat_map(|c| {
+                    c.to_server
+                        .chunks
+                        .front()
+                        .into_iter()
+                        .chain(c.to_client.chunks.front())
+                })
+                .map(|(at, _)| *at)
+                .min()
+        };
+        clients
+            .chain(servers)
+            .chain(pipes)
+            .min()
+            .map(|t| t.max(self.now))
+    }
+
+    fn maybe_kill(&mut self) {
+        if self.faults.kill_probability <= 0.0 || self.connections.is_empty() {
+            return;
+        }
+        let roll = (self.rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
+        if roll < self.faults.kill_probability {
+            let index = self.rng.up_to(self.connections.len() as u64 - 1) as usize;
+            let id = self.connections[index].id;
+            self.kill(id);
+            self.kills += 1;
+        }
+    }
+
+    fn kill(&mut self, id: u64) {
+        let Some(index) = self.connections.iter().position(|c| c.id == id) else {
+            return;
+        };
+        let mut conn = self.connections.remove(index);
+        conn.session.handle_transport_closed();
+        self.clients[conn.client]
+            .session
+            .handle_transport_closed(self.now);
+    }
+
+    fn step_once(&mut self) -> bool {
+        let mut progressed = false;
+        for c in 0..self.clients.len() {
+            progressed |= self.drive_client(c);
+        }
+        progressed |= self.deliver_pipes();
+        for index in 0..self.connections.len() {
+            progressed |= self.drive_server_connection(index);
+        }
+        progressed |= self.reap_finished();
+        progressed
+    }
+
+    fn drive_client(&mut self, c: usize) -> bool {
+        let now = self.now;
+        let mut progressed = false;
+        let client = &mut self.clients[c];
+        client.session.handle_timeout(now);
+        self.buf.clear();
+        while client.session.poll_transmit(now, &mut self.buf) > 0 {}
+        if !self.buf.is_empty() {
+            if let Some(conn) = self.connections.iter_mut().find(|conn| conn.client == c) {
+                conn.to_server
+                    .chunks
+                    .push_back((now + self.faults.latency, std::mem::take(&mut self.buf)));
+            }
+            self.buf.clear();
+            progressed = true;
+        }
+        while let Some(request) = self.clients[c].session.poll_request() {
+            progressed = true;
+            match request {
+                Request::Login { id } => {
+                    let client = &mut self.clients[c];
+                    let result = if self.faults.partitioned {
+                        Err(LoginFailure::Unavailable {
+                            message: "route unreachable".into(),
+                        })
+                    } else if client.reject_login {
+                        Err(LoginFailure::Rejected {
+                            message: "wrong password".into(),
+                        })
+                    } else {
+                        Ok(LoginGrant {
+                            user_id: client.user.clone(),
+                            token: format!("tok:{}", client.user),
+                            endpoint: "sim".into(),
+                        })
+                    };
+                    client.session.handle_login_result(now, id, result);
+                }
+                Request::Connect { .. } => {
+                    if self.faults.partitioned {
+                        self.clients[c].session.handle_transport_closed(now);
+                    } else {
+                        let id = self.next_connection;
+                        self.next_connection += 1;
+                        self.connections.push(Connection {
+                            id,
+                            client: c,
+                            session: ServerSession::new(self.server_config.clone(), now),
+                            to_server: Pipe::default(),
+                            to_client: Pipe::default(),
+                            user: None,
+                        });
+                        self.clients[c].session.handle_connected(now);
+                    }
+                }
+                Request::Close => {
+                    if let Some(index) = self.connections.iter().position(|conn| conn.client == c) {
+                        // The client's last bytes (an Error frame) still reach the server.
+                        let mut conn = self.connections.remove(index);
+                        for (_, bytes) in conn.to_server.chunks.drain(..) {
+                            let _ = conn.session.handle_input(now, &bytes);
+                        }
+                        conn.session.handle_transport_closed();
+                    }
+                }
+                _ => {}
+            }
+        }
+        let client = &mut self.clients[c];
+        while let Some(event) = client.session.poll_event() {
+            progressed = true;
+            match &event {
+                ClientEvent::Message(deliver) => client.received.push(deliver.clone()),
+                ClientEvent::Acked(ack) => client.acked.push(ack.clone()),
+                _ => {}
+            }
+            client.events.push(event);
+        }
+        // Acks for polled messages go out in this same step.
+        self.buf.clear();
+        while client.session.poll_transmit(now, &mut self.buf) > 0 {}
+        if !self.buf.is_empty() {
+            if let Some(conn) = self.connections.iter_mut().find(|conn| conn.client == c) {
+                conn.to_server
+                    .chunks
+                    .push_back((now + self.faults.latency, std::mem::take(&mut self.buf)));
+            }
+            self.buf.clear();
+            progressed = true;
+        }
+        progressed
+    }
+
+    fn deliver_pipes(&mut self) -> bool {
+        if self.faults.partitioned {
+            return false;
+        }
+        let now = self.now;
+        let mut progressed = false;
+        for conn in &mut self.connections {
+            while conn
+                .to_server
+                .chunks
+                .front()
+                .is_some_and(|(at, _)| *at <= now)
+            {
+                let Some((_, bytes)) = conn.to_server.chunks.pop_front() else {
+                    break;
+                };
+                let _ = conn.session.handle_input(now, &bytes);
+                progressed = true;
+            }
+            while conn
+                .to_client
+                .chunks
+                .front()
+                .is_some_and(|(at, _)| *at <= now)
+            {
+                let Some((_, bytes)) = conn.to_client.chunks.pop_front() else {
+                    break;
+                };
+                // An error here is the client's to act on: it asks for Close itself.
+                let _ = self.clients[conn.client].session.handle_input(now, &bytes);
+                progressed = true;
+            }
+        }
+        progressed
+    }
+
+    fn drive_server_connection(&mut self, index: usize) -> bool {
+        let now = self.now;
+        let mut progressed = false;
+        self.connections[index].session.handle_timeout(now);
+        while let Some(event) = self.connections[index].session.poll_event() {
+            progressed = true;
+            match event {
+                ServerEvent::HelloVerified(hello) => self.on_hello(index, hello),
+                ServerEvent::Send(send) => self.on_send(index, send),
+                ServerEvent::DeliverAck { up_to_seq } => {
+                    if let Some((user, device)) = &self.connections[index].user {
+                        if let Some(state) = self.users.get_mut(user) {
+                            let position = state.positions.entry(device.clone()).or_default();
+                            *position = (*position).max(up_to_seq);
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        for conn in &mut self.connections {
+            self.buf.clear();
+            while conn.session.poll_transmit(&mut self.buf) > 0 {}
+            if !self.buf.is_empty() {
+                conn.to_client
+                    .chunks
+                    .push_back((now + self.faults.latency, std::mem::take(&mut self.buf)));
+                progressed = true;
+            }
+        }
+        progressed
+    }
+
+    fn on_hello(&mut self, index: usize, hello: cim_core::server::HelloInfo) {
+        let now_ms = self.elapsed().as_millis() as u64;
+        let Some(state) = self.users.get(&hello.user_id) else {
+            self.connections[index]
+                .session
+                .reject(ErrorCode::UNAUTHENTICATED, "unknown user");
+            return;
+        };
+        let (outcome, next_seq) = match hello.resume {
+            None => (ResumeOutcome::Fresh, state.first_seq),
+            Some(point) if point.epoch != state.epoch => {
+                (ResumeOutcome::EpochChanged, state.first_seq)
+            }
+            Some(point) if point.last_acked_seq + 1 < state.first_seq => {
+                (ResumeOutcome::Gap, state.first_seq)
+            }
+            Some(point) => (ResumeOutcome::Resumed, point.last_acked_seq + 1),
+        };
+        let conn = &mut self.connections[index];
+        conn.user = Some((hello.user_id.clone(), hello.device_id.clone()));
+        let info = WelcomeInfo {
+            session_id: format!("s{}", conn.id),
+            resume: wire::ResumeResult {
+                outcome: outcome as i32,
+                epoch: state.epoch,
+                next_seq,
+            },
+            server_id: "sim-1".into(),
+            server_time_ms: now_ms,
+        };
+        conn.session
+            .welcome(self.now, info)
+            .expect("verified session");
+        for entry in &state.entries {
+            if entry.deliver.seq >= next_seq {
+                conn.session
+                    .deliver(entry.deliver.clone())
+                    .expect("open session");
+            }
+        }
+    }
+
+    fn on_send(&mut self, index: usize, send: wire::Send) {
+        let Some((sender, _)) = self.connections[index].user.clone() else {
+            return;
+        };
+        let sent_at_ms = self.elapsed().as_millis() as u64;
+        let sender_state = self.users.get_mut(&sender).expect("sender exists");
+        if let Some((message_id, sent_at_ms)) = sender_state.sent.get(&send.client_msg_id).cloned()
+        {
+            self.connections[index].session.ack_send(wire::SendAck {
+                client_msg_id: send.client_msg_id,
+                message_id,
+                sent_at_ms,
+                duplicate: true,
+                live_only: false,
+            });
+            return;
+        }
+        let recipients: Vec<String> = match send.to.as_ref().and_then(|to| to.kind.clone()) {
+            Some(recipient::Kind::UserId(user)) => vec![user],
+            Some(recipient::Kind::GroupId(group)) => match self.groups.get(&group) {
+                Some(members) if members.contains(&sender) => {
+                    members.iter().filter(|m| **m != sender).cloned().collect()
+                }
+                Some(_) => {
+                    let session = &mut self.connections[index].session;
+                    session.reject_send(
+                        send.client_msg_id,
+                        ErrorCode::FORBIDDEN,
+                        "not a member",
+                        Duration::ZERO,
+                    );
+                    return;
+                }
+                None => Vec::new(),
+            },
+            Some(recipient::Kind::Everyone(_)) => {
+                self.broadcast(index, &sender, send, sent_at_ms);
+                return;
+            }
+            None => Vec::new(),
+        };
+        if recipients.is_empty() || recipients.iter().any(|r| !self.users.contains_key(r)) {
+            let session = &mut self.connections[index].session;
+            session.reject_send(
+                send.client_msg_id,
+                ErrorCode::UNKNOWN_RECIPIENT,
+                "no such recipient",
+                Duration::ZERO,
+            );
+            return;
+        }
+        self.next_message += 1;
+        let message_id = format!("{:026}", self.next_message);
+        for user in &recipients {
+            let state = self.users.get_mut(user).expect("checked above");
+            let deliver = wire::Deliver {
+                seq: state.next_seq(),
+                message_id: message_id.clone(),
+                from_user_id: sender.clone(),
+                to: send.to.clone(),
+                content_type: send.content_type.clone(),
+                body: send.body.clone(),
+                sent_at_ms,
+            };
+            state.entries.push(Entry {
+                deliver: deliver.clone(),
+            });
+            for conn in &mut self.connections {
+                if conn.session.is_open() && conn.user.as_ref().is_some_and(|(u, _)| u == user) {
+                    let _ = conn.session.deliver(deliver.clone());
+                }
+            }
+        }
+        let sender_state = self.users.get_mut(&sender).expect("sender exists");
+        sender_state
+            .sent
+            .insert(send.client_msg_id.clone(), (message_id.clone(), sent_at_ms));
+        self.connections[index].session.ack_send(wire::SendAck {
+            client_msg_id: send.client_msg_id,
+            message_id,
+            sent_at_ms,
+            duplicate: false,
+            live_only: false,
+        });
+    }
+
+    fn broadcast(&mut self, index: usize, sender: &str, send: wire::Send, sent_at_ms: u64) {
+        self.next_message += 1;
+        let message_id = format!("{:026}", self.next_message);
+        let deliver = wire::Deliver {
+            seq: 0,
+            message_id: message_id.clone(),
+            from_user_id: sender.to_owned(),
+            to: send.to.clone(),
+            content_type: send.content_type.clone(),
+            body: send.body.clone(),
+            sent_at_ms,
+        };
+        for conn in &mut self.connections {
+            if conn.session.is_open() && conn.user.as_ref().is_some_and(|(u, _)| u != sender) {
+                let _ = conn.session.deliver(deliver.clone());
+            }
+        }
+        self.connections[index].session.ack_send(wire::SendAck {
+            client_msg_id: send.client_msg_id,
+            message_id,
+            sent_at_ms,
+            duplicate: false,
+            live_only: true,
+        });
+    }
+
+    fn reap_finished(&mut self) -> bool {
+        let now = self.now;
+        let finished: Vec<u64> = self
+            .connections
+            .iter()
+            .filter(|c| c.session.is_finished())
+            .map(|c| c.id)
+            .collect();
+        for id in &finished {
+            let Some(index) = self.connections.iter().position(|c| c.id == *id) else {
+                continue;
+            };
+            let conn = self.connections.remove(index);
+            // Whatever the server wrote last (an Error, a GoAway) reaches the client first.
+            let client = &mut self.clients[conn.client].session;
+            for (_, bytes) in conn.to_client.chunks {
+                let _ = client.handle_input(now, &bytes);
+            }
+            client.handle_transport_closed(now);
+        }
+        !finished.is_empty()
+    }
+
+    /// Sends GoAway on every connection (a server shutting down).
+    pub fn go_away_all(&mut self, reason: wire::GoAwayReason) {
+        for conn in &mut self.connections {
+            conn.session
+                .go_away(reason, "test", Duration::from_millis(100));
+        }
+    }
+
+    pub fn connection_count(&self) -> usize {
+        self.connections.len()
+    }
+}
+
+/// Bodies of received messages, as text.
+pub fn texts(messages: &[wire::Deliver]) -> Vec<String> {
+    messages
+        .iter()
+        .map(|d| String::from_utf8_lossy(&d.body).into_owned())
+        .collect()
+}
