@@ -3,11 +3,7 @@
 
 use std::path::PathBuf;
 
-const PROTOS: &[&str] = &[
-    "cim/v1/frame.proto",
-    "cim/v1/route.proto",
-    "cim/v1/internal.proto",
-];
+const PROTOS: &[&str] = &["cim/v1/frame.proto", "cim/v1/route.proto", "cim/v1/internal.proto"];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     for proto in PROTOS {
@@ -16,18 +12,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let descriptors = protox::compile(PROTOS, ["."])?;
     let out_dir = PathBuf::from(std::env::var("OUT_DIR")?);
     // The compatibility test and gRPC reflection read the descriptor set as compiled now.
-    std::fs::write(
-        out_dir.join("cim_v1_descriptor.binpb"),
-        prost::Message::encode_to_vec(&descriptors),
-    )?;
+    std::fs::write(out_dir.join("cim_v1_descriptor.binpb"), prost::Message::encode_to_vec(&descriptors))?;
 
-    let serde_attr =
-        "#[cfg_attr(feature = \"serde\", derive(serde::Serialize, serde::Deserialize))]";
+    let serde_attr = "#[cfg_attr(feature = \"serde\", derive(serde::Serialize, serde::Deserialize))]";
     if std::env::var_os("CARGO_FEATURE_GRPC").is_some() {
-        tonic_prost_build::configure()
-            .bytes(".")
-            .type_attribute(".", serde_attr)
-            .compile_fds(descriptors)?;
+        tonic_prost_build::configure().bytes(".").type_attribute(".", serde_attr).compile_fds(descriptors)?;
     } else {
         let mut config = prost_build::Config::new();
         config.bytes(["."]).type_attribute(".", serde_attr);

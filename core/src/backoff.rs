@@ -17,11 +17,7 @@ pub struct Backoff {
 impl Backoff {
     /// A backoff starting at `base` and never waiting longer than `cap`.
     pub fn new(base: Duration, cap: Duration) -> Self {
-        Self {
-            base,
-            cap,
-            attempt: 0,
-        }
+        Self { base, cap, attempt: 0 }
     }
 
     /// The delay before the next attempt; each call counts one more failed attempt.
@@ -73,9 +69,7 @@ mod tests {
     fn jitter_is_spread_not_constant() {
         let mut rng = SplitMix64::new(1);
         let delays: std::collections::BTreeSet<_> = (0..50)
-            .map(|_| {
-                Backoff::new(Duration::from_secs(8), Duration::from_secs(8)).next_delay(&mut rng)
-            })
+            .map(|_| Backoff::new(Duration::from_secs(8), Duration::from_secs(8)).next_delay(&mut rng))
             .collect();
         assert!(delays.len() > 40, "full jitter draws distinct delays");
     }

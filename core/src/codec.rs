@@ -83,10 +83,7 @@ pub fn framed_len(body: &Body, framing: Framing) -> usize {
 /// Decodes one whole frame (a WebSocket message, or a frame with its prefix removed).
 pub fn decode_frame(bytes: &[u8], max_frame_size: u32) -> Result<Body, DecodeError> {
     if bytes.len() as u64 > u64::from(max_frame_size) {
-        return Err(DecodeError::FrameTooLarge {
-            len: bytes.len() as u64,
-            max: max_frame_size,
-        });
+        return Err(DecodeError::FrameTooLarge { len: bytes.len() as u64, max: max_frame_size });
     }
     let frame = Frame::decode(bytes).map_err(|e| DecodeError::Malformed(e.to_string()))?;
     frame.body.ok_or(DecodeError::UnknownFrame)
@@ -103,11 +100,7 @@ fn read_length_prefix(buf: &[u8]) -> Result<Option<(u32, usize)>, DecodeError> {
             return Ok(Some((len, i + 1)));
         }
     }
-    if buf.len() >= MAX_LENGTH_PREFIX {
-        Err(DecodeError::BadLengthPrefix)
-    } else {
-        Ok(None)
-    }
+    if buf.len() >= MAX_LENGTH_PREFIX { Err(DecodeError::BadLengthPrefix) } else { Ok(None) }
 }
 
 /// Incremental decoder for length-prefixed frames (TCP).
@@ -126,11 +119,7 @@ pub struct FrameDecoder {
 impl FrameDecoder {
     /// A decoder that refuses frames longer than `max_frame_size`.
     pub fn new(max_frame_size: u32) -> Self {
-        Self {
-            max_frame_size,
-            partial: Vec::new(),
-            error: None,
-        }
+        Self { max_frame_size, partial: Vec::new(), error: None }
     }
 
     /// Changes the limit, e.g. once the handshake has negotiated one.
@@ -218,10 +207,7 @@ impl FrameDecoder {
 
     fn check_len(&self, len: u32) -> Result<(), DecodeError> {
         if len > self.max_frame_size {
-            Err(DecodeError::FrameTooLarge {
-                len: len.into(),
-                max: self.max_frame_size,
-            })
+            Err(DecodeError::FrameTooLarge { len: len.into(), max: self.max_frame_size })
         } else {
             Ok(())
         }
@@ -266,9 +252,7 @@ mod tests {
         let bodies = vec![ping(1), Body::Pong(Pong { nonce: 2 }), ping(u64::MAX)];
         let mut decoder = FrameDecoder::new(DEFAULT_MAX_FRAME_SIZE);
         let mut out = Vec::new();
-        decoder
-            .decode(&encoded(&bodies), &mut out)
-            .expect("valid input");
+        decoder.decode(&encoded(&bodies), &mut out).expect("valid input");
         assert_eq!(out, bodies);
         assert_eq!(decoder.buffered(), 0);
     }
@@ -280,16 +264,10 @@ mod tests {
         let mut decoder = FrameDecoder::new(DEFAULT_MAX_FRAME_SIZE);
         let mut out = Vec::new();
         for byte in &bytes {
-            decoder
-                .decode(std::slice::from_ref(byte), &mut out)
-                .expect("valid input");
+            decoder.decode(std::slice::from_ref(byte), &mut out).expect("valid input");
         }
         assert_eq!(out, bodies);
-        assert_eq!(
-            decoder.partial.capacity(),
-            0,
-            "no buffer held between frames"
-        );
+        assert_eq!(decoder.partial.capacity(), 0, "no buffer held between frames");
     }
 
     #[test]
@@ -297,9 +275,7 @@ mod tests {
         let mut decoder = FrameDecoder::new(16);
         let mut prefix = Vec::new();
         prost::encoding::encode_varint(17, &mut prefix);
-        let err = decoder
-            .decode(&prefix, &mut Vec::new())
-            .expect_err("over the limit");
+        let err = decoder.decode(&prefix, &mut Vec::new()).expect_err("over the limit");
         assert_eq!(err, DecodeError::FrameTooLarge { len: 17, max: 16 });
         assert_eq!(err.code(), ErrorCode::FRAME_TOO_LARGE);
     }
@@ -308,9 +284,7 @@ mod tests {
     fn six_byte_varint_is_a_bad_prefix_and_the_error_sticks() {
         let mut decoder = FrameDecoder::new(DEFAULT_MAX_FRAME_SIZE);
         let bad = [0x80, 0x80, 0x80, 0x80, 0x80, 0x01];
-        let err = decoder
-            .decode(&bad, &mut Vec::new())
-            .expect_err("bad varint");
+        let err = decoder.decode(&bad, &mut Vec::new()).expect_err("bad varint");
         assert_eq!(err.code(), ErrorCode::BAD_LENGTH_PREFIX);
         let again = decoder.decode(&encoded(&[ping(1)]), &mut Vec::new());
         assert_eq!(again, Err(DecodeError::BadLengthPrefix));
@@ -326,9 +300,7 @@ mod tests {
     #[test]
     fn empty_frame_is_unknown() {
         let mut decoder = FrameDecoder::new(DEFAULT_MAX_FRAME_SIZE);
-        let err = decoder
-            .decode(&[0x00], &mut Vec::new())
-            .expect_err("no body");
+        let err = decoder.decode(&[0x00], &mut Vec::new()).expect_err("no body");
         assert_eq!(err.code(), ErrorCode::UNKNOWN_FRAME);
     }
 

@@ -40,9 +40,6 @@ impl ConnectionError {
     }
 
     pub(crate) fn local(code: ErrorCode, detail: impl Into<String>) -> Self {
-        Self::Local {
-            code,
-            detail: detail.into(),
-        }
+        Self::Local { code, detail: detail.into() }
     }
 }

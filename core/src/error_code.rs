@@ -111,10 +111,7 @@ impl ErrorCode {
     /// also be used for a single rejected Send.
     pub fn is_per_message(self) -> bool {
         (3000..4000).contains(&self.0)
-            || matches!(
-                self,
-                Self::FORBIDDEN | Self::UNAVAILABLE | Self::SHUTTING_DOWN
-            )
+            || matches!(self, Self::FORBIDDEN | Self::UNAVAILABLE | Self::SHUTTING_DOWN)
     }
 }
 
@@ -161,13 +158,7 @@ mod tests {
 
     #[test]
     fn known_codes_have_names_and_descriptions() {
-        assert_eq!(
-            ErrorCode::FRAME_TOO_LARGE.to_string(),
-            "FRAME_TOO_LARGE (1001)"
-        );
-        assert_eq!(
-            ErrorCode::RATE_LIMITED.description(),
-            "The client sends faster than the announced rate."
-        );
+        assert_eq!(ErrorCode::FRAME_TOO_LARGE.to_string(), "FRAME_TOO_LARGE (1001)");
+        assert_eq!(ErrorCode::RATE_LIMITED.description(), "The client sends faster than the announced rate.");
     }
 }

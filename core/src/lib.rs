@@ -12,6 +12,7 @@ pub mod client;
 pub mod codec;
 mod error;
 mod error_code;
+mod rate;
 mod rng;
 pub mod server;
 

@@ -23,10 +23,6 @@ impl SplitMix64 {
 
     /// Uniform in `0..=max` (slightly biased for huge `max`; fine for jitter).
     pub fn up_to(&mut self, max: u64) -> u64 {
-        if max == u64::MAX {
-            self.next_u64()
-        } else {
-            self.next_u64() % (max + 1)
-        }
+        if max == u64::MAX { self.next_u64() } else { self.next_u64() % (max + 1) }
     }
 }

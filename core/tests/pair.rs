@@ -15,9 +15,7 @@ fn connected_world(users: &[&str]) -> World {
         world.add_client(user, &format!("{user}-phone"));
     }
     let n = users.len();
-    assert!(world.drive_until(Duration::from_secs(5), |w| {
-        (0..n).all(|c| w.is_connected(c))
-    }));
+    assert!(world.drive_until(Duration::from_secs(5), |w| { (0..n).all(|c| w.is_connected(c)) }));
     world
 }
 
@@ -45,14 +43,7 @@ fn disconnect_errors(events: &[ClientEvent]) -> Vec<(Option<ErrorCode>, Duration
 fn handshake_connects_with_a_fresh_inbox() {
     let world = connected_world(&["alice"]);
     match &world.clients[0].events[..] {
-        [
-            ClientEvent::Connected {
-                user_id,
-                resume,
-                session_id,
-                ..
-            },
-        ] => {
+        [ClientEvent::Connected { user_id, resume, session_id, .. }] => {
             assert_eq!(user_id, "alice");
             assert_eq!(*resume, ResumeOutcome::Fresh);
             assert!(!session_id.is_empty());
@@ -64,37 +55,17 @@ fn handshake_connects_with_a_fresh_inbox() {
 #[test]
 fn one_to_one_messages_arrive_in_order_and_are_acked() {
     let mut world = connected_world(&["alice", "bob"]);
-    let ids: Vec<String> = (0..5)
-        .map(|i| world.send_text(0, "bob", &format!("hi {i}")))
-        .collect();
+    let ids: Vec<String> = (0..5).map(|i| world.send_text(0, "bob", &format!("hi {i}"))).collect();
     assert!(world.drive_until(Duration::from_secs(5), |w| w.clients[1].received.len() == 5));
-    assert_eq!(
-        texts(&world.clients[1].received),
-        ["hi 0", "hi 1", "hi 2", "hi 3", "hi 4"]
-    );
-    let acked: Vec<_> = world.clients[0]
-        .acked
-        .iter()
-        .map(|a| a.client_msg_id.clone())
-        .collect();
+    assert_eq!(texts(&world.clients[1].received), ["hi 0", "hi 1", "hi 2", "hi 3", "hi 4"]);
+    let acked: Vec<_> = world.clients[0].acked.iter().map(|a| a.client_msg_id.clone()).collect();
     assert_eq!(acked, ids);
     let seqs: Vec<u64> = world.clients[1].received.iter().map(|d| d.seq).collect();
     assert_eq!(seqs, [1, 2, 3, 4, 5]);
-    assert!(
-        world.clients[1]
-            .received
-            .iter()
-            .all(|d| d.from_user_id == "alice")
-    );
+    assert!(world.clients[1].received.iter().all(|d| d.from_user_id == "alice"));
     // The acks reach the server: bob's resume point moved.
     world.drive_for(Duration::from_secs(1));
-    assert_eq!(
-        world.clients[1]
-            .session
-            .resume_point()
-            .map(|p| p.last_acked_seq),
-        Some(5)
-    );
+    assert_eq!(world.clients[1].session.resume_point().map(|p| p.last_acked_seq), Some(5));
 }
 
 #[test]
@@ -103,10 +74,7 @@ fn idle_connection_survives_on_heartbeats() {
     world.drive_for(Duration::from_secs(600));
     assert!(world.is_connected(0));
     assert!(disconnect_errors(&world.clients[0].events).is_empty());
-    assert!(
-        world.clients[0].session.rtt().is_some(),
-        "pings were answered"
-    );
+    assert!(world.clients[0].session.rtt().is_some(), "pings were answered");
 }
 
 #[test]
@@ -118,19 +86,10 @@ fn partition_is_detected_by_heartbeat_timeout_and_healed_by_reconnect() {
     assert_eq!(errors[0].0, Some(ErrorCode::HEARTBEAT_TIMEOUT));
     // Dead-peer detection took the heartbeat timeout, not less, not much more.
     let detected = world.elapsed();
-    assert!(
-        detected >= Duration::from_secs(25) && detected <= Duration::from_secs(40),
-        "{detected:?}"
-    );
+    assert!(detected >= Duration::from_secs(25) && detected <= Duration::from_secs(40), "{detected:?}");
     world.faults.partitioned = false;
-    assert!(
-        world.drive_until(Duration::from_secs(60), |w| w.is_connected(0)
-            && w.is_connected(1))
-    );
-    assert_eq!(
-        resume_outcomes(&world.clients[0].events).last(),
-        Some(&ResumeOutcome::Resumed)
-    );
+    assert!(world.drive_until(Duration::from_secs(60), |w| w.is_connected(0) && w.is_connected(1)));
+    assert_eq!(resume_outcomes(&world.clients[0].events).last(), Some(&ResumeOutcome::Resumed));
 }
 
 #[test]
@@ -139,29 +98,17 @@ fn reconnect_backoff_grows_with_full_jitter_up_to_the_cap() {
     world.faults.partitioned = true;
     world.kill_connections_of(0);
     world.drive_for(Duration::from_secs(600));
-    let retries: Vec<Duration> = disconnect_errors(&world.clients[0].events)
-        .into_iter()
-        .map(|(_, d)| d)
-        .collect();
+    let retries: Vec<Duration> =
+        disconnect_errors(&world.clients[0].events).into_iter().map(|(_, d)| d).collect();
     assert!(retries.len() >= 15, "kept retrying: {}", retries.len());
     for (attempt, delay) in retries.iter().enumerate() {
-        let ceiling = Duration::from_millis(500)
-            .saturating_mul(1 << attempt.min(20))
-            .min(Duration::from_secs(30));
-        assert!(
-            *delay <= ceiling,
-            "attempt {attempt}: {delay:?} > {ceiling:?}"
-        );
+        let ceiling =
+            Duration::from_millis(500).saturating_mul(1 << attempt.min(20)).min(Duration::from_secs(30));
+        assert!(*delay <= ceiling, "attempt {attempt}: {delay:?} > {ceiling:?}");
     }
     let late: Vec<_> = retries[8..].to_vec();
-    assert!(
-        late.iter().any(|d| *d > Duration::from_secs(5)),
-        "delays grow: {late:?}"
-    );
-    assert!(
-        late.iter().collect::<std::collections::BTreeSet<_>>().len() > late.len() / 2,
-        "jittered"
-    );
+    assert!(late.iter().any(|d| *d > Duration::from_secs(5)), "delays grow: {late:?}");
+    assert!(late.iter().collect::<std::collections::BTreeSet<_>>().len() > late.len() / 2, "jittered");
     world.faults.partitioned = false;
     assert!(world.drive_until(Duration::from_secs(60), |w| w.is_connected(0)));
 }
@@ -175,10 +122,7 @@ fn offline_recipient_gets_everything_on_first_connect() {
     world.send_text(0, "bob", "two");
     assert!(world.drive_until(Duration::from_secs(5), |w| w.clients[0].acked.len() == 2));
     let bob = world.add_client("bob", "bob-phone");
-    assert!(
-        world.drive_until(Duration::from_secs(5), |w| w.clients[bob].received.len()
-            == 2)
-    );
+    assert!(world.drive_until(Duration::from_secs(5), |w| w.clients[bob].received.len() == 2));
     assert_eq!(texts(&world.clients[bob].received), ["one", "two"]);
 }
 
@@ -196,21 +140,14 @@ fn resume_after_reconnect_loses_nothing_and_repeats_nothing() {
         world.send_text(0, "bob", &format!("after {i}"));
     }
     assert!(
-        world.drive_until(Duration::from_secs(60), |w| w.clients[1].received.len()
-            >= 6
-            && w.is_connected(1))
+        world.drive_until(Duration::from_secs(60), |w| w.clients[1].received.len() >= 6 && w.is_connected(1))
     );
     world.drive_for(Duration::from_secs(5));
     assert_eq!(
         texts(&world.clients[1].received),
-        [
-            "before 0", "before 1", "before 2", "after 0", "after 1", "after 2"
-        ]
+        ["before 0", "before 1", "before 2", "after 0", "after 1", "after 2"]
     );
-    assert_eq!(
-        resume_outcomes(&world.clients[1].events),
-        [ResumeOutcome::Fresh, ResumeOutcome::Resumed]
-    );
+    assert_eq!(resume_outcomes(&world.clients[1].events), [ResumeOutcome::Fresh, ResumeOutcome::Resumed]);
 }
 
 #[test]
@@ -243,10 +180,7 @@ fn lost_inbox_is_reported_as_an_epoch_change() {
     assert_eq!(discontinuity, Some((ResumeOutcome::EpochChanged, 2)));
     world.send_text(0, "bob", "new");
     assert!(world.drive_until(Duration::from_secs(5), |w| w.clients[1].received.len() == 2));
-    assert_eq!(
-        world.clients[1].received[1].seq, 1,
-        "numbering restarts in the new epoch"
-    );
+    assert_eq!(world.clients[1].received[1].seq, 1, "numbering restarts in the new epoch");
 }
 
 #[test]
@@ -265,18 +199,14 @@ fn trimmed_unread_entries_are_reported_as_a_gap() {
     world.trim_inbox("bob", 3);
     let resume = world.clients[1].session.resume_point();
     let bob = world.add_client_with("bob", "bob-phone", |c| c.resume = resume);
-    assert!(
-        world.drive_until(Duration::from_secs(5), |w| w.clients[bob].received.len()
-            == 1)
-    );
+    assert!(world.drive_until(Duration::from_secs(5), |w| w.clients[bob].received.len() == 1));
     assert_eq!(texts(&world.clients[bob].received), ["kept"]);
-    assert!(world.clients[bob].events.iter().any(|e| matches!(
-        e,
-        ClientEvent::InboxDiscontinuity {
-            outcome: ResumeOutcome::Gap,
-            ..
-        }
-    )));
+    assert!(
+        world.clients[bob]
+            .events
+            .iter()
+            .any(|e| matches!(e, ClientEvent::InboxDiscontinuity { outcome: ResumeOutcome::Gap, .. }))
+    );
 }
 
 #[test]
@@ -285,29 +215,14 @@ fn group_and_broadcast_reach_the_others() {
     world.add_group("team", &["alice", "bob", "carol"]);
     world.send_to(0, recipient::Kind::GroupId("team".into()), "to the team");
     world.send_to(0, recipient::Kind::Everyone(wire::Everyone {}), "to all");
-    assert!(
-        world.drive_until(Duration::from_secs(5), |w| w.clients[1].received.len() == 2
-            && w.clients[2].received.len() == 2)
-    );
+    assert!(world.drive_until(Duration::from_secs(5), |w| w.clients[1].received.len() == 2
+        && w.clients[2].received.len() == 2));
     for c in [1, 2] {
         assert_eq!(texts(&world.clients[c].received), ["to the team", "to all"]);
-        assert_eq!(
-            world.clients[c].received[1].seq, 0,
-            "broadcast is live only"
-        );
+        assert_eq!(world.clients[c].received[1].seq, 0, "broadcast is live only");
     }
-    assert!(
-        world.clients[0].received.is_empty(),
-        "the sender gets no copy"
-    );
-    assert_eq!(
-        world.clients[0]
-            .acked
-            .iter()
-            .map(|a| a.live_only)
-            .collect::<Vec<_>>(),
-        [false, true]
-    );
+    assert!(world.clients[0].received.is_empty(), "the sender gets no copy");
+    assert_eq!(world.clients[0].acked.iter().map(|a| a.live_only).collect::<Vec<_>>(), [false, true]);
 }
 
 #[test]
@@ -322,21 +237,11 @@ fn refused_sends_fail_without_blocking_later_ones() {
         .events
         .iter()
         .filter_map(|e| match e {
-            ClientEvent::SendFailed {
-                client_msg_id,
-                code,
-                ..
-            } => Some((client_msg_id.clone(), *code)),
+            ClientEvent::SendFailed { client_msg_id, code, .. } => Some((client_msg_id.clone(), *code)),
             _ => None,
         })
         .collect();
-    assert_eq!(
-        failures,
-        [
-            (forbidden, ErrorCode::FORBIDDEN),
-            (unknown, ErrorCode::UNKNOWN_RECIPIENT)
-        ]
-    );
+    assert_eq!(failures, [(forbidden, ErrorCode::FORBIDDEN), (unknown, ErrorCode::UNKNOWN_RECIPIENT)]);
     assert_eq!(world.clients[0].session.unacked().count(), 0);
 }
 
@@ -346,27 +251,21 @@ fn rejected_login_closes_the_session() {
     let c = world.add_client("eve", "e");
     world.clients[c].reject_login = true;
     assert!(
-        world.drive_until(Duration::from_secs(5), |w| w.clients[c].session.state()
-            == ConnectionState::Closed)
+        world
+            .drive_until(Duration::from_secs(5), |w| w.clients[c].session.state() == ConnectionState::Closed)
     );
-    assert!(matches!(
-        &world.clients[c].events[..],
-        [ClientEvent::Closed(CloseReason::LoginRejected { .. })]
-    ));
+    assert!(matches!(&world.clients[c].events[..], [ClientEvent::Closed(CloseReason::LoginRejected { .. })]));
 }
 
 #[test]
 fn go_away_shutdown_moves_the_client_and_it_resumes() {
     let mut world = connected_world(&["alice"]);
     world.go_away_all(GoAwayReason::Shutdown);
-    assert!(world.drive_until(Duration::from_secs(60), |w| {
-        resume_outcomes(&w.clients[0].events).len() == 2
-    }));
-    assert!(world.is_connected(0));
-    assert_eq!(
-        resume_outcomes(&world.clients[0].events)[1],
-        ResumeOutcome::Resumed
+    assert!(
+        world.drive_until(Duration::from_secs(60), |w| { resume_outcomes(&w.clients[0].events).len() == 2 })
     );
+    assert!(world.is_connected(0));
+    assert_eq!(resume_outcomes(&world.clients[0].events)[1], ResumeOutcome::Resumed);
 }
 
 #[test]
@@ -377,10 +276,7 @@ fn go_away_session_replaced_stops_the_client_for_good() {
     assert_eq!(world.clients[0].session.state(), ConnectionState::Closed);
     assert!(matches!(
         world.clients[0].events.last(),
-        Some(ClientEvent::Closed(CloseReason::GoAway {
-            reason: GoAwayReason::SessionReplaced,
-            ..
-        }))
+        Some(ClientEvent::Closed(CloseReason::GoAway { reason: GoAwayReason::SessionReplaced, .. }))
     ));
     assert_eq!(world.connection_count(), 0);
 }
@@ -393,17 +289,11 @@ fn server_enforces_rate_limit_and_client_retries_later() {
     });
     world.add_client("alice", "a");
     world.add_client("bob", "b");
-    assert!(
-        world.drive_until(Duration::from_secs(5), |w| w.is_connected(0)
-            && w.is_connected(1))
-    );
+    assert!(world.drive_until(Duration::from_secs(5), |w| w.is_connected(0) && w.is_connected(1)));
     for i in 0..10 {
         world.send_text(0, "bob", &format!("m{i}"));
     }
-    assert!(
-        world.drive_until(Duration::from_secs(30), |w| w.clients[1].received.len()
-            == 10)
-    );
+    assert!(world.drive_until(Duration::from_secs(30), |w| w.clients[1].received.len() == 10));
     assert_eq!(world.clients[0].acked.len(), 10);
     assert!(
         world.elapsed() >= Duration::from_millis(700),

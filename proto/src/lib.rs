@@ -12,5 +12,4 @@ pub mod v1 {
 }
 
 /// The encoded `FileDescriptorSet` of `cim/v1/*.proto` as compiled into this crate.
-pub const DESCRIPTOR_SET: &[u8] =
-    include_bytes!(concat!(env!("OUT_DIR"), "/cim_v1_descriptor.binpb"));
+pub const DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/cim_v1_descriptor.binpb"));

@@ -44,10 +44,7 @@ impl Inbox {
     }
 
     pub(crate) fn resume_point(&self) -> Option<wire::ResumePoint> {
-        self.epoch.map(|epoch| wire::ResumePoint {
-            epoch,
-            last_acked_seq: self.processed,
-        })
+        self.epoch.map(|epoch| wire::ResumePoint { epoch, last_acked_seq: self.processed })
     }
 
     pub(crate) fn epoch(&self) -> Option<u64> {
@@ -111,11 +108,7 @@ struct RecentIds {
 
 impl RecentIds {
     fn new(capacity: usize) -> Self {
-        Self {
-            order: VecDeque::new(),
-            set: HashSet::new(),
-            capacity: capacity.max(1),
-        }
+        Self { order: VecDeque::new(), set: HashSet::new(), capacity: capacity.max(1) }
     }
 
     /// False if `id` was already present.
@@ -142,19 +135,11 @@ mod tests {
     use super::*;
 
     fn deliver(seq: u64, id: &str) -> wire::Deliver {
-        wire::Deliver {
-            seq,
-            message_id: id.into(),
-            ..Default::default()
-        }
+        wire::Deliver { seq, message_id: id.into(), ..Default::default() }
     }
 
     fn welcome(outcome: ResumeOutcome, epoch: u64, next_seq: u64) -> wire::ResumeResult {
-        wire::ResumeResult {
-            outcome: outcome as i32,
-            epoch,
-            next_seq,
-        }
+        wire::ResumeResult { outcome: outcome as i32, epoch, next_seq }
     }
 
     #[test]
@@ -185,20 +170,10 @@ mod tests {
         // re-delivers 2 as a duplicate, which still allows acking it.
         inbox.connected(&welcome(ResumeOutcome::Resumed, 1, 2));
         inbox.processed(Some(1), 2);
-        assert_eq!(
-            inbox.take_ack(),
-            None,
-            "seq 2 not delivered on this connection yet"
-        );
+        assert_eq!(inbox.take_ack(), None, "seq 2 not delivered on this connection yet");
         assert_eq!(inbox.receive(&deliver(2, "b")), Verdict::Duplicate);
         assert_eq!(inbox.take_ack(), Some(2));
-        assert_eq!(
-            inbox.resume_point(),
-            Some(wire::ResumePoint {
-                epoch: 1,
-                last_acked_seq: 2
-            })
-        );
+        assert_eq!(inbox.resume_point(), Some(wire::ResumePoint { epoch: 1, last_acked_seq: 2 }));
     }
 
     #[test]

@@ -10,11 +10,11 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 
 pub use types::{
-    ClientConfig, ClientEvent, CloseReason, ConnectionState, LoginFailure, LoginGrant, Request,
-    SendError,
+    ClientConfig, ClientEvent, CloseReason, ConnectionState, LoginFailure, LoginGrant, Request, SendError,
 };
 
 use crate::codec::{self, FrameDecoder, Framing, frame_name};
+use crate::rate::TokenBucket;
 use crate::wire::{self, GoAwayReason, ResumeOutcome, frame::Body, recipient};
 use crate::{Backoff, ConnectionError, ErrorCode, PROTOCOL_VERSION, Retry, SplitMix64, defaults};
 use inbox::{Inbox, Verdict};
@@ -54,6 +54,8 @@ struct Link {
     max_in_flight: usize,
     /// GoAway received: send nothing new, wait for the server to close.
     going_away: bool,
+    /// The server's Send rate limit, mirrored.
+    rate: TokenBucket,
 }
 
 /// An event as queued, with what is needed to acknowledge it when the application polls it.
@@ -142,12 +144,13 @@ impl ClientSession {
     /// the server answers it with [`ClientEvent::Acked`] or [`ClientEvent::SendFailed`].
     pub fn send(
         &mut self,
+        now: Instant,
         to: wire::Recipient,
         content_type: impl Into<String>,
         body: Bytes,
     ) -> Result<String, SendError> {
         let id = format!("{:016x}{:016x}", self.rng.next_u64(), self.rng.next_u64());
-        self.send_with_id(id.clone(), to, content_type, body)?;
+        self.send_with_id(now, id.clone(), to, content_type, body)?;
         Ok(id)
     }
 
@@ -155,6 +158,7 @@ impl ClientSession {
     /// messages: it is the dedupe key).
     pub fn send_with_id(
         &mut self,
+        now: Instant,
         client_msg_id: String,
         to: wire::Recipient,
         content_type: impl Into<String>,
@@ -175,18 +179,10 @@ impl ClientSession {
             return Err(SendError::InvalidRecipient);
         }
         if body.len() > self.limits.max_body_size as usize {
-            return Err(SendError::BodyTooLarge {
-                len: body.len(),
-                max: self.limits.max_body_size,
-            });
+            return Err(SendError::BodyTooLarge { len: body.len(), max: self.limits.max_body_size });
         }
-        self.outbox.push(wire::Send {
-            client_msg_id,
-            to: Some(to),
-            content_type: content_type.into(),
-            body,
-        });
-        self.fill_window();
+        self.outbox.push(wire::Send { client_msg_id, to: Some(to), content_type: content_type.into(), body });
+        self.fill_window(now);
         Ok(())
     }
 
@@ -195,38 +191,24 @@ impl ClientSession {
         if matches!(self.state, State::Closed) {
             return;
         }
-        if matches!(
-            self.state,
-            State::Connecting { .. } | State::Handshaking { .. } | State::Connected(_)
-        ) {
+        if matches!(self.state, State::Connecting { .. } | State::Handshaking { .. } | State::Connected(_)) {
             self.requests.push_back(Request::Close);
         }
         self.finish(CloseReason::Requested);
     }
 
     /// The route answered the login request `id`.
-    pub fn handle_login_result(
-        &mut self,
-        now: Instant,
-        id: u64,
-        result: Result<LoginGrant, LoginFailure>,
-    ) {
+    pub fn handle_login_result(&mut self, now: Instant, id: u64, result: Result<LoginGrant, LoginFailure>) {
         if !matches!(self.state, State::LoggingIn { id: current } if current == id) {
             return; // stale
         }
         match result {
             Ok(grant) => {
-                self.requests.push_back(Request::Connect {
-                    endpoint: grant.endpoint.clone(),
-                });
+                self.requests.push_back(Request::Connect { endpoint: grant.endpoint.clone() });
                 self.grant = Some(grant);
-                self.state = State::Connecting {
-                    deadline: now + self.config.handshake_timeout,
-                };
+                self.state = State::Connecting { deadline: now + self.config.handshake_timeout };
             }
-            Err(LoginFailure::Rejected { message }) => {
-                self.finish(CloseReason::LoginRejected { message })
-            }
+            Err(LoginFailure::Rejected { message }) => self.finish(CloseReason::LoginRejected { message }),
             Err(LoginFailure::Unavailable { message }) => {
                 self.retry_later(
                     now,
@@ -255,9 +237,7 @@ impl ClientSession {
             max_frame_size: self.config.max_frame_size,
             heartbeat_interval_ms: self.config.heartbeat_interval.map_or(0, millis_u32),
         }));
-        self.state = State::Handshaking {
-            deadline: deadline.max(now),
-        };
+        self.state = State::Handshaking { deadline: deadline.max(now) };
     }
 
     /// Bytes read from a length-prefixed transport (TCP).
@@ -274,8 +254,7 @@ impl ClientSession {
     pub fn handle_message(&mut self, now: Instant, message: &[u8]) -> Result<(), ConnectionError> {
         self.check_connection()?;
         let mut decoded = std::mem::take(&mut self.decoded);
-        let result =
-            codec::decode_frame(message, self.config.max_frame_size).map(|body| decoded.push(body));
+        let result = codec::decode_frame(message, self.config.max_frame_size).map(|body| decoded.push(body));
         let outcome = self.handle_decoded(now, &mut decoded, result);
         self.decoded = decoded;
         outcome
@@ -289,15 +268,8 @@ impl ClientSession {
                 self.retry_later(now, ConnectionError::TransportClosed, Duration::ZERO);
             }
             State::Connected(link) => {
-                let error = self
-                    .connection_error
-                    .clone()
-                    .unwrap_or(ConnectionError::TransportClosed);
-                let wait = if link.going_away {
-                    self.go_away_wait
-                } else {
-                    Duration::ZERO
-                };
+                let error = self.connection_error.clone().unwrap_or(ConnectionError::TransportClosed);
+                let wait = if link.going_away { self.go_away_wait } else { Duration::ZERO };
                 self.retry_later(now, error, wait);
             }
             State::Idle | State::LoggingIn { .. } | State::Waiting { .. } | State::Closed => {}
@@ -308,17 +280,11 @@ impl ClientSession {
     pub fn handle_timeout(&mut self, now: Instant) {
         if self.outbox_hold.is_some_and(|until| now >= until) {
             self.outbox_hold = None;
-            self.fill_window();
+            self.fill_window(now);
         }
         match &mut self.state {
-            State::Connecting { deadline } | State::Handshaking { deadline }
-                if now >= *deadline =>
-            {
-                self.connection_failed(
-                    now,
-                    ErrorCode::HANDSHAKE_TIMEOUT,
-                    "no Welcome in time".into(),
-                );
+            State::Connecting { deadline } | State::Handshaking { deadline } if now >= *deadline => {
+                self.connection_failed(now, ErrorCode::HANDSHAKE_TIMEOUT, "no Welcome in time".into());
             }
             State::Connected(link) => {
                 if now >= link.last_received + link.heartbeat_timeout {
@@ -351,9 +317,7 @@ impl ClientSession {
             State::Waiting { until } => Some(*until),
             State::Idle | State::LoggingIn { .. } | State::Closed => None,
         };
-        let hold = self
-            .outbox_hold
-            .filter(|_| matches!(self.state, State::Connected(_)));
+        let hold = self.outbox_hold.filter(|_| matches!(self.state, State::Connected(_)));
         match (state_timeout, hold) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -364,8 +328,7 @@ impl ClientSession {
     /// one (a WebSocket message) on a message transport. Returns how many.
     pub fn poll_transmit(&mut self, now: Instant, buf: &mut Vec<u8>) -> usize {
         if let Some(up_to_seq) = self.inbox_ack_due() {
-            self.outgoing
-                .push_back(Body::DeliverAck(wire::DeliverAck { up_to_seq }));
+            self.outgoing.push_back(Body::DeliverAck(wire::DeliverAck { up_to_seq }));
         }
         let mut count = 0;
         while let Some(body) = self.outgoing.pop_front() {
@@ -467,17 +430,13 @@ impl ClientSession {
         let handshaking = matches!(self.state, State::Handshaking { .. });
         match body {
             Body::Welcome(welcome) if handshaking => self.handle_welcome(now, welcome),
-            Body::Error(error) if error.client_msg_id.is_empty() => {
-                self.handle_fatal_error(now, error)
-            }
+            Body::Error(error) if error.client_msg_id.is_empty() => self.handle_fatal_error(now, error),
             Body::GoAway(go_away) => self.handle_go_away(now, go_away),
             _ if handshaking => {
                 let detail = format!("{} before Welcome", frame_name(&body));
                 self.protocol_violation(now, ErrorCode::UNEXPECTED_FRAME, detail);
             }
-            Body::Ping(ping) => self
-                .outgoing
-                .push_back(Body::Pong(wire::Pong { nonce: ping.nonce })),
+            Body::Ping(ping) => self.outgoing.push_back(Body::Pong(wire::Pong { nonce: ping.nonce })),
             Body::Pong(pong) => {
                 if let State::Connected(link) = &mut self.state
                     && let Some((nonce, sent_at)) = link.ping
@@ -489,18 +448,14 @@ impl ClientSession {
             }
             Body::SendAck(ack) => {
                 if self.outbox.answer(&ack.client_msg_id).is_some() {
-                    self.events
-                        .push_back(Queued::Event(ClientEvent::Acked(ack)));
-                    self.fill_window();
+                    self.events.push_back(Queued::Event(ClientEvent::Acked(ack)));
+                    self.fill_window(now);
                 }
             }
             Body::Error(error) => self.handle_send_error(now, error),
             Body::Deliver(deliver) => {
                 if self.inbox.receive(&deliver) == Verdict::Fresh {
-                    self.events.push_back(Queued::Message {
-                        epoch: self.inbox.epoch(),
-                        deliver,
-                    });
+                    self.events.push_back(Queued::Message { epoch: self.inbox.epoch(), deliver });
                 }
             }
             Body::Hello(_) | Body::Welcome(_) | Body::Send(_) | Body::DeliverAck(_) => {
@@ -512,10 +467,7 @@ impl ClientSession {
 
     fn handle_welcome(&mut self, now: Instant, welcome: wire::Welcome) {
         if welcome.version != PROTOCOL_VERSION {
-            let detail = format!(
-                "server chose version {}, which was not offered",
-                welcome.version
-            );
+            let detail = format!("server chose version {}, which was not offered", welcome.version);
             return self.protocol_violation(now, ErrorCode::UNSUPPORTED_VERSION, detail);
         }
         let resume = welcome.resume.unwrap_or_default();
@@ -536,6 +488,7 @@ impl ClientSession {
             ping: None,
             max_in_flight: self.limits.max_in_flight.max(1) as usize,
             going_away: false,
+            rate: TokenBucket::new(self.limits.sends_per_second, self.limits.send_burst),
         });
         self.backoff.reset();
         self.inbox.connected(&resume);
@@ -547,13 +500,10 @@ impl ClientSession {
             resume: outcome,
         }));
         if matches!(outcome, ResumeOutcome::EpochChanged | ResumeOutcome::Gap) {
-            let event = ClientEvent::InboxDiscontinuity {
-                outcome,
-                epoch: resume.epoch,
-            };
+            let event = ClientEvent::InboxDiscontinuity { outcome, epoch: resume.epoch };
             self.events.push_back(Queued::Event(event));
         }
-        self.fill_window();
+        self.fill_window(now);
     }
 
     fn handle_send_error(&mut self, now: Instant, error: wire::Error) {
@@ -568,32 +518,24 @@ impl ClientSession {
             return;
         }
         if self.outbox.answer(&error.client_msg_id).is_some() {
-            self.events
-                .push_back(Queued::Event(ClientEvent::SendFailed {
-                    client_msg_id: error.client_msg_id,
-                    code,
-                    message: error.message,
-                }));
-            self.fill_window();
+            self.events.push_back(Queued::Event(ClientEvent::SendFailed {
+                client_msg_id: error.client_msg_id,
+                code,
+                message: error.message,
+            }));
+            self.fill_window(now);
         }
     }
 
     fn handle_fatal_error(&mut self, now: Instant, error: wire::Error) {
         let code = ErrorCode(error.code);
-        let remote = ConnectionError::Remote {
-            code,
-            message: error.message,
-        };
+        let remote = ConnectionError::Remote { code, message: error.message };
         self.connection_error = Some(remote.clone());
         self.requests.push_back(Request::Close);
         if code.retry() == Retry::No {
             self.finish(CloseReason::Fatal(remote));
         } else {
-            self.retry_later(
-                now,
-                remote,
-                Duration::from_millis(error.retry_after_ms.into()),
-            );
+            self.retry_later(now, remote, Duration::from_millis(error.retry_after_ms.into()));
         }
     }
 
@@ -602,10 +544,7 @@ impl ClientSession {
         match reason {
             GoAwayReason::SessionReplaced | GoAwayReason::LoggedOut => {
                 self.requests.push_back(Request::Close);
-                self.finish(CloseReason::GoAway {
-                    reason,
-                    message: go_away.message,
-                });
+                self.finish(CloseReason::GoAway { reason, message: go_away.message });
             }
             _ => {
                 self.go_away_wait = Duration::from_millis(go_away.reconnect_after_ms.into());
@@ -613,10 +552,8 @@ impl ClientSession {
                     // The server still answers what is in flight, then closes (spec §12).
                     link.going_away = true;
                 } else {
-                    let error = ConnectionError::Remote {
-                        code: ErrorCode::SHUTTING_DOWN,
-                        message: go_away.message,
-                    };
+                    let error =
+                        ConnectionError::Remote { code: ErrorCode::SHUTTING_DOWN, message: go_away.message };
                     self.requests.push_back(Request::Close);
                     self.retry_later(now, error, self.go_away_wait);
                 }
@@ -650,18 +587,14 @@ impl ClientSession {
             self.connection_error = Some(error.clone());
         }
         let retry_in = self.backoff.next_delay(&mut self.rng).max(at_least);
-        self.state = State::Waiting {
-            until: now + retry_in,
-        };
-        self.events
-            .push_back(Queued::Event(ClientEvent::Disconnected { error, retry_in }));
+        self.state = State::Waiting { until: now + retry_in };
+        self.events.push_back(Queued::Event(ClientEvent::Disconnected { error, retry_in }));
     }
 
     fn finish(&mut self, reason: CloseReason) {
         self.outbox.connection_lost();
         self.state = State::Closed;
-        self.events
-            .push_back(Queued::Event(ClientEvent::Closed(reason)));
+        self.events.push_back(Queued::Event(ClientEvent::Closed(reason)));
     }
 
     fn start_login(&mut self) {
@@ -671,23 +604,25 @@ impl ClientSession {
         self.requests.push_back(Request::Login { id });
     }
 
-    fn fill_window(&mut self) {
-        let State::Connected(link) = &self.state else {
-            return;
-        };
+    fn fill_window(&mut self, now: Instant) {
+        let State::Connected(link) = &mut self.state else { return };
         if link.going_away || self.outbox_hold.is_some() {
             return;
         }
         let window = link.max_in_flight;
-        while let Some(send) = self.outbox.next_to_send(window) {
+        while self.outbox.can_send(window) {
+            // Pace to the announced rate, so the server never has to refuse (and reorder).
+            if let Err(wait) = link.rate.try_take(now) {
+                self.outbox_hold = Some(now + wait);
+                return;
+            }
+            let Some(send) = self.outbox.next_to_send(window) else { return };
             self.outgoing.push_back(Body::Send(send.clone()));
         }
     }
 
     fn inbox_ack_due(&mut self) -> Option<u64> {
-        matches!(self.state, State::Connected(_))
-            .then(|| self.inbox.take_ack())
-            .flatten()
+        matches!(self.state, State::Connected(_)).then(|| self.inbox.take_ack()).flatten()
     }
 
     fn check_connection(&self) -> Result<(), ConnectionError> {

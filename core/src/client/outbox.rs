@@ -19,6 +19,11 @@ impl Outbox {
         self.entries.push_back(send);
     }
 
+    /// Whether an entry waits and the window has room for it.
+    pub(crate) fn can_send(&self, window: usize) -> bool {
+        self.in_flight < window && self.in_flight < self.entries.len()
+    }
+
     /// The next entry to put on the wire, if the window allows one.
     pub(crate) fn next_to_send(&mut self, window: usize) -> Option<&wire::Send> {
         if self.in_flight >= window {
@@ -59,10 +64,7 @@ impl Outbox {
     }
 
     fn position_in_flight(&self, client_msg_id: &str) -> Option<usize> {
-        self.entries
-            .iter()
-            .take(self.in_flight)
-            .position(|send| send.client_msg_id == client_msg_id)
+        self.entries.iter().take(self.in_flight).position(|send| send.client_msg_id == client_msg_id)
     }
 }
 
@@ -71,15 +73,11 @@ mod tests {
     use super::*;
 
     fn send(id: &str) -> wire::Send {
-        wire::Send {
-            client_msg_id: id.into(),
-            ..Default::default()
-        }
+        wire::Send { client_msg_id: id.into(), ..Default::default() }
     }
 
     fn sent_ids(outbox: &mut Outbox, window: usize) -> Vec<String> {
-        std::iter::from_fn(|| outbox.next_to_send(window).map(|s| s.client_msg_id.clone()))
-            .collect()
+        std::iter::from_fn(|| outbox.next_to_send(window).map(|s| s.client_msg_id.clone())).collect()
     }
 
     #[test]
@@ -90,10 +88,7 @@ mod tests {
         }
         assert_eq!(sent_ids(&mut outbox, 2), ["a", "b"]);
         assert!(outbox.answer("c").is_none(), "c is not on the wire yet");
-        assert_eq!(
-            outbox.answer("a").map(|s| s.client_msg_id),
-            Some("a".into())
-        );
+        assert_eq!(outbox.answer("a").map(|s| s.client_msg_id), Some("a".into()));
         assert_eq!(sent_ids(&mut outbox, 2), ["c"]);
     }
 

@@ -1,15 +1,13 @@
 //! The server side of one client connection.
 
-mod rate;
-
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::codec::{self, FrameDecoder, Framing, frame_name};
+use crate::rate::TokenBucket;
 use crate::wire::{self, frame::Body, recipient};
 use crate::{ConnectionError, ErrorCode, PROTOCOL_VERSION, defaults};
-use rate::TokenBucket;
 
 /// Checks session tokens; supplied by the server (spec §5).
 ///
@@ -91,10 +89,8 @@ impl ServerConfig {
         let interval = if requested_ms == 0 {
             self.heartbeat_interval
         } else {
-            Duration::from_millis(requested_ms.into()).clamp(
-                defaults::MIN_HEARTBEAT_INTERVAL,
-                defaults::MAX_HEARTBEAT_INTERVAL,
-            )
+            Duration::from_millis(requested_ms.into())
+                .clamp(defaults::MIN_HEARTBEAT_INTERVAL, defaults::MAX_HEARTBEAT_INTERVAL)
         };
         // Keep the configured timeout/interval ratio, and never under 2x (spec §6).
         let ratio_permille = (self.heartbeat_timeout.as_millis() * 1000)
@@ -102,10 +98,7 @@ impl ServerConfig {
             .unwrap_or(2500)
             .max(2000);
         let timeout_ms = interval.as_millis() * ratio_permille / 1000;
-        (
-            interval,
-            Duration::from_millis(u64::try_from(timeout_ms).unwrap_or(u64::MAX)),
-        )
+        (interval, Duration::from_millis(u64::try_from(timeout_ms).unwrap_or(u64::MAX)))
     }
 }
 
@@ -248,8 +241,8 @@ impl ServerSession {
     pub fn handle_message(&mut self, now: Instant, message: &[u8]) -> Result<(), ConnectionError> {
         self.check_alive()?;
         let mut decoded = std::mem::take(&mut self.decoded);
-        let result = codec::decode_frame(message, self.decoder.max_frame_size())
-            .map(|body| decoded.push(body));
+        let result =
+            codec::decode_frame(message, self.decoder.max_frame_size()).map(|body| decoded.push(body));
         let outcome = self.handle_decoded(now, &mut decoded, result);
         self.decoded = decoded;
         outcome
@@ -292,10 +285,9 @@ impl ServerSession {
         match self.phase {
             Phase::AwaitingHello => self.fail(ErrorCode::HANDSHAKE_TIMEOUT, "no Hello in time"),
             Phase::Verified => {} // the server itself is slow; its own deadline applies
-            Phase::Open | Phase::Draining => self.fail(
-                ErrorCode::HEARTBEAT_TIMEOUT,
-                "nothing received within the heartbeat timeout",
-            ),
+            Phase::Open | Phase::Draining => {
+                self.fail(ErrorCode::HEARTBEAT_TIMEOUT, "nothing received within the heartbeat timeout")
+            }
             Phase::Closed => {}
         }
     }
@@ -433,10 +425,7 @@ impl ServerSession {
         let body = Body::Deliver(deliver);
         let len = codec::framed_len(&body, Framing::Message);
         if len > self.client_max_frame as usize {
-            return Err(ServerApiError::TooLargeForClient {
-                len,
-                max: self.client_max_frame,
-            });
+            return Err(ServerApiError::TooLargeForClient { len, max: self.client_max_frame });
         }
         if let Body::Deliver(d) = &body {
             self.highest_delivered = self.highest_delivered.max(d.seq);
@@ -495,16 +484,13 @@ impl ServerSession {
     fn handle_frame(&mut self, now: Instant, body: Body) {
         match (self.phase, body) {
             (_, Body::Error(error)) => {
-                self.error = Some(ConnectionError::Remote {
-                    code: ErrorCode(error.code),
-                    message: error.message,
-                });
+                self.error =
+                    Some(ConnectionError::Remote { code: ErrorCode(error.code), message: error.message });
                 self.phase = Phase::Closed;
             }
             (Phase::AwaitingHello, Body::Hello(hello)) => self.handle_hello(hello),
             (Phase::Open | Phase::Draining, Body::Ping(ping)) => {
-                self.outgoing
-                    .push_back(Body::Pong(wire::Pong { nonce: ping.nonce }));
+                self.outgoing.push_back(Body::Pong(wire::Pong { nonce: ping.nonce }));
             }
             (Phase::Open | Phase::Draining, Body::Pong(_)) => {}
             (Phase::Open, Body::Send(send)) => self.handle_send(now, send),
@@ -525,9 +511,7 @@ impl ServerSession {
                     );
                     self.fail(ErrorCode::INVALID_FIELD, detail);
                 } else {
-                    self.events.push_back(ServerEvent::DeliverAck {
-                        up_to_seq: ack.up_to_seq,
-                    });
+                    self.events.push_back(ServerEvent::DeliverAck { up_to_seq: ack.up_to_seq });
                 }
             }
             (phase, body) => {
@@ -539,20 +523,15 @@ impl ServerSession {
 
     fn handle_hello(&mut self, hello: wire::Hello) {
         if !hello.versions.contains(&PROTOCOL_VERSION) {
-            let detail = format!(
-                "offered versions {:?}; this server speaks {PROTOCOL_VERSION}",
-                hello.versions
-            );
+            let detail =
+                format!("offered versions {:?}; this server speaks {PROTOCOL_VERSION}", hello.versions);
             return self.fail(ErrorCode::UNSUPPORTED_VERSION, detail);
         }
         if hello.device_id.is_empty() || hello.device_id.len() > defaults::MAX_DEVICE_ID_LEN {
             return self.fail(ErrorCode::INVALID_FIELD, "device_id must be 1 to 128 bytes");
         }
         if hello.token.is_empty() || hello.token.len() > defaults::MAX_TOKEN_LEN {
-            return self.fail(
-                ErrorCode::UNAUTHENTICATED,
-                "token missing or longer than 4096 bytes",
-            );
+            return self.fail(ErrorCode::UNAUTHENTICATED, "token missing or longer than 4096 bytes");
         }
         let identity = match self.config.verifier.verify(&hello.token) {
             Ok(identity) => identity,
@@ -577,10 +556,7 @@ impl ServerSession {
         let id_len = send.client_msg_id.len();
         if id_len == 0 {
             // Without an id the error cannot point at this Send, so it is fatal.
-            return self.fail(
-                ErrorCode::INVALID_CLIENT_MSG_ID,
-                "Send without client_msg_id",
-            );
+            return self.fail(ErrorCode::INVALID_CLIENT_MSG_ID, "Send without client_msg_id");
         }
         let limits = &self.config.limits;
         let rejection = if id_len > defaults::MAX_CLIENT_MSG_ID_LEN {
@@ -593,11 +569,7 @@ impl ServerSession {
             let detail = format!("{} Sends already unanswered", self.in_flight);
             Some((ErrorCode::IN_FLIGHT_EXCEEDED, detail, Duration::ZERO))
         } else if let Err(wait) = self.rate.try_take(now) {
-            Some((
-                ErrorCode::RATE_LIMITED,
-                "too many Sends per second".to_owned(),
-                wait,
-            ))
+            Some((ErrorCode::RATE_LIMITED, "too many Sends per second".to_owned(), wait))
         } else if !has_valid_recipient(&send) {
             Some((
                 ErrorCode::INVALID_FIELD,
@@ -605,19 +577,14 @@ impl ServerSession {
                 Duration::ZERO,
             ))
         } else if send.body.len() > limits.max_body_size as usize {
-            let detail = format!(
-                "body of {} bytes; the maximum is {}",
-                send.body.len(),
-                limits.max_body_size
-            );
+            let detail =
+                format!("body of {} bytes; the maximum is {}", send.body.len(), limits.max_body_size);
             Some((ErrorCode::BODY_TOO_LARGE, detail, Duration::ZERO))
         } else {
             None
         };
         match rejection {
-            Some((code, detail, wait)) => {
-                self.queue_send_error(send.client_msg_id, code, detail, wait)
-            }
+            Some((code, detail, wait)) => self.queue_send_error(send.client_msg_id, code, detail, wait),
             None => {
                 self.in_flight += 1;
                 self.events.push_back(ServerEvent::Send(send));

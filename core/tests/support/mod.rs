@@ -11,12 +11,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use cim_core::client::{
-    ClientConfig, ClientEvent, ClientSession, LoginFailure, LoginGrant, Request,
-};
-use cim_core::server::{
-    Identity, ServerConfig, ServerEvent, ServerSession, TokenVerifier, WelcomeInfo,
-};
+use cim_core::client::{ClientConfig, ClientEvent, ClientSession, LoginFailure, LoginGrant, Request};
+use cim_core::server::{Identity, ServerConfig, ServerEvent, ServerSession, TokenVerifier, WelcomeInfo};
 use cim_core::wire::{self, ResumeOutcome, recipient};
 use cim_core::{ErrorCode, Framing, SplitMix64};
 
@@ -26,9 +22,7 @@ pub struct FakeVerifier;
 impl TokenVerifier for FakeVerifier {
     fn verify(&self, token: &str) -> Result<Identity, ErrorCode> {
         match token.strip_prefix("tok:") {
-            Some(user) if !user.is_empty() => Ok(Identity {
-                user_id: user.to_owned(),
-            }),
+            Some(user) if !user.is_empty() => Ok(Identity { user_id: user.to_owned() }),
             _ => Err(ErrorCode::UNAUTHENTICATED),
         }
     }
@@ -100,11 +94,7 @@ pub struct Faults {
 
 impl Default for Faults {
     fn default() -> Self {
-        Self {
-            latency: Duration::from_millis(5),
-            kill_probability: 0.0,
-            partitioned: false,
-        }
+        Self { latency: Duration::from_millis(5), kill_probability: 0.0, partitioned: false }
     }
 }
 
@@ -168,13 +158,11 @@ impl World {
         device: &str,
         edit: impl FnOnce(&mut ClientConfig),
     ) -> usize {
-        self.users
-            .entry(user.to_owned())
-            .or_insert_with(|| UserState {
-                epoch: 1,
-                first_seq: 1,
-                ..Default::default()
-            });
+        self.users.entry(user.to_owned()).or_insert_with(|| UserState {
+            epoch: 1,
+            first_seq: 1,
+            ..Default::default()
+        });
         let mut config = ClientConfig::new(device, Framing::LengthPrefixed, self.rng.next_u64());
         edit(&mut config);
         let mut session = ClientSession::new(config);
@@ -191,36 +179,20 @@ impl World {
     }
 
     pub fn add_group(&mut self, group: &str, members: &[&str]) {
-        self.groups.insert(
-            group.to_owned(),
-            members.iter().map(|m| (*m).to_owned()).collect(),
-        );
+        self.groups.insert(group.to_owned(), members.iter().map(|m| (*m).to_owned()).collect());
     }
 
     /// Sends a text message from client `from` to user `to`.
     pub fn send_text(&mut self, from: usize, to: &str, text: &str) -> String {
-        let recipient = wire::Recipient {
-            kind: Some(recipient::Kind::UserId(to.to_owned())),
-        };
-        self.clients[from]
-            .session
-            .send(
-                recipient,
-                "text/plain",
-                Bytes::copy_from_slice(text.as_bytes()),
-            )
-            .expect("valid send")
+        self.send_to(from, recipient::Kind::UserId(to.to_owned()), text)
     }
 
     pub fn send_to(&mut self, from: usize, to: recipient::Kind, text: &str) -> String {
+        let now = self.now;
         let recipient = wire::Recipient { kind: Some(to) };
         self.clients[from]
             .session
-            .send(
-                recipient,
-                "text/plain",
-                Bytes::copy_from_slice(text.as_bytes()),
-            )
+            .send(now, recipient, "text/plain", Bytes::copy_from_slice(text.as_bytes()))
             .expect("valid send")
     }
 
@@ -230,12 +202,8 @@ impl World {
 
     /// Kills every live connection of client `c` (as if the network reset it).
     pub fn kill_connections_of(&mut self, c: usize) {
-        let ids: Vec<u64> = self
-            .connections
-            .iter()
-            .filter(|conn| conn.client == c)
-            .map(|conn| conn.id)
-            .collect();
+        let ids: Vec<u64> =
+            self.connections.iter().filter(|conn| conn.client == c).map(|conn| conn.id).collect();
         for id in ids {
             self.kill(id);
         }
@@ -310,30 +278,17 @@ impl World {
 
     fn next_deadline(&self) -> Option<Instant> {
         let clients = self.clients.iter().filter_map(|c| c.session.poll_timeout());
-        let servers = self
-            .connections
-            .iter()
-            .filter_map(|c| c.session.poll_timeout());
+        let servers = self.connections.iter().filter_map(|c| c.session.poll_timeout());
         let pipes = if self.faults.partitioned {
             None
         } else {
             self.connections
                 .iter()
-                .flat_map(|c| {
-                    c.to_server
-                        .chunks
-                        .front()
-                        .into_iter()
-                        .chain(c.to_client.chunks.front())
-                })
+                .flat_map(|c| c.to_server.chunks.front().into_iter().chain(c.to_client.chunks.front()))
                 .map(|(at, _)| *at)
                 .min()
         };
-        clients
-            .chain(servers)
-            .chain(pipes)
-            .min()
-            .map(|t| t.max(self.now))
+        clients.chain(servers).chain(pipes).min().map(|t| t.max(self.now))
     }
 
     fn maybe_kill(&mut self) {
@@ -355,9 +310,7 @@ impl World {
         };
         let mut conn = self.connections.remove(index);
         conn.session.handle_transport_closed();
-        self.clients[conn.client]
-            .session
-            .handle_transport_closed(self.now);
+        self.clients[conn.client].session.handle_transport_closed(self.now);
     }
 
     fn step_once(&mut self) -> bool {
@@ -382,9 +335,7 @@ impl World {
         while client.session.poll_transmit(now, &mut self.buf) > 0 {}
         if !self.buf.is_empty() {
             if let Some(conn) = self.connections.iter_mut().find(|conn| conn.client == c) {
-                conn.to_server
-                    .chunks
-                    .push_back((now + self.faults.latency, std::mem::take(&mut self.buf)));
+                conn.to_server.chunks.push_back((now + self.faults.latency, std::mem::take(&mut self.buf)));
             }
             self.buf.clear();
             progressed = true;
@@ -395,13 +346,9 @@ impl World {
                 Request::Login { id } => {
                     let client = &mut self.clients[c];
                     let result = if self.faults.partitioned {
-                        Err(LoginFailure::Unavailable {
-                            message: "route unreachable".into(),
-                        })
+                        Err(LoginFailure::Unavailable { message: "route unreachable".into() })
                     } else if client.reject_login {
-                        Err(LoginFailure::Rejected {
-                            message: "wrong password".into(),
-                        })
+                        Err(LoginFailure::Rejected { message: "wrong password".into() })
                     } else {
                         Ok(LoginGrant {
                             user_id: client.user.clone(),
@@ -456,9 +403,7 @@ impl World {
         while client.session.poll_transmit(now, &mut self.buf) > 0 {}
         if !self.buf.is_empty() {
             if let Some(conn) = self.connections.iter_mut().find(|conn| conn.client == c) {
-                conn.to_server
-                    .chunks
-                    .push_back((now + self.faults.latency, std::mem::take(&mut self.buf)));
+                conn.to_server.chunks.push_back((now + self.faults.latency, std::mem::take(&mut self.buf)));
             }
             self.buf.clear();
             progressed = true;
@@ -473,24 +418,14 @@ impl World {
         let now = self.now;
         let mut progressed = false;
         for conn in &mut self.connections {
-            while conn
-                .to_server
-                .chunks
-                .front()
-                .is_some_and(|(at, _)| *at <= now)
-            {
+            while conn.to_server.chunks.front().is_some_and(|(at, _)| *at <= now) {
                 let Some((_, bytes)) = conn.to_server.chunks.pop_front() else {
                     break;
                 };
                 let _ = conn.session.handle_input(now, &bytes);
                 progressed = true;
             }
-            while conn
-                .to_client
-                .chunks
-                .front()
-                .is_some_and(|(at, _)| *at <= now)
-            {
+            while conn.to_client.chunks.front().is_some_and(|(at, _)| *at <= now) {
                 let Some((_, bytes)) = conn.to_client.chunks.pop_front() else {
                     break;
                 };
@@ -526,9 +461,7 @@ impl World {
             self.buf.clear();
             while conn.session.poll_transmit(&mut self.buf) > 0 {}
             if !self.buf.is_empty() {
-                conn.to_client
-                    .chunks
-                    .push_back((now + self.faults.latency, std::mem::take(&mut self.buf)));
+                conn.to_client.chunks.push_back((now + self.faults.latency, std::mem::take(&mut self.buf)));
                 progressed = true;
             }
         }
@@ -538,16 +471,12 @@ impl World {
     fn on_hello(&mut self, index: usize, hello: cim_core::server::HelloInfo) {
         let now_ms = self.elapsed().as_millis() as u64;
         let Some(state) = self.users.get(&hello.user_id) else {
-            self.connections[index]
-                .session
-                .reject(ErrorCode::UNAUTHENTICATED, "unknown user");
+            self.connections[index].session.reject(ErrorCode::UNAUTHENTICATED, "unknown user");
             return;
         };
         let (outcome, next_seq) = match hello.resume {
             None => (ResumeOutcome::Fresh, state.first_seq),
-            Some(point) if point.epoch != state.epoch => {
-                (ResumeOutcome::EpochChanged, state.first_seq)
-            }
+            Some(point) if point.epoch != state.epoch => (ResumeOutcome::EpochChanged, state.first_seq),
             Some(point) if point.last_acked_seq + 1 < state.first_seq => {
                 (ResumeOutcome::Gap, state.first_seq)
             }
@@ -557,22 +486,14 @@ impl World {
         conn.user = Some((hello.user_id.clone(), hello.device_id.clone()));
         let info = WelcomeInfo {
             session_id: format!("s{}", conn.id),
-            resume: wire::ResumeResult {
-                outcome: outcome as i32,
-                epoch: state.epoch,
-                next_seq,
-            },
+            resume: wire::ResumeResult { outcome: outcome as i32, epoch: state.epoch, next_seq },
             server_id: "sim-1".into(),
             server_time_ms: now_ms,
         };
-        conn.session
-            .welcome(self.now, info)
-            .expect("verified session");
+        conn.session.welcome(self.now, info).expect("verified session");
         for entry in &state.entries {
             if entry.deliver.seq >= next_seq {
-                conn.session
-                    .deliver(entry.deliver.clone())
-                    .expect("open session");
+                conn.session.deliver(entry.deliver.clone()).expect("open session");
             }
         }
     }
@@ -583,8 +504,7 @@ impl World {
         };
         let sent_at_ms = self.elapsed().as_millis() as u64;
         let sender_state = self.users.get_mut(&sender).expect("sender exists");
-        if let Some((message_id, sent_at_ms)) = sender_state.sent.get(&send.client_msg_id).cloned()
-        {
+        if let Some((message_id, sent_at_ms)) = sender_state.sent.get(&send.client_msg_id).cloned() {
             self.connections[index].session.ack_send(wire::SendAck {
                 client_msg_id: send.client_msg_id,
                 message_id,
@@ -641,9 +561,7 @@ impl World {
                 body: send.body.clone(),
                 sent_at_ms,
             };
-            state.entries.push(Entry {
-                deliver: deliver.clone(),
-            });
+            state.entries.push(Entry { deliver: deliver.clone() });
             for conn in &mut self.connections {
                 if conn.session.is_open() && conn.user.as_ref().is_some_and(|(u, _)| u == user) {
                     let _ = conn.session.deliver(deliver.clone());
@@ -651,9 +569,7 @@ impl World {
             }
         }
         let sender_state = self.users.get_mut(&sender).expect("sender exists");
-        sender_state
-            .sent
-            .insert(send.client_msg_id.clone(), (message_id.clone(), sent_at_ms));
+        sender_state.sent.insert(send.client_msg_id.clone(), (message_id.clone(), sent_at_ms));
         self.connections[index].session.ack_send(wire::SendAck {
             client_msg_id: send.client_msg_id,
             message_id,
@@ -691,12 +607,8 @@ impl World {
 
     fn reap_finished(&mut self) -> bool {
         let now = self.now;
-        let finished: Vec<u64> = self
-            .connections
-            .iter()
-            .filter(|c| c.session.is_finished())
-            .map(|c| c.id)
-            .collect();
+        let finished: Vec<u64> =
+            self.connections.iter().filter(|c| c.session.is_finished()).map(|c| c.id).collect();
         for id in &finished {
             let Some(index) = self.connections.iter().position(|c| c.id == *id) else {
                 continue;
@@ -715,8 +627,7 @@ impl World {
     /// Sends GoAway on every connection (a server shutting down).
     pub fn go_away_all(&mut self, reason: wire::GoAwayReason) {
         for conn in &mut self.connections {
-            conn.session
-                .go_away(reason, "test", Duration::from_millis(100));
+            conn.session.go_away(reason, "test", Duration::from_millis(100));
         }
     }
 
@@ -727,8 +638,5 @@ impl World {
 
 /// Bodies of received messages, as text.
 pub fn texts(messages: &[wire::Deliver]) -> Vec<String> {
-    messages
-        .iter()
-        .map(|d| String::from_utf8_lossy(&d.body).into_owned())
-        .collect()
+    messages.iter().map(|d| String::from_utf8_lossy(&d.body).into_owned()).collect()
 }

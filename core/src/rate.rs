@@ -15,12 +15,7 @@ pub(crate) struct TokenBucket {
 impl TokenBucket {
     pub(crate) fn new(per_second: u32, burst: u32) -> Self {
         let burst = burst.max(1);
-        Self {
-            per_second,
-            burst,
-            milli_tokens: u64::from(burst) * 1000,
-            refilled_at: None,
-        }
+        Self { per_second, burst, milli_tokens: u64::from(burst) * 1000, refilled_at: None }
     }
 
     /// Takes one token, or says how long until one is available.
@@ -40,16 +35,13 @@ impl TokenBucket {
 
     fn refill(&mut self, now: Instant) {
         let last = *self.refilled_at.get_or_insert(now);
-        let elapsed_ms =
-            u64::try_from(now.saturating_duration_since(last).as_millis()).unwrap_or(u64::MAX);
+        let elapsed_ms = u64::try_from(now.saturating_duration_since(last).as_millis()).unwrap_or(u64::MAX);
         if elapsed_ms == 0 {
             return;
         }
         let max = u64::from(self.burst) * 1000;
-        self.milli_tokens = self
-            .milli_tokens
-            .saturating_add(elapsed_ms.saturating_mul(self.per_second.into()))
-            .min(max);
+        self.milli_tokens =
+            self.milli_tokens.saturating_add(elapsed_ms.saturating_mul(self.per_second.into())).min(max);
         self.refilled_at = Some(now);
     }
 }
@@ -66,10 +58,7 @@ mod tests {
             assert_eq!(bucket.try_take(t0), Ok(()));
         }
         assert_eq!(bucket.try_take(t0), Err(Duration::from_millis(100)));
-        assert_eq!(
-            bucket.try_take(t0 + Duration::from_millis(99)),
-            Err(Duration::from_millis(1))
-        );
+        assert_eq!(bucket.try_take(t0 + Duration::from_millis(99)), Err(Duration::from_millis(1)));
         assert_eq!(bucket.try_take(t0 + Duration::from_millis(100)), Ok(()));
         // A long pause refills to the burst, not beyond.
         let later = t0 + Duration::from_secs(60);
