@@ -1,0 +1,445 @@
+//! `ServerSession` against a scripted client: send this frame, expect that one.
+
+mod support;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use cim_core::codec::{self, FrameDecoder};
+use cim_core::server::{ServerConfig, ServerEvent, ServerSession, WelcomeInfo};
+use cim_core::wire::{self, frame::Body, recipient};
+use cim_core::{ConnectionError, ErrorCode, Framing};
+use support::FakeVerifier;
+
+struct Script {
+    now: Instant,
+    session: ServerSession,
+    decoder: FrameDecoder,
+}
+
+impl Script {
+    fn new() -> Self {
+        Self::with(|_| {})
+    }
+
+    fn with(edit: impl FnOnce(&mut ServerConfig)) -> Self {
+        let mut config = ServerConfig::new(Arc::new(FakeVerifier), Framing::LengthPrefixed);
+        edit(&mut config);
+        let now = Instant::now();
+        Self { now, session: ServerSession::new(Arc::new(config), now), decoder: FrameDecoder::new(u32::MAX) }
+    }
+
+    fn send(&mut self, body: Body) -> Result<(), ConnectionError> {
+        let mut bytes = Vec::new();
+        codec::encode_frame(&body, Framing::LengthPrefixed, &mut bytes);
+        self.session.handle_input(self.now, &bytes)
+    }
+
+    fn send_raw(&mut self, bytes: &[u8]) -> Result<(), ConnectionError> {
+        self.session.handle_input(self.now, bytes)
+    }
+
+    /// Everything the server wants to write now.
+    fn received(&mut self) -> Vec<Body> {
+        let mut bytes = Vec::new();
+        while self.session.poll_transmit(&mut bytes) > 0 {}
+        let mut out = Vec::new();
+        self.decoder.decode(&bytes, &mut out).expect("server writes valid frames");
+        out
+    }
+
+    fn events(&mut self) -> Vec<ServerEvent> {
+        std::iter::from_fn(|| self.session.poll_event()).collect()
+    }
+
+    fn advance(&mut self, by: Duration) {
+        self.now += by;
+        self.session.handle_timeout(self.now);
+    }
+
+    /// Completes the handshake for `alice`.
+    fn open(&mut self) {
+        self.send(hello("tok:alice")).expect("valid hello");
+        assert!(matches!(self.events()[..], [ServerEvent::HelloVerified(_)]));
+        let resume = wire::ResumeResult { outcome: wire::ResumeOutcome::Fresh as i32, epoch: 1, next_seq: 1 };
+        let info =
+            WelcomeInfo { session_id: "s1".into(), resume, server_id: "srv".into(), server_time_ms: 0 };
+        self.session.welcome(self.now, info).expect("verified");
+        assert!(matches!(self.received()[..], [Body::Welcome(_)]));
+    }
+}
+
+fn hello(token: &str) -> Body {
+    Body::Hello(wire::Hello {
+        versions: vec![1],
+        token: token.into(),
+        device_id: "d1".into(),
+        ..Default::default()
+    })
+}
+
+fn send_to_bob(id: &str, body: &[u8]) -> Body {
+    Body::Send(wire::Send {
+        client_msg_id: id.into(),
+        to: Some(wire::Recipient { kind: Some(recipient::Kind::UserId("bob".into())) }),
+        content_type: String::new(),
+        body: Bytes::copy_from_slice(body),
+    })
+}
+
+/// The single fatal error the server wrote, and that it wants the connection closed.
+fn expect_fatal(script: &mut Script, code: ErrorCode) {
+    let frames = script.received();
+    match &frames[..] {
+        [.., Body::Error(error)] => {
+            assert_eq!(ErrorCode(error.code), code, "{error:?}");
+            assert!(error.client_msg_id.is_empty(), "fatal errors name no Send");
+        }
+        other => panic!("expected a fatal {code}, got {other:?}"),
+    }
+    assert!(script.session.is_finished(), "connection must close after a fatal error");
+    assert_eq!(script.session.error().and_then(ConnectionError::code), Some(code));
+}
+
+fn expect_send_error(script: &mut Script, id: &str, code: ErrorCode) -> wire::Error {
+    match &script.received()[..] {
+        [Body::Error(error)] if error.client_msg_id == id => {
+            assert_eq!(ErrorCode(error.code), code, "{error:?}");
+            assert!(!script.session.is_finished(), "a rejected Send keeps the connection open");
+            error.clone()
+        }
+        other => panic!("expected {code} for {id}, got {other:?}"),
+    }
+}
+
+#[test]
+fn welcome_carries_user_heartbeat_and_limits() {
+    let mut script = Script::new();
+    script
+        .send(Body::Hello(wire::Hello {
+            versions: vec![7, 1],
+            token: "tok:alice".into(),
+            device_id: "d1".into(),
+            heartbeat_interval_ms: 1,
+            ..Default::default()
+        }))
+        .expect("valid");
+    let [ServerEvent::HelloVerified(hello)] = &script.events()[..] else { panic!("no hello event") };
+    assert_eq!(hello.user_id, "alice");
+    let resume = wire::ResumeResult { outcome: 1, epoch: 1, next_seq: 1 };
+    let info = WelcomeInfo { session_id: "s".into(), resume, server_id: "x".into(), server_time_ms: 5 };
+    script.session.welcome(script.now, info).expect("verified");
+    let [Body::Welcome(welcome)] = &script.received()[..] else { panic!("no welcome") };
+    assert_eq!(welcome.version, 1);
+    assert_eq!(welcome.user_id, "alice", "the user comes from the token");
+    assert_eq!(welcome.heartbeat_interval_ms, 5_000, "a too-short interval is raised to the minimum");
+    assert!(welcome.heartbeat_timeout_ms >= 2 * welcome.heartbeat_interval_ms);
+    let limits = welcome.limits.expect("limits announced");
+    assert_eq!(limits.max_frame_size, 65_536);
+    assert_eq!(limits.max_in_flight, 64);
+}
+
+#[test]
+fn anything_before_hello_is_unexpected() {
+    let mut script = Script::new();
+    let result = script.send(Body::Ping(wire::Ping { nonce: 1 }));
+    assert!(matches!(result, Err(ConnectionError::Local { code: ErrorCode::UNEXPECTED_FRAME, .. })));
+    expect_fatal(&mut script, ErrorCode::UNEXPECTED_FRAME);
+    // Sticky: later input reports the same error and is not processed.
+    let again = script.send(hello("tok:alice"));
+    assert_eq!(again.err().and_then(|e| e.code()), Some(ErrorCode::UNEXPECTED_FRAME));
+    assert!(script.events().is_empty());
+}
+
+#[test]
+fn frames_before_welcome_are_unexpected() {
+    let mut script = Script::new();
+    script.send(hello("tok:alice")).expect("valid");
+    let _ = script.send(send_to_bob("m1", b"early"));
+    expect_fatal(&mut script, ErrorCode::UNEXPECTED_FRAME);
+}
+
+#[test]
+fn second_hello_is_unexpected() {
+    let mut script = Script::new();
+    script.open();
+    let _ = script.send(hello("tok:alice"));
+    expect_fatal(&mut script, ErrorCode::UNEXPECTED_FRAME);
+}
+
+#[test]
+fn server_only_frames_from_a_client_are_unexpected() {
+    for body in [
+        Body::Welcome(wire::Welcome::default()),
+        Body::SendAck(wire::SendAck::default()),
+        Body::Deliver(wire::Deliver::default()),
+        Body::GoAway(wire::GoAway::default()),
+    ] {
+        let mut script = Script::new();
+        script.open();
+        let _ = script.send(body);
+        expect_fatal(&mut script, ErrorCode::UNEXPECTED_FRAME);
+    }
+}
+
+#[test]
+fn unknown_version_bad_token_and_bad_device_are_refused() {
+    let cases = [
+        (
+            wire::Hello {
+                versions: vec![2, 3],
+                token: "tok:a".into(),
+                device_id: "d".into(),
+                ..Default::default()
+            },
+            ErrorCode::UNSUPPORTED_VERSION,
+        ),
+        (
+            wire::Hello {
+                versions: vec![1],
+                token: "forged".into(),
+                device_id: "d".into(),
+                ..Default::default()
+            },
+            ErrorCode::UNAUTHENTICATED,
+        ),
+        (
+            wire::Hello {
+                versions: vec![1],
+                token: String::new(),
+                device_id: "d".into(),
+                ..Default::default()
+            },
+            ErrorCode::UNAUTHENTICATED,
+        ),
+        (
+            wire::Hello {
+                versions: vec![1],
+                token: "x".repeat(4097),
+                device_id: "d".into(),
+                ..Default::default()
+            },
+            ErrorCode::UNAUTHENTICATED,
+        ),
+        (
+            wire::Hello {
+                versions: vec![1],
+                token: "tok:a".into(),
+                device_id: String::new(),
+                ..Default::default()
+            },
+            ErrorCode::INVALID_FIELD,
+        ),
+        (
+            wire::Hello {
+                versions: vec![1],
+                token: "tok:a".into(),
+                device_id: "d".repeat(129),
+                ..Default::default()
+            },
+            ErrorCode::INVALID_FIELD,
+        ),
+    ];
+    for (hello, code) in cases {
+        let mut script = Script::new();
+        let _ = script.send(Body::Hello(hello));
+        expect_fatal(&mut script, code);
+        assert!(script.events().is_empty(), "no HelloVerified for a refused Hello");
+    }
+}
+
+#[test]
+fn malformed_oversized_and_unknown_frames_get_their_codes() {
+    let mut script = Script::new();
+    let _ = script.send_raw(&[0x03, 0x0a, 0x05, 0x01]);
+    expect_fatal(&mut script, ErrorCode::MALFORMED_FRAME);
+
+    let mut script = Script::new();
+    let _ = script.send_raw(&[0x80, 0x80, 0x80, 0x80, 0x80, 0x01]);
+    expect_fatal(&mut script, ErrorCode::BAD_LENGTH_PREFIX);
+
+    let mut script = Script::new();
+    let mut prefix = Vec::new();
+    prost::encoding::encode_varint(65_537, &mut prefix);
+    let _ = script.send_raw(&prefix);
+    expect_fatal(&mut script, ErrorCode::FRAME_TOO_LARGE);
+
+    let mut script = Script::new();
+    let _ = script.send_raw(&[0x03, 0x98, 0x06, 0x01]);
+    expect_fatal(&mut script, ErrorCode::UNKNOWN_FRAME);
+}
+
+#[test]
+fn handshake_times_out_without_hello() {
+    let mut script = Script::new();
+    script.advance(Duration::from_secs(9));
+    assert!(script.received().is_empty());
+    script.advance(Duration::from_secs(1));
+    expect_fatal(&mut script, ErrorCode::HANDSHAKE_TIMEOUT);
+}
+
+#[test]
+fn silent_client_times_out_and_pings_keep_it_alive() {
+    let mut script = Script::new();
+    script.open();
+    for nonce in 0..10 {
+        script.advance(Duration::from_secs(30));
+        script.send(Body::Ping(wire::Ping { nonce })).expect("open");
+        assert_eq!(script.received(), [Body::Pong(wire::Pong { nonce })]);
+    }
+    script.advance(Duration::from_secs(74));
+    assert!(!script.session.is_finished());
+    script.advance(Duration::from_secs(1));
+    expect_fatal(&mut script, ErrorCode::HEARTBEAT_TIMEOUT);
+}
+
+#[test]
+fn valid_sends_become_events_and_acks_free_the_window() {
+    let mut script = Script::with(|c| c.limits.max_in_flight = 2);
+    script.open();
+    script.send(send_to_bob("a", b"1")).expect("open");
+    script.send(send_to_bob("b", b"2")).expect("open");
+    script.send(send_to_bob("c", b"3")).expect("open");
+    let events = script.events();
+    assert_eq!(events.len(), 2);
+    assert!(matches!(&events[0], ServerEvent::Send(s) if s.client_msg_id == "a"));
+    expect_send_error(&mut script, "c", ErrorCode::IN_FLIGHT_EXCEEDED);
+    script.session.ack_send(wire::SendAck {
+        client_msg_id: "a".into(),
+        message_id: "m".into(),
+        ..Default::default()
+    });
+    assert!(matches!(&script.received()[..], [Body::SendAck(ack)] if ack.client_msg_id == "a"));
+    script.send(send_to_bob("c", b"3")).expect("open");
+    assert!(matches!(&script.events()[..], [ServerEvent::Send(s)] if s.client_msg_id == "c"));
+}
+
+#[test]
+fn per_message_checks_reject_only_that_send() {
+    let mut script = Script::with(|c| c.limits.max_body_size = 4);
+    script.open();
+    script.send(send_to_bob("big", b"12345")).expect("open");
+    expect_send_error(&mut script, "big", ErrorCode::BODY_TOO_LARGE);
+    script.send(send_to_bob(&"x".repeat(65), b"1")).expect("open");
+    expect_send_error(&mut script, &"x".repeat(65), ErrorCode::INVALID_CLIENT_MSG_ID);
+    script
+        .send(Body::Send(wire::Send { client_msg_id: "nobody".into(), ..Default::default() }))
+        .expect("open");
+    expect_send_error(&mut script, "nobody", ErrorCode::INVALID_FIELD);
+    script.send(send_to_bob("ok", b"1234")).expect("open");
+    assert!(matches!(&script.events()[..], [ServerEvent::Send(_)]));
+}
+
+#[test]
+fn send_without_id_is_fatal() {
+    let mut script = Script::new();
+    script.open();
+    let _ = script.send(send_to_bob("", b"x"));
+    expect_fatal(&mut script, ErrorCode::INVALID_CLIENT_MSG_ID);
+}
+
+#[test]
+fn rate_limit_answers_with_retry_after() {
+    let mut script = Script::with(|c| {
+        c.limits.sends_per_second = 10;
+        c.limits.send_burst = 2;
+    });
+    script.open();
+    script.send(send_to_bob("a", b"")).expect("open");
+    script.send(send_to_bob("b", b"")).expect("open");
+    script.send(send_to_bob("c", b"")).expect("open");
+    let error = expect_send_error(&mut script, "c", ErrorCode::RATE_LIMITED);
+    assert_eq!(error.retry_after_ms, 100);
+    script.now += Duration::from_millis(100);
+    script.send(send_to_bob("c", b"")).expect("open");
+    assert_eq!(script.events().len(), 3);
+}
+
+#[test]
+fn deliver_ack_beyond_what_was_delivered_is_invalid() {
+    let mut script = Script::new();
+    script.open();
+    script
+        .session
+        .deliver(wire::Deliver { seq: 3, message_id: "m".into(), ..Default::default() })
+        .expect("open");
+    script.received();
+    script.send(Body::DeliverAck(wire::DeliverAck { up_to_seq: 3 })).expect("valid ack");
+    assert_eq!(script.events(), [ServerEvent::DeliverAck { up_to_seq: 3 }]);
+    let _ = script.send(Body::DeliverAck(wire::DeliverAck { up_to_seq: 4 }));
+    expect_fatal(&mut script, ErrorCode::INVALID_FIELD);
+}
+
+#[test]
+fn go_away_drains_in_flight_sends_then_finishes() {
+    let mut script = Script::new();
+    script.open();
+    script.send(send_to_bob("a", b"")).expect("open");
+    assert_eq!(script.events().len(), 1);
+    script.session.go_away(wire::GoAwayReason::Shutdown, "bye", Duration::from_secs(1));
+    assert!(
+        matches!(&script.received()[..], [Body::GoAway(g)] if g.reason == wire::GoAwayReason::Shutdown as i32)
+    );
+    assert!(!script.session.is_finished(), "one Send still in flight");
+    assert!(script.session.deliver(wire::Deliver::default()).is_err(), "no Deliver after GoAway");
+    script.send(send_to_bob("late", b"")).expect("still readable");
+    expect_send_error(&mut script, "late", ErrorCode::SHUTTING_DOWN);
+    script.session.ack_send(wire::SendAck { client_msg_id: "a".into(), ..Default::default() });
+    assert!(matches!(&script.received()[..], [Body::SendAck(_)]));
+    assert!(script.session.is_finished());
+}
+
+#[test]
+fn deliver_too_large_for_the_client_is_refused() {
+    let mut script = Script::new();
+    script
+        .send(Body::Hello(wire::Hello {
+            versions: vec![1],
+            token: "tok:alice".into(),
+            device_id: "d".into(),
+            max_frame_size: 64,
+            ..Default::default()
+        }))
+        .expect("valid");
+    script.events();
+    let resume = wire::ResumeResult::default();
+    let info = WelcomeInfo { session_id: "s".into(), resume, server_id: "x".into(), server_time_ms: 0 };
+    script.session.welcome(script.now, info).expect("verified");
+    let big = wire::Deliver { seq: 1, body: Bytes::from(vec![0u8; 100]), ..Default::default() };
+    assert!(script.session.deliver(big).is_err());
+}
+
+#[test]
+fn peer_error_closes_without_answer() {
+    let mut script = Script::new();
+    script.open();
+    let result = script.send(Body::Error(wire::Error {
+        code: 1004,
+        message: "you erred".into(),
+        ..Default::default()
+    }));
+    assert!(matches!(result, Err(ConnectionError::Remote { code: ErrorCode::UNEXPECTED_FRAME, .. })));
+    assert!(script.received().is_empty(), "no error answers an error");
+    assert!(script.session.is_finished());
+}
+
+#[test]
+fn websocket_messages_are_whole_frames() {
+    let config = ServerConfig::new(Arc::new(FakeVerifier), Framing::Message);
+    let now = Instant::now();
+    let mut session = ServerSession::new(Arc::new(config), now);
+    let mut message = Vec::new();
+    codec::encode_frame(&hello("tok:alice"), Framing::Message, &mut message);
+    session.handle_message(now, &message).expect("valid");
+    assert!(matches!(session.poll_event(), Some(ServerEvent::HelloVerified(_))));
+    // A length prefix on WebSocket is garbage.
+    let mut prefixed = Vec::new();
+    codec::encode_frame(&Body::Ping(wire::Ping { nonce: 1 }), Framing::LengthPrefixed, &mut prefixed);
+    let mut session = ServerSession::new(session_config_ws(), now);
+    assert!(session.handle_message(now, &prefixed).is_err());
+}
+
+fn session_config_ws() -> Arc<ServerConfig> {
+    Arc::new(ServerConfig::new(Arc::new(FakeVerifier), Framing::Message))
+}
