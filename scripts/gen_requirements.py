@@ -27,7 +27,7 @@ Roles
     error: add an override.
 
 Other checks (--check and generation alike)
-    * ids are unique and numbered as above; prose references to [CIM-...] ids exist;
+    * ids are unique and numbered as above; every [CIM-...] reference names an existing id;
     * the error registry table of section 11.2 (between `<!-- registry:start -->` and
       `<!-- registry:end -->`) lists exactly the codes, names, descriptions and retry values of
       core/src/error_code.rs;
@@ -136,7 +136,7 @@ def parse_spec(markdown: str) -> list[Requirement]:
     lines = markdown.splitlines()
     section: str | None = None
     expected_n: dict[str, int] = {}
-    prose_refs: list[tuple[int, str]] = []
+    refs: list[tuple[int, str]] = []
     in_fence = False
     in_comment = False
     i = 0
@@ -174,15 +174,16 @@ def parse_spec(markdown: str) -> list[Requirement]:
             raw = "\n".join(body)
             roles_comment = ROLES_COMMENT_RE.search(raw)
             text = collapse(COMMENT_RE.sub(" ", raw))
+            refs.extend((lineno, ref) for ref in ID_REF_RE.findall(text))
             try:
                 if section is None:
                     raise SpecError(f"{req_id} stands under no numbered section")
                 if req_section != section:
                     raise SpecError(f"{req_id} stands in section {section}: expected CIM-{section}-<n>")
                 want = expected_n.get(section, 1)
+                expected_n[section] = n + 1
                 if n != want:
                     raise SpecError(f"{req_id}: expected CIM-{section}-{want} (numbering runs 1, 2, 3...)")
-                expected_n[section] = want + 1
                 keywords = [m.group(1) for m in KEYWORD_RE.finditer(text)]
                 if len(keywords) != 1:
                     raise SpecError(f"{req_id} must hold exactly one key word, has {keywords or 'none'}")
@@ -220,14 +221,14 @@ def parse_spec(markdown: str) -> list[Requirement]:
                     )
             if line.lstrip().startswith("[CIM-") or line.lstrip().startswith("- [CIM-"):
                 errors.append(f"line {lineno}: malformed requirement id")
-            prose_refs.extend((lineno, ref) for ref in ID_REF_RE.findall(visible))
+            refs.extend((lineno, ref) for ref in ID_REF_RE.findall(visible))
         i += 1
     seen: set[str] = set()
     for req in requirements:
         if req.id in seen:
             errors.append(f"line {req.line}: duplicate id {req.id}")
         seen.add(req.id)
-    for lineno, ref in prose_refs:
+    for lineno, ref in refs:
         if ref not in seen:
             errors.append(f"line {lineno}: reference to unknown requirement {ref}")
     if errors:

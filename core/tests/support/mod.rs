@@ -447,11 +447,11 @@ impl World {
                 ServerEvent::HelloVerified(hello) => self.on_hello(index, hello),
                 ServerEvent::Send(send) => self.on_send(index, send),
                 ServerEvent::DeliverAck { up_to_seq } => {
-                    if let Some((user, device)) = &self.connections[index].user {
-                        if let Some(state) = self.users.get_mut(user) {
-                            let position = state.positions.entry(device.clone()).or_default();
-                            *position = (*position).max(up_to_seq);
-                        }
+                    if let Some((user, device)) = &self.connections[index].user
+                        && let Some(state) = self.users.get_mut(user)
+                    {
+                        let position = state.positions.entry(device.clone()).or_default();
+                        *position = (*position).max(up_to_seq);
                     }
                 }
                 _ => {}
