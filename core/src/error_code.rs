@@ -106,12 +106,10 @@ registry! {
 }
 
 impl ErrorCode {
-    /// Whether an `Error` frame with this code and no `client_msg_id` ends the connection.
-    /// Every connection-level error is fatal (spec §11.1); this tells whether the code may
-    /// also be used for a single rejected Send.
+    /// Whether the code may reject a single Send (an `Error` with `client_msg_id`, spec
+    /// §11.1). Every code may also be fatal.
     pub fn is_per_message(self) -> bool {
-        (3000..4000).contains(&self.0)
-            || matches!(self, Self::FORBIDDEN | Self::UNAVAILABLE | Self::SHUTTING_DOWN)
+        (3000..4000).contains(&self.0) || matches!(self, Self::FORBIDDEN | Self::UNAVAILABLE)
     }
 }
 

@@ -53,6 +53,10 @@ pub mod defaults {
     pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
     /// Longest client message id, in bytes.
     pub const MAX_CLIENT_MSG_ID_LEN: usize = 64;
+    /// Longest content type, in bytes.
+    pub const MAX_CONTENT_TYPE_LEN: usize = 255;
+    /// Largest `max_body_size` a server may announce.
+    pub const MAX_BODY_SIZE_LIMIT: u32 = 61_440;
     /// Longest device id, in bytes.
     pub const MAX_DEVICE_ID_LEN: usize = 128;
     /// Longest session token, in bytes.

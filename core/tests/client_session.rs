@@ -263,3 +263,98 @@ fn server_ping_is_answered() {
     script.feed(Body::Ping(wire::Ping { nonce: 77 })).expect("ok");
     assert_eq!(script.written(), [Body::Pong(wire::Pong { nonce: 77 })]);
 }
+
+#[test]
+fn welcome_without_resume_or_ids_is_invalid() {
+    for edit in [
+        (|w: &mut wire::Welcome| w.resume = None) as fn(&mut wire::Welcome),
+        |w| w.session_id.clear(),
+        |w| w.user_id.clear(),
+    ] {
+        let mut script = Script::handshaking();
+        let mut bad = welcome(1);
+        edit(&mut bad);
+        let result = script.feed(Body::Welcome(bad));
+        assert_eq!(result.err().and_then(|e| e.code()), Some(ErrorCode::INVALID_FIELD));
+        assert_eq!(sent_error(&script.written()), Some(ErrorCode::INVALID_FIELD));
+    }
+}
+
+/// A client that has a resume point in epoch 9 from an earlier run.
+fn resuming() -> Script {
+    let now = Instant::now();
+    let mut config = ClientConfig::new("dev-1", Framing::LengthPrefixed, 42);
+    config.resume = Some(wire::ResumePoint { epoch: 9, last_acked_seq: 4 });
+    let mut client = ClientSession::new(config);
+    client.connect(now);
+    let Some(Request::Login { id }) = client.poll_request() else { panic!("login first") };
+    let grant = LoginGrant { user_id: "alice".into(), token: "t".into(), endpoint: "e".into() };
+    client.handle_login_result(now, id, Ok(grant));
+    client.poll_request();
+    client.handle_connected(now);
+    let mut script = Script { now, client, decoder: FrameDecoder::new(u32::MAX) };
+    let [Body::Hello(hello)] = &script.written()[..] else { panic!("Hello") };
+    assert_eq!(hello.resume, Some(wire::ResumePoint { epoch: 9, last_acked_seq: 4 }));
+    script
+}
+
+fn discontinuities(events: &[ClientEvent]) -> Vec<wire::ResumeOutcome> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            ClientEvent::InboxDiscontinuity { outcome, .. } => Some(*outcome),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn new_epoch_is_reported_even_when_the_server_says_resumed() {
+    let mut script = resuming();
+    let mut w = welcome(1);
+    w.resume =
+        Some(wire::ResumeResult { outcome: wire::ResumeOutcome::Resumed as i32, epoch: 10, next_seq: 1 });
+    script.feed(Body::Welcome(w)).expect("valid");
+    assert_eq!(discontinuities(&script.events()), [wire::ResumeOutcome::EpochChanged]);
+}
+
+#[test]
+fn unknown_resume_outcome_is_treated_as_a_gap() {
+    let mut script = resuming();
+    let mut w = welcome(1);
+    w.resume = Some(wire::ResumeResult { outcome: 99, epoch: 9, next_seq: 7 });
+    script.feed(Body::Welcome(w)).expect("valid");
+    assert_eq!(discontinuities(&script.events()), [wire::ResumeOutcome::Gap]);
+    assert_eq!(script.client.resume_point(), Some(wire::ResumePoint { epoch: 9, last_acked_seq: 6 }));
+}
+
+#[test]
+fn resumed_inbox_is_no_discontinuity() {
+    let mut script = resuming();
+    let mut w = welcome(1);
+    w.resume =
+        Some(wire::ResumeResult { outcome: wire::ResumeOutcome::Resumed as i32, epoch: 9, next_seq: 5 });
+    script.feed(Body::Welcome(w)).expect("valid");
+    assert!(discontinuities(&script.events()).is_empty());
+}
+
+#[test]
+fn go_away_waits_its_hint_plus_jitter_and_logs_in_again() {
+    let mut script = Script::connected();
+    let go_away = wire::GoAway {
+        reason: 42, // unknown: treated as SHUTDOWN
+        message: "draining".into(),
+        reconnect_after_ms: 2_000,
+    };
+    script.feed(Body::GoAway(go_away)).expect("valid");
+    let now = script.now;
+    assert!(script.client.send(now, to_bob(), "", Bytes::from_static(b"x")).is_ok());
+    assert!(script.written().is_empty(), "no Send after GoAway");
+    script.client.handle_transport_closed(now);
+    let Some(ClientEvent::Disconnected { retry_in, .. }) = script.events().pop() else {
+        panic!("disconnected")
+    };
+    assert!(retry_in >= Duration::from_secs(2) && retry_in <= Duration::from_secs(4), "{retry_in:?}");
+    script.advance(retry_in);
+    assert!(matches!(script.requests()[..], [Request::Login { .. }]));
+}

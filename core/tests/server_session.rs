@@ -323,12 +323,38 @@ fn per_message_checks_reject_only_that_send() {
     expect_send_error(&mut script, "big", ErrorCode::BODY_TOO_LARGE);
     script.send(send_to_bob(&"x".repeat(65), b"1")).expect("open");
     expect_send_error(&mut script, &"x".repeat(65), ErrorCode::INVALID_CLIENT_MSG_ID);
-    script
-        .send(Body::Send(wire::Send { client_msg_id: "nobody".into(), ..Default::default() }))
-        .expect("open");
-    expect_send_error(&mut script, "nobody", ErrorCode::INVALID_FIELD);
     script.send(send_to_bob("ok", b"1234")).expect("open");
     assert!(matches!(&script.events()[..], [ServerEvent::Send(_)]));
+}
+
+#[test]
+fn send_without_recipient_or_with_a_huge_content_type_is_fatal() {
+    let no_recipient = Body::Send(wire::Send { client_msg_id: "nobody".into(), ..Default::default() });
+    let empty_user = Body::Send(wire::Send {
+        client_msg_id: "empty".into(),
+        to: Some(wire::Recipient { kind: Some(recipient::Kind::UserId(String::new())) }),
+        ..Default::default()
+    });
+    let mut huge_type = send_to_bob("t", b"");
+    if let Body::Send(send) = &mut huge_type {
+        send.content_type = "x".repeat(256);
+    }
+    for body in [no_recipient, empty_user, huge_type] {
+        let mut script = Script::new();
+        script.open();
+        let _ = script.send(body);
+        expect_fatal(&mut script, ErrorCode::INVALID_FIELD);
+    }
+}
+
+#[test]
+fn rejecting_a_send_with_a_connection_level_code_ends_the_connection() {
+    let mut script = Script::new();
+    script.open();
+    script.send(send_to_bob("a", b"")).expect("open");
+    script.events();
+    script.session.reject_send("a".into(), ErrorCode::INTERNAL, "oops", Duration::ZERO);
+    expect_fatal(&mut script, ErrorCode::INTERNAL);
 }
 
 #[test]
@@ -384,7 +410,8 @@ fn go_away_drains_in_flight_sends_then_finishes() {
     assert!(!script.session.is_finished(), "one Send still in flight");
     assert!(script.session.deliver(wire::Deliver::default()).is_err(), "no Deliver after GoAway");
     script.send(send_to_bob("late", b"")).expect("still readable");
-    expect_send_error(&mut script, "late", ErrorCode::SHUTTING_DOWN);
+    assert!(script.received().is_empty(), "a Send after GoAway is left unanswered");
+    assert!(script.events().is_empty());
     script.session.ack_send(wire::SendAck { client_msg_id: "a".into(), ..Default::default() });
     assert!(matches!(&script.received()[..], [Body::SendAck(_)]));
     assert!(script.session.is_finished());
@@ -398,7 +425,7 @@ fn deliver_too_large_for_the_client_is_refused() {
             versions: vec![1],
             token: "tok:alice".into(),
             device_id: "d".into(),
-            max_frame_size: 64,
+            max_frame_size: 65_536,
             ..Default::default()
         }))
         .expect("valid");
@@ -406,8 +433,66 @@ fn deliver_too_large_for_the_client_is_refused() {
     let resume = wire::ResumeResult::default();
     let info = WelcomeInfo { session_id: "s".into(), resume, server_id: "x".into(), server_time_ms: 0 };
     script.session.welcome(script.now, info).expect("verified");
-    let big = wire::Deliver { seq: 1, body: Bytes::from(vec![0u8; 100]), ..Default::default() };
+    let big = wire::Deliver { seq: 1, body: Bytes::from(vec![0u8; 65_536]), ..Default::default() };
     assert!(script.session.deliver(big).is_err());
+    let fits = wire::Deliver { seq: 1, body: Bytes::from(vec![0u8; 61_440]), ..Default::default() };
+    assert!(script.session.deliver(fits).is_ok());
+}
+
+#[test]
+fn small_client_frame_limit_is_invalid() {
+    let mut script = Script::new();
+    let hello = wire::Hello {
+        versions: vec![1],
+        token: "tok:alice".into(),
+        device_id: "d".into(),
+        max_frame_size: 64,
+        ..Default::default()
+    };
+    let _ = script.send(Body::Hello(hello));
+    expect_fatal(&mut script, ErrorCode::INVALID_FIELD);
+}
+
+#[test]
+fn token_for_another_device_is_refused() {
+    let mut script = Script::new();
+    let _ = script.send(hello("tok:alice@other-device"));
+    expect_fatal(&mut script, ErrorCode::UNAUTHENTICATED);
+    let mut script = Script::new();
+    script.send(hello("tok:alice@d1")).expect("same device");
+    assert!(matches!(script.events()[..], [ServerEvent::HelloVerified(_)]));
+}
+
+#[test]
+fn resume_point_with_epoch_zero_counts_as_absent() {
+    let mut script = Script::new();
+    let hello = wire::Hello {
+        versions: vec![1],
+        token: "tok:alice".into(),
+        device_id: "d".into(),
+        resume: Some(wire::ResumePoint { epoch: 0, last_acked_seq: 5 }),
+        ..Default::default()
+    };
+    script.send(Body::Hello(hello)).expect("valid");
+    let [ServerEvent::HelloVerified(info)] = &script.events()[..] else { panic!("verified") };
+    assert_eq!(info.resume, None);
+}
+
+#[test]
+fn acks_up_to_the_resume_point_are_allowed_and_stale_ones_ignored() {
+    let mut script = Script::new();
+    script.send(hello("tok:alice")).expect("valid");
+    script.events();
+    let resume = wire::ResumeResult { outcome: wire::ResumeOutcome::Resumed as i32, epoch: 1, next_seq: 11 };
+    let info = WelcomeInfo { session_id: "s".into(), resume, server_id: "x".into(), server_time_ms: 0 };
+    script.session.welcome(script.now, info).expect("verified");
+    script.received();
+    script.send(Body::DeliverAck(wire::DeliverAck { up_to_seq: 10 })).expect("within next_seq - 1");
+    assert!(script.events().is_empty(), "not beyond what the resume point already acknowledged");
+    script.session.deliver(wire::Deliver { seq: 11, ..Default::default() }).expect("open");
+    script.send(Body::DeliverAck(wire::DeliverAck { up_to_seq: 11 })).expect("valid");
+    script.send(Body::DeliverAck(wire::DeliverAck { up_to_seq: 0 })).expect("stale, ignored");
+    assert_eq!(script.events(), [ServerEvent::DeliverAck { up_to_seq: 11 }]);
 }
 
 #[test]

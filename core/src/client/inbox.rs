@@ -53,10 +53,11 @@ impl Inbox {
 
     /// Applies the server's answer to our resume point at the start of a connection.
     pub(crate) fn connected(&mut self, result: &wire::ResumeResult) {
-        self.delivered_on_connection = 0;
-        self.acked_on_connection = 0;
         let outcome = ResumeOutcome::try_from(result.outcome).unwrap_or(ResumeOutcome::Unspecified);
         let start = result.next_seq.saturating_sub(1);
+        // Welcome's position is acknowledged by the Welcome itself (CIM-8.3-4, CIM-8.4-10).
+        self.delivered_on_connection = start;
+        self.acked_on_connection = start;
         if outcome == ResumeOutcome::Resumed && self.epoch == Some(result.epoch) {
             // Keep our own position: it may be ahead of what the server has recorded.
             return;

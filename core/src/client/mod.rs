@@ -234,7 +234,8 @@ impl ClientSession {
             device_id: self.config.device_id.clone(),
             resume: self.inbox.resume_point(),
             client_name: self.config.client_name.clone(),
-            max_frame_size: self.config.max_frame_size,
+            // 0 or at least the default (CIM-4.3-4).
+            max_frame_size: self.config.max_frame_size.max(defaults::MAX_FRAME_SIZE),
             heartbeat_interval_ms: self.config.heartbeat_interval.map_or(0, millis_u32),
         }));
         self.state = State::Handshaking { deadline: deadline.max(now) };
@@ -269,8 +270,11 @@ impl ClientSession {
             }
             State::Connected(link) => {
                 let error = self.connection_error.clone().unwrap_or(ConnectionError::TransportClosed);
-                let wait = if link.going_away { self.go_away_wait } else { Duration::ZERO };
-                self.retry_later(now, error, wait);
+                if link.going_away {
+                    self.login_after_go_away(now, error);
+                } else {
+                    self.retry_later(now, error, Duration::ZERO);
+                }
             }
             State::Idle | State::LoggingIn { .. } | State::Waiting { .. } | State::Closed => {}
         }
@@ -470,27 +474,34 @@ impl ClientSession {
             let detail = format!("server chose version {}, which was not offered", welcome.version);
             return self.protocol_violation(now, ErrorCode::UNSUPPORTED_VERSION, detail);
         }
-        let resume = welcome.resume.unwrap_or_default();
-        self.limits = welcome.limits.unwrap_or_else(default_limits);
-        let interval = Duration::from_millis(
-            match welcome.heartbeat_interval_ms {
-                0 => millis_u32(defaults::HEARTBEAT_INTERVAL),
-                ms => ms,
-            }
-            .into(),
-        );
-        let timeout = Duration::from_millis(welcome.heartbeat_timeout_ms.into()).max(interval * 2);
+        let Some(resume) =
+            welcome.resume.filter(|_| !welcome.session_id.is_empty() && !welcome.user_id.is_empty())
+        else {
+            let detail = "Welcome needs session_id, user_id and resume".to_owned();
+            return self.protocol_violation(now, ErrorCode::INVALID_FIELD, detail);
+        };
+        self.limits = merge_limits(welcome.limits);
+        let interval = match welcome.heartbeat_interval_ms {
+            0 => defaults::HEARTBEAT_INTERVAL,
+            ms => Duration::from_millis(ms.into()),
+        };
+        let timeout = match welcome.heartbeat_timeout_ms {
+            0 => defaults::HEARTBEAT_TIMEOUT,
+            ms => Duration::from_millis(ms.into()),
+        }
+        .max(interval * 2);
         self.state = State::Connected(Link {
             heartbeat_interval: interval,
             heartbeat_timeout: timeout,
             last_sent: now,
             last_received: now,
             ping: None,
-            max_in_flight: self.limits.max_in_flight.max(1) as usize,
+            max_in_flight: self.limits.max_in_flight as usize,
             going_away: false,
             rate: TokenBucket::new(self.limits.sends_per_second, self.limits.send_burst),
         });
         self.backoff.reset();
+        let sent_epoch = self.inbox.resume_point().map(|point| point.epoch);
         self.inbox.connected(&resume);
         let outcome = ResumeOutcome::try_from(resume.outcome).unwrap_or(ResumeOutcome::Unspecified);
         self.events.push_back(Queued::Event(ClientEvent::Connected {
@@ -499,7 +510,15 @@ impl ClientSession {
             server_id: welcome.server_id,
             resume: outcome,
         }));
-        if matches!(outcome, ResumeOutcome::EpochChanged | ResumeOutcome::Gap) {
+        // The application hears of a discontinuity before any entry after it (CIM-8.4-11..13).
+        let discontinuity = match (sent_epoch, outcome) {
+            (Some(epoch), _) if epoch != resume.epoch => Some(ResumeOutcome::EpochChanged),
+            (_, ResumeOutcome::EpochChanged) => Some(ResumeOutcome::EpochChanged),
+            (Some(_), ResumeOutcome::Gap | ResumeOutcome::Unspecified) => Some(ResumeOutcome::Gap),
+            (None, ResumeOutcome::Gap) => Some(ResumeOutcome::Gap),
+            _ => None,
+        };
+        if let Some(outcome) = discontinuity {
             let event = ClientEvent::InboxDiscontinuity { outcome, epoch: resume.epoch };
             self.events.push_back(Queued::Event(event));
         }
@@ -555,10 +574,21 @@ impl ClientSession {
                     let error =
                         ConnectionError::Remote { code: ErrorCode::SHUTTING_DOWN, message: go_away.message };
                     self.requests.push_back(Request::Close);
-                    self.retry_later(now, error, self.go_away_wait);
+                    self.login_after_go_away(now, error);
                 }
             }
         }
+    }
+
+    /// Waits `reconnect_after_ms` plus uniform jitter of as much again (CIM-12.2-7); with no
+    /// such hint, the normal backoff.
+    fn login_after_go_away(&mut self, now: Instant, error: ConnectionError) {
+        let wait = self.go_away_wait;
+        if wait.is_zero() {
+            return self.retry_later(now, error, Duration::ZERO);
+        }
+        let jitter = Duration::from_millis(self.rng.up_to(millis_u64(wait)));
+        self.wait_then_login(now, error, wait + jitter);
     }
 
     /// We detected a violation by the server: report it, close, try again later.
@@ -580,13 +610,18 @@ impl ClientSession {
         self.retry_later(now, error, Duration::ZERO);
     }
 
+    /// Schedules the next login after the backoff delay (and no sooner than `at_least`).
     fn retry_later(&mut self, now: Instant, error: ConnectionError, at_least: Duration) {
+        let retry_in = self.backoff.next_delay(&mut self.rng).max(at_least);
+        self.wait_then_login(now, error, retry_in);
+    }
+
+    fn wait_then_login(&mut self, now: Instant, error: ConnectionError, retry_in: Duration) {
         self.outbox.connection_lost();
         self.outbox_hold = None;
         if self.connection_error.is_none() {
             self.connection_error = Some(error.clone());
         }
-        let retry_in = self.backoff.next_delay(&mut self.rng).max(at_least);
         self.state = State::Waiting { until: now + retry_in };
         self.events.push_back(Queued::Event(ClientEvent::Disconnected { error, retry_in }));
     }
@@ -636,6 +671,20 @@ impl ClientSession {
 /// Shortest wait before resending a Send the server refused for a transient reason.
 const MIN_SEND_RETRY: Duration = Duration::from_millis(100);
 
+/// Welcome's limits with absent or zero fields replaced by the defaults (CIM-10.1-2).
+fn merge_limits(announced: Option<wire::Limits>) -> wire::Limits {
+    let defaults = default_limits();
+    let Some(limits) = announced else { return defaults };
+    let or = |value: u32, default: u32| if value == 0 { default } else { value };
+    wire::Limits {
+        max_frame_size: or(limits.max_frame_size, defaults.max_frame_size),
+        max_body_size: or(limits.max_body_size, defaults.max_body_size),
+        max_in_flight: or(limits.max_in_flight, defaults.max_in_flight),
+        sends_per_second: or(limits.sends_per_second, defaults.sends_per_second),
+        send_burst: or(limits.send_burst, defaults.send_burst),
+    }
+}
+
 fn default_limits() -> wire::Limits {
     wire::Limits {
         max_frame_size: defaults::MAX_FRAME_SIZE,
@@ -644,6 +693,10 @@ fn default_limits() -> wire::Limits {
         sends_per_second: defaults::SENDS_PER_SECOND,
         send_burst: defaults::SEND_BURST,
     }
+}
+
+fn millis_u64(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }
 
 fn millis_u32(duration: Duration) -> u32 {

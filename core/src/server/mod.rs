@@ -24,6 +24,9 @@ pub trait TokenVerifier: Send + Sync {
 pub struct Identity {
     /// The user every message of the session is sent as.
     pub user_id: String,
+    /// The device the token was issued for, if it names one: a Hello from another device is
+    /// refused (CIM-5.2-3).
+    pub device_id: Option<String>,
 }
 
 /// Limits one connection is held to (spec §10), announced in `Welcome`.
@@ -39,6 +42,31 @@ pub struct ServerLimits {
     pub sends_per_second: u32,
     /// Burst above the sustained rate.
     pub send_burst: u32,
+}
+
+impl ServerLimits {
+    /// Checks the bounds of spec §10.1: a body of the maximum size fits in a frame with room
+    /// to spare (CIM-10.1-3), and every Deliver fits the smallest frame a client may ask for
+    /// (CIM-10.1-4).
+    pub fn validate(&self) -> Result<(), String> {
+        if self.max_body_size > defaults::MAX_BODY_SIZE_LIMIT {
+            return Err(format!(
+                "max body size {} exceeds the protocol's limit of {}",
+                self.max_body_size,
+                defaults::MAX_BODY_SIZE_LIMIT
+            ));
+        }
+        if u64::from(self.max_frame_size) < u64::from(self.max_body_size) + 1024 {
+            return Err(format!(
+                "max frame size {} must be at least max body size {} + 1024",
+                self.max_frame_size, self.max_body_size
+            ));
+        }
+        if self.max_in_flight == 0 {
+            return Err("max in-flight must be at least 1".to_owned());
+        }
+        Ok(())
+    }
 }
 
 impl Default for ServerLimits {
@@ -200,7 +228,10 @@ pub struct ServerSession {
     requested_heartbeat_ms: u32,
     in_flight: u32,
     rate: TokenBucket,
+    /// Highest seq sent on this session (from Welcome: `next_seq - 1`); acks may not exceed it.
     highest_delivered: u64,
+    /// Highest seq acknowledged on this session; lower acks are ignored (CIM-8.3-5).
+    acked: u64,
     error: Option<ConnectionError>,
 }
 
@@ -222,6 +253,7 @@ impl ServerSession {
             in_flight: 0,
             rate: TokenBucket::new(limits.sends_per_second, limits.send_burst),
             highest_delivered: 0,
+            acked: 0,
             error: None,
             config,
         }
@@ -354,6 +386,8 @@ impl ServerSession {
         self.heartbeat_timeout = timeout;
         self.deadline = now + timeout;
         self.phase = Phase::Open;
+        self.highest_delivered = info.resume.next_seq.saturating_sub(1);
+        self.acked = self.highest_delivered;
         self.outgoing.push_back(Body::Welcome(wire::Welcome {
             version: PROTOCOL_VERSION,
             session_id: info.session_id,
@@ -388,7 +422,8 @@ impl ServerSession {
         }
     }
 
-    /// Answers a Send with an error; the connection stays open.
+    /// Answers a Send with an error; the connection stays open. Only codes that may reject a
+    /// single Send ([`ErrorCode::is_per_message`]) can; any other code ends the connection.
     pub fn reject_send(
         &mut self,
         client_msg_id: String,
@@ -397,6 +432,9 @@ impl ServerSession {
         retry_after: Duration,
     ) {
         self.in_flight = self.in_flight.saturating_sub(1);
+        if !code.is_per_message() {
+            return self.fail(code, message);
+        }
         self.queue_send_error(client_msg_id, code, message.into(), retry_after);
     }
 
@@ -494,15 +532,8 @@ impl ServerSession {
             }
             (Phase::Open | Phase::Draining, Body::Pong(_)) => {}
             (Phase::Open, Body::Send(send)) => self.handle_send(now, send),
-            (Phase::Draining, Body::Send(send)) => {
-                let id = send.client_msg_id;
-                self.queue_send_error(
-                    id,
-                    ErrorCode::SHUTTING_DOWN,
-                    "server is draining".into(),
-                    Duration::ZERO,
-                );
-            }
+            // Left unanswered (CIM-12.1-5): the client sends it again on its next session.
+            (Phase::Draining, Body::Send(_)) => {}
             (Phase::Open | Phase::Draining, Body::DeliverAck(ack)) => {
                 if ack.up_to_seq > self.highest_delivered {
                     let detail = format!(
@@ -510,7 +541,8 @@ impl ServerSession {
                         ack.up_to_seq, self.highest_delivered
                     );
                     self.fail(ErrorCode::INVALID_FIELD, detail);
-                } else {
+                } else if ack.up_to_seq > self.acked {
+                    self.acked = ack.up_to_seq;
                     self.events.push_back(ServerEvent::DeliverAck { up_to_seq: ack.up_to_seq });
                 }
             }
@@ -521,6 +553,7 @@ impl ServerSession {
         }
     }
 
+    /// Checks in the order of spec §4.3 (CIM-4.3-7): versions, fields, token.
     fn handle_hello(&mut self, hello: wire::Hello) {
         if !hello.versions.contains(&PROTOCOL_VERSION) {
             let detail =
@@ -530,6 +563,9 @@ impl ServerSession {
         if hello.device_id.is_empty() || hello.device_id.len() > defaults::MAX_DEVICE_ID_LEN {
             return self.fail(ErrorCode::INVALID_FIELD, "device_id must be 1 to 128 bytes");
         }
+        if (1..defaults::MAX_FRAME_SIZE).contains(&hello.max_frame_size) {
+            return self.fail(ErrorCode::INVALID_FIELD, "max_frame_size must be 0 or at least 65536");
+        }
         if hello.token.is_empty() || hello.token.len() > defaults::MAX_TOKEN_LEN {
             return self.fail(ErrorCode::UNAUTHENTICATED, "token missing or longer than 4096 bytes");
         }
@@ -537,6 +573,9 @@ impl ServerSession {
             Ok(identity) => identity,
             Err(code) => return self.fail(code, "session token rejected"),
         };
+        if identity.device_id.as_ref().is_some_and(|device| *device != hello.device_id) {
+            return self.fail(ErrorCode::UNAUTHENTICATED, "the token was issued for another device");
+        }
         self.client_max_frame = match hello.max_frame_size {
             0 => defaults::MAX_FRAME_SIZE,
             n => n,
@@ -547,35 +586,37 @@ impl ServerSession {
         self.events.push_back(ServerEvent::HelloVerified(HelloInfo {
             user_id: identity.user_id,
             device_id: hello.device_id,
-            resume: hello.resume,
+            // Epoch 0 is never a real epoch: such a resume point counts as absent (CIM-8.4-5).
+            resume: hello.resume.filter(|point| point.epoch != 0),
             client_name: hello.client_name,
         }));
     }
 
+    /// Checks in the order of spec §7.1 (CIM-7.1-12): id, recipient and content type (both
+    /// fatal), window, rate, body size. Dedupe, existence and permission are the server's.
     fn handle_send(&mut self, now: Instant, send: wire::Send) {
-        let id_len = send.client_msg_id.len();
-        if id_len == 0 {
+        if send.client_msg_id.is_empty() {
             // Without an id the error cannot point at this Send, so it is fatal.
             return self.fail(ErrorCode::INVALID_CLIENT_MSG_ID, "Send without client_msg_id");
         }
+        if send.client_msg_id.len() > defaults::MAX_CLIENT_MSG_ID_LEN {
+            let id = send.client_msg_id;
+            let detail = "client_msg_id longer than 64 bytes".to_owned();
+            return self.queue_send_error(id, ErrorCode::INVALID_CLIENT_MSG_ID, detail, Duration::ZERO);
+        }
+        if !has_valid_recipient(&send) {
+            return self
+                .fail(ErrorCode::INVALID_FIELD, "Send needs a recipient: user_id, group_id or everyone");
+        }
+        if send.content_type.len() > defaults::MAX_CONTENT_TYPE_LEN {
+            return self.fail(ErrorCode::INVALID_FIELD, "content_type longer than 255 bytes");
+        }
         let limits = &self.config.limits;
-        let rejection = if id_len > defaults::MAX_CLIENT_MSG_ID_LEN {
-            Some((
-                ErrorCode::INVALID_CLIENT_MSG_ID,
-                "client_msg_id longer than 64 bytes".to_owned(),
-                Duration::ZERO,
-            ))
-        } else if self.in_flight >= limits.max_in_flight {
+        let rejection = if self.in_flight >= limits.max_in_flight {
             let detail = format!("{} Sends already unanswered", self.in_flight);
             Some((ErrorCode::IN_FLIGHT_EXCEEDED, detail, Duration::ZERO))
         } else if let Err(wait) = self.rate.try_take(now) {
             Some((ErrorCode::RATE_LIMITED, "too many Sends per second".to_owned(), wait))
-        } else if !has_valid_recipient(&send) {
-            Some((
-                ErrorCode::INVALID_FIELD,
-                "Send needs a recipient: user_id, group_id or everyone".to_owned(),
-                Duration::ZERO,
-            ))
         } else if send.body.len() > limits.max_body_size as usize {
             let detail =
                 format!("body of {} bytes; the maximum is {}", send.body.len(), limits.max_body_size);

@@ -16,15 +16,20 @@ use cim_core::server::{Identity, ServerConfig, ServerEvent, ServerSession, Token
 use cim_core::wire::{self, ResumeOutcome, recipient};
 use cim_core::{ErrorCode, Framing, SplitMix64};
 
-/// Tokens are `tok:<user>`; anything else is refused.
+/// Tokens are `tok:<user>` or `tok:<user>@<device>`; anything else is refused.
 pub struct FakeVerifier;
 
 impl TokenVerifier for FakeVerifier {
     fn verify(&self, token: &str) -> Result<Identity, ErrorCode> {
-        match token.strip_prefix("tok:") {
-            Some(user) if !user.is_empty() => Ok(Identity { user_id: user.to_owned() }),
-            _ => Err(ErrorCode::UNAUTHENTICATED),
+        let subject = token.strip_prefix("tok:").ok_or(ErrorCode::UNAUTHENTICATED)?;
+        let (user, device) = match subject.split_once('@') {
+            Some((user, device)) => (user, Some(device.to_owned())),
+            None => (subject, None),
+        };
+        if user.is_empty() {
+            return Err(ErrorCode::UNAUTHENTICATED);
         }
+        Ok(Identity { user_id: user.to_owned(), device_id: device })
     }
 }
 
