@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Runs every test of cim. On a fresh Debian machine it first installs what the tests need.
+#
+#   scripts/test.sh            everything (what CI runs, via .ci/run)
+#
+# Environment:
+#   CARGO_TARGET_DIR   build cache; defaults to ~/.cache/cim/target so fresh clones reuse it
+#   CIM_SKIP_LINT=1    skip rustfmt/clippy (faster local iterations)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/cim/target}"
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+# Snapshots (golden vectors) are compared, never rewritten, by this script.
+export INSTA_UPDATE=no
+
+step() { printf '\n==> %s\n' "$*"; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+# --- What the tests need ------------------------------------------------------------------
+# Today: a Rust toolchain with rustfmt and clippy, and python3 for the spec tooling. No
+# protoc is needed (protox compiles the .proto files). Redis, ZooKeeper, maturin and Maven
+# join this list with the issues that bring their tests.
+apt_install() {
+    command -v apt-get >/dev/null || die "missing $*, and this is not a Debian machine: install them by hand"
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$@" >/dev/null
+}
+
+step "checking prerequisites"
+command -v cargo >/dev/null || die "cargo not found: install Rust (https://rustup.rs), then run this again"
+command -v python3 >/dev/null || apt_install python3
+if [ "${CIM_SKIP_LINT:-0}" != 1 ]; then
+    cargo fmt --version >/dev/null 2>&1 || rustup component add rustfmt
+    cargo clippy --version >/dev/null 2>&1 || rustup component add clippy
+fi
+cargo --version
+
+# --- Rust -----------------------------------------------------------------------------------
+if [ "${CIM_SKIP_LINT:-0}" != 1 ]; then
+    step "rustfmt"
+    cargo fmt --all -- --check
+    step "clippy"
+    cargo clippy --workspace --all-targets --locked -- -D warnings
+fi
+
+step "cargo test (workspace)"
+cargo test --workspace --locked
+
+step "cim-proto gRPC services compile (the grpc feature no test above enables)"
+cargo check -p cim-proto --features grpc --locked
+
+step "cim-core is sans-IO: no async runtime or networking crate among its dependencies"
+forbidden='^(tokio|mio|socket2|hyper|tonic|async-std|smol|reqwest|h2)$'
+deps=$(cargo tree -p cim-core -e normal --prefix none --format '{p}' | awk '{print $1}' | sort -u)
+if bad=$(grep -E "$forbidden" <<<"$deps"); then
+    die "cim-core depends on: $bad"
+fi
+echo "ok: $(wc -l <<<"$deps") crates, none of them I/O"
+
+# --- Spec -------------------------------------------------------------------------------------
+step "spec: requirements.toml is generated from protocol.md"
+python3 scripts/gen_requirements.py --check
+
+step "all tests passed"
