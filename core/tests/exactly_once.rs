@@ -33,10 +33,10 @@ fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
         4 => (1u8..12).prop_map(Op::Send),
         3 => (0u64..3_000).prop_map(|ms| Op::Wait(Duration::from_millis(ms))),
-        1 => Just(Op::KillAlice),
-        1 => Just(Op::KillBob),
+        2 => Just(Op::KillAlice),
+        2 => Just(Op::KillBob),
         1 => (1u64..90).prop_map(|s| Op::Partition(Duration::from_secs(s))),
-        1 => ((0.01f64..0.3), (100u64..5_000)).prop_map(|(p, ms)| Op::Flaky {
+        2 => ((0.05f64..0.6), (100u64..5_000)).prop_map(|(p, ms)| Op::Flaky {
             per_step: p,
             for_: Duration::from_millis(ms)
         }),
@@ -45,15 +45,16 @@ fn op() -> impl Strategy<Value = Op> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
 
     #[test]
     fn acked_messages_arrive_exactly_once_in_send_order(
         seed in any::<u64>(),
         latency_ms in 0u64..200,
+        websocket in any::<bool>(),
         ops in prop::collection::vec(op(), 1..30),
     ) {
-        let mut world = World::new(seed);
+        let mut world = if websocket { World::websocket(seed) } else { World::new(seed) };
         world.faults.latency = Duration::from_millis(latency_ms);
         let alice = world.add_client("alice", "alice-1");
         let mut bob = world.add_client("bob", "bob-1");

@@ -69,6 +69,20 @@ fn one_to_one_messages_arrive_in_order_and_are_acked() {
 }
 
 #[test]
+fn websocket_framing_carries_the_same_conversation() {
+    let mut world = World::websocket(5);
+    world.add_client("alice", "a");
+    world.add_client("bob", "b");
+    assert!(world.drive_until(Duration::from_secs(5), |w| w.is_connected(0) && w.is_connected(1)));
+    for i in 0..3 {
+        world.send_text(0, "bob", &format!("ws {i}"));
+    }
+    assert!(world.drive_until(Duration::from_secs(5), |w| w.clients[1].received.len() == 3));
+    assert_eq!(texts(&world.clients[1].received), ["ws 0", "ws 1", "ws 2"]);
+    assert_eq!(world.clients[0].acked.len(), 3);
+}
+
+#[test]
 fn idle_connection_survives_on_heartbeats() {
     let mut world = connected_world(&["alice"]);
     world.drive_for(Duration::from_secs(600));

@@ -115,7 +115,8 @@ pub struct World {
     next_connection: u64,
     next_message: u64,
     rng: SplitMix64,
-    buf: Vec<u8>,
+    /// TCP-like (length-prefixed) or WebSocket-like (one frame per message) links.
+    pub framing: Framing,
     /// Connections killed by faults, for reporting.
     pub kills: u32,
 }
@@ -138,13 +139,23 @@ impl World {
             next_connection: 0,
             next_message: 0,
             rng: SplitMix64::new(seed),
-            buf: Vec::new(),
+            framing: Framing::LengthPrefixed,
             kills: 0,
         }
     }
 
+    /// The same world over WebSocket-like links.
+    pub fn websocket(seed: u64) -> Self {
+        Self::new(seed).with_framing(Framing::Message)
+    }
+
+    pub fn with_framing(mut self, framing: Framing) -> Self {
+        self.framing = framing;
+        self.with_server_config(|_| {})
+    }
+
     pub fn with_server_config(mut self, edit: impl FnOnce(&mut ServerConfig)) -> Self {
-        let mut config = ServerConfig::new(Arc::new(FakeVerifier), Framing::LengthPrefixed);
+        let mut config = ServerConfig::new(Arc::new(FakeVerifier), self.framing);
         config.heartbeat_interval = self.server_config.heartbeat_interval;
         config.heartbeat_timeout = self.server_config.heartbeat_timeout;
         edit(&mut config);
@@ -168,7 +179,7 @@ impl World {
             first_seq: 1,
             ..Default::default()
         });
-        let mut config = ClientConfig::new(device, Framing::LengthPrefixed, self.rng.next_u64());
+        let mut config = ClientConfig::new(device, self.framing, self.rng.next_u64());
         edit(&mut config);
         let mut session = ClientSession::new(config);
         session.connect(self.now);
@@ -334,17 +345,8 @@ impl World {
     fn drive_client(&mut self, c: usize) -> bool {
         let now = self.now;
         let mut progressed = false;
-        let client = &mut self.clients[c];
-        client.session.handle_timeout(now);
-        self.buf.clear();
-        while client.session.poll_transmit(now, &mut self.buf) > 0 {}
-        if !self.buf.is_empty() {
-            if let Some(conn) = self.connections.iter_mut().find(|conn| conn.client == c) {
-                conn.to_server.chunks.push_back((now + self.faults.latency, std::mem::take(&mut self.buf)));
-            }
-            self.buf.clear();
-            progressed = true;
-        }
+        self.clients[c].session.handle_timeout(now);
+        progressed |= self.flush_client(c);
         while let Some(request) = self.clients[c].session.poll_request() {
             progressed = true;
             match request {
@@ -385,7 +387,10 @@ impl World {
                         // The client's last bytes (an Error frame) still reach the server.
                         let mut conn = self.connections.remove(index);
                         for (_, bytes) in conn.to_server.chunks.drain(..) {
-                            let _ = conn.session.handle_input(now, &bytes);
+                            let _ = match self.framing {
+                                Framing::LengthPrefixed => conn.session.handle_input(now, &bytes),
+                                Framing::Message => conn.session.handle_message(now, &bytes),
+                            };
                         }
                         conn.session.handle_transport_closed();
                     }
@@ -404,14 +409,18 @@ impl World {
             client.events.push(event);
         }
         // Acks for polled messages go out in this same step.
-        self.buf.clear();
-        while client.session.poll_transmit(now, &mut self.buf) > 0 {}
-        if !self.buf.is_empty() {
-            if let Some(conn) = self.connections.iter_mut().find(|conn| conn.client == c) {
-                conn.to_server.chunks.push_back((now + self.faults.latency, std::mem::take(&mut self.buf)));
-            }
-            self.buf.clear();
-            progressed = true;
+        progressed |= self.flush_client(c);
+        progressed
+    }
+
+    /// Moves what client `c` wants to write onto its connection's pipe.
+    fn flush_client(&mut self, c: usize) -> bool {
+        let (now, framing, latency) = (self.now, self.framing, self.faults.latency);
+        let session = &mut self.clients[c].session;
+        let chunks = drain(framing, |buf| session.poll_transmit(now, buf));
+        let progressed = !chunks.is_empty();
+        if let Some(conn) = self.connections.iter_mut().find(|conn| conn.client == c) {
+            conn.to_server.chunks.extend(chunks.into_iter().map(|chunk| (now + latency, chunk)));
         }
         progressed
     }
@@ -427,7 +436,10 @@ impl World {
                 let Some((_, bytes)) = conn.to_server.chunks.pop_front() else {
                     break;
                 };
-                let _ = conn.session.handle_input(now, &bytes);
+                let _ = match self.framing {
+                    Framing::LengthPrefixed => conn.session.handle_input(now, &bytes),
+                    Framing::Message => conn.session.handle_message(now, &bytes),
+                };
                 progressed = true;
             }
             while conn.to_client.chunks.front().is_some_and(|(at, _)| *at <= now) {
@@ -435,7 +447,7 @@ impl World {
                     break;
                 };
                 // An error here is the client's to act on: it asks for Close itself.
-                let _ = self.clients[conn.client].session.handle_input(now, &bytes);
+                feed_client(&mut self.clients[conn.client].session, self.framing, now, &bytes);
                 progressed = true;
             }
         }
@@ -463,10 +475,11 @@ impl World {
             }
         }
         for conn in &mut self.connections {
-            self.buf.clear();
-            while conn.session.poll_transmit(&mut self.buf) > 0 {}
-            if !self.buf.is_empty() {
-                conn.to_client.chunks.push_back((now + self.faults.latency, std::mem::take(&mut self.buf)));
+            let chunks = drain(self.framing, |buf| conn.session.poll_transmit(buf));
+            if !chunks.is_empty() {
+                conn.to_client
+                    .chunks
+                    .extend(chunks.into_iter().map(|chunk| (now + self.faults.latency, chunk)));
                 progressed = true;
             }
         }
@@ -622,7 +635,7 @@ impl World {
             // Whatever the server wrote last (an Error, a GoAway) reaches the client first.
             let client = &mut self.clients[conn.client].session;
             for (_, bytes) in conn.to_client.chunks {
-                let _ = client.handle_input(now, &bytes);
+                feed_client(client, self.framing, now, &bytes);
             }
             client.handle_transport_closed(now);
         }
@@ -639,6 +652,30 @@ impl World {
     pub fn connection_count(&self) -> usize {
         self.connections.len()
     }
+}
+
+/// Everything a session wants to write, as transport chunks: one chunk of concatenated
+/// frames on a stream, one chunk per frame (a WebSocket message) on a message transport.
+fn drain(framing: Framing, mut poll: impl FnMut(&mut Vec<u8>) -> usize) -> Vec<Vec<u8>> {
+    let mut chunks = Vec::new();
+    let mut buf = Vec::new();
+    while poll(&mut buf) > 0 {
+        if framing == Framing::Message {
+            chunks.push(std::mem::take(&mut buf));
+        }
+    }
+    if !buf.is_empty() {
+        chunks.push(buf);
+    }
+    chunks
+}
+
+fn feed_client(session: &mut ClientSession, framing: Framing, now: Instant, bytes: &[u8]) {
+    // An error here is the client's to act on: it asks for Close itself.
+    let _ = match framing {
+        Framing::LengthPrefixed => session.handle_input(now, bytes),
+        Framing::Message => session.handle_message(now, bytes),
+    };
 }
 
 /// Bodies of received messages, as text.
