@@ -112,8 +112,8 @@ fn sent_error(frames: &[Body]) -> Option<ErrorCode> {
 fn welcome_with_a_version_not_offered_is_refused() {
     let mut script = Script::handshaking();
     let result = script.feed(Body::Welcome(welcome(2)));
-    assert_eq!(result.err().and_then(|e| e.code()), Some(ErrorCode::UNSUPPORTED_VERSION));
-    assert_eq!(sent_error(&script.written()), Some(ErrorCode::UNSUPPORTED_VERSION));
+    assert_eq!(result.err().and_then(|e| e.code()), Some(ErrorCode::INVALID_FIELD));
+    assert_eq!(sent_error(&script.written()), Some(ErrorCode::INVALID_FIELD));
     assert_eq!(script.requests(), [Request::Close]);
 }
 
@@ -255,6 +255,18 @@ fn welcome_timeout_triggers_a_retry() {
             ..
         }]
     ));
+}
+
+#[test]
+fn skipped_sequence_number_is_a_protocol_violation() {
+    let mut script = Script::connected();
+    script
+        .feed(Body::Deliver(wire::Deliver { seq: 1, message_id: "a".into(), ..Default::default() }))
+        .expect("ok");
+    let result =
+        script.feed(Body::Deliver(wire::Deliver { seq: 3, message_id: "c".into(), ..Default::default() }));
+    assert_eq!(result.err().and_then(|e| e.code()), Some(ErrorCode::INVALID_FIELD));
+    assert_eq!(script.events().iter().filter(|e| matches!(e, ClientEvent::Message(_))).count(), 1);
 }
 
 #[test]

@@ -60,13 +60,19 @@ impl Script {
 
     /// Completes the handshake for `alice`.
     fn open(&mut self) {
+        self.open_with(|_| {});
+    }
+
+    /// Completes the handshake and lets `check` look at the Welcome.
+    fn open_with(&mut self, check: impl FnOnce(&wire::Welcome)) {
         self.send(hello("tok:alice")).expect("valid hello");
         assert!(matches!(self.events()[..], [ServerEvent::HelloVerified(_)]));
         let resume = wire::ResumeResult { outcome: wire::ResumeOutcome::Fresh as i32, epoch: 1, next_seq: 1 };
         let info =
             WelcomeInfo { session_id: "s1".into(), resume, server_id: "srv".into(), server_time_ms: 0 };
         self.session.welcome(self.now, info).expect("verified");
-        assert!(matches!(self.received()[..], [Body::Welcome(_)]));
+        let [Body::Welcome(welcome)] = &self.received()[..] else { panic!("expected Welcome") };
+        check(welcome);
     }
 }
 
@@ -430,7 +436,7 @@ fn deliver_too_large_for_the_client_is_refused() {
         }))
         .expect("valid");
     script.events();
-    let resume = wire::ResumeResult::default();
+    let resume = wire::ResumeResult { outcome: 1, epoch: 1, next_seq: 1 };
     let info = WelcomeInfo { session_id: "s".into(), resume, server_id: "x".into(), server_time_ms: 0 };
     script.session.welcome(script.now, info).expect("verified");
     let big = wire::Deliver { seq: 1, body: Bytes::from(vec![0u8; 65_536]), ..Default::default() };
@@ -527,4 +533,36 @@ fn websocket_messages_are_whole_frames() {
 
 fn session_config_ws() -> Arc<ServerConfig> {
     Arc::new(ServerConfig::new(Arc::new(FakeVerifier), Framing::Message))
+}
+
+#[test]
+fn welcome_without_a_real_resume_result_is_refused() {
+    for resume in [
+        wire::ResumeResult { outcome: 0, epoch: 1, next_seq: 1 },
+        wire::ResumeResult { outcome: 1, epoch: 0, next_seq: 1 },
+        wire::ResumeResult { outcome: 1, epoch: 1, next_seq: 0 },
+    ] {
+        let mut script = Script::new();
+        script.send(hello("tok:alice")).expect("valid");
+        script.events();
+        let info =
+            WelcomeInfo { session_id: "s".into(), resume, server_id: String::new(), server_time_ms: 0 };
+        assert_eq!(
+            script.session.welcome(script.now, info),
+            Err(cim_core::server::ServerApiError::InvalidResume)
+        );
+        assert!(script.received().is_empty());
+    }
+}
+
+#[test]
+fn configured_heartbeat_is_kept_within_the_protocol_bounds() {
+    let mut script = Script::with(|c| {
+        c.heartbeat_interval = Duration::from_secs(1);
+        c.heartbeat_timeout = Duration::from_secs(3);
+    });
+    script.open_with(|w| {
+        assert_eq!(w.heartbeat_interval_ms, 5_000);
+        assert_eq!(w.heartbeat_timeout_ms, 15_000, "the configured ratio is kept");
+    });
 }

@@ -28,6 +28,11 @@ pub(crate) enum Verdict {
     Fresh,
     /// Already seen: drop it.
     Duplicate,
+    /// The server skipped or repeated a sequence number on this session (CIM-8.2-6).
+    OutOfSequence {
+        /// The seq that was due.
+        expected: u64,
+    },
 }
 
 impl Inbox {
@@ -70,7 +75,11 @@ impl Inbox {
     /// Classifies a Deliver received on the current connection.
     pub(crate) fn receive(&mut self, deliver: &wire::Deliver) -> Verdict {
         if deliver.seq > 0 {
-            self.delivered_on_connection = self.delivered_on_connection.max(deliver.seq);
+            let expected = self.delivered_on_connection + 1;
+            if deliver.seq != expected {
+                return Verdict::OutOfSequence { expected };
+            }
+            self.delivered_on_connection = deliver.seq;
             if deliver.seq <= self.received {
                 return Verdict::Duplicate;
             }
@@ -148,13 +157,24 @@ mod tests {
         let mut inbox = Inbox::new(None, 4);
         inbox.connected(&welcome(ResumeOutcome::Fresh, 7, 1));
         assert_eq!(inbox.receive(&deliver(1, "m1")), Verdict::Fresh);
-        assert_eq!(inbox.receive(&deliver(1, "m1")), Verdict::Duplicate);
         assert_eq!(inbox.receive(&deliver(0, "b1")), Verdict::Fresh);
         assert_eq!(inbox.receive(&deliver(0, "b1")), Verdict::Duplicate);
+        // Reconnect before the application took seq 1: it is replayed, and dropped.
+        inbox.connected(&welcome(ResumeOutcome::Resumed, 7, 1));
+        assert_eq!(inbox.receive(&deliver(1, "m1")), Verdict::Duplicate);
         // A new epoch renumbers, but the message id still betrays a re-delivery.
         inbox.connected(&welcome(ResumeOutcome::EpochChanged, 8, 1));
         assert_eq!(inbox.receive(&deliver(1, "m1")), Verdict::Duplicate);
         assert_eq!(inbox.receive(&deliver(2, "m2")), Verdict::Fresh);
+    }
+
+    #[test]
+    fn skipped_or_repeated_seq_on_a_session_is_out_of_sequence() {
+        let mut inbox = Inbox::new(None, 4);
+        inbox.connected(&welcome(ResumeOutcome::Fresh, 1, 5));
+        assert_eq!(inbox.receive(&deliver(6, "a")), Verdict::OutOfSequence { expected: 5 });
+        assert_eq!(inbox.receive(&deliver(5, "a")), Verdict::Fresh);
+        assert_eq!(inbox.receive(&deliver(5, "a")), Verdict::OutOfSequence { expected: 6 });
     }
 
     #[test]

@@ -457,11 +457,16 @@ impl ClientSession {
                 }
             }
             Body::Error(error) => self.handle_send_error(now, error),
-            Body::Deliver(deliver) => {
-                if self.inbox.receive(&deliver) == Verdict::Fresh {
-                    self.events.push_back(Queued::Message { epoch: self.inbox.epoch(), deliver });
+            Body::Deliver(deliver) => match self.inbox.receive(&deliver) {
+                Verdict::Fresh => {
+                    self.events.push_back(Queued::Message { epoch: self.inbox.epoch(), deliver })
                 }
-            }
+                Verdict::Duplicate => {}
+                Verdict::OutOfSequence { expected } => {
+                    let detail = format!("Deliver with seq {} where {expected} was due", deliver.seq);
+                    self.protocol_violation(now, ErrorCode::INVALID_FIELD, detail);
+                }
+            },
             Body::Hello(_) | Body::Welcome(_) | Body::Send(_) | Body::DeliverAck(_) => {
                 let detail = format!("{} from a server", frame_name(&body));
                 self.protocol_violation(now, ErrorCode::UNEXPECTED_FRAME, detail);
@@ -472,7 +477,7 @@ impl ClientSession {
     fn handle_welcome(&mut self, now: Instant, welcome: wire::Welcome) {
         if welcome.version != PROTOCOL_VERSION {
             let detail = format!("server chose version {}, which was not offered", welcome.version);
-            return self.protocol_violation(now, ErrorCode::UNSUPPORTED_VERSION, detail);
+            return self.protocol_violation(now, ErrorCode::INVALID_FIELD, detail);
         }
         let Some(resume) =
             welcome.resume.filter(|_| !welcome.session_id.is_empty() && !welcome.user_id.is_empty())

@@ -114,12 +114,11 @@ impl ServerConfig {
 
     /// Interval and timeout for a client that asked for `requested_ms` (0: no preference).
     fn heartbeat_for(&self, requested_ms: u32) -> (Duration, Duration) {
-        let interval = if requested_ms == 0 {
-            self.heartbeat_interval
-        } else {
-            Duration::from_millis(requested_ms.into())
-                .clamp(defaults::MIN_HEARTBEAT_INTERVAL, defaults::MAX_HEARTBEAT_INTERVAL)
-        };
+        let interval = match requested_ms {
+            0 => self.heartbeat_interval,
+            ms => Duration::from_millis(ms.into()),
+        }
+        .clamp(defaults::MIN_HEARTBEAT_INTERVAL, defaults::MAX_HEARTBEAT_INTERVAL);
         // Keep the configured timeout/interval ratio, and never under 2x (spec §6).
         let ratio_permille = (self.heartbeat_timeout.as_millis() * 1000)
             .checked_div(self.heartbeat_interval.as_millis())
@@ -180,6 +179,10 @@ pub enum ServerApiError {
     /// The session is not open (no Welcome yet, or closing).
     #[error("session is not open")]
     NotOpen,
+    /// The Welcome lacks a session id, or its resume result has no outcome, a zero epoch or
+    /// a zero next_seq (spec §4.4).
+    #[error("Welcome needs a session id, a resume outcome, a non-zero epoch and next_seq >= 1")]
+    InvalidResume,
     /// The frame would exceed the client's maximum frame size.
     #[error("frame of {len} bytes exceeds the client's maximum of {max}")]
     TooLargeForClient {
@@ -379,6 +382,15 @@ impl ServerSession {
     pub fn welcome(&mut self, now: Instant, info: WelcomeInfo) -> Result<(), ServerApiError> {
         if self.phase != Phase::Verified {
             return Err(ServerApiError::NotOpen);
+        }
+        let resume = &info.resume;
+        let outcome = wire::ResumeOutcome::try_from(resume.outcome).unwrap_or_default();
+        if outcome == wire::ResumeOutcome::Unspecified || resume.epoch == 0 || resume.next_seq == 0 {
+            // CIM-4.4-4: a real outcome, a non-zero epoch and next_seq >= 1.
+            return Err(ServerApiError::InvalidResume);
+        }
+        if info.session_id.is_empty() {
+            return Err(ServerApiError::InvalidResume);
         }
         let (interval, timeout) = self.config.heartbeat_for(self.requested_heartbeat_ms);
         let limits = &self.config.limits;
