@@ -5,6 +5,8 @@
 //! frame-size limit from the length prefix alone, before buffering anything, and holds no
 //! buffer between frames: only a frame split across reads is copied.
 
+use std::collections::VecDeque;
+
 use prost::Message;
 
 use crate::ErrorCode;
@@ -212,6 +214,58 @@ impl FrameDecoder {
             Ok(())
         }
     }
+}
+
+/// The receiving half of a session's transport: decodes each read according to the framing.
+/// The frame vector is lent out and given back, so a session reuses it instead of allocating
+/// per read.
+#[derive(Debug)]
+pub(crate) struct Inbound {
+    framing: Framing,
+    decoder: FrameDecoder,
+    frames: Vec<Body>,
+}
+
+impl Inbound {
+    pub(crate) fn new(framing: Framing, max_frame_size: u32) -> Self {
+        Self { framing, decoder: FrameDecoder::new(max_frame_size), frames: Vec::new() }
+    }
+
+    pub(crate) fn set_max_frame_size(&mut self, max_frame_size: u32) {
+        self.decoder.set_max_frame_size(max_frame_size);
+    }
+
+    /// Decodes one read (a stream chunk, or one whole message); hand the frames back with
+    /// [`recycle`](Self::recycle) once processed.
+    pub(crate) fn read(&mut self, bytes: &[u8]) -> (Vec<Body>, Result<(), DecodeError>) {
+        let mut frames = std::mem::take(&mut self.frames);
+        let result = match self.framing {
+            Framing::LengthPrefixed => self.decoder.decode(bytes, &mut frames),
+            Framing::Message => {
+                decode_frame(bytes, self.decoder.max_frame_size()).map(|body| frames.push(body))
+            }
+        };
+        (frames, result)
+    }
+
+    pub(crate) fn recycle(&mut self, mut frames: Vec<Body>) {
+        frames.clear();
+        self.frames = frames;
+    }
+}
+
+/// Encodes queued frames into `buf`: all of them on a stream, one (a whole message) on a
+/// message transport. Returns how many.
+pub(crate) fn write_queued(queue: &mut VecDeque<Body>, framing: Framing, buf: &mut Vec<u8>) -> usize {
+    let mut count = 0;
+    while let Some(body) = queue.pop_front() {
+        encode_frame(&body, framing, buf);
+        count += 1;
+        if framing == Framing::Message {
+            break;
+        }
+    }
+    count
 }
 
 /// The frame's name as in the spec, for error messages.

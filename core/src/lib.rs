@@ -28,6 +28,11 @@ pub use cim_proto::v1 as wire;
 /// The protocol version this crate implements (spec §4.2).
 pub const PROTOCOL_VERSION: u32 = 1;
 
+/// Milliseconds for a wire field, saturating.
+pub(crate) fn millis_u32(duration: std::time::Duration) -> u32 {
+    u32::try_from(duration.as_millis()).unwrap_or(u32::MAX)
+}
+
 /// Defaults of spec Appendix A.
 pub mod defaults {
     use std::time::Duration;

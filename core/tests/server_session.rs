@@ -522,13 +522,13 @@ fn websocket_messages_are_whole_frames() {
     let mut session = ServerSession::new(Arc::new(config), now);
     let mut message = Vec::new();
     codec::encode_frame(&hello("tok:alice"), Framing::Message, &mut message);
-    session.handle_message(now, &message).expect("valid");
+    session.handle_input(now, &message).expect("valid");
     assert!(matches!(session.poll_event(), Some(ServerEvent::HelloVerified(_))));
     // A length prefix on WebSocket is garbage.
     let mut prefixed = Vec::new();
     codec::encode_frame(&Body::Ping(wire::Ping { nonce: 1 }), Framing::LengthPrefixed, &mut prefixed);
     let mut session = ServerSession::new(session_config_ws(), now);
-    assert!(session.handle_message(now, &prefixed).is_err());
+    assert!(session.handle_input(now, &prefixed).is_err());
 }
 
 fn session_config_ws() -> Arc<ServerConfig> {

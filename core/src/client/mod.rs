@@ -13,10 +13,10 @@ pub use types::{
     ClientConfig, ClientEvent, CloseReason, ConnectionState, LoginFailure, LoginGrant, Request, SendError,
 };
 
-use crate::codec::{self, FrameDecoder, Framing, frame_name};
+use crate::codec::{self, Inbound, frame_name};
 use crate::rate::TokenBucket;
 use crate::wire::{self, GoAwayReason, ResumeOutcome, frame::Body, recipient};
-use crate::{Backoff, ConnectionError, ErrorCode, PROTOCOL_VERSION, Retry, SplitMix64, defaults};
+use crate::{Backoff, ConnectionError, ErrorCode, PROTOCOL_VERSION, Retry, SplitMix64, defaults, millis_u32};
 use inbox::{Inbox, Verdict};
 use outbox::Outbox;
 
@@ -86,8 +86,7 @@ pub struct ClientSession {
     state: State,
     rng: SplitMix64,
     backoff: Backoff,
-    decoder: FrameDecoder,
-    decoded: Vec<Body>,
+    inbound: Inbound,
     outgoing: VecDeque<Body>,
     requests: VecDeque<Request>,
     events: VecDeque<Queued>,
@@ -112,10 +111,9 @@ impl ClientSession {
         Self {
             rng: SplitMix64::new(config.seed),
             backoff: Backoff::new(config.backoff_base, config.backoff_cap),
-            decoder: FrameDecoder::new(config.max_frame_size),
+            inbound: Inbound::new(config.framing, config.max_frame_size),
             inbox: Inbox::new(config.resume, config.dedupe_window),
             state: State::Idle,
-            decoded: Vec::new(),
             outgoing: VecDeque::new(),
             requests: VecDeque::new(),
             events: VecDeque::new(),
@@ -226,7 +224,7 @@ impl ClientSession {
         };
         let Some(grant) = &self.grant else { return };
         self.connection_error = None;
-        self.decoder = FrameDecoder::new(self.config.max_frame_size);
+        self.inbound = Inbound::new(self.config.framing, self.config.max_frame_size);
         self.outgoing.clear();
         self.outgoing.push_back(Body::Hello(wire::Hello {
             versions: vec![PROTOCOL_VERSION],
@@ -241,23 +239,13 @@ impl ClientSession {
         self.state = State::Handshaking { deadline: deadline.max(now) };
     }
 
-    /// Bytes read from a length-prefixed transport (TCP).
+    /// Bytes read from the transport: any chunk of the stream on a length-prefixed
+    /// transport, exactly one message on a message transport (WebSocket).
     pub fn handle_input(&mut self, now: Instant, bytes: &[u8]) -> Result<(), ConnectionError> {
         self.check_connection()?;
-        let mut decoded = std::mem::take(&mut self.decoded);
-        let result = self.decoder.decode(bytes, &mut decoded);
-        let outcome = self.handle_decoded(now, &mut decoded, result);
-        self.decoded = decoded;
-        outcome
-    }
-
-    /// One message from a message-framed transport (a WebSocket binary message).
-    pub fn handle_message(&mut self, now: Instant, message: &[u8]) -> Result<(), ConnectionError> {
-        self.check_connection()?;
-        let mut decoded = std::mem::take(&mut self.decoded);
-        let result = codec::decode_frame(message, self.config.max_frame_size).map(|body| decoded.push(body));
-        let outcome = self.handle_decoded(now, &mut decoded, result);
-        self.decoded = decoded;
+        let (mut frames, result) = self.inbound.read(bytes);
+        let outcome = self.handle_decoded(now, &mut frames, result);
+        self.inbound.recycle(frames);
         outcome
     }
 
@@ -334,14 +322,7 @@ impl ClientSession {
         if let Some(up_to_seq) = self.inbox_ack_due() {
             self.outgoing.push_back(Body::DeliverAck(wire::DeliverAck { up_to_seq }));
         }
-        let mut count = 0;
-        while let Some(body) = self.outgoing.pop_front() {
-            codec::encode_frame(&body, self.config.framing, buf);
-            count += 1;
-            if self.config.framing == Framing::Message {
-                break;
-            }
-        }
+        let count = codec::write_queued(&mut self.outgoing, self.config.framing, buf);
         if count > 0
             && let State::Connected(link) = &mut self.state
         {
@@ -702,8 +683,4 @@ fn default_limits() -> wire::Limits {
 
 fn millis_u64(duration: Duration) -> u64 {
     u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
-}
-
-fn millis_u32(duration: Duration) -> u32 {
-    u32::try_from(duration.as_millis()).unwrap_or(u32::MAX)
 }

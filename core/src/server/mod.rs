@@ -4,10 +4,10 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::codec::{self, FrameDecoder, Framing, frame_name};
+use crate::codec::{self, Framing, Inbound, frame_name};
 use crate::rate::TokenBucket;
 use crate::wire::{self, frame::Body, recipient};
-use crate::{ConnectionError, ErrorCode, PROTOCOL_VERSION, defaults};
+use crate::{ConnectionError, ErrorCode, PROTOCOL_VERSION, defaults, millis_u32};
 
 /// Checks session tokens; supplied by the server (spec §5).
 ///
@@ -207,8 +207,8 @@ enum Phase {
 
 /// The server side of one connection (spec §4–§12), sans IO.
 ///
-/// Drive it like this: feed bytes with [`handle_input`](Self::handle_input) (TCP) or
-/// [`handle_message`](Self::handle_message) (WebSocket), and call
+/// Drive it like this: feed what the transport reads to [`handle_input`](Self::handle_input)
+/// (stream chunks on TCP, one call per message on WebSocket), and call
 /// [`handle_timeout`](Self::handle_timeout) when [`poll_timeout`](Self::poll_timeout) passes.
 /// After each of those, drain in this order: [`poll_transmit`](Self::poll_transmit) until it
 /// returns 0 (write the bytes), then [`poll_event`](Self::poll_event) until `None` (act on
@@ -217,9 +217,7 @@ enum Phase {
 pub struct ServerSession {
     config: Arc<ServerConfig>,
     phase: Phase,
-    decoder: FrameDecoder,
-    /// Reused between reads so decoding allocates nothing per frame.
-    decoded: Vec<Body>,
+    inbound: Inbound,
     outgoing: VecDeque<Body>,
     events: VecDeque<ServerEvent>,
     user_id: String,
@@ -244,8 +242,7 @@ impl ServerSession {
         let limits = &config.limits;
         Self {
             phase: Phase::AwaitingHello,
-            decoder: FrameDecoder::new(defaults::MAX_FRAME_SIZE),
-            decoded: Vec::new(),
+            inbound: Inbound::new(config.framing, defaults::MAX_FRAME_SIZE),
             outgoing: VecDeque::new(),
             events: VecDeque::new(),
             user_id: String::new(),
@@ -262,24 +259,13 @@ impl ServerSession {
         }
     }
 
-    /// Bytes read from a length-prefixed transport.
+    /// Bytes read from the transport: any chunk of the stream on a length-prefixed
+    /// transport, exactly one message on a message transport (WebSocket).
     pub fn handle_input(&mut self, now: Instant, bytes: &[u8]) -> Result<(), ConnectionError> {
         self.check_alive()?;
-        let mut decoded = std::mem::take(&mut self.decoded);
-        let result = self.decoder.decode(bytes, &mut decoded);
-        let outcome = self.handle_decoded(now, &mut decoded, result);
-        self.decoded = decoded;
-        outcome
-    }
-
-    /// One whole message from a message-framed transport (a WebSocket binary message).
-    pub fn handle_message(&mut self, now: Instant, message: &[u8]) -> Result<(), ConnectionError> {
-        self.check_alive()?;
-        let mut decoded = std::mem::take(&mut self.decoded);
-        let result =
-            codec::decode_frame(message, self.decoder.max_frame_size()).map(|body| decoded.push(body));
-        let outcome = self.handle_decoded(now, &mut decoded, result);
-        self.decoded = decoded;
+        let (mut frames, result) = self.inbound.read(bytes);
+        let outcome = self.handle_decoded(now, &mut frames, result);
+        self.inbound.recycle(frames);
         outcome
     }
 
@@ -340,15 +326,7 @@ impl ServerSession {
     /// Appends frames to send to `buf`: every queued frame on a length-prefixed transport,
     /// one frame (one WebSocket message) on a message transport. Returns how many.
     pub fn poll_transmit(&mut self, buf: &mut Vec<u8>) -> usize {
-        let mut count = 0;
-        while let Some(body) = self.outgoing.pop_front() {
-            codec::encode_frame(&body, self.config.framing, buf);
-            count += 1;
-            if self.config.framing == Framing::Message {
-                break;
-            }
-        }
-        count
+        codec::write_queued(&mut self.outgoing, self.config.framing, buf)
     }
 
     /// The next thing the server must act on.
@@ -394,7 +372,7 @@ impl ServerSession {
         }
         let (interval, timeout) = self.config.heartbeat_for(self.requested_heartbeat_ms);
         let limits = &self.config.limits;
-        self.decoder.set_max_frame_size(limits.max_frame_size);
+        self.inbound.set_max_frame_size(limits.max_frame_size);
         self.heartbeat_timeout = timeout;
         self.deadline = now + timeout;
         self.phase = Phase::Open;
@@ -652,10 +630,6 @@ fn has_valid_recipient(send: &wire::Send) -> bool {
         Some(recipient::Kind::Everyone(_)) => true,
         None => false,
     }
-}
-
-fn millis_u32(duration: Duration) -> u32 {
-    u32::try_from(duration.as_millis()).unwrap_or(u32::MAX)
 }
 
 fn phase_name(phase: Phase) -> &'static str {

@@ -387,10 +387,7 @@ impl World {
                         // The client's last bytes (an Error frame) still reach the server.
                         let mut conn = self.connections.remove(index);
                         for (_, bytes) in conn.to_server.chunks.drain(..) {
-                            let _ = match self.framing {
-                                Framing::LengthPrefixed => conn.session.handle_input(now, &bytes),
-                                Framing::Message => conn.session.handle_message(now, &bytes),
-                            };
+                            let _ = conn.session.handle_input(now, &bytes);
                         }
                         conn.session.handle_transport_closed();
                     }
@@ -436,10 +433,7 @@ impl World {
                 let Some((_, bytes)) = conn.to_server.chunks.pop_front() else {
                     break;
                 };
-                let _ = match self.framing {
-                    Framing::LengthPrefixed => conn.session.handle_input(now, &bytes),
-                    Framing::Message => conn.session.handle_message(now, &bytes),
-                };
+                let _ = conn.session.handle_input(now, &bytes);
                 progressed = true;
             }
             while conn.to_client.chunks.front().is_some_and(|(at, _)| *at <= now) {
@@ -447,7 +441,8 @@ impl World {
                     break;
                 };
                 // An error here is the client's to act on: it asks for Close itself.
-                feed_client(&mut self.clients[conn.client].session, self.framing, now, &bytes);
+                // An error here is the client's to act on: it asks for Close itself.
+                let _ = self.clients[conn.client].session.handle_input(now, &bytes);
                 progressed = true;
             }
         }
@@ -635,7 +630,7 @@ impl World {
             // Whatever the server wrote last (an Error, a GoAway) reaches the client first.
             let client = &mut self.clients[conn.client].session;
             for (_, bytes) in conn.to_client.chunks {
-                feed_client(client, self.framing, now, &bytes);
+                let _ = client.handle_input(now, &bytes);
             }
             client.handle_transport_closed(now);
         }
@@ -668,14 +663,6 @@ fn drain(framing: Framing, mut poll: impl FnMut(&mut Vec<u8>) -> usize) -> Vec<V
         chunks.push(buf);
     }
     chunks
-}
-
-fn feed_client(session: &mut ClientSession, framing: Framing, now: Instant, bytes: &[u8]) {
-    // An error here is the client's to act on: it asks for Close itself.
-    let _ = match framing {
-        Framing::LengthPrefixed => session.handle_input(now, bytes),
-        Framing::Message => session.handle_message(now, bytes),
-    };
 }
 
 /// Bodies of received messages, as text.
