@@ -103,6 +103,12 @@ registry! {
     UNAVAILABLE = 5001, After;
     /// The server is shutting down and accepts no new work.
     SHUTTING_DOWN = 5002, After;
+    /// The user name or group id is already taken.
+    ALREADY_EXISTS = 6000, No;
+    /// The user, group or server named in a route call does not exist.
+    NOT_FOUND = 6001, No;
+    /// The user name or password is wrong, or the JWT does not verify.
+    INVALID_CREDENTIALS = 6002, No;
 }
 
 impl ErrorCode {

@@ -27,6 +27,8 @@ pub struct Identity {
     /// The device the token was issued for, if it names one: a Hello from another device is
     /// refused (CIM-5.2-3).
     pub device_id: Option<String>,
+    /// The login the token belongs to, for revocation checks (CIM-5.2-6).
+    pub login_id: Option<String>,
 }
 
 /// Limits one connection is held to (spec §10), announced in `Welcome`.
@@ -157,6 +159,8 @@ pub struct HelloInfo {
     pub resume: Option<wire::ResumePoint>,
     /// Informational client name.
     pub client_name: String,
+    /// The login the token belongs to, if the verifier knows it.
+    pub login_id: Option<String>,
 }
 
 /// What the server decided in answer to a Hello.
@@ -579,6 +583,7 @@ impl ServerSession {
             // Epoch 0 is never a real epoch: such a resume point counts as absent (CIM-8.4-5).
             resume: hello.resume.filter(|point| point.epoch != 0),
             client_name: hello.client_name,
+            login_id: identity.login_id,
         }));
     }
 

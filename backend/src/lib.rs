@@ -1,0 +1,40 @@
+//! What cim's reference route and server share: the [`Store`] and [`Registry`] traits with
+//! their in-memory implementations, session tokens, passwords, app JWTs and message ids.
+//!
+//! Backends sit behind the traits so that the same route and server run on one process's
+//! memory (`cim up`) or on Redis and ZooKeeper; the `testsuite` feature exposes the test
+//! suite every implementation must pass.
+#![forbid(unsafe_code)]
+
+pub mod jwt;
+mod memory;
+mod message_id;
+mod password;
+mod registry;
+mod store;
+#[cfg(feature = "testsuite")]
+pub mod testsuite;
+mod token;
+
+pub use memory::{DEFAULT_INBOX_CAP, MemoryRegistry, MemoryStore};
+pub use message_id::MessageIds;
+pub use password::{hash_password, verify_password};
+pub use registry::{Registry, RegistryError};
+pub use store::{
+    Accepted, GroupRecord, InboxHead, NewMessage, OnlinePage, SessionRecord, Store, StoreError, UserRecord,
+};
+pub use token::{CLOCK_SKEW_MS, DEFAULT_TOKEN_LIFETIME_MS, TokenClaims, TokenError, TokenKeys};
+
+/// Wall clock, ms since the Unix epoch.
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+}
+
+/// `N` bytes from the operating system's random source.
+pub fn random_bytes<const N: usize>() -> [u8; N] {
+    let mut bytes = [0u8; N];
+    // Without OS randomness nothing here is safe to run (tokens, salts): fail loudly.
+    getrandom::fill(&mut bytes)
+        .unwrap_or_else(|e| panic!("the operating system's random source failed: {e}"));
+    bytes
+}

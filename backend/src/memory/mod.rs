@@ -1,0 +1,7 @@
+//! In-memory backends: for `cim up`, single-process deployments and tests.
+
+mod registry;
+mod store;
+
+pub use registry::MemoryRegistry;
+pub use store::{DEFAULT_INBOX_CAP, MemoryStore};

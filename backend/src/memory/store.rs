@@ -1,0 +1,314 @@
+//! The in-memory `Store`: everything in one process, gone when it exits.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::sync::{Mutex, MutexGuard};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use async_trait::async_trait;
+use cim_core::wire;
+
+use crate::store::{
+    Accepted, GroupRecord, InboxHead, NewMessage, OnlinePage, SessionRecord, Store, StoreError, UserRecord,
+};
+
+/// Entries an inbox keeps at most; older ones are trimmed (devices behind get `GAP`).
+pub const DEFAULT_INBOX_CAP: usize = 10_000;
+
+/// Client message ids remembered per sender for dedupe (spec §9.1 asks for 24 hours; an
+/// in-memory store bounds by count instead).
+const DEDUPE_PER_SENDER: usize = 100_000;
+
+/// All state in one process. Every call takes one short lock and never awaits while holding
+/// it. A restart starts new inbox epochs, which clients see as `EPOCH_CHANGED`.
+pub struct MemoryStore {
+    inner: Mutex<Inner>,
+    /// Epoch of every inbox this store creates: the creation time, so that a restarted
+    /// process never reuses one.
+    epoch: u64,
+    inbox_cap: usize,
+}
+
+#[derive(Default)]
+struct Inner {
+    users: BTreeMap<String, UserRecord>,
+    /// user -> sessions, oldest first.
+    sessions: BTreeMap<String, Vec<SessionRecord>>,
+    ended_logins: HashMap<String, u64>,
+    inboxes: HashMap<String, Inbox>,
+    dedupe: HashMap<String, Dedupe>,
+    groups: BTreeMap<String, BTreeSet<String>>,
+}
+
+struct Inbox {
+    first_seq: u64,
+    entries: VecDeque<wire::Deliver>,
+    /// device -> acknowledged seq.
+    positions: HashMap<String, u64>,
+}
+
+impl Inbox {
+    fn new() -> Self {
+        Self { first_seq: 1, entries: VecDeque::new(), positions: HashMap::new() }
+    }
+
+    fn next_seq(&self) -> u64 {
+        self.first_seq + self.entries.len() as u64
+    }
+
+    fn trim_to(&mut self, up_to_seq: u64) {
+        while self.first_seq <= up_to_seq && self.entries.pop_front().is_some() {
+            self.first_seq += 1;
+        }
+    }
+}
+
+#[derive(Default)]
+struct Dedupe {
+    ids: HashMap<String, (String, u64)>,
+    order: VecDeque<String>,
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::with_inbox_cap(DEFAULT_INBOX_CAP)
+    }
+
+    /// An empty store whose inboxes keep at most `inbox_cap` entries.
+    pub fn with_inbox_cap(inbox_cap: usize) -> Self {
+        let epoch = SystemTime::now().duration_since(UNIX_EPOCH).map_or(1, |d| d.as_millis() as u64).max(1);
+        Self { inner: Mutex::new(Inner::default()), epoch, inbox_cap: inbox_cap.max(1) }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A panic while holding the lock leaves plain data behind, still consistent enough to
+        // serve: keep going rather than poisoning every later call.
+        self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+impl Default for MemoryStore {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+fn group_record(group_id: &str, members: &BTreeSet<String>) -> GroupRecord {
+    GroupRecord { group_id: group_id.to_owned(), members: members.iter().cloned().collect() }
+}
+
+#[async_trait]
+impl Store for MemoryStore {
+    fn describe(&self) -> String {
+        "memory".to_owned()
+    }
+
+    async fn health(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    async fn create_user(&self, user: UserRecord) -> Result<(), StoreError> {
+        let mut inner = self.lock();
+        if inner.users.contains_key(&user.user_id) {
+            return Err(StoreError::AlreadyExists(format!("user {}", user.user_id)));
+        }
+        inner.users.insert(user.user_id.clone(), user);
+        Ok(())
+    }
+
+    async fn user(&self, user_id: &str) -> Result<Option<UserRecord>, StoreError> {
+        Ok(self.lock().users.get(user_id).cloned())
+    }
+
+    async fn users_by_prefix(&self, prefix: &str, limit: usize) -> Result<Vec<UserRecord>, StoreError> {
+        let inner = self.lock();
+        let mut users: Vec<UserRecord> =
+            inner.users.values().filter(|u| u.user_name.starts_with(prefix)).cloned().collect();
+        users.sort_by(|a, b| a.user_name.cmp(&b.user_name));
+        users.truncate(limit);
+        Ok(users)
+    }
+
+    async fn add_session(&self, session: SessionRecord) -> Result<(), StoreError> {
+        let mut inner = self.lock();
+        let sessions = inner.sessions.entry(session.user_id.clone()).or_default();
+        sessions.retain(|s| s.session_id != session.session_id);
+        sessions.push(session);
+        Ok(())
+    }
+
+    async fn remove_session(&self, user_id: &str, session_id: &str) -> Result<(), StoreError> {
+        let mut inner = self.lock();
+        if let Some(sessions) = inner.sessions.get_mut(user_id) {
+            sessions.retain(|s| s.session_id != session_id);
+            if sessions.is_empty() {
+                inner.sessions.remove(user_id);
+            }
+        }
+        Ok(())
+    }
+
+    async fn sessions_of(&self, user_id: &str) -> Result<Vec<SessionRecord>, StoreError> {
+        Ok(self.lock().sessions.get(user_id).cloned().unwrap_or_default())
+    }
+
+    async fn online_users(&self, after: Option<&str>, limit: usize) -> Result<OnlinePage, StoreError> {
+        let inner = self.lock();
+        let range = match after {
+            Some(after) => {
+                inner.sessions.range::<str, _>((std::ops::Bound::Excluded(after), std::ops::Bound::Unbounded))
+            }
+            None => inner.sessions.range::<str, _>(..),
+        };
+        let mut user_ids: Vec<String> = range.take(limit.saturating_add(1)).map(|(u, _)| u.clone()).collect();
+        let next_after = if user_ids.len() > limit {
+            user_ids.truncate(limit);
+            user_ids.last().cloned()
+        } else {
+            None
+        };
+        Ok(OnlinePage { user_ids, next_after, total: inner.sessions.len() as u64 })
+    }
+
+    async fn remove_server_sessions(&self, server_id: &str) -> Result<u64, StoreError> {
+        let mut inner = self.lock();
+        let mut removed = 0;
+        inner.sessions.retain(|_, sessions| {
+            let before = sessions.len();
+            sessions.retain(|s| s.server_id != server_id);
+            removed += (before - sessions.len()) as u64;
+            !sessions.is_empty()
+        });
+        Ok(removed)
+    }
+
+    async fn end_login(&self, login_id: &str, until_ms: u64) -> Result<(), StoreError> {
+        let mut inner = self.lock();
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
+        inner.ended_logins.retain(|_, until| *until > now);
+        inner.ended_logins.insert(login_id.to_owned(), until_ms);
+        Ok(())
+    }
+
+    async fn is_login_ended(&self, login_id: &str) -> Result<bool, StoreError> {
+        Ok(self.lock().ended_logins.contains_key(login_id))
+    }
+
+    async fn accept_message(&self, message: NewMessage) -> Result<Accepted, StoreError> {
+        let mut inner = self.lock();
+        let dedupe = inner.dedupe.entry(message.sender.clone()).or_default();
+        if let Some((message_id, sent_at_ms)) = dedupe.ids.get(&message.client_msg_id) {
+            return Ok(Accepted::Duplicate { message_id: message_id.clone(), sent_at_ms: *sent_at_ms });
+        }
+        if dedupe.order.len() >= DEDUPE_PER_SENDER
+            && let Some(oldest) = dedupe.order.pop_front()
+        {
+            dedupe.ids.remove(&oldest);
+        }
+        dedupe.order.push_back(message.client_msg_id.clone());
+        dedupe.ids.insert(message.client_msg_id.clone(), (message.message_id.clone(), message.sent_at_ms));
+
+        let mut entries = Vec::with_capacity(message.recipients.len());
+        for recipient in &message.recipients {
+            let inbox = inner.inboxes.entry(recipient.clone()).or_insert_with(Inbox::new);
+            let seq = inbox.next_seq();
+            inbox.entries.push_back(wire::Deliver {
+                seq,
+                message_id: message.message_id.clone(),
+                from_user_id: message.sender.clone(),
+                to: Some(message.to.clone()),
+                content_type: message.content_type.clone(),
+                body: message.body.clone(),
+                sent_at_ms: message.sent_at_ms,
+            });
+            if inbox.entries.len() > self.inbox_cap {
+                inbox.trim_to(inbox.first_seq);
+            }
+            entries.push((recipient.clone(), seq));
+        }
+        Ok(Accepted::Stored { entries })
+    }
+
+    async fn inbox_head(&self, user_id: &str) -> Result<InboxHead, StoreError> {
+        let mut inner = self.lock();
+        let inbox = inner.inboxes.entry(user_id.to_owned()).or_insert_with(Inbox::new);
+        Ok(InboxHead { epoch: self.epoch, first_seq: inbox.first_seq, next_seq: inbox.next_seq() })
+    }
+
+    async fn read_inbox(
+        &self,
+        user_id: &str,
+        from_seq: u64,
+        limit: usize,
+    ) -> Result<Vec<wire::Deliver>, StoreError> {
+        let inner = self.lock();
+        let Some(inbox) = inner.inboxes.get(user_id) else { return Ok(Vec::new()) };
+        let skip = from_seq.saturating_sub(inbox.first_seq) as usize;
+        Ok(inbox.entries.iter().skip(skip).take(limit).cloned().collect())
+    }
+
+    async fn ack_inbox(&self, user_id: &str, device_id: &str, up_to_seq: u64) -> Result<(), StoreError> {
+        let mut inner = self.lock();
+        let inbox = inner.inboxes.entry(user_id.to_owned()).or_insert_with(Inbox::new);
+        let position = inbox.positions.entry(device_id.to_owned()).or_default();
+        *position = (*position).max(up_to_seq.min(inbox.first_seq + inbox.entries.len() as u64 - 1));
+        if let Some(lowest) = inbox.positions.values().min().copied() {
+            inbox.trim_to(lowest);
+        }
+        Ok(())
+    }
+
+    async fn create_group(
+        &self,
+        group_id: &str,
+        creator: &str,
+        members: &[String],
+    ) -> Result<GroupRecord, StoreError> {
+        let mut inner = self.lock();
+        if inner.groups.contains_key(group_id) {
+            return Err(StoreError::AlreadyExists(format!("group {group_id}")));
+        }
+        if let Some(unknown) = members.iter().find(|m| !inner.users.contains_key(*m)) {
+            return Err(StoreError::NotFound(format!("user {unknown}")));
+        }
+        let mut set: BTreeSet<String> = members.iter().cloned().collect();
+        set.insert(creator.to_owned());
+        let record = group_record(group_id, &set);
+        inner.groups.insert(group_id.to_owned(), set);
+        Ok(record)
+    }
+
+    async fn join_group(&self, group_id: &str, user_id: &str) -> Result<GroupRecord, StoreError> {
+        let mut inner = self.lock();
+        let members = inner
+            .groups
+            .get_mut(group_id)
+            .ok_or_else(|| StoreError::NotFound(format!("group {group_id}")))?;
+        members.insert(user_id.to_owned());
+        Ok(group_record(group_id, members))
+    }
+
+    async fn leave_group(&self, group_id: &str, user_id: &str) -> Result<GroupRecord, StoreError> {
+        let mut inner = self.lock();
+        let members = inner
+            .groups
+            .get_mut(group_id)
+            .ok_or_else(|| StoreError::NotFound(format!("group {group_id}")))?;
+        members.remove(user_id);
+        Ok(group_record(group_id, members))
+    }
+
+    async fn group(&self, group_id: &str) -> Result<Option<GroupRecord>, StoreError> {
+        Ok(self.lock().groups.get(group_id).map(|members| group_record(group_id, members)))
+    }
+
+    async fn groups_of(&self, user_id: &str) -> Result<Vec<GroupRecord>, StoreError> {
+        let inner = self.lock();
+        Ok(inner
+            .groups
+            .iter()
+            .filter(|(_, members)| members.contains(user_id))
+            .map(|(id, members)| group_record(id, members))
+            .collect())
+    }
+}

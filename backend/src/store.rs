@@ -1,0 +1,183 @@
+//! The `Store` trait: accounts, presence, logins, inboxes and groups.
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use cim_core::wire;
+
+/// Why a store call failed.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The user name or group id is taken.
+    #[error("{0} already exists")]
+    AlreadyExists(String),
+    /// The user or group does not exist.
+    #[error("{0} not found")]
+    NotFound(String),
+    /// The caller may not do this (e.g. not a member).
+    #[error("{0}")]
+    Forbidden(String),
+    /// The backend cannot be reached or failed; the call may be retried.
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// A built-in account.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UserRecord {
+    /// Stable id; in the reference route equal to the user name.
+    pub user_id: String,
+    /// Display and login name.
+    pub user_name: String,
+    /// PHC string of the password hash; empty for accounts created by a JWT login.
+    pub password_hash: String,
+}
+
+/// A connected session, as recorded for presence.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SessionRecord {
+    /// Unique id of the session.
+    pub session_id: String,
+    /// Its user.
+    pub user_id: String,
+    /// Its device.
+    pub device_id: String,
+    /// The server holding the connection.
+    pub server_id: String,
+    /// When it connected, ms since the Unix epoch.
+    pub connected_at_ms: u64,
+}
+
+/// One page of online users.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct OnlinePage {
+    /// User ids, ascending.
+    pub user_ids: Vec<String>,
+    /// Where the next page starts; `None` on the last page.
+    pub next_after: Option<String>,
+    /// Users online in all.
+    pub total: u64,
+}
+
+/// A message to accept: dedupe it and append it to every recipient's inbox, atomically.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NewMessage {
+    /// The authenticated sender.
+    pub sender: String,
+    /// The sender's dedupe key.
+    pub client_msg_id: String,
+    /// Users whose inboxes get the message; empty for a live-only broadcast (only the
+    /// dedupe record is kept).
+    pub recipients: Vec<String>,
+    /// The original recipient, as delivered.
+    pub to: wire::Recipient,
+    /// Body type.
+    pub content_type: String,
+    /// Opaque body.
+    pub body: Bytes,
+    /// Server message id chosen for it (used unless it is a duplicate).
+    pub message_id: String,
+    /// Acceptance time, ms since the Unix epoch (the time in `message_id`).
+    pub sent_at_ms: u64,
+}
+
+/// What became of a [`NewMessage`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Accepted {
+    /// Stored: one inbox entry per recipient.
+    Stored {
+        /// `(recipient, seq)` of each entry, in recipient order.
+        entries: Vec<(String, u64)>,
+    },
+    /// This client message id was accepted before: nothing stored now.
+    Duplicate {
+        /// The original message id.
+        message_id: String,
+        /// The original acceptance time.
+        sent_at_ms: u64,
+    },
+}
+
+/// The state of one inbox.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct InboxHead {
+    /// Current epoch (never 0).
+    pub epoch: u64,
+    /// Seq of the oldest retained entry, or `next_seq` when empty.
+    pub first_seq: u64,
+    /// Seq the next appended entry gets.
+    pub next_seq: u64,
+}
+
+/// A named group.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GroupRecord {
+    /// Its id.
+    pub group_id: String,
+    /// Members, ascending.
+    pub members: Vec<String>,
+}
+
+/// Everything the route and servers keep about users (spec §8, §9, §14). Implementations:
+/// [`MemoryStore`](crate::MemoryStore) here, Redis with the cluster.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// One line for logs and `/healthz`: `memory`, `redis://…`.
+    fn describe(&self) -> String;
+    /// Whether the backend answers.
+    async fn health(&self) -> Result<(), StoreError>;
+
+    /// Creates an account; `AlreadyExists` if the id is taken.
+    async fn create_user(&self, user: UserRecord) -> Result<(), StoreError>;
+    /// The account with this id.
+    async fn user(&self, user_id: &str) -> Result<Option<UserRecord>, StoreError>;
+    /// Accounts whose name starts with `prefix`, by name, at most `limit`.
+    async fn users_by_prefix(&self, prefix: &str, limit: usize) -> Result<Vec<UserRecord>, StoreError>;
+
+    /// Records a connected session.
+    async fn add_session(&self, session: SessionRecord) -> Result<(), StoreError>;
+    /// Forgets a session.
+    async fn remove_session(&self, user_id: &str, session_id: &str) -> Result<(), StoreError>;
+    /// The user's sessions, oldest first.
+    async fn sessions_of(&self, user_id: &str) -> Result<Vec<SessionRecord>, StoreError>;
+    /// Online users after `after` (exclusive), ascending, at most `limit`.
+    async fn online_users(&self, after: Option<&str>, limit: usize) -> Result<OnlinePage, StoreError>;
+    /// Forgets every session of a server that is gone; returns how many.
+    async fn remove_server_sessions(&self, server_id: &str) -> Result<u64, StoreError>;
+
+    /// Marks a login as ended (logout) until `until_ms`, when its token expires anyway.
+    async fn end_login(&self, login_id: &str, until_ms: u64) -> Result<(), StoreError>;
+    /// Whether the login was ended.
+    async fn is_login_ended(&self, login_id: &str) -> Result<bool, StoreError>;
+
+    /// Dedupes and stores a message in every recipient's inbox, all or nothing.
+    async fn accept_message(&self, message: NewMessage) -> Result<Accepted, StoreError>;
+    /// The inbox's epoch and bounds (creating it if needed).
+    async fn inbox_head(&self, user_id: &str) -> Result<InboxHead, StoreError>;
+    /// Entries from `from_seq` on, ascending, at most `limit`.
+    async fn read_inbox(
+        &self,
+        user_id: &str,
+        from_seq: u64,
+        limit: usize,
+    ) -> Result<Vec<wire::Deliver>, StoreError>;
+    /// Records the device's acknowledged position (never moving it back) and trims entries
+    /// every known device has acknowledged.
+    async fn ack_inbox(&self, user_id: &str, device_id: &str, up_to_seq: u64) -> Result<(), StoreError>;
+
+    /// Creates a group with `creator` and `members`; `AlreadyExists` or `NotFound` (a member).
+    async fn create_group(
+        &self,
+        group_id: &str,
+        creator: &str,
+        members: &[String],
+    ) -> Result<GroupRecord, StoreError>;
+    /// Adds the user (idempotent); `NotFound` for an unknown group.
+    async fn join_group(&self, group_id: &str, user_id: &str) -> Result<GroupRecord, StoreError>;
+    /// Removes the user (idempotent); `NotFound` for an unknown group.
+    async fn leave_group(&self, group_id: &str, user_id: &str) -> Result<GroupRecord, StoreError>;
+    /// The group, if it exists.
+    async fn group(&self, group_id: &str) -> Result<Option<GroupRecord>, StoreError>;
+    /// Groups the user belongs to, by id.
+    async fn groups_of(&self, user_id: &str) -> Result<Vec<GroupRecord>, StoreError>;
+}

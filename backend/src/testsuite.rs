@@ -1,0 +1,222 @@
+//! The backend test suite: what every `Store` and `Registry` must do, written against the
+//! traits only. Each implementation runs it from its own tests:
+//!
+//! ```ignore
+//! #[tokio::test]
+//! async fn memory_store_passes_the_suite() {
+//!     cim_backend::testsuite::store_suite(|| async { Arc::new(MemoryStore::new()) as Arc<dyn Store> }).await;
+//! }
+//! ```
+//!
+//! Every check starts from a fresh backend from `make`, so implementations that share a
+//! server (Redis) must hand out an empty keyspace each time.
+#![allow(clippy::unwrap_used, missing_docs)]
+
+use std::future::Future;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use cim_core::wire::{self, recipient};
+
+use crate::{Accepted, NewMessage, Registry, SessionRecord, Store, StoreError, UserRecord};
+
+fn user(id: &str) -> UserRecord {
+    UserRecord { user_id: id.into(), user_name: id.into(), password_hash: "$argon2id$x".into() }
+}
+
+fn session(user: &str, id: &str, server: &str) -> SessionRecord {
+    SessionRecord {
+        session_id: id.into(),
+        user_id: user.into(),
+        device_id: format!("{id}-device"),
+        server_id: server.into(),
+        connected_at_ms: 1,
+    }
+}
+
+fn message(sender: &str, client_msg_id: &str, recipients: &[&str], text: &str) -> NewMessage {
+    NewMessage {
+        sender: sender.into(),
+        client_msg_id: client_msg_id.into(),
+        recipients: recipients.iter().map(|r| (*r).to_owned()).collect(),
+        to: wire::Recipient {
+            kind: Some(recipient::Kind::UserId(recipients.first().copied().unwrap_or("").into())),
+        },
+        content_type: "text/plain".into(),
+        body: Bytes::copy_from_slice(text.as_bytes()),
+        message_id: format!("id-{client_msg_id}"),
+        sent_at_ms: 42,
+    }
+}
+
+/// Runs every store check, each on a fresh store from `make`.
+pub async fn store_suite<F, Fut>(make: F)
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = Arc<dyn Store>>,
+{
+    accounts(make().await).await;
+    presence(make().await).await;
+    logins(make().await).await;
+    inbox_append_read_and_dedupe(make().await).await;
+    inbox_acks_trim_per_device(make().await).await;
+    groups(make().await).await;
+}
+
+async fn accounts(store: Arc<dyn Store>) {
+    store.health().await.unwrap();
+    store.create_user(user("alice")).await.unwrap();
+    store.create_user(user("alicia")).await.unwrap();
+    store.create_user(user("bob")).await.unwrap();
+    assert!(matches!(store.create_user(user("alice")).await, Err(StoreError::AlreadyExists(_))));
+    assert_eq!(store.user("alice").await.unwrap(), Some(user("alice")));
+    assert_eq!(store.user("nobody").await.unwrap(), None);
+    let names: Vec<String> =
+        store.users_by_prefix("ali", 10).await.unwrap().into_iter().map(|u| u.user_name).collect();
+    assert_eq!(names, ["alice", "alicia"]);
+    assert_eq!(store.users_by_prefix("ali", 1).await.unwrap().len(), 1);
+    assert!(store.users_by_prefix("zzz", 10).await.unwrap().is_empty());
+}
+
+async fn presence(store: Arc<dyn Store>) {
+    for (u, s, srv) in
+        [("alice", "s1", "srv-a"), ("alice", "s2", "srv-b"), ("bob", "s3", "srv-a"), ("carol", "s4", "srv-b")]
+    {
+        store.add_session(session(u, s, srv)).await.unwrap();
+    }
+    let alice: Vec<String> =
+        store.sessions_of("alice").await.unwrap().into_iter().map(|s| s.session_id).collect();
+    assert_eq!(alice, ["s1", "s2"], "oldest first");
+    let page = store.online_users(None, 2).await.unwrap();
+    assert_eq!(page.user_ids, ["alice", "bob"]);
+    assert_eq!(page.total, 3);
+    let next = store.online_users(page.next_after.as_deref(), 2).await.unwrap();
+    assert_eq!(next.user_ids, ["carol"]);
+    assert_eq!(next.next_after, None);
+    store.remove_session("alice", "s1").await.unwrap();
+    assert_eq!(store.sessions_of("alice").await.unwrap().len(), 1);
+    assert_eq!(store.remove_server_sessions("srv-b").await.unwrap(), 2);
+    assert!(store.sessions_of("alice").await.unwrap().is_empty());
+    assert_eq!(store.online_users(None, 10).await.unwrap().user_ids, ["bob"]);
+}
+
+async fn logins(store: Arc<dyn Store>) {
+    assert!(!store.is_login_ended("l1").await.unwrap());
+    store.end_login("l1", u64::MAX).await.unwrap();
+    assert!(store.is_login_ended("l1").await.unwrap());
+    assert!(!store.is_login_ended("l2").await.unwrap());
+}
+
+async fn inbox_append_read_and_dedupe(store: Arc<dyn Store>) {
+    let head = store.inbox_head("bob").await.unwrap();
+    assert_ne!(head.epoch, 0, "epochs are never 0");
+    assert_eq!(head.first_seq, head.next_seq, "a new inbox is empty");
+    let first = head.next_seq;
+
+    let stored = store.accept_message(message("alice", "c1", &["bob", "carol"], "hi")).await.unwrap();
+    let Accepted::Stored { entries } = stored else { panic!("stored") };
+    assert_eq!(entries[0], ("bob".to_owned(), first));
+    store.accept_message(message("alice", "c2", &["bob"], "again")).await.unwrap();
+    let again = store.accept_message(message("alice", "c1", &["bob", "carol"], "hi")).await.unwrap();
+    assert_eq!(again, Accepted::Duplicate { message_id: "id-c1".into(), sent_at_ms: 42 });
+    // Dedupe is per sender: another user may reuse the id.
+    let other = store.accept_message(message("carol", "c1", &["bob"], "from carol")).await.unwrap();
+    assert!(matches!(other, Accepted::Stored { .. }));
+
+    let entries = store.read_inbox("bob", first, 10).await.unwrap();
+    let texts: Vec<&[u8]> = entries.iter().map(|d| d.body.as_ref()).collect();
+    assert_eq!(texts, [&b"hi"[..], b"again", b"from carol"]);
+    let seqs: Vec<u64> = entries.iter().map(|d| d.seq).collect();
+    assert_eq!(seqs, [first, first + 1, first + 2], "contiguous");
+    assert_eq!(entries[0].from_user_id, "alice");
+    assert_eq!(entries[0].message_id, "id-c1");
+    assert_eq!(store.read_inbox("bob", first + 1, 1).await.unwrap()[0].body.as_ref(), b"again");
+    assert_eq!(store.inbox_head("bob").await.unwrap().next_seq, first + 3);
+    assert_eq!(store.read_inbox("carol", 1, 10).await.unwrap().len(), 1);
+    // A broadcast keeps only the dedupe record.
+    let live = store.accept_message(message("alice", "b1", &[], "all")).await.unwrap();
+    assert_eq!(live, Accepted::Stored { entries: vec![] });
+    assert!(matches!(
+        store.accept_message(message("alice", "b1", &[], "all")).await.unwrap(),
+        Accepted::Duplicate { .. }
+    ));
+}
+
+async fn inbox_acks_trim_per_device(store: Arc<dyn Store>) {
+    let first = store.inbox_head("bob").await.unwrap().next_seq;
+    for i in 0..4 {
+        store.accept_message(message("alice", &format!("m{i}"), &["bob"], "x")).await.unwrap();
+    }
+    store.ack_inbox("bob", "phone", first - 1).await.unwrap();
+    store.ack_inbox("bob", "laptop", first - 1).await.unwrap();
+    store.ack_inbox("bob", "phone", first + 3).await.unwrap();
+    assert_eq!(store.inbox_head("bob").await.unwrap().first_seq, first, "the laptop has not read anything");
+    store.ack_inbox("bob", "laptop", first + 1).await.unwrap();
+    store.ack_inbox("bob", "phone", first).await.unwrap(); // never moves back
+    let head = store.inbox_head("bob").await.unwrap();
+    assert_eq!(head.first_seq, first + 2, "entries both devices acked are trimmed");
+    let left: Vec<u64> = store.read_inbox("bob", 0, 10).await.unwrap().iter().map(|d| d.seq).collect();
+    assert_eq!(left, [first + 2, first + 3]);
+}
+
+async fn groups(store: Arc<dyn Store>) {
+    for u in ["alice", "bob", "carol"] {
+        store.create_user(user(u)).await.unwrap();
+    }
+    let group = store.create_group("team", "alice", &["bob".into()]).await.unwrap();
+    assert_eq!(group.members, ["alice", "bob"]);
+    assert!(matches!(store.create_group("team", "bob", &[]).await, Err(StoreError::AlreadyExists(_))));
+    assert!(matches!(
+        store.create_group("x", "alice", &["nobody".into()]).await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert_eq!(store.join_group("team", "carol").await.unwrap().members, ["alice", "bob", "carol"]);
+    assert_eq!(store.join_group("team", "carol").await.unwrap().members.len(), 3, "idempotent");
+    assert_eq!(store.leave_group("team", "bob").await.unwrap().members, ["alice", "carol"]);
+    assert_eq!(store.leave_group("team", "bob").await.unwrap().members.len(), 2, "idempotent");
+    assert!(matches!(store.join_group("nope", "bob").await, Err(StoreError::NotFound(_))));
+    assert_eq!(store.group("team").await.unwrap().map(|g| g.members.len()), Some(2));
+    assert_eq!(store.group("nope").await.unwrap(), None);
+    store.create_group("book-club", "carol", &[]).await.unwrap();
+    let carols: Vec<String> =
+        store.groups_of("carol").await.unwrap().into_iter().map(|g| g.group_id).collect();
+    assert_eq!(carols, ["book-club", "team"]);
+}
+
+/// Runs every registry check on a fresh registry from `make`.
+pub async fn registry_suite<F, Fut>(make: F)
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = Arc<dyn Registry>>,
+{
+    let registry = make().await;
+    let mut watch = registry.watch();
+    let server = |id: &str, connections: u64| wire::ServerInfo {
+        server_id: id.into(),
+        tcp_endpoint: format!("127.0.0.1:{}", 9000 + connections),
+        ws_url: String::new(),
+        tcp_tls: false,
+        internal_endpoint: "127.0.0.1:9002".into(),
+        connections,
+        draining: false,
+    };
+    registry.register(server("b", 1)).await.unwrap();
+    registry.register(server("a", 2)).await.unwrap();
+    assert!(registry.register(server("a", 3)).await.is_err(), "ids are unique");
+    let ids: Vec<String> = registry.servers().await.unwrap().into_iter().map(|s| s.server_id).collect();
+    assert_eq!(ids, ["a", "b"]);
+    registry.update(server("a", 7)).await.unwrap();
+    tokio::time::timeout(std::time::Duration::from_secs(5), async {
+        loop {
+            if watch.borrow_and_update().iter().any(|s| s.server_id == "a" && s.connections == 7) {
+                break;
+            }
+            watch.changed().await.unwrap();
+        }
+    })
+    .await
+    .expect("the watch sees the update");
+    registry.deregister("b").await.unwrap();
+    let ids: Vec<String> = registry.servers().await.unwrap().into_iter().map(|s| s.server_id).collect();
+    assert_eq!(ids, ["a"]);
+}
