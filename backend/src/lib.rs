@@ -6,6 +6,7 @@
 //! suite every implementation must pass.
 #![forbid(unsafe_code)]
 
+mod fanout;
 pub mod jwt;
 mod memory;
 mod message_id;
@@ -16,6 +17,7 @@ mod store;
 pub mod testsuite;
 mod token;
 
+pub use fanout::Fanout;
 pub use memory::{DEFAULT_INBOX_CAP, MemoryRegistry, MemoryStore};
 pub use message_id::MessageIds;
 pub use password::{hash_password, verify_password};

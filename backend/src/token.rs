@@ -122,7 +122,7 @@ impl TokenKeys {
     /// Claims for a new login of `user` on `device`, valid for `lifetime_ms` from now.
     pub fn new_claims(user: &str, device: &str, lifetime_ms: u64) -> TokenClaims {
         let now = now_ms();
-        let lid: String = random_bytes::<12>().iter().map(|b| format!("{b:02x}")).collect();
+        let lid: String = random_bytes::<16>().iter().map(|b| format!("{b:02x}")).collect();
         TokenClaims { sub: user.to_owned(), dev: device.to_owned(), lid, iat: now, exp: now + lifetime_ms }
     }
 }

@@ -1,0 +1,39 @@
+//! The admin HTTP endpoints: `/metrics` (Prometheus) and `/healthz`.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::{Json, Router};
+use tokio::net::TcpListener;
+
+use crate::Context;
+
+pub(crate) async fn serve(listener: TcpListener, ctx: Arc<Context>) {
+    let app = Router::new().route("/metrics", get(metrics)).route("/healthz", get(health)).with_state(ctx);
+    if let Err(e) = axum::serve(listener, app).await {
+        tracing::error!(error = %e, "admin endpoint stopped");
+    }
+}
+
+async fn metrics(State(ctx): State<Arc<Context>>) -> impl IntoResponse {
+    ([("content-type", "text/plain; version=0.0.4")], ctx.metrics.render())
+}
+
+async fn health(State(ctx): State<Arc<Context>>) -> impl IntoResponse {
+    let store = ctx.store.health().await;
+    let ok = store.is_ok() && !ctx.is_draining();
+    let checks = vec![
+        match store {
+            Ok(()) => format!("store: {} ok", ctx.store.describe()),
+            Err(e) => format!("store: {} failing: {e}", ctx.store.describe()),
+        },
+        format!("sessions: {}", ctx.hub.session_count()),
+        format!("draining: {}", ctx.is_draining()),
+    ];
+    let status = if ok { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let body = serde_json::json!({ "ok": ok, "version": env!("CARGO_PKG_VERSION"), "checks": checks });
+    (status, Json(body))
+}

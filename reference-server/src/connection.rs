@@ -1,0 +1,395 @@
+//! One client connection past the transport: the `ServerSession` and the server's side of
+//! every event it raises (handshake, messages, acks), whatever the transport.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use cim_backend::{Accepted, NewMessage, SessionRecord, StoreError, now_ms, random_bytes};
+use cim_core::server::{HelloInfo, ServerEvent, ServerSession, WelcomeInfo};
+use cim_core::wire::{self, GoAwayReason, ResumeOutcome, recipient};
+use cim_core::{ErrorCode, defaults};
+use tokio::sync::{Notify, mpsc};
+
+use crate::hub::{Command, Mailbox};
+use crate::metrics::Metrics;
+use crate::{Context, OverLimit};
+
+/// Inbox entries read per catch-up step.
+const CATCH_UP_PAGE: usize = 128;
+
+/// The user and device behind a session that passed the handshake.
+struct Identity {
+    user_id: String,
+    device_id: String,
+    session_id: String,
+}
+
+pub(crate) struct Connection {
+    ctx: Arc<Context>,
+    pub(crate) session: ServerSession,
+    identity: Option<Identity>,
+    /// Seq of the next inbox entry this session must deliver.
+    next_deliver: u64,
+    /// Entries at or after `next_deliver` are in the store but not yet delivered.
+    catching_up: bool,
+    pub(crate) commands: Option<mpsc::Receiver<Command>>,
+    pub(crate) overflow: Option<Arc<Notify>>,
+}
+
+impl Connection {
+    pub(crate) fn new(ctx: Arc<Context>, now: Instant) -> Self {
+        ctx.metrics.connections.fetch_add(1, Ordering::Relaxed);
+        Metrics::add(&ctx.metrics.connections_total, 1);
+        Self {
+            session: ServerSession::new(ctx.session_config.clone(), now),
+            ctx,
+            identity: None,
+            next_deliver: 0,
+            catching_up: false,
+            commands: None,
+            overflow: None,
+        }
+    }
+
+    /// Whether entries wait in the store and the session's queue is drained.
+    pub(crate) fn wants_catch_up(&self) -> bool {
+        self.catching_up && self.session.is_open()
+    }
+
+    /// Handles every event the session raised, in order.
+    pub(crate) async fn process_events(&mut self) {
+        while let Some(event) = self.session.poll_event() {
+            match event {
+                ServerEvent::HelloVerified(hello) => self.on_hello(hello).await,
+                ServerEvent::Send(send) => self.on_send(send).await,
+                ServerEvent::DeliverAck { up_to_seq } => {
+                    Metrics::add(&self.ctx.metrics.acks, 1);
+                    if let Some(id) = &self.identity {
+                        // A lost ack costs a redelivery after reconnect, never a message.
+                        if let Err(e) = self.ctx.store.ack_inbox(&id.user_id, &id.device_id, up_to_seq).await
+                        {
+                            tracing::warn!(user = %id.user_id, error = %e, "could not record an inbox ack");
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// A command from the hub.
+    pub(crate) fn on_command(&mut self, command: Command) {
+        match command {
+            Command::Deliver(deliver) => self.on_push(deliver),
+            Command::GoAway(reason, message) => {
+                let spread = Duration::from_millis(u64::from(random_bytes::<2>()[0]) * 8);
+                self.session.go_away(reason, message, spread);
+            }
+        }
+    }
+
+    /// The hub could not post to this session: it does not read fast enough.
+    pub(crate) fn on_overflow(&mut self) {
+        self.fail(ErrorCode::SLOW_CONSUMER, "the session's send queue overflowed");
+    }
+
+    /// The server is shutting down: GoAway, with reconnects spread over two seconds.
+    pub(crate) fn on_shutdown(&mut self) {
+        if self.session.is_open() {
+            let spread = Duration::from_millis(u64::from(u16::from_le_bytes(random_bytes::<2>())) % 2000);
+            self.session.go_away(GoAwayReason::Shutdown, "server shutting down", spread);
+        } else if self.identity.is_none() {
+            self.fail(ErrorCode::SHUTTING_DOWN, "server shutting down");
+        }
+    }
+
+    /// A WebSocket text message: not a frame (CIM-3.2-2).
+    pub(crate) fn reject_text_message(&mut self) {
+        self.fail(ErrorCode::MALFORMED_FRAME, "text messages are not frames; send binary messages");
+    }
+
+    fn fail(&mut self, code: ErrorCode, message: &str) {
+        self.ctx.metrics.error(code);
+        self.session.reject(code, message);
+    }
+
+    /// Delivers the next page of stored entries.
+    pub(crate) async fn catch_up(&mut self) {
+        let Some(id) = &self.identity else { return };
+        match self.ctx.store.read_inbox(&id.user_id, self.next_deliver, CATCH_UP_PAGE).await {
+            Ok(entries) => {
+                let full_page = entries.len() == CATCH_UP_PAGE;
+                for entry in entries {
+                    if entry.seq == self.next_deliver {
+                        self.deliver(entry);
+                    }
+                }
+                self.catching_up = full_page;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "inbox read failed; closing the session so it resumes later");
+                self.fail(ErrorCode::UNAVAILABLE, "inbox unavailable");
+            }
+        }
+    }
+
+    fn on_push(&mut self, deliver: wire::Deliver) {
+        if deliver.seq == 0 {
+            // Live-only broadcast: no sequence to keep.
+            if self.session.deliver(deliver).is_ok() {
+                Metrics::add(&self.ctx.metrics.deliveries, 1);
+            }
+        } else if deliver.seq == self.next_deliver && !self.catching_up {
+            self.deliver(deliver);
+        } else if deliver.seq > self.next_deliver {
+            // Something in between has not reached us as a push: the store has it.
+            self.catching_up = true;
+        }
+    }
+
+    fn deliver(&mut self, deliver: wire::Deliver) {
+        let seq = deliver.seq;
+        match self.session.deliver(deliver) {
+            Ok(()) => {
+                self.next_deliver = seq + 1;
+                Metrics::add(&self.ctx.metrics.deliveries, 1);
+            }
+            Err(e) => tracing::warn!(seq, error = %e, "could not deliver an inbox entry"),
+        }
+    }
+
+    async fn on_hello(&mut self, hello: HelloInfo) {
+        match self.admit(&hello).await {
+            Ok(()) => {}
+            Err((code, message)) => self.fail(code, &message),
+        }
+    }
+
+    /// Checks the login, the device limit and the resume point, then welcomes (spec §4.3-7).
+    async fn admit(&mut self, hello: &HelloInfo) -> Result<(), (ErrorCode, String)> {
+        let ctx = self.ctx.clone();
+        let store = &ctx.store;
+        let unavailable = |e: StoreError| (ErrorCode::UNAVAILABLE, format!("store unavailable: {e}"));
+        if ctx.is_draining() {
+            return Err((ErrorCode::SHUTTING_DOWN, "server shutting down".into()));
+        }
+        if let Some(login) = &hello.login_id
+            && store.is_login_ended(login).await.map_err(unavailable)?
+        {
+            return Err((ErrorCode::UNAUTHENTICATED, "this login has ended".into()));
+        }
+        let head = store.inbox_head(&hello.user_id).await.map_err(unavailable)?;
+        let (outcome, next_seq) = match hello.resume {
+            None => (ResumeOutcome::Fresh, head.first_seq),
+            Some(point) if point.epoch != head.epoch => (ResumeOutcome::EpochChanged, head.first_seq),
+            Some(point) if point.last_acked_seq >= head.next_seq => {
+                return Err((ErrorCode::INVALID_FIELD, "resume point is ahead of the inbox".into()));
+            }
+            Some(point) if point.last_acked_seq + 1 < head.first_seq => (ResumeOutcome::Gap, head.first_seq),
+            Some(point) => (ResumeOutcome::Resumed, point.last_acked_seq + 1),
+        };
+        self.make_room(hello).await?;
+
+        let session_id = hex(&random_bytes::<12>());
+        let (mailbox, commands, overflow) = Mailbox::new(session_id.clone());
+        // Join the hub before reading the inbox, so no entry falls between replay and pushes.
+        ctx.hub.add(&hello.user_id, mailbox);
+        self.identity = Some(Identity {
+            user_id: hello.user_id.clone(),
+            device_id: hello.device_id.clone(),
+            session_id: session_id.clone(),
+        });
+        self.commands = Some(commands);
+        self.overflow = Some(overflow);
+        let record = SessionRecord {
+            session_id: session_id.clone(),
+            user_id: hello.user_id.clone(),
+            device_id: hello.device_id.clone(),
+            server_id: ctx.server_id.clone(),
+            connected_at_ms: now_ms(),
+        };
+        store.add_session(record).await.map_err(unavailable)?;
+        // The resume point acknowledges what precedes it (CIM-8.4-10) and makes the device known.
+        store.ack_inbox(&hello.user_id, &hello.device_id, next_seq - 1).await.map_err(unavailable)?;
+        let info = WelcomeInfo {
+            session_id,
+            resume: wire::ResumeResult { outcome: outcome as i32, epoch: head.epoch, next_seq },
+            server_id: ctx.server_id.clone(),
+            server_time_ms: now_ms(),
+        };
+        self.session.welcome(Instant::now(), info).map_err(|e| (ErrorCode::INTERNAL, e.to_string()))?;
+        ctx.metrics.sessions.fetch_add(1, Ordering::Relaxed);
+        self.next_deliver = next_seq;
+        self.catching_up = true;
+        tracing::debug!(user = %hello.user_id, device = %hello.device_id, ?outcome, next_seq, "session open");
+        Ok(())
+    }
+
+    /// Enforces one session per device and the per-user limit (spec §9.3).
+    async fn make_room(&self, hello: &HelloInfo) -> Result<(), (ErrorCode, String)> {
+        let ctx = &self.ctx;
+        let sessions = ctx
+            .store
+            .sessions_of(&hello.user_id)
+            .await
+            .map_err(|e| (ErrorCode::UNAVAILABLE, format!("store unavailable: {e}")))?;
+        let mut others = Vec::new();
+        for session in sessions {
+            if session.device_id == hello.device_id {
+                ctx.fanout
+                    .end_sessions(&hello.user_id, Some(&session.session_id), GoAwayReason::SessionReplaced)
+                    .await;
+                let _ = ctx.store.remove_session(&hello.user_id, &session.session_id).await;
+            } else {
+                others.push(session);
+            }
+        }
+        let max = ctx.options.max_sessions_per_user.max(1);
+        if others.len() < max {
+            return Ok(());
+        }
+        match ctx.options.over_limit {
+            OverLimit::Reject => Err((
+                ErrorCode::TOO_MANY_SESSIONS,
+                format!("{} sessions already; the limit is {max}", others.len()),
+            )),
+            OverLimit::KickOldest => {
+                for oldest in &others[..=others.len() - max] {
+                    ctx.fanout
+                        .end_sessions(&hello.user_id, Some(&oldest.session_id), GoAwayReason::SessionReplaced)
+                        .await;
+                    let _ = ctx.store.remove_session(&hello.user_id, &oldest.session_id).await;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    async fn on_send(&mut self, send: wire::Send) {
+        let Some(id) = &self.identity else { return };
+        let (sender, session_id) = (id.user_id.clone(), id.session_id.clone());
+        let client_msg_id = send.client_msg_id.clone();
+        match self.store_message(&sender, &session_id, send).await {
+            Ok(ack) => self.session.ack_send(ack),
+            Err((code, message)) => {
+                self.ctx.metrics.error(code);
+                self.session.reject_send(client_msg_id, code, message, Duration::ZERO);
+            }
+        }
+    }
+
+    /// The message path: resolve recipients, store in every inbox, then push (spec §7).
+    async fn store_message(
+        &self,
+        sender: &str,
+        session_id: &str,
+        send: wire::Send,
+    ) -> Result<wire::SendAck, (ErrorCode, String)> {
+        let ctx = &self.ctx;
+        let unavailable = |e: StoreError| (ErrorCode::UNAVAILABLE, format!("store unavailable: {e}"));
+        let to = send.to.unwrap_or_default();
+        let (recipients, live_only) = match &to.kind {
+            Some(recipient::Kind::UserId(user)) => {
+                if ctx.store.user(user).await.map_err(unavailable)?.is_none() {
+                    return Err((ErrorCode::UNKNOWN_RECIPIENT, format!("no user {user}")));
+                }
+                (vec![user.clone()], false)
+            }
+            Some(recipient::Kind::GroupId(group)) => {
+                let Some(group) = ctx.store.group(group).await.map_err(unavailable)? else {
+                    return Err((ErrorCode::UNKNOWN_RECIPIENT, format!("no group {group}")));
+                };
+                if !group.members.iter().any(|m| m == sender) {
+                    return Err((ErrorCode::FORBIDDEN, format!("not a member of {}", group.group_id)));
+                }
+                (group.members.into_iter().filter(|m| m != sender).collect(), false)
+            }
+            Some(recipient::Kind::Everyone(_)) => (Vec::new(), true),
+            None => return Err((ErrorCode::INVALID_FIELD, "no recipient".into())),
+        };
+        let (message_id, sent_at_ms) = ctx.message_ids.next(now_ms());
+        let message = NewMessage {
+            sender: sender.to_owned(),
+            client_msg_id: send.client_msg_id.clone(),
+            recipients,
+            to: to.clone(),
+            content_type: send.content_type,
+            body: send.body,
+            message_id: message_id.clone(),
+            sent_at_ms,
+        };
+        let deliver = |seq| wire::Deliver {
+            seq,
+            message_id: message.message_id.clone(),
+            from_user_id: message.sender.clone(),
+            to: Some(message.to.clone()),
+            content_type: message.content_type.clone(),
+            body: message.body.clone(),
+            sent_at_ms,
+        };
+        let ack = |message_id, sent_at_ms, duplicate| wire::SendAck {
+            client_msg_id: send.client_msg_id.clone(),
+            message_id,
+            sent_at_ms,
+            duplicate,
+            live_only,
+        };
+        match ctx.store.accept_message(message.clone()).await.map_err(unavailable)? {
+            Accepted::Duplicate { message_id, sent_at_ms } => {
+                Metrics::add(&ctx.metrics.messages_duplicate, 1);
+                Ok(ack(message_id, sent_at_ms, true))
+            }
+            Accepted::Stored { entries } => {
+                Metrics::add(&ctx.metrics.messages_accepted, 1);
+                let pushes: Vec<wire::Push> = if live_only {
+                    vec![wire::Push {
+                        user_id: String::new(),
+                        except_session_id: session_id.to_owned(),
+                        deliver: Some(deliver(0)),
+                    }]
+                } else {
+                    entries
+                        .into_iter()
+                        .map(|(user_id, seq)| wire::Push {
+                            user_id,
+                            except_session_id: String::new(),
+                            deliver: Some(deliver(seq)),
+                        })
+                        .collect()
+                };
+                ctx.fanout.push(pushes).await;
+                Ok(ack(message_id, sent_at_ms, false))
+            }
+        }
+    }
+
+    /// Forgets the session in the hub and the store. Call once, when the connection ends.
+    pub(crate) async fn finish(&mut self) {
+        self.ctx.metrics.connections.fetch_sub(1, Ordering::Relaxed);
+        if let Some(error) = self.session.error()
+            && let Some(code) = error.code()
+        {
+            tracing::debug!(%error, code = code.0, "connection ended with an error");
+        }
+        let Some(id) = self.identity.take() else { return };
+        self.ctx.metrics.sessions.fetch_sub(1, Ordering::Relaxed);
+        self.ctx.hub.remove(&id.user_id, &id.session_id);
+        if let Err(e) = self.ctx.store.remove_session(&id.user_id, &id.session_id).await {
+            tracing::warn!(user = %id.user_id, error = %e, "could not remove the session from presence");
+        }
+    }
+}
+
+/// Limits every connection is held to, checked against the protocol's bounds.
+pub(crate) fn check_limits(limits: &cim_core::server::ServerLimits) -> anyhow::Result<()> {
+    limits.validate().map_err(anyhow::Error::msg)?;
+    if limits.max_frame_size < defaults::MAX_FRAME_SIZE {
+        anyhow::bail!("max frame size must be at least {}", defaults::MAX_FRAME_SIZE);
+    }
+    Ok(())
+}
+
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

@@ -1,0 +1,343 @@
+//! cim's reference long-connection server.
+//!
+//! Accepts clients over varint-framed TCP and WebSocket, runs one `cim_core` `ServerSession`
+//! per connection, stores every message in its recipients' inboxes before acknowledging it,
+//! and pushes it to the recipients' live sessions. [`start`] runs it inside any tokio
+//! runtime (the `cim-server` binary, or `cim up` next to the route).
+#![forbid(unsafe_code)]
+
+mod admin;
+mod connection;
+mod hub;
+mod metrics;
+mod transport;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use anyhow::Context as _;
+use cim_backend::{Fanout, MessageIds, Registry, Store, TokenKeys};
+use cim_core::server::{ServerConfig, ServerLimits};
+use cim_core::{Framing, wire};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+pub use metrics::Metrics;
+
+/// What to do when a user already has the maximum number of sessions (spec §9.3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum OverLimit {
+    /// Refuse the new session with TOO_MANY_SESSIONS (the old cim's behaviour).
+    Reject,
+    /// End the oldest session with GoAway SESSION_REPLACED.
+    KickOldest,
+}
+
+/// Settings of a server. Every option also reads a `CIM_*` environment variable.
+#[derive(Clone, Debug, clap::Args)]
+pub struct ServerOptions {
+    /// Address for TCP clients (varint-framed frames).
+    #[arg(long = "listen", env = "CIM_SERVER_LISTEN", default_value = "127.0.0.1:9000")]
+    pub tcp_listen: SocketAddr,
+    /// Address for WebSocket clients (one binary message per frame).
+    #[arg(long, env = "CIM_SERVER_WS_LISTEN", default_value = "127.0.0.1:9001")]
+    pub ws_listen: SocketAddr,
+    /// Do not offer WebSocket.
+    #[arg(long, env = "CIM_SERVER_NO_WS")]
+    pub no_ws: bool,
+    /// Address of the admin HTTP endpoints /metrics and /healthz.
+    #[arg(long, env = "CIM_SERVER_ADMIN_LISTEN", default_value = "127.0.0.1:9090")]
+    pub admin_listen: SocketAddr,
+    /// Host name clients should use to reach this server, as announced to the route
+    /// [default: the listen address's IP].
+    #[arg(long, env = "CIM_SERVER_PUBLIC_HOST")]
+    pub public_host: Option<String>,
+    /// Unique id of this server in the cluster [default: server-<tcp port>].
+    #[arg(long, env = "CIM_SERVER_ID")]
+    pub server_id: Option<String>,
+    /// Most sessions (devices) one user may have at once.
+    #[arg(long, env = "CIM_MAX_SESSIONS_PER_USER", default_value_t = 8)]
+    pub max_sessions_per_user: usize,
+    /// What to do with a new session over that limit.
+    #[arg(long, env = "CIM_OVER_LIMIT", value_enum, default_value_t = OverLimit::Reject)]
+    pub over_limit: OverLimit,
+    /// Largest frame accepted from clients, in bytes (at least 65536).
+    #[arg(long, env = "CIM_MAX_FRAME_SIZE", default_value_t = 65_536)]
+    pub max_frame_size: u32,
+    /// Largest message body, in bytes (at most 61440).
+    #[arg(long, env = "CIM_MAX_BODY_SIZE", default_value_t = 32_768)]
+    pub max_body_size: u32,
+    /// Unanswered Sends a client may have in flight.
+    #[arg(long, env = "CIM_MAX_IN_FLIGHT", default_value_t = 64)]
+    pub max_in_flight: u32,
+    /// Sustained Sends per second per connection (0: unlimited).
+    #[arg(long, env = "CIM_SENDS_PER_SECOND", default_value_t = 100)]
+    pub sends_per_second: u32,
+    /// Sends a connection may make at once after a pause.
+    #[arg(long, env = "CIM_SEND_BURST", default_value_t = 200)]
+    pub send_burst: u32,
+    /// Seconds between client heartbeats, unless a client asks for another interval.
+    #[arg(long, env = "CIM_HEARTBEAT_INTERVAL_SECS", default_value_t = 30)]
+    pub heartbeat_interval_secs: u64,
+    /// Seconds of silence after which a client is considered dead.
+    #[arg(long, env = "CIM_HEARTBEAT_TIMEOUT_SECS", default_value_t = 75)]
+    pub heartbeat_timeout_secs: u64,
+    /// Seconds a new connection has to send its Hello.
+    #[arg(long, env = "CIM_HANDSHAKE_TIMEOUT_SECS", default_value_t = 10)]
+    pub handshake_timeout_secs: u64,
+    /// Seconds to let sessions drain after GoAway on shutdown.
+    #[arg(long, env = "CIM_DRAIN_SECS", default_value_t = 5)]
+    pub drain_secs: u64,
+}
+
+impl ServerOptions {
+    /// The defaults, as `cim-server` with no flags would use.
+    pub fn defaults() -> Self {
+        #[derive(clap::Parser)]
+        struct Wrapper {
+            #[command(flatten)]
+            options: ServerOptions,
+        }
+        <Wrapper as clap::Parser>::parse_from(["cim-server"]).options
+    }
+
+    fn limits(&self) -> ServerLimits {
+        ServerLimits {
+            max_frame_size: self.max_frame_size,
+            max_body_size: self.max_body_size,
+            max_in_flight: self.max_in_flight,
+            sends_per_second: self.sends_per_second,
+            send_burst: self.send_burst,
+        }
+    }
+}
+
+/// Shared by every connection of a server.
+pub(crate) struct Context {
+    pub(crate) options: ServerOptions,
+    pub(crate) session_config: Arc<ServerConfig>,
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) hub: Arc<hub::Hub>,
+    pub(crate) fanout: Arc<dyn Fanout>,
+    pub(crate) message_ids: MessageIds,
+    pub(crate) server_id: String,
+    pub(crate) metrics: Arc<Metrics>,
+    draining: AtomicBool,
+    pub(crate) shutdown: watch::Sender<bool>,
+}
+
+impl Context {
+    pub(crate) fn is_draining(&self) -> bool {
+        self.draining.load(Ordering::Relaxed)
+    }
+}
+
+/// A server that is running; [`shutdown`](Self::shutdown) stops it gracefully.
+pub struct RunningServer {
+    ctx: Arc<Context>,
+    registry: Arc<dyn Registry>,
+    info: wire::ServerInfo,
+    tcp_addr: SocketAddr,
+    ws_addr: Option<SocketAddr>,
+    admin_addr: SocketAddr,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl RunningServer {
+    /// Where TCP clients connect.
+    pub fn tcp_addr(&self) -> SocketAddr {
+        self.tcp_addr
+    }
+
+    /// Where WebSocket clients connect, if offered.
+    pub fn ws_addr(&self) -> Option<SocketAddr> {
+        self.ws_addr
+    }
+
+    /// Where /metrics and /healthz are served.
+    pub fn admin_addr(&self) -> SocketAddr {
+        self.admin_addr
+    }
+
+    /// This server's registry entry.
+    pub fn info(&self) -> &wire::ServerInfo {
+        &self.info
+    }
+
+    /// Pushes to this server's sessions: what a route in the same process uses for its
+    /// push API.
+    pub fn fanout(&self) -> Arc<dyn Fanout> {
+        self.ctx.fanout.clone()
+    }
+
+    /// The server's counters.
+    pub fn metrics(&self) -> Arc<Metrics> {
+        self.ctx.metrics.clone()
+    }
+
+    /// Sessions connected now.
+    pub fn session_count(&self) -> usize {
+        self.ctx.hub.session_count()
+    }
+
+    /// Leaves the registry, sends GoAway to every session, waits for them to drain (up to
+    /// the drain time), then stops.
+    pub async fn shutdown(self) {
+        self.ctx.draining.store(true, Ordering::Relaxed);
+        let _ = self.registry.deregister(&self.info.server_id).await;
+        let _ = self.ctx.shutdown.send(true);
+        self.ctx.hub.go_away_all(wire::GoAwayReason::Shutdown, "server shutting down");
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(self.ctx.options.drain_secs);
+        while self.ctx.metrics.connections.load(Ordering::Relaxed) > 0
+            && tokio::time::Instant::now() < deadline
+        {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        for task in self.tasks {
+            task.abort();
+        }
+    }
+}
+
+async fn bind(addr: SocketAddr, what: &str) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(addr).await.with_context(|| format!("cannot bind {addr} for {what}"))
+}
+
+/// Starts a server on `store`, registered in `registry`, verifying tokens with `keys`.
+pub async fn start(
+    options: ServerOptions,
+    store: Arc<dyn Store>,
+    registry: Arc<dyn Registry>,
+    keys: TokenKeys,
+) -> anyhow::Result<RunningServer> {
+    let limits = options.limits();
+    connection::check_limits(&limits)?;
+    let tcp = bind(options.tcp_listen, "TCP clients").await?;
+    let ws = if options.no_ws { None } else { Some(bind(options.ws_listen, "WebSocket clients").await?) };
+    let admin = bind(options.admin_listen, "the admin endpoints").await?;
+    let tcp_addr = tcp.local_addr()?;
+    let ws_addr = ws.as_ref().map(TcpListener::local_addr).transpose()?;
+    let admin_addr = admin.local_addr()?;
+
+    let mut session_config = ServerConfig::new(Arc::new(keys), Framing::LengthPrefixed);
+    session_config.limits = limits;
+    session_config.heartbeat_interval = Duration::from_secs(options.heartbeat_interval_secs);
+    session_config.heartbeat_timeout = Duration::from_secs(options.heartbeat_timeout_secs);
+    session_config.handshake_timeout = Duration::from_secs(options.handshake_timeout_secs);
+    let ws_session_config = ServerConfig { framing: Framing::Message, ..clone_config(&session_config) };
+
+    let server_id = options.server_id.clone().unwrap_or_else(|| format!("server-{}", tcp_addr.port()));
+    let host = options.public_host.clone().unwrap_or_else(|| tcp_addr.ip().to_string());
+    let info = wire::ServerInfo {
+        server_id: server_id.clone(),
+        tcp_endpoint: format!("{host}:{}", tcp_addr.port()),
+        ws_url: ws_addr.map(|a| format!("ws://{host}:{}/", a.port())).unwrap_or_default(),
+        tcp_tls: false,
+        internal_endpoint: String::new(),
+        connections: 0,
+        draining: false,
+    };
+    registry
+        .register(info.clone())
+        .await
+        .with_context(|| format!("cannot register in {}", registry.describe()))?;
+
+    let hub = Arc::new(hub::Hub::default());
+    let metrics = Arc::new(Metrics::default());
+    let make_ctx = |session_config: ServerConfig| {
+        Arc::new(Context {
+            options: options.clone(),
+            session_config: Arc::new(session_config),
+            store: store.clone(),
+            hub: hub.clone(),
+            fanout: hub.clone(),
+            message_ids: MessageIds::new(),
+            server_id: server_id.clone(),
+            metrics: metrics.clone(),
+            draining: AtomicBool::new(false),
+            shutdown: watch::Sender::new(false),
+        })
+    };
+    let ctx = make_ctx(session_config);
+    // WebSocket connections differ only in framing; they share hub, metrics and shutdown.
+    let ws_ctx = Arc::new(Context {
+        session_config: Arc::new(ws_session_config),
+        message_ids: MessageIds::new(),
+        draining: AtomicBool::new(false),
+        shutdown: ctx.shutdown.clone(),
+        ..clone_context(&ctx)
+    });
+
+    let mut tasks = vec![tokio::spawn(accept_loop(tcp, ctx.clone(), false))];
+    if let Some(ws) = ws {
+        tasks.push(tokio::spawn(accept_loop(ws, ws_ctx, true)));
+    }
+    tasks.push(tokio::spawn(admin::serve(admin, ctx.clone())));
+    tasks.push(tokio::spawn(report_load(ctx.clone(), registry.clone(), info.clone())));
+    tracing::info!(%server_id, tcp = %tcp_addr, ws = ?ws_addr, admin = %admin_addr, store = %store.describe(), registry = %registry.describe(), "cim-server listening");
+    Ok(RunningServer { ctx, registry, info, tcp_addr, ws_addr, admin_addr, tasks })
+}
+
+fn clone_config(config: &ServerConfig) -> ServerConfig {
+    ServerConfig {
+        verifier: config.verifier.clone(),
+        framing: config.framing,
+        limits: config.limits.clone(),
+        heartbeat_interval: config.heartbeat_interval,
+        heartbeat_timeout: config.heartbeat_timeout,
+        handshake_timeout: config.handshake_timeout,
+    }
+}
+
+fn clone_context(ctx: &Context) -> Context {
+    Context {
+        options: ctx.options.clone(),
+        session_config: ctx.session_config.clone(),
+        store: ctx.store.clone(),
+        hub: ctx.hub.clone(),
+        fanout: ctx.fanout.clone(),
+        message_ids: MessageIds::new(),
+        server_id: ctx.server_id.clone(),
+        metrics: ctx.metrics.clone(),
+        draining: AtomicBool::new(false),
+        shutdown: ctx.shutdown.clone(),
+    }
+}
+
+async fn accept_loop(listener: TcpListener, ctx: Arc<Context>, websocket: bool) {
+    loop {
+        match listener.accept().await {
+            Ok((stream, _peer)) => {
+                let ctx = ctx.clone();
+                if websocket {
+                    tokio::spawn(transport::serve_websocket(stream, ctx));
+                } else {
+                    tokio::spawn(transport::serve_tcp(stream, ctx));
+                }
+            }
+            Err(e) => {
+                // Out of file descriptors, typically: back off instead of spinning.
+                tracing::warn!(error = %e, "accept failed");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    }
+}
+
+/// Keeps the registry's connection count fresh, for least-loaded assignment.
+async fn report_load(ctx: Arc<Context>, registry: Arc<dyn Registry>, mut info: wire::ServerInfo) {
+    let mut ticker = tokio::time::interval(Duration::from_secs(2));
+    loop {
+        ticker.tick().await;
+        let connections = ctx.hub.session_count() as u64;
+        if connections != info.connections && !ctx.is_draining() {
+            info.connections = connections;
+            if let Err(e) = registry.update(info.clone()).await {
+                tracing::warn!(error = %e, "could not report load to the registry");
+            }
+        }
+    }
+}

@@ -1,0 +1,89 @@
+//! `cim-server`: one long-connection server of a cim deployment.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use cim_backend::{MemoryRegistry, MemoryStore, TokenKeys};
+use clap::Parser;
+
+/// cim's long-connection server: clients connect here (TCP or WebSocket) with the token
+/// the route gave them, and their messages flow through it.
+///
+/// Without --redis and --zookeeper it runs on in-memory backends, which only make sense
+/// together with a route in the same process (see `cim up`).
+#[derive(Parser)]
+#[command(name = "cim-server", version)]
+struct Cli {
+    #[command(flatten)]
+    server: cim_server::ServerOptions,
+    /// Secret shared with the route to verify session tokens (at least 32 bytes).
+    #[arg(long, env = "CIM_TOKEN_SECRET", hide_env_values = true)]
+    token_secret: String,
+    /// Log format.
+    #[arg(long, env = "CIM_LOG_FORMAT", value_enum, default_value = "pretty")]
+    log_format: LogFormat,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum LogFormat {
+    Pretty,
+    Json,
+}
+
+fn init_logs(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("CIM_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match format {
+        LogFormat::Pretty => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logs(cli.log_format);
+    if cli.token_secret.len() < 32 {
+        eprintln!("error: --token-secret must be at least 32 bytes (it signs session tokens)");
+        return ExitCode::from(2);
+    }
+    tracing::warn!("no --redis/--zookeeper: running on in-memory backends (state is lost on exit)");
+    let keys = TokenKeys::new(cli.token_secret.into_bytes());
+    let server = match cim_server::start(
+        cli.server,
+        Arc::new(MemoryStore::new()),
+        Arc::new(MemoryRegistry::new()),
+        keys,
+    )
+    .await
+    {
+        Ok(server) => server,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return ExitCode::FAILURE;
+        }
+    };
+    wait_for_signal().await;
+    tracing::info!("shutting down: GoAway to every session, then drain");
+    server.shutdown().await;
+    ExitCode::SUCCESS
+}
+
+/// Ctrl-C or SIGTERM.
+async fn wait_for_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let Ok(mut term) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) else {
+            let _ = ctrl_c.await;
+            return;
+        };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}
