@@ -1,0 +1,338 @@
+//! cim's reference route: registers and logs users in, issues session tokens, assigns
+//! servers, and serves presence, groups and the push API for app backends (spec §14).
+//!
+//! The route is stateless: everything lives in the [`Store`] and [`Registry`], so any number
+//! of routes can run side by side. It is off the message path: clients talk to servers.
+#![forbid(unsafe_code)]
+
+mod assign;
+mod error;
+mod http;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use anyhow::Context as _;
+use bytes::Bytes;
+use cim_backend::{
+    Accepted, Fanout, MessageIds, NewMessage, Registry, Store, TokenKeys, UserRecord, now_ms, verify_password,
+};
+use cim_core::ErrorCode;
+use cim_core::wire::{self, recipient};
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+
+pub use assign::{Assigner, Strategy};
+pub use error::ApiError;
+
+/// Settings of a route. Every option also reads a `CIM_*` environment variable.
+#[derive(Clone, Debug, clap::Args)]
+pub struct RouteOptions {
+    /// Address of the HTTP/JSON API.
+    #[arg(long = "listen", env = "CIM_ROUTE_LISTEN", default_value = "127.0.0.1:8083")]
+    pub http_listen: SocketAddr,
+    /// How logins are spread over servers.
+    #[arg(long, env = "CIM_STRATEGY", value_enum, default_value_t = Strategy::ConsistentHash)]
+    pub strategy: Strategy,
+    /// Lifetime of session tokens, in seconds.
+    #[arg(long, env = "CIM_TOKEN_LIFETIME_SECS", default_value_t = 24 * 60 * 60)]
+    pub token_lifetime_secs: u64,
+    /// Key that app backends present in X-Cim-Api-Key for /v1/push and /v1/servers
+    /// [default: those calls are refused].
+    #[arg(long, env = "CIM_API_KEY", hide_env_values = true)]
+    pub api_key: Option<String>,
+    /// Shared secret of the app backend's HS256 JWTs, enabling JWT login.
+    #[arg(long, env = "CIM_JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<String>,
+}
+
+impl RouteOptions {
+    /// The defaults, as `cim-route` with no flags would use.
+    pub fn defaults() -> Self {
+        #[derive(clap::Parser)]
+        struct Wrapper {
+            #[command(flatten)]
+            options: RouteOptions,
+        }
+        <Wrapper as clap::Parser>::parse_from(["cim-route"]).options
+    }
+
+    fn token_lifetime_ms(&self) -> u64 {
+        self.token_lifetime_secs.saturating_mul(1000)
+    }
+}
+
+/// The route's counters.
+#[derive(Default)]
+struct Metrics {
+    logins: AtomicU64,
+    pushes: AtomicU64,
+}
+
+impl Metrics {
+    fn render(&self) -> String {
+        format!(
+            "# HELP cim_route_logins_total Successful logins.\n# TYPE cim_route_logins_total counter\ncim_route_logins_total {}\n\
+             # HELP cim_route_pushes_total Messages accepted through the push API.\n# TYPE cim_route_pushes_total counter\ncim_route_pushes_total {}\n",
+            self.logins.load(Ordering::Relaxed),
+            self.pushes.load(Ordering::Relaxed)
+        )
+    }
+}
+
+/// Shared by every request.
+pub(crate) struct Route {
+    options: RouteOptions,
+    store: Arc<dyn Store>,
+    registry: Arc<dyn Registry>,
+    keys: TokenKeys,
+    assigner: Assigner,
+    /// Wakes sessions after a push or logout; `None` for a route without servers in reach.
+    fanout: Option<Arc<dyn Fanout>>,
+    message_ids: MessageIds,
+    metrics: Metrics,
+}
+
+/// Whether `name` is 1..=`max` bytes of `A-Z a-z 0-9 _ . -` (spec §14.4).
+pub(crate) fn valid_name(name: &str, max: usize) -> bool {
+    !name.is_empty()
+        && name.len() <= max
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
+}
+
+/// The transports a login asked for.
+pub(crate) struct Transports {
+    tcp: bool,
+    websocket: bool,
+}
+
+impl Transports {
+    pub(crate) fn parse(names: &[String]) -> Result<Self, ApiError> {
+        if names.is_empty() {
+            return Ok(Self { tcp: true, websocket: true });
+        }
+        let mut wanted = Self { tcp: false, websocket: false };
+        for name in names {
+            match name.as_str() {
+                "tcp" => wanted.tcp = true,
+                "websocket" => wanted.websocket = true,
+                // TLS transports match no server of this build (no TLS listeners yet).
+                "tcp_tls" | "websocket_tls" => {}
+                other => return Err(ApiError::invalid(format!("unknown transport {other}"))),
+            }
+        }
+        Ok(wanted)
+    }
+
+    pub(crate) fn offered_by(&self, server: &wire::ServerInfo) -> bool {
+        (self.tcp && !server.tcp_endpoint.is_empty() && !server.tcp_tls)
+            || (self.websocket && server.ws_url.starts_with("ws://"))
+    }
+}
+
+impl Route {
+    async fn user_from_password(&self, name: &str, password: &str) -> Result<UserRecord, ApiError> {
+        let user = self.store.user(name).await?;
+        let hash = user.as_ref().map(|u| u.password_hash.clone()).unwrap_or_default();
+        let password = password.to_owned();
+        // Verify even for unknown users (against nothing), so both take similar time.
+        let ok = tokio::task::spawn_blocking(move || !hash.is_empty() && verify_password(&password, &hash))
+            .await
+            .unwrap_or(false);
+        match user {
+            Some(user) if ok => Ok(user),
+            _ => Err(ApiError::new(ErrorCode::INVALID_CREDENTIALS, "wrong user name or password")),
+        }
+    }
+
+    async fn user_from_jwt(&self, jwt: &str) -> Result<UserRecord, ApiError> {
+        let secret = self.options.jwt_secret.as_deref().ok_or_else(|| {
+            ApiError::new(ErrorCode::INVALID_CREDENTIALS, "JWT login is not enabled on this route")
+        })?;
+        let user_id =
+            cim_backend::jwt::verify_hs256(jwt, secret.as_bytes(), now_ms(), cim_backend::CLOCK_SKEW_MS)
+                .map_err(|e| ApiError::new(ErrorCode::INVALID_CREDENTIALS, e.to_string()))?;
+        if !valid_name(&user_id, 64) {
+            return Err(ApiError::new(ErrorCode::INVALID_CREDENTIALS, "JWT sub is not a valid user id"));
+        }
+        if let Some(user) = self.store.user(&user_id).await? {
+            return Ok(user);
+        }
+        // First login of an app user: create the account, without a password.
+        let user = UserRecord { user_id: user_id.clone(), user_name: user_id, password_hash: String::new() };
+        match self.store.create_user(user.clone()).await {
+            Ok(()) | Err(cim_backend::StoreError::AlreadyExists(_)) => Ok(user),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Accepts a message as if `from` had sent it (spec §14.3), then wakes the recipients.
+    pub(crate) async fn push_message(
+        &self,
+        from: &str,
+        client_msg_id: &str,
+        to: wire::Recipient,
+        content_type: String,
+        body: Bytes,
+    ) -> Result<wire::SendAck, ApiError> {
+        if client_msg_id.is_empty() || client_msg_id.len() > 64 {
+            return Err(ApiError::new(
+                ErrorCode::INVALID_CLIENT_MSG_ID,
+                "client_msg_id must be 1 to 64 bytes",
+            ));
+        }
+        if content_type.len() > 255 {
+            return Err(ApiError::invalid("content_type longer than 255 bytes"));
+        }
+        if body.len() > 61_440 {
+            return Err(ApiError::new(ErrorCode::BODY_TOO_LARGE, "body over 61440 bytes"));
+        }
+        if self.store.user(from).await?.is_none() {
+            return Err(ApiError::new(ErrorCode::NOT_FOUND, format!("no user {from}")));
+        }
+        let (recipients, live_only) = match &to.kind {
+            Some(recipient::Kind::UserId(user)) => {
+                if self.store.user(user).await?.is_none() {
+                    return Err(ApiError::new(ErrorCode::UNKNOWN_RECIPIENT, format!("no user {user}")));
+                }
+                (vec![user.clone()], false)
+            }
+            Some(recipient::Kind::GroupId(group)) => {
+                let group = self.store.group(group).await?.ok_or_else(|| {
+                    ApiError::new(ErrorCode::UNKNOWN_RECIPIENT, format!("no group {group}"))
+                })?;
+                (group.members.into_iter().filter(|m| m != from).collect(), false)
+            }
+            Some(recipient::Kind::Everyone(_)) => (Vec::new(), true),
+            None => return Err(ApiError::invalid("no recipient")),
+        };
+        let (message_id, sent_at_ms) = self.message_ids.next(now_ms());
+        let message = NewMessage {
+            sender: from.to_owned(),
+            client_msg_id: client_msg_id.to_owned(),
+            recipients,
+            to,
+            content_type,
+            body,
+            message_id,
+            sent_at_ms,
+        };
+        let ack = |message_id: String, sent_at_ms, duplicate| wire::SendAck {
+            client_msg_id: client_msg_id.to_owned(),
+            message_id,
+            sent_at_ms,
+            duplicate,
+            live_only,
+        };
+        match self.store.accept_message(message.clone()).await? {
+            Accepted::Duplicate { message_id, sent_at_ms } => Ok(ack(message_id, sent_at_ms, true)),
+            Accepted::Stored { entries } => {
+                self.metrics.pushes.fetch_add(1, Ordering::Relaxed);
+                let deliver = |seq| wire::Deliver {
+                    seq,
+                    message_id: message.message_id.clone(),
+                    from_user_id: message.sender.clone(),
+                    to: Some(message.to.clone()),
+                    content_type: message.content_type.clone(),
+                    body: message.body.clone(),
+                    sent_at_ms,
+                };
+                let pushes: Vec<wire::Push> = if live_only {
+                    vec![wire::Push {
+                        user_id: String::new(),
+                        except_session_id: String::new(),
+                        deliver: Some(deliver(0)),
+                    }]
+                } else {
+                    entries
+                        .into_iter()
+                        .map(|(user_id, seq)| wire::Push {
+                            user_id,
+                            except_session_id: String::new(),
+                            deliver: Some(deliver(seq)),
+                        })
+                        .collect()
+                };
+                if let Some(fanout) = &self.fanout {
+                    fanout.push(pushes).await;
+                }
+                Ok(ack(message.message_id.clone(), sent_at_ms, false))
+            }
+        }
+    }
+
+    async fn health(&self) -> (bool, Vec<String>) {
+        let store = self.store.health().await;
+        let registry = self.registry.servers().await;
+        let checks = vec![
+            match &store {
+                Ok(()) => format!("store: {} ok", self.store.describe()),
+                Err(e) => format!("store: {} failing: {e}", self.store.describe()),
+            },
+            match &registry {
+                Ok(servers) => {
+                    format!("registry: {} ok, {} servers", self.registry.describe(), servers.len())
+                }
+                Err(e) => format!("registry: {} failing: {e}", self.registry.describe()),
+            },
+        ];
+        (store.is_ok() && registry.is_ok(), checks)
+    }
+}
+
+/// A route that is running.
+pub struct RunningRoute {
+    http_addr: SocketAddr,
+    task: JoinHandle<()>,
+}
+
+impl RunningRoute {
+    /// Where the HTTP/JSON API listens.
+    pub fn http_addr(&self) -> SocketAddr {
+        self.http_addr
+    }
+
+    /// The API's base URL, `http://host:port`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.http_addr)
+    }
+
+    /// Stops serving.
+    pub fn shutdown(self) {
+        self.task.abort();
+    }
+}
+
+/// Starts a route on `store` and `registry`, issuing tokens with `keys`. `fanout`, when
+/// given, is how pushes and logouts reach sessions (the server in the same process).
+pub async fn start(
+    options: RouteOptions,
+    store: Arc<dyn Store>,
+    registry: Arc<dyn Registry>,
+    keys: TokenKeys,
+    fanout: Option<Arc<dyn Fanout>>,
+) -> anyhow::Result<RunningRoute> {
+    let listener = TcpListener::bind(options.http_listen)
+        .await
+        .with_context(|| format!("cannot bind {} for the route API", options.http_listen))?;
+    let http_addr = listener.local_addr()?;
+    tracing::info!(http = %http_addr, strategy = ?options.strategy, store = %store.describe(), registry = %registry.describe(), "cim-route listening");
+    let route = Arc::new(Route {
+        assigner: Assigner::new(options.strategy),
+        options,
+        store,
+        registry,
+        keys,
+        fanout,
+        message_ids: MessageIds::new(),
+        metrics: Metrics::default(),
+    });
+    let app = http::router(route);
+    let task = tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, app).await {
+            tracing::error!(error = %e, "route API stopped");
+        }
+    });
+    Ok(RunningRoute { http_addr, task })
+}

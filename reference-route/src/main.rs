@@ -1,0 +1,47 @@
+//! `cim-route`: the route of a cim deployment.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use cim_backend::{MemoryRegistry, MemoryStore, TokenKeys};
+use clap::Parser;
+
+/// cim's route: users register and log in here and are assigned a server; app backends
+/// push messages here. Stateless: run as many as you like against one store.
+///
+/// Without --redis and --zookeeper it runs on in-memory backends, which only make sense
+/// together with a server in the same process (see `cim up`).
+#[derive(Parser)]
+#[command(name = "cim-route", version)]
+struct Cli {
+    #[command(flatten)]
+    route: cim_route::RouteOptions,
+    /// Secret shared with the servers to sign session tokens (at least 32 bytes).
+    #[arg(long, env = "CIM_TOKEN_SECRET", hide_env_values = true)]
+    token_secret: String,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let filter = tracing_subscriber::EnvFilter::try_from_env("CIM_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    if cli.token_secret.len() < 32 {
+        eprintln!("error: --token-secret must be at least 32 bytes (it signs session tokens)");
+        return ExitCode::from(2);
+    }
+    tracing::warn!("no --redis/--zookeeper: running on in-memory backends (state is lost on exit)");
+    let keys = TokenKeys::new(cli.token_secret.into_bytes());
+    let store = Arc::new(MemoryStore::new());
+    let route = match cim_route::start(cli.route, store, Arc::new(MemoryRegistry::new()), keys, None).await {
+        Ok(route) => route,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let _ = tokio::signal::ctrl_c().await;
+    route.shutdown();
+    ExitCode::SUCCESS
+}
