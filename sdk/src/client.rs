@@ -1,0 +1,535 @@
+//! [`Client`]: a logged-in user, and the task that drives its `ClientSession`.
+
+use std::collections::{HashMap, VecDeque};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use cim_core::Retry;
+use cim_core::client::{
+    ClientConfig, ClientEvent, ClientSession, CloseReason, ConnectionState, LoginFailure, LoginGrant,
+    Request, SendError,
+};
+use cim_core::wire::{self, recipient};
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio::task::JoinHandle;
+
+use crate::link::{Link, Transport};
+use crate::route::{Credentials, Login, RouteClient};
+use crate::{Error, Event, Message, Target};
+
+/// How a client connects.
+#[derive(Clone, Debug)]
+pub struct ClientOptions {
+    /// This installation's stable id; each device has its own inbox position.
+    pub device_id: String,
+    /// TCP or WebSocket.
+    pub transport: Transport,
+    /// Where to resume the inbox, from [`Client::status`] of an earlier run.
+    pub resume: Option<wire::ResumePoint>,
+    /// Heartbeat interval to ask the server for.
+    pub heartbeat_interval: Option<Duration>,
+    /// How long [`Client::login`] waits for the first connection.
+    pub connect_timeout: Duration,
+}
+
+impl ClientOptions {
+    /// Defaults for `device_id`: TCP, no resume point, server-chosen heartbeats.
+    pub fn new(device_id: impl Into<String>) -> Self {
+        Self {
+            device_id: device_id.into(),
+            transport: Transport::Tcp,
+            resume: None,
+            heartbeat_interval: None,
+            connect_timeout: Duration::from_secs(15),
+        }
+    }
+
+    /// Uses `transport`.
+    pub fn transport(mut self, transport: Transport) -> Self {
+        self.transport = transport;
+        self
+    }
+
+    /// Resumes from `point`.
+    pub fn resume(mut self, point: Option<wire::ResumePoint>) -> Self {
+        self.resume = point;
+        self
+    }
+}
+
+/// The client's state, for display and for storing the resume point.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Status {
+    /// Connection state.
+    pub state: ConnectionState,
+    /// The user.
+    pub user_id: String,
+    /// The current session's id, once connected.
+    pub session_id: String,
+    /// The server, once connected.
+    pub server_id: String,
+    /// Where this device is in its inbox: store it to resume after a restart.
+    pub resume: Option<wire::ResumePoint>,
+    /// Round-trip time of the last heartbeat.
+    pub rtt: Option<Duration>,
+    /// The transport in use.
+    pub transport: Transport,
+}
+
+enum Command {
+    Send {
+        to: wire::Recipient,
+        content_type: String,
+        body: Bytes,
+        reply: oneshot::Sender<Result<wire::SendAck, Error>>,
+    },
+    Close,
+}
+
+/// A user logged in to cim: sends messages and receives events, reconnecting and resuming
+/// its inbox by itself until [`close`](Self::close).
+pub struct Client {
+    commands: mpsc::UnboundedSender<Command>,
+    /// Events that arrived while [`Client::login`] waited for the session, not yet read.
+    early: VecDeque<Event>,
+    events: mpsc::UnboundedReceiver<Event>,
+    status: watch::Receiver<Status>,
+    route: RouteClient,
+    token: watch::Receiver<String>,
+    task: JoinHandle<()>,
+}
+
+impl Client {
+    /// Logs in at the route at `route_url`, connects to the assigned server and waits for
+    /// the session to be up.
+    pub async fn login(
+        route_url: &str,
+        credentials: Credentials,
+        options: ClientOptions,
+    ) -> Result<Self, Error> {
+        let route = RouteClient::new(route_url)?;
+        let login = route.login(&credentials, &options.device_id).await?;
+        let mut seed = [0u8; 8];
+        getrandom::fill(&mut seed).map_err(|e| Error::InvalidInput(format!("no OS randomness: {e}")))?;
+        let mut config = ClientConfig::new(
+            options.device_id.clone(),
+            options.transport.framing(),
+            u64::from_le_bytes(seed),
+        );
+        config.client_name = concat!("cim-sdk-rust/", env!("CARGO_PKG_VERSION")).to_owned();
+        config.resume = options.resume;
+        config.heartbeat_interval = options.heartbeat_interval;
+        let status = Status {
+            state: ConnectionState::Idle,
+            user_id: login.user_id.clone(),
+            session_id: String::new(),
+            server_id: String::new(),
+            resume: options.resume,
+            rtt: None,
+            transport: options.transport,
+        };
+        let (status_tx, status) = watch::channel(status);
+        let (token_tx, token) = watch::channel(login.token.clone());
+        let (commands, command_rx) = mpsc::unbounded_channel();
+        let (event_tx, mut events) = mpsc::unbounded_channel();
+        let driver = Driver {
+            session: ClientSession::new(config),
+            route: route.clone(),
+            credentials,
+            options: options.clone(),
+            first_login: Some(login),
+            link: None,
+            pending: HashMap::new(),
+            events: event_tx,
+            status: status_tx,
+            token: token_tx,
+            internal: mpsc::unbounded_channel(),
+        };
+        let task = tokio::spawn(driver.run(command_rx));
+        // Wait for the first Welcome (or a failure), keeping the events for the caller.
+        let mut early = Vec::new();
+        let outcome = tokio::time::timeout(options.connect_timeout, async {
+            while let Some(event) = events.recv().await {
+                let done = match &event {
+                    Event::Connected { .. } => Some(Ok(())),
+                    Event::Closed { reason } => Some(Err(Error::Closed(reason.clone()))),
+                    _ => None,
+                };
+                early.push(event);
+                if let Some(done) = done {
+                    return done;
+                }
+            }
+            Err(Error::Closed("the client stopped".into()))
+        })
+        .await;
+        match outcome {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => return Err(e),
+            Err(_) => {
+                task.abort();
+                return Err(Error::Timeout(format!("no session within {:?}", options.connect_timeout)));
+            }
+        }
+        Ok(Self { commands, early: early.into(), events, status, route, token, task })
+    }
+
+    /// The logged-in user's id.
+    pub fn user_id(&self) -> String {
+        self.status.borrow().user_id.clone()
+    }
+
+    /// The client's current state.
+    pub fn status(&self) -> Status {
+        self.status.borrow().clone()
+    }
+
+    /// The route this client logged in at, and the current token for its other calls
+    /// (online users, groups).
+    pub fn route(&self) -> (&RouteClient, String) {
+        (&self.route, self.token.borrow().clone())
+    }
+
+    /// Sends a text message to one user and waits until the server has stored it.
+    pub async fn send_to_user(&self, user_id: &str, text: &str) -> Result<wire::SendAck, Error> {
+        self.send(Target::User(user_id.to_owned()), "text/plain", Bytes::copy_from_slice(text.as_bytes()))
+            .await
+    }
+
+    /// Sends a text message to a group.
+    pub async fn send_to_group(&self, group_id: &str, text: &str) -> Result<wire::SendAck, Error> {
+        self.send(Target::Group(group_id.to_owned()), "text/plain", Bytes::copy_from_slice(text.as_bytes()))
+            .await
+    }
+
+    /// Sends a text message to everyone online: live only, never stored.
+    pub async fn broadcast(&self, text: &str) -> Result<wire::SendAck, Error> {
+        self.send(Target::Everyone, "text/plain", Bytes::copy_from_slice(text.as_bytes())).await
+    }
+
+    /// Sends any body. Resolves once the server has stored the message in every recipient's
+    /// inbox (or, for a broadcast, handed it to the live sessions); a message sent while the
+    /// connection is down goes out after the reconnect.
+    pub async fn send(&self, to: Target, content_type: &str, body: Bytes) -> Result<wire::SendAck, Error> {
+        let (reply, answer) = oneshot::channel();
+        let command =
+            Command::Send { to: to.into_recipient(), content_type: content_type.to_owned(), body, reply };
+        self.commands.send(command).map_err(|_| Error::Closed("client closed".into()))?;
+        answer.await.map_err(|_| Error::Closed("client closed".into()))?
+    }
+
+    /// The next event; `None` once the client is closed and every event was read.
+    pub async fn next_event(&mut self) -> Option<Event> {
+        match self.early.pop_front() {
+            Some(event) => Some(event),
+            None => self.events.recv().await,
+        }
+    }
+
+    /// The next event if one is waiting.
+    pub fn try_next_event(&mut self) -> Option<Event> {
+        self.early.pop_front().or_else(|| self.events.try_recv().ok())
+    }
+
+    /// Closes the connection and stops reconnecting. Unanswered sends fail with `Closed`.
+    pub async fn close(mut self) {
+        let _ = self.commands.send(Command::Close);
+        let _ = tokio::time::timeout(Duration::from_secs(5), &mut self.task).await;
+    }
+}
+
+impl Drop for Client {
+    fn drop(&mut self) {
+        let _ = self.commands.send(Command::Close);
+    }
+}
+
+enum Internal {
+    Login(u64, Result<LoginGrant, LoginFailure>),
+    Connected(Link),
+    ConnectFailed(String),
+}
+
+/// The task behind a [`Client`].
+struct Driver {
+    session: ClientSession,
+    route: RouteClient,
+    credentials: Credentials,
+    options: ClientOptions,
+    /// The login done by [`Client::login`], used for the session's first login request.
+    first_login: Option<Login>,
+    link: Option<Link>,
+    pending: HashMap<String, oneshot::Sender<Result<wire::SendAck, Error>>>,
+    events: mpsc::UnboundedSender<Event>,
+    status: watch::Sender<Status>,
+    token: watch::Sender<String>,
+    internal: (mpsc::UnboundedSender<Internal>, mpsc::UnboundedReceiver<Internal>),
+}
+
+fn endpoint(login: &Login, transport: Transport) -> Option<String> {
+    match transport {
+        Transport::Tcp if !login.server.tcp_endpoint.is_empty() => {
+            Some(format!("tcp://{}", login.server.tcp_endpoint))
+        }
+        Transport::WebSocket if !login.server.ws_url.is_empty() => Some(login.server.ws_url.clone()),
+        _ => None,
+    }
+}
+
+fn grant(login: &Login, transport: Transport) -> Result<LoginGrant, LoginFailure> {
+    let endpoint = endpoint(login, transport).ok_or_else(|| LoginFailure::Unavailable {
+        message: format!("server {} offers no {transport:?} endpoint", login.server.server_id),
+    })?;
+    Ok(LoginGrant { user_id: login.user_id.clone(), token: login.token.clone(), endpoint })
+}
+
+impl Driver {
+    async fn run(mut self, mut commands: mpsc::UnboundedReceiver<Command>) {
+        self.session.connect(Instant::now());
+        loop {
+            self.drain().await;
+            if self.session.state() == ConnectionState::Closed {
+                break;
+            }
+            let timeout = self.session.poll_timeout();
+            let sleep = async move {
+                match timeout {
+                    Some(at) => tokio::time::sleep_until(at.into()).await,
+                    None => std::future::pending().await,
+                }
+            };
+            let link = &mut self.link;
+            let read = async move {
+                match link {
+                    Some(link) => link.read().await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                command = commands.recv() => match command {
+                    Some(Command::Send { to, content_type, body, reply }) => self.send(to, content_type, body, reply),
+                    Some(Command::Close) | None => self.session.close(Instant::now()),
+                },
+                read = read => {
+                    let now = Instant::now();
+                    match read {
+                        Ok(Some(bytes)) => { let _ = self.session.handle_input(now, &bytes); }
+                        Ok(None) | Err(_) => {
+                            self.link = None;
+                            self.session.handle_transport_closed(now);
+                        }
+                    }
+                }
+                Some(internal) = self.internal.1.recv() => self.on_internal(internal),
+                () = sleep => self.session.handle_timeout(Instant::now()),
+            }
+        }
+        if let Some(link) = self.link.take() {
+            link.close().await;
+        }
+        for (_, reply) in self.pending.drain() {
+            let _ = reply.send(Err(Error::Closed("client closed".into())));
+        }
+    }
+
+    fn send(
+        &mut self,
+        to: wire::Recipient,
+        content_type: String,
+        body: Bytes,
+        reply: oneshot::Sender<Result<wire::SendAck, Error>>,
+    ) {
+        match self.session.send(Instant::now(), to, content_type, body) {
+            Ok(id) => {
+                self.pending.insert(id, reply);
+            }
+            Err(SendError::Closed) => {
+                let _ = reply.send(Err(Error::Closed("client closed".into())));
+            }
+            Err(e) => {
+                let _ = reply.send(Err(Error::Rejected { code: e.code(), message: e.to_string() }));
+            }
+        }
+    }
+
+    fn on_internal(&mut self, internal: Internal) {
+        let now = Instant::now();
+        match internal {
+            Internal::Login(id, result) => self.session.handle_login_result(now, id, result),
+            Internal::Connected(link) => {
+                self.link = Some(link);
+                self.session.handle_connected(now);
+            }
+            Internal::ConnectFailed(message) => {
+                tracing::debug!(%message, "connect failed");
+                self.session.handle_transport_closed(now);
+            }
+        }
+    }
+
+    /// Does everything the session asks, in the order its contract gives.
+    async fn drain(&mut self) {
+        loop {
+            let now = Instant::now();
+            if let Some(link) = &mut self.link
+                && link.write_from(&mut self.session, now).await.is_err()
+            {
+                self.link = None;
+                self.session.handle_transport_closed(now);
+                continue;
+            }
+            let mut progressed = false;
+            while let Some(request) = self.session.poll_request() {
+                progressed = true;
+                self.on_request(request).await;
+            }
+            while let Some(event) = self.session.poll_event() {
+                progressed = true;
+                self.on_event(event);
+            }
+            self.publish_status();
+            if !progressed {
+                break;
+            }
+        }
+    }
+
+    async fn on_request(&mut self, request: Request) {
+        let tx = self.internal.0.clone();
+        match request {
+            Request::Login { id } => {
+                if let Some(login) = self.first_login.take() {
+                    let _ = tx.send(Internal::Login(id, grant(&login, self.options.transport)));
+                    return;
+                }
+                let route = self.route.clone();
+                let credentials = self.credentials.clone();
+                let device = self.options.device_id.clone();
+                let transport = self.options.transport;
+                let token = self.token.clone();
+                tokio::spawn(async move {
+                    let result = match route.login(&credentials, &device).await {
+                        Ok(login) => {
+                            token.send_replace(login.token.clone());
+                            grant(&login, transport)
+                        }
+                        Err(Error::Route { code, message }) if code.retry() == Retry::No => {
+                            Err(LoginFailure::Rejected { message })
+                        }
+                        Err(e) => Err(LoginFailure::Unavailable { message: e.to_string() }),
+                    };
+                    let _ = tx.send(Internal::Login(id, result));
+                });
+            }
+            Request::Connect { endpoint } => {
+                tokio::spawn(async move {
+                    let outcome = match Link::open(&endpoint).await {
+                        Ok(link) => Internal::Connected(link),
+                        Err(e) => Internal::ConnectFailed(format!("{endpoint}: {e}")),
+                    };
+                    let _ = tx.send(outcome);
+                });
+            }
+            Request::Close => {
+                if let Some(link) = self.link.take() {
+                    link.close().await;
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn on_event(&mut self, event: ClientEvent) {
+        let event = match event {
+            ClientEvent::Connected { session_id, server_id, resume, .. } => {
+                self.status.send_modify(|s| {
+                    s.session_id = session_id.clone();
+                    s.server_id = server_id.clone();
+                });
+                Event::Connected { session_id, server_id, resume }
+            }
+            ClientEvent::InboxDiscontinuity { outcome, epoch } => {
+                Event::InboxDiscontinuity { outcome, epoch }
+            }
+            ClientEvent::Message(deliver) => Event::Message(Message::from(deliver)),
+            ClientEvent::Acked(ack) => {
+                if let Some(reply) = self.pending.remove(&ack.client_msg_id) {
+                    let _ = reply.send(Ok(ack));
+                }
+                return;
+            }
+            ClientEvent::SendFailed { client_msg_id, code, message } => {
+                if let Some(reply) = self.pending.remove(&client_msg_id) {
+                    let _ = reply.send(Err(Error::Rejected { code, message }));
+                }
+                return;
+            }
+            ClientEvent::Disconnected { error, retry_in } => {
+                Event::Disconnected { reason: error.to_string(), retry_in }
+            }
+            ClientEvent::Closed(reason) => Event::Closed { reason: describe_close(&reason) },
+            _ => return,
+        };
+        let _ = self.events.send(event);
+    }
+
+    fn publish_status(&self) {
+        let state = self.session.state();
+        let resume = self.session.resume_point();
+        let rtt = self.session.rtt();
+        self.status.send_if_modified(|s| {
+            let changed = s.state != state || s.resume != resume || s.rtt != rtt;
+            s.state = state;
+            s.resume = resume;
+            s.rtt = rtt;
+            changed
+        });
+    }
+}
+
+fn describe_close(reason: &CloseReason) -> String {
+    match reason {
+        CloseReason::Requested => "closed by the application".into(),
+        CloseReason::LoginRejected { message } => format!("login refused: {message}"),
+        CloseReason::GoAway { reason, message } => {
+            format!("server ended the session ({}): {message}", reason.as_str_name())
+        }
+        CloseReason::Fatal(error) => format!("fatal error: {error}"),
+        _ => "closed".into(),
+    }
+}
+
+impl Target {
+    fn into_recipient(self) -> wire::Recipient {
+        let kind = match self {
+            Target::User(user) => recipient::Kind::UserId(user),
+            Target::Group(group) => recipient::Kind::GroupId(group),
+            Target::Everyone => recipient::Kind::Everyone(wire::Everyone {}),
+        };
+        wire::Recipient { kind: Some(kind) }
+    }
+}
+
+impl From<wire::Deliver> for Message {
+    fn from(deliver: wire::Deliver) -> Self {
+        let to = match deliver.to.and_then(|to| to.kind) {
+            Some(recipient::Kind::GroupId(group)) => Target::Group(group),
+            Some(recipient::Kind::Everyone(_)) => Target::Everyone,
+            Some(recipient::Kind::UserId(user)) => Target::User(user),
+            None => Target::User(String::new()),
+        };
+        Self {
+            seq: deliver.seq,
+            message_id: deliver.message_id,
+            from: deliver.from_user_id,
+            to,
+            content_type: if deliver.content_type.is_empty() {
+                "text/plain".into()
+            } else {
+                deliver.content_type
+            },
+            body: deliver.body,
+            sent_at_ms: deliver.sent_at_ms,
+        }
+    }
+}

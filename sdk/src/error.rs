@@ -1,0 +1,52 @@
+//! SDK errors.
+
+use cim_core::ErrorCode;
+
+/// What went wrong in an SDK call.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The route refused the call (wrong password, name taken, …).
+    #[error("route refused: {message} ({code})")]
+    Route {
+        /// Registry code.
+        code: ErrorCode,
+        /// The route's explanation.
+        message: String,
+    },
+    /// The route or server could not be reached.
+    #[error("cannot reach {what}: {message}")]
+    Unreachable {
+        /// What could not be reached.
+        what: String,
+        /// Why.
+        message: String,
+    },
+    /// The server refused a message.
+    #[error("message refused: {message} ({code})")]
+    Rejected {
+        /// Registry code.
+        code: ErrorCode,
+        /// The server's explanation.
+        message: String,
+    },
+    /// The argument cannot be sent as given.
+    #[error("invalid input: {0}")]
+    InvalidInput(String),
+    /// The client is closed.
+    #[error("client closed: {0}")]
+    Closed(String),
+    /// No answer in time.
+    #[error("timed out: {0}")]
+    Timeout(String),
+}
+
+impl Error {
+    /// The registry code, when the error carries one.
+    pub fn code(&self) -> Option<ErrorCode> {
+        match self {
+            Self::Route { code, .. } | Self::Rejected { code, .. } => Some(*code),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,284 @@
+//! The route's HTTP/JSON API (spec §14.4), as typed calls.
+
+use std::time::Duration;
+
+use cim_core::ErrorCode;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+
+use crate::Error;
+
+/// How a user proves who they are at login.
+#[derive(Clone, Debug)]
+pub enum Credentials {
+    /// A built-in account.
+    Password {
+        /// User name.
+        user: String,
+        /// Password.
+        password: String,
+    },
+    /// A JWT from the application's own backend (HS256).
+    Jwt(String),
+}
+
+impl Credentials {
+    /// Built-in account credentials.
+    pub fn password(user: impl Into<String>, password: impl Into<String>) -> Self {
+        Self::Password { user: user.into(), password: password.into() }
+    }
+}
+
+/// A long-connection server, as the route describes it.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(default)]
+pub struct ServerInfo {
+    /// Server id.
+    pub server_id: String,
+    /// `host:port` for TCP.
+    pub tcp_endpoint: String,
+    /// `ws://` URL.
+    pub ws_url: String,
+    /// Whether TCP needs TLS.
+    pub tcp_tls: bool,
+    /// Reported connections.
+    pub connections: u64,
+    /// Whether it is draining.
+    pub draining: bool,
+}
+
+/// A successful login.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(default)]
+pub struct Login {
+    /// The user's id.
+    pub user_id: String,
+    /// The user's name.
+    pub user_name: String,
+    /// Session token for the server.
+    pub token: String,
+    /// When the token expires, ms since the Unix epoch.
+    pub token_expires_at_ms: u64,
+    /// The assigned server.
+    pub server: ServerInfo,
+}
+
+/// A user as the route lists them.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(default)]
+pub struct UserInfo {
+    /// Id.
+    pub user_id: String,
+    /// Name.
+    pub user_name: String,
+    /// Whether any session is open.
+    pub online: bool,
+}
+
+/// A page of online users.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(default)]
+pub struct OnlinePage {
+    /// Users of this page.
+    pub users: Vec<UserInfo>,
+    /// Pass to the next call; empty on the last page.
+    pub next_page_token: String,
+    /// Users online in all.
+    pub total_online: u64,
+}
+
+/// A group.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(default)]
+pub struct GroupInfo {
+    /// Id.
+    pub group_id: String,
+    /// Members.
+    pub member_count: u64,
+}
+
+#[derive(Deserialize)]
+struct RouteError {
+    code: u32,
+    #[serde(default)]
+    message: String,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct Users {
+    users: Vec<UserInfo>,
+    members: Vec<UserInfo>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct Groups {
+    group: GroupInfo,
+    groups: Vec<GroupInfo>,
+}
+
+/// A client of one route's HTTP API.
+#[derive(Clone, Debug)]
+pub struct RouteClient {
+    base: String,
+    http: reqwest::Client,
+}
+
+impl RouteClient {
+    /// A client for the route at `base_url` (`http://127.0.0.1:8083`).
+    pub fn new(base_url: &str) -> Result<Self, Error> {
+        let base = base_url.trim_end_matches('/').to_owned();
+        if !base.starts_with("http://") && !base.starts_with("https://") {
+            return Err(Error::InvalidInput(format!(
+                "route URL {base_url:?} must start with http:// or https://"
+            )));
+        }
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(15))
+            .build()
+            .map_err(|e| Error::InvalidInput(e.to_string()))?;
+        Ok(Self { base, http })
+    }
+
+    /// The route's base URL.
+    pub fn url(&self) -> &str {
+        &self.base
+    }
+
+    async fn call<T: DeserializeOwned>(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Result<T, Error> {
+        let mut request = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.map_err(|e| Error::Unreachable {
+            what: format!("the route at {}", self.base),
+            message: e.to_string(),
+        })?;
+        let status = response.status();
+        let text = response.text().await.unwrap_or_default();
+        if status.is_success() {
+            let text = if text.trim().is_empty() { "{}" } else { text.as_str() };
+            return serde_json::from_str(text).map_err(|e| Error::Unreachable {
+                what: format!("the route at {}", self.base),
+                message: format!("unexpected answer: {e}"),
+            });
+        }
+        // Without a registry code (a proxy, an unknown path), fall back on the status (spec §14.6).
+        let error = serde_json::from_str::<RouteError>(&text).unwrap_or_else(|_| RouteError {
+            code: match status.as_u16() {
+                401 => ErrorCode::UNAUTHENTICATED.0,
+                400..=499 => ErrorCode::INVALID_FIELD.0,
+                _ => ErrorCode::UNAVAILABLE.0,
+            },
+            message: format!("HTTP {status}"),
+        });
+        Err(Error::Route { code: ErrorCode(error.code), message: error.message })
+    }
+
+    /// Creates a built-in account; returns its user id.
+    pub async fn register(&self, user: &str, password: &str) -> Result<String, Error> {
+        #[derive(Deserialize)]
+        struct Registered {
+            user_id: String,
+        }
+        let body = json!({ "user_name": user, "password": password });
+        let registered: Registered =
+            self.call(reqwest::Method::POST, "/v1/register", None, Some(body)).await?;
+        Ok(registered.user_id)
+    }
+
+    /// Logs in from `device_id`.
+    pub async fn login(&self, credentials: &Credentials, device_id: &str) -> Result<Login, Error> {
+        let body = match credentials {
+            Credentials::Password { user, password } => {
+                json!({ "user_name": user, "password": password, "device_id": device_id })
+            }
+            Credentials::Jwt(jwt) => json!({ "jwt": jwt, "device_id": device_id }),
+        };
+        self.call(reqwest::Method::POST, "/v1/login", None, Some(body)).await
+    }
+
+    /// Ends this login (or all of the user's sessions).
+    pub async fn logout(&self, token: &str, all_devices: bool) -> Result<(), Error> {
+        let body = json!({ "all_devices": all_devices });
+        self.call::<Value>(reqwest::Method::POST, "/v1/logout", Some(token), Some(body)).await.map(|_| ())
+    }
+
+    /// One page of online users; pass `""` for the first.
+    pub async fn online_users(
+        &self,
+        token: &str,
+        page_token: &str,
+        page_size: u32,
+    ) -> Result<OnlinePage, Error> {
+        let path = format!("/v1/online?page_token={}&page_size={page_size}", encode(page_token));
+        self.call(reqwest::Method::GET, &path, Some(token), None).await
+    }
+
+    /// Users whose name starts with `prefix`.
+    pub async fn users_by_prefix(
+        &self,
+        token: &str,
+        prefix: &str,
+        limit: u32,
+    ) -> Result<Vec<UserInfo>, Error> {
+        let path = format!("/v1/users?prefix={}&limit={limit}", encode(prefix));
+        Ok(self.call::<Users>(reqwest::Method::GET, &path, Some(token), None).await?.users)
+    }
+
+    /// Creates a group with the caller and `members`.
+    pub async fn create_group(
+        &self,
+        token: &str,
+        group_id: &str,
+        members: &[String],
+    ) -> Result<GroupInfo, Error> {
+        let body = json!({ "group_id": group_id, "member_user_ids": members });
+        Ok(self.call::<Groups>(reqwest::Method::POST, "/v1/groups", Some(token), Some(body)).await?.group)
+    }
+
+    /// Joins a group.
+    pub async fn join_group(&self, token: &str, group_id: &str) -> Result<GroupInfo, Error> {
+        let path = format!("/v1/groups/{}/join", encode(group_id));
+        Ok(self.call::<Groups>(reqwest::Method::POST, &path, Some(token), None).await?.group)
+    }
+
+    /// Leaves a group.
+    pub async fn leave_group(&self, token: &str, group_id: &str) -> Result<GroupInfo, Error> {
+        let path = format!("/v1/groups/{}/leave", encode(group_id));
+        Ok(self.call::<Groups>(reqwest::Method::POST, &path, Some(token), None).await?.group)
+    }
+
+    /// Members of a group the caller belongs to.
+    pub async fn group_members(&self, token: &str, group_id: &str) -> Result<Vec<UserInfo>, Error> {
+        let path = format!("/v1/groups/{}/members", encode(group_id));
+        Ok(self.call::<Users>(reqwest::Method::GET, &path, Some(token), None).await?.members)
+    }
+
+    /// The caller's groups.
+    pub async fn my_groups(&self, token: &str) -> Result<Vec<GroupInfo>, Error> {
+        Ok(self.call::<Groups>(reqwest::Method::GET, "/v1/groups", Some(token), None).await?.groups)
+    }
+}
+
+/// Percent-encodes a query or path value.
+fn encode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}

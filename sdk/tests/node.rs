@@ -1,0 +1,125 @@
+//! The Rust SDK against a node (route + server) started in-process.
+
+mod support;
+
+use std::time::Duration;
+
+use cim_sdk::{Client, ClientOptions, Credentials, Error, Event, ResumeOutcome, Target, Transport};
+use support::{drain_messages, next_message, start_node};
+
+const WAIT: Duration = Duration::from_secs(10);
+
+#[tokio::test]
+async fn register_login_and_one_to_one() {
+    let node = start_node().await;
+    let alice = node.user("alice", "alice-laptop").await;
+    let mut bob = node.user("bob", "bob-phone").await;
+    let ack = alice.send_to_user("bob", "hi bob").await.expect("stored");
+    assert!(!ack.duplicate);
+    assert_eq!(ack.message_id.len(), 26);
+    let message = next_message(&mut bob, WAIT).await;
+    assert_eq!(message.text(), "hi bob");
+    assert_eq!(message.from, "alice");
+    assert_eq!(message.to, Target::User("bob".into()));
+    assert_eq!(message.message_id, ack.message_id);
+    assert_eq!(message.seq, 1);
+}
+
+#[tokio::test]
+async fn wrong_password_and_duplicate_registration_are_route_errors() {
+    let node = start_node().await;
+    cim_sdk::register(&node.url(), "carol", "password-carol").await.expect("registered");
+    let again = cim_sdk::register(&node.url(), "carol", "password-carol").await;
+    assert_eq!(again.err().and_then(|e| e.code()), Some(cim_core::ErrorCode::ALREADY_EXISTS));
+    let wrong =
+        Client::login(&node.url(), Credentials::password("carol", "nope-nope"), ClientOptions::new("d"))
+            .await;
+    assert!(matches!(wrong, Err(Error::Route { code: cim_core::ErrorCode::INVALID_CREDENTIALS, .. })));
+    let unknown =
+        Client::login(&node.url(), Credentials::password("nobody", "whatever1"), ClientOptions::new("d"))
+            .await;
+    assert!(matches!(unknown, Err(Error::Route { code: cim_core::ErrorCode::INVALID_CREDENTIALS, .. })));
+}
+
+#[tokio::test]
+async fn unknown_recipient_is_refused_with_its_code() {
+    let node = start_node().await;
+    let alice = node.user("alice", "a").await;
+    let error = alice.send_to_user("nobody", "hello?").await.expect_err("refused");
+    assert_eq!(error.code(), Some(cim_core::ErrorCode::UNKNOWN_RECIPIENT));
+}
+
+#[tokio::test]
+async fn offline_user_gets_messages_on_login() {
+    let node = start_node().await;
+    cim_sdk::register(&node.url(), "dave", "password-dave").await.expect("registered");
+    let alice = node.user("alice", "a").await;
+    for i in 0..3 {
+        alice.send_to_user("dave", &format!("while you were out {i}")).await.expect("stored");
+    }
+    let mut dave = node.login("dave", "dave-phone", Transport::Tcp).await;
+    let texts: Vec<String> =
+        drain_messages(&mut dave, Duration::from_millis(500)).await.iter().map(|m| m.text()).collect();
+    assert_eq!(texts, ["while you were out 0", "while you were out 1", "while you were out 2"]);
+}
+
+#[tokio::test]
+async fn group_and_broadcast_over_websocket_too() {
+    let node = start_node().await;
+    let alice = node.user("alice", "a").await;
+    let _ = cim_sdk::register(&node.url(), "erin", "password-erin").await;
+    let mut bob = node.user("bob", "b").await;
+    let mut erin = node.login("erin", "e", Transport::WebSocket).await;
+    assert_eq!(erin.status().transport, Transport::WebSocket);
+    let (route, token) = alice.route();
+    route.create_group(&token, "team", &["bob".into(), "erin".into()]).await.expect("group");
+    alice.send_to_group("team", "stand-up in 5").await.expect("stored");
+    let ack = alice.broadcast("lunch?").await.expect("sent");
+    assert!(ack.live_only);
+    for client in [&mut bob, &mut erin] {
+        let group = next_message(client, WAIT).await;
+        assert_eq!((group.text(), group.to.clone()), ("stand-up in 5".into(), Target::Group("team".into())));
+        let all = next_message(client, WAIT).await;
+        assert_eq!((all.text(), all.seq, all.to.clone()), ("lunch?".into(), 0, Target::Everyone));
+    }
+}
+
+#[tokio::test]
+async fn two_devices_of_one_user_both_receive() {
+    let node = start_node().await;
+    let alice = node.user("alice", "a").await;
+    let mut phone = node.user("bob", "bob-phone").await;
+    let mut laptop = node.login("bob", "bob-laptop", Transport::WebSocket).await;
+    alice.send_to_user("bob", "to all your devices").await.expect("stored");
+    assert_eq!(next_message(&mut phone, WAIT).await.text(), "to all your devices");
+    assert_eq!(next_message(&mut laptop, WAIT).await.text(), "to all your devices");
+}
+
+#[tokio::test]
+async fn restarted_client_resumes_without_repeats() {
+    let node = start_node().await;
+    let alice = node.user("alice", "a").await;
+    let mut bob = node.user("bob", "bob-phone").await;
+    alice.send_to_user("bob", "one").await.expect("stored");
+    assert_eq!(next_message(&mut bob, WAIT).await.text(), "one");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let resume = bob.status().resume;
+    assert_eq!(resume.map(|r| r.last_acked_seq), Some(1));
+    bob.close().await;
+    alice.send_to_user("bob", "two").await.expect("stored");
+    let options = ClientOptions::new("bob-phone").resume(resume);
+    let mut bob = Client::login(&node.url(), Credentials::password("bob", "password-bob"), options)
+        .await
+        .expect("login");
+    let mut resumed = None;
+    let mut texts = Vec::new();
+    while let Ok(Some(event)) = tokio::time::timeout(Duration::from_millis(500), bob.next_event()).await {
+        match event {
+            Event::Connected { resume, .. } => resumed = Some(resume),
+            Event::Message(message) => texts.push(message.text()),
+            _ => {}
+        }
+    }
+    assert_eq!(resumed, Some(ResumeOutcome::Resumed));
+    assert_eq!(texts, ["two"]);
+}
