@@ -1,0 +1,66 @@
+//! `cim`: run a node with `cim up`, or talk to one from a shell.
+
+mod commands;
+mod up;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// cim: instant messaging, protocol first.
+///
+/// `cim up` runs a whole node (route + server, in memory) on this machine. The other
+/// commands log in to a node and send or receive messages, for people and for scripts.
+#[derive(Parser)]
+#[command(name = "cim", version, after_help = EXIT_CODES)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  success
+  1  other failure (cannot bind a port, …)
+  2  usage error
+  3  authentication failed (wrong user name or password)
+  4  route or server unreachable
+  5  request refused (unknown recipient, name taken, …)
+  6  listen --count not reached before --timeout";
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a route and a server in this process, with in-memory storage.
+    Up(up::UpArgs),
+    /// Create an account.
+    Register(commands::Account),
+    /// Send one message and wait until the server has stored it.
+    Send(commands::SendArgs),
+    /// Print messages as they arrive.
+    Listen(commands::ListenArgs),
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let filter = tracing_subscriber::EnvFilter::try_from_env("CIM_LOG").unwrap_or_else(|_| {
+        let default = if matches!(cli.command, Command::Up(_)) { "info" } else { "warn" };
+        tracing_subscriber::EnvFilter::new(default)
+    });
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    let result = match cli.command {
+        Command::Up(args) => {
+            up::run(args).await.map_err(|e| commands::Failure { exit: 1, message: format!("{e:#}") })
+        }
+        Command::Register(account) => commands::register(account).await,
+        Command::Send(args) => commands::send(args).await,
+        Command::Listen(args) => commands::listen(args).await,
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => {
+            eprintln!("error: {}", failure.message);
+            ExitCode::from(failure.exit)
+        }
+    }
+}

@@ -1,0 +1,95 @@
+//! `cim up`: a route and a server in one process, on in-memory backends.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use cim_backend::{MemoryRegistry, MemoryStore, TokenKeys};
+
+/// Options of `cim up`.
+#[derive(clap::Args, Debug)]
+pub(crate) struct UpArgs {
+    /// Address of the route's HTTP API.
+    #[arg(long, env = "CIM_ROUTE_LISTEN", default_value = "127.0.0.1:8083")]
+    route_listen: SocketAddr,
+    /// Address for TCP clients.
+    #[arg(long, env = "CIM_SERVER_LISTEN", default_value = "127.0.0.1:9000")]
+    server_listen: SocketAddr,
+    /// Address for WebSocket clients.
+    #[arg(long, env = "CIM_SERVER_WS_LISTEN", default_value = "127.0.0.1:9001")]
+    ws_listen: SocketAddr,
+    /// Address of the server's /metrics and /healthz.
+    #[arg(long, env = "CIM_SERVER_ADMIN_LISTEN", default_value = "127.0.0.1:9090")]
+    admin_listen: SocketAddr,
+    /// Key app backends present (X-Cim-Api-Key) to push messages [default: push disabled].
+    #[arg(long, env = "CIM_API_KEY", hide_env_values = true)]
+    api_key: Option<String>,
+    /// Shared secret of the app backend's HS256 JWTs, enabling JWT login.
+    #[arg(long, env = "CIM_JWT_SECRET", hide_env_values = true)]
+    jwt_secret: Option<String>,
+    /// Most sessions (devices) one user may have at once.
+    #[arg(long, env = "CIM_MAX_SESSIONS_PER_USER", default_value_t = 8)]
+    max_sessions_per_user: usize,
+    /// What to do with a new session over that limit.
+    #[arg(long, env = "CIM_OVER_LIMIT", value_enum, default_value_t = cim_server::OverLimit::Reject)]
+    over_limit: cim_server::OverLimit,
+    /// Sustained Sends per second per connection (0: unlimited).
+    #[arg(long, env = "CIM_SENDS_PER_SECOND", default_value_t = 100)]
+    sends_per_second: u32,
+}
+
+pub(crate) async fn run(args: UpArgs) -> anyhow::Result<()> {
+    let store = Arc::new(MemoryStore::new());
+    let registry = Arc::new(MemoryRegistry::new());
+    let keys = TokenKeys::generate();
+    let mut server_options = cim_server::ServerOptions::defaults();
+    server_options.tcp_listen = args.server_listen;
+    server_options.ws_listen = args.ws_listen;
+    server_options.admin_listen = args.admin_listen;
+    server_options.max_sessions_per_user = args.max_sessions_per_user;
+    server_options.over_limit = args.over_limit;
+    server_options.sends_per_second = args.sends_per_second;
+    let server = cim_server::start(server_options, store.clone(), registry.clone(), keys.clone()).await?;
+    let mut route_options = cim_route::RouteOptions::defaults();
+    route_options.http_listen = args.route_listen;
+    route_options.api_key = args.api_key;
+    route_options.jwt_secret = args.jwt_secret;
+    let route = cim_route::start(route_options, store, registry, keys, Some(server.fanout())).await?;
+
+    let url = route.url();
+    let route_flag = if url == "http://127.0.0.1:8083" { String::new() } else { format!(" --route {url}") };
+    println!("cim is up: route and server in one process, in memory (everything is lost on exit)");
+    println!();
+    println!("  route     {url}");
+    println!("  server    tcp {}    websocket {}", server.tcp_addr(), server.info().ws_url);
+    println!("  metrics   http://{}/metrics", server.admin_addr());
+    println!();
+    println!("Try it from two other shells:");
+    println!("  cim register{route_flag} --user alice --password alice-password");
+    println!("  cim listen{route_flag} --user alice --password alice-password");
+    println!();
+    println!("  cim register{route_flag} --user bob --password bob-password");
+    println!("  cim send{route_flag} --user bob --password bob-password --to alice \"hi alice\"");
+    println!();
+    println!("Ctrl-C stops it.");
+    wait_for_signal().await;
+    println!("stopping: GoAway to every session, then drain");
+    route.shutdown();
+    server.shutdown().await;
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        let Ok(mut term) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) else {
+            let _ = tokio::signal::ctrl_c().await;
+            return;
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
+}
