@@ -52,6 +52,11 @@ impl Connection {
         }
     }
 
+    /// How long the peer may take to accept our bytes before it is dropped.
+    pub(crate) fn write_timeout(&self) -> Duration {
+        Duration::from_secs(self.ctx.options.write_timeout_secs)
+    }
+
     /// Whether entries wait in the store and the session's queue is drained.
     pub(crate) fn wants_catch_up(&self) -> bool {
         self.catching_up && self.session.is_open()
@@ -76,6 +81,20 @@ impl Connection {
                 _ => {}
             }
         }
+    }
+
+    /// Bytes from the transport (one stream chunk, or one WebSocket message).
+    pub(crate) fn input(&mut self, now: Instant, bytes: &[u8]) {
+        let before = self.session.frames_received();
+        let had_failed = self.session.error().is_some();
+        // A protocol error is answered by the session itself (an Error frame, then close);
+        // here it is only counted, once.
+        if let Err(cim_core::ConnectionError::Local { code, .. }) = self.session.handle_input(now, bytes)
+            && !had_failed
+        {
+            self.ctx.metrics.error(code);
+        }
+        Metrics::add(&self.ctx.metrics.frames_in, self.session.frames_received() - before);
     }
 
     /// A command from the hub.

@@ -88,6 +88,9 @@ pub struct ServerOptions {
     /// Seconds a new connection has to send its Hello.
     #[arg(long, env = "CIM_HANDSHAKE_TIMEOUT_SECS", default_value_t = 10)]
     pub handshake_timeout_secs: u64,
+    /// Seconds a client may take to accept our bytes before it is dropped as a slow consumer.
+    #[arg(long, env = "CIM_WRITE_TIMEOUT_SECS", default_value_t = 10)]
+    pub write_timeout_secs: u64,
     /// Seconds to let sessions drain after GoAway on shutdown.
     #[arg(long, env = "CIM_DRAIN_SECS", default_value_t = 5)]
     pub drain_secs: u64,

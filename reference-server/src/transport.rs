@@ -21,9 +21,6 @@ use crate::connection::Connection;
 use crate::hub::Command;
 use crate::metrics::Metrics;
 
-/// A peer that accepts none of our bytes for this long is dropped.
-const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
-
 thread_local! {
     static READ_BUF: RefCell<Vec<u8>> = RefCell::new(vec![0; 16 * 1024]);
     static WRITE_BUF: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
@@ -95,7 +92,7 @@ pub(crate) async fn serve_tcp(mut stream: TcpStream, ctx: Arc<Context>) {
                 let open = READ_BUF.with_borrow_mut(|buf| match stream.try_read(buf) {
                     Ok(0) => false,
                     Ok(n) => {
-                        let _ = conn.session.handle_input(now, &buf[..n]);
+                        conn.input(now, &buf[..n]);
                         true
                     }
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => true,
@@ -150,7 +147,7 @@ async fn write_tcp(stream: &mut TcpStream, conn: &mut Connection, metrics: &Metr
         Ok(rest)
     })?;
     if let Some(rest) = rest {
-        tokio::time::timeout(WRITE_TIMEOUT, stream.write_all(&rest))
+        tokio::time::timeout(conn.write_timeout(), stream.write_all(&rest))
             .await
             .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "peer does not read"))??;
     }
@@ -189,7 +186,8 @@ pub(crate) async fn serve_websocket(stream: TcpStream, ctx: Arc<Context>) {
                 break;
             }
         }
-        let flushed = tokio::time::timeout(WRITE_TIMEOUT, sink.flush()).await;
+        let flushed =
+            tokio::time::timeout(Duration::from_secs(ctx.options.write_timeout_secs), sink.flush()).await;
         if failed || !matches!(flushed, Ok(Ok(()))) {
             conn.session.handle_transport_closed();
             break;
@@ -211,7 +209,7 @@ pub(crate) async fn serve_websocket(stream: TcpStream, ctx: Arc<Context>) {
         let now = Instant::now();
         match wake {
             Wake::Message(Some(Ok(Message::Binary(bytes)))) => {
-                let _ = conn.session.handle_input(now, &bytes);
+                conn.input(now, &bytes);
             }
             Wake::Message(Some(Ok(Message::Text(_)))) => conn.reject_text_message(),
             Wake::Message(Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_)))) => {}

@@ -235,6 +235,8 @@ pub struct ServerSession {
     rate: TokenBucket,
     /// Highest seq sent on this session (from Welcome: `next_seq - 1`); acks may not exceed it.
     highest_delivered: u64,
+    /// Frames decoded so far, for metrics.
+    frames_received: u64,
     /// Highest seq acknowledged on this session; lower acks are ignored (CIM-8.3-5).
     acked: u64,
     error: Option<ConnectionError>,
@@ -257,6 +259,7 @@ impl ServerSession {
             in_flight: 0,
             rate: TokenBucket::new(limits.sends_per_second, limits.send_burst),
             highest_delivered: 0,
+            frames_received: 0,
             acked: 0,
             error: None,
             config,
@@ -279,6 +282,7 @@ impl ServerSession {
         decoded: &mut Vec<Body>,
         result: Result<(), codec::DecodeError>,
     ) -> Result<(), ConnectionError> {
+        self.frames_received += decoded.len() as u64;
         if !decoded.is_empty() && self.phase != Phase::AwaitingHello {
             self.deadline = now + self.heartbeat_timeout;
         }
@@ -483,6 +487,11 @@ impl ServerSession {
             reconnect_after_ms: millis_u32(reconnect_after),
         }));
         self.phase = Phase::Draining;
+    }
+
+    /// Frames received on this connection so far.
+    pub fn frames_received(&self) -> u64 {
+        self.frames_received
     }
 
     /// Unanswered Sends.

@@ -1,0 +1,189 @@
+//! Bad input against a running server: every case gets its registry code, and the server
+//! keeps serving everyone else.
+
+mod support;
+
+use std::time::Duration;
+
+use cim_backend::{Store, TokenClaims};
+use cim_core::ErrorCode;
+use cim_core::wire::{self, frame::Body};
+use support::{WAIT, hello, send_to, start};
+
+#[tokio::test]
+async fn malformed_frame_is_refused_and_the_server_stays_up() {
+    let server = start(|_| {}).await;
+    let mut raw = server.raw().await;
+    raw.send_bytes(&[0x03, 0x0a, 0x05, 0x01]).await;
+    assert_eq!(raw.expect_fatal().await, ErrorCode::MALFORMED_FRAME);
+    server.still_serves().await;
+}
+
+#[tokio::test]
+async fn oversized_frame_is_refused_from_its_length_alone() {
+    let server = start(|_| {}).await;
+    let mut raw = server.raw().await;
+    let mut prefix = Vec::new();
+    prost::encoding::encode_varint(10 * 1024 * 1024, &mut prefix);
+    raw.send_bytes(&prefix).await;
+    assert_eq!(raw.expect_fatal().await, ErrorCode::FRAME_TOO_LARGE);
+    let mut raw = server.raw().await;
+    raw.send_bytes(&[0xff, 0xff, 0xff, 0xff, 0xff, 0x01]).await;
+    assert_eq!(raw.expect_fatal().await, ErrorCode::BAD_LENGTH_PREFIX);
+    server.still_serves().await;
+}
+
+#[tokio::test]
+async fn bad_expired_and_foreign_tokens_are_refused() {
+    let server = start(|_| {}).await;
+    let mut raw = server.raw().await;
+    raw.send(hello("v1.forged.token", "d", None)).await;
+    assert_eq!(raw.expect_fatal().await, ErrorCode::UNAUTHENTICATED);
+
+    let expired = server.keys.issue(&TokenClaims {
+        sub: "alice".into(),
+        dev: "d".into(),
+        lid: "l".into(),
+        iat: 0,
+        exp: cim_backend::now_ms() - 5 * 60_000,
+    });
+    let mut raw = server.raw().await;
+    raw.send(hello(&expired, "d", None)).await;
+    assert_eq!(raw.expect_fatal().await, ErrorCode::TOKEN_EXPIRED);
+
+    // A token is bound to the device it was issued for.
+    let mut raw = server.raw().await;
+    raw.send(hello(&server.token("alice", "alice-phone"), "mallory-laptop", None)).await;
+    assert_eq!(raw.expect_fatal().await, ErrorCode::UNAUTHENTICATED);
+
+    // A token of a login that ended is refused.
+    let token = server.token("alice", "d2");
+    let claims = server.keys.verify(&token, cim_backend::now_ms()).expect("valid");
+    server.store.end_login(&claims.lid, u64::MAX).await.expect("memory");
+    let mut raw = server.raw().await;
+    raw.send(hello(&token, "d2", None)).await;
+    assert_eq!(raw.expect_fatal().await, ErrorCode::UNAUTHENTICATED);
+    server.still_serves().await;
+}
+
+#[tokio::test]
+async fn frames_before_the_handshake_are_unexpected() {
+    let server = start(|_| {}).await;
+    let mut raw = server.raw().await;
+    raw.send(send_to("bob", "m1", "too early")).await;
+    assert_eq!(raw.expect_fatal().await, ErrorCode::UNEXPECTED_FRAME);
+    server.still_serves().await;
+}
+
+#[tokio::test]
+async fn the_sender_is_always_the_authenticated_user() {
+    let server = start(|_| {}).await;
+    let (mut bob, _) = server.session("bob", "bob-1", None).await;
+    let (mut alice, _) = server.session("alice", "alice-1", None).await;
+    // Nothing in a Send names a sender; whatever the body claims, the server says "alice".
+    alice.send(send_to("bob", "m1", "from: carol (really!)")).await;
+    assert!(matches!(alice.recv().await, Some(Body::SendAck(_))));
+    match bob.recv().await {
+        Some(Body::Deliver(deliver)) => assert_eq!(deliver.from_user_id, "alice"),
+        other => panic!("expected a Deliver, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_flood_over_the_rate_limit_is_refused_per_message() {
+    let server = start(|o| {
+        o.sends_per_second = 5;
+        o.send_burst = 5;
+    })
+    .await;
+    let (mut alice, _) = server.session("alice", "a", None).await;
+    for i in 0..20 {
+        alice.send(send_to("bob", &format!("m{i}"), "spam")).await;
+    }
+    let (mut acked, mut limited) = (0, 0);
+    for _ in 0..20 {
+        match alice.recv().await {
+            Some(Body::SendAck(_)) => acked += 1,
+            Some(Body::Error(e)) if e.code == ErrorCode::RATE_LIMITED.0 => {
+                assert!(!e.client_msg_id.is_empty() && e.retry_after_ms > 0, "{e:?}");
+                limited += 1;
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(acked, 5, "the burst gets through");
+    assert_eq!(limited, 15);
+    // The connection is still open and accepts Sends once the bucket refills.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    alice.send(send_to("bob", "later", "ok now")).await;
+    assert!(matches!(alice.recv().await, Some(Body::SendAck(_))));
+}
+
+#[tokio::test]
+async fn a_client_that_never_reads_is_disconnected_and_loses_nothing() {
+    let server = start(|o| {
+        o.sends_per_second = 0;
+        o.write_timeout_secs = 1;
+        o.max_body_size = 60_000;
+        o.max_frame_size = 65_536;
+    })
+    .await;
+    let (sleeper, _) = server.session("bob", "bob-1", None).await;
+    let (mut alice, _) = server.session("alice", "a", None).await;
+    let body = "x".repeat(60_000);
+    let total = 400; // 24 MB: far more than the socket buffers hold
+    for i in 0..total {
+        alice.send(send_to("bob", &format!("m{i}"), &body)).await;
+        assert!(matches!(alice.recv().await, Some(Body::SendAck(_))), "message {i} acked");
+    }
+    // The server gives up on bob within a few write timeouts...
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while server.server.session_count() > 1 && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(server.server.session_count(), 1, "bob's session was dropped");
+    drop(sleeper);
+    // ...but every message is in his inbox, for his next session.
+    let head = server.store.inbox_head("bob").await.expect("memory");
+    assert_eq!(head.next_seq - head.first_seq, total);
+    server.still_serves().await;
+}
+
+#[tokio::test]
+async fn a_connection_killed_mid_stream_resumes_with_nothing_lost_or_repeated() {
+    let server = start(|o| o.sends_per_second = 0).await;
+    let (mut bob, welcome) = server.session("bob", "bob-1", None).await;
+    let epoch = welcome.resume.expect("resume").epoch;
+    let (mut alice, _) = server.session("alice", "a", None).await;
+    let total = 200;
+    let sender = tokio::spawn(async move {
+        for i in 0..total {
+            alice.send(send_to("bob", &format!("m{i}"), &format!("message {i}"))).await;
+            assert!(matches!(alice.recv().await, Some(Body::SendAck(_))));
+        }
+    });
+    // Bob processes (and acks) some messages, then his connection dies mid-stream.
+    let mut seen = Vec::new();
+    while seen.len() < 50 {
+        if let Some(Body::Deliver(deliver)) = bob.recv().await {
+            seen.push(deliver.seq);
+        }
+    }
+    bob.send(Body::DeliverAck(wire::DeliverAck { up_to_seq: 30 })).await;
+    drop(bob);
+    let last_processed = *seen.last().expect("some");
+    sender.await.expect("alice sent everything");
+    // He comes back with the position he really processed, not the one he acked.
+    let resume = wire::ResumePoint { epoch, last_acked_seq: last_processed };
+    let (mut bob, welcome) = server.session("bob", "bob-1", Some(resume)).await;
+    assert_eq!(welcome.resume.map(|r| r.outcome), Some(wire::ResumeOutcome::Resumed as i32));
+    while seen.len() < total as usize {
+        match bob.recv().await {
+            Some(Body::Deliver(deliver)) => seen.push(deliver.seq),
+            other => panic!("expected the rest of the inbox, got {other:?}"),
+        }
+    }
+    let expected: Vec<u64> = (1..=total).collect();
+    assert_eq!(seen, expected, "every message once, in order");
+    assert_eq!(bob.recv_within(Duration::from_millis(300)).await, None, "nothing after the last one");
+}
