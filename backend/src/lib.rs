@@ -6,6 +6,7 @@
 //! suite every implementation must pass.
 #![forbid(unsafe_code)]
 
+pub mod config_file;
 mod fanout;
 pub mod jwt;
 mod memory;

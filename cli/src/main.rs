@@ -5,15 +5,17 @@ mod up;
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::Subcommand;
 
 /// cim: instant messaging, protocol first.
 ///
 /// `cim up` runs a whole node (route + server, in memory) on this machine. The other
 /// commands log in to a node and send or receive messages, for people and for scripts.
-#[derive(Parser)]
+#[derive(clap::Parser)]
 #[command(name = "cim", version, after_help = EXIT_CODES)]
 struct Cli {
+    #[command(flatten)]
+    config: cim_backend::config_file::ConfigFileArg,
     #[command(subcommand)]
     command: Command,
 }
@@ -42,7 +44,7 @@ enum Command {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli: Cli = cim_backend::config_file::parse_with_config_file();
     let filter = tracing_subscriber::EnvFilter::try_from_env("CIM_LOG").unwrap_or_else(|_| {
         let default = if matches!(cli.command, Command::Up(_)) { "info" } else { "warn" };
         tracing_subscriber::EnvFilter::new(default)

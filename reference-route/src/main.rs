@@ -4,16 +4,17 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use cim_backend::{MemoryRegistry, MemoryStore, TokenKeys};
-use clap::Parser;
 
 /// cim's route: users register and log in here and are assigned a server; app backends
 /// push messages here. Stateless: run as many as you like against one store.
 ///
 /// Without --redis and --zookeeper it runs on in-memory backends, which only make sense
 /// together with a server in the same process (see `cim up`).
-#[derive(Parser)]
+#[derive(clap::Parser)]
 #[command(name = "cim-route", version)]
 struct Cli {
+    #[command(flatten)]
+    config: cim_backend::config_file::ConfigFileArg,
     #[command(flatten)]
     route: cim_route::RouteOptions,
     /// Secret shared with the servers to sign session tokens (at least 32 bytes).
@@ -23,7 +24,7 @@ struct Cli {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli: Cli = cim_backend::config_file::parse_with_config_file();
     let filter = tracing_subscriber::EnvFilter::try_from_env("CIM_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();

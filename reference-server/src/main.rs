@@ -4,16 +4,17 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use cim_backend::{MemoryRegistry, MemoryStore, TokenKeys};
-use clap::Parser;
 
 /// cim's long-connection server: clients connect here (TCP or WebSocket) with the token
 /// the route gave them, and their messages flow through it.
 ///
 /// Without --redis and --zookeeper it runs on in-memory backends, which only make sense
 /// together with a route in the same process (see `cim up`).
-#[derive(Parser)]
+#[derive(clap::Parser)]
 #[command(name = "cim-server", version)]
 struct Cli {
+    #[command(flatten)]
+    config: cim_backend::config_file::ConfigFileArg,
     #[command(flatten)]
     server: cim_server::ServerOptions,
     /// Secret shared with the route to verify session tokens (at least 32 bytes).
@@ -42,7 +43,7 @@ fn init_logs(format: LogFormat) {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli: Cli = cim_backend::config_file::parse_with_config_file();
     init_logs(cli.log_format);
     if cli.token_secret.len() < 32 {
         eprintln!("error: --token-secret must be at least 32 bytes (it signs session tokens)");
