@@ -9,6 +9,7 @@
 pub mod config_file;
 mod fanout;
 pub mod jwt;
+pub mod logging;
 mod memory;
 mod message_id;
 mod password;

@@ -16,6 +16,8 @@ use clap::Subcommand;
 struct Cli {
     #[command(flatten)]
     config: cim_backend::config_file::ConfigFileArg,
+    #[command(flatten)]
+    logs: cim_backend::logging::LogArgs,
     #[command(subcommand)]
     command: Command,
 }
@@ -45,11 +47,8 @@ enum Command {
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli: Cli = cim_backend::config_file::parse_with_config_file();
-    let filter = tracing_subscriber::EnvFilter::try_from_env("CIM_LOG").unwrap_or_else(|_| {
-        let default = if matches!(cli.command, Command::Up(_)) { "info" } else { "warn" };
-        tracing_subscriber::EnvFilter::new(default)
-    });
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    let default_level = if matches!(cli.command, Command::Up(_)) { "info" } else { "warn" };
+    cim_backend::logging::init(&cli.logs, default_level);
     let result = match cli.command {
         Command::Up(args) => {
             up::run(args).await.map_err(|e| commands::Failure { exit: 1, message: format!("{e:#}") })

@@ -20,31 +20,14 @@ struct Cli {
     /// Secret shared with the route to verify session tokens (at least 32 bytes).
     #[arg(long, env = "CIM_TOKEN_SECRET", hide_env_values = true)]
     token_secret: String,
-    /// Log format.
-    #[arg(long, env = "CIM_LOG_FORMAT", value_enum, default_value = "pretty")]
-    log_format: LogFormat,
-}
-
-#[derive(Clone, Copy, clap::ValueEnum)]
-enum LogFormat {
-    Pretty,
-    Json,
-}
-
-fn init_logs(format: LogFormat) {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("CIM_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
-    match format {
-        LogFormat::Pretty => builder.init(),
-        LogFormat::Json => builder.json().init(),
-    }
+    #[command(flatten)]
+    logs: cim_backend::logging::LogArgs,
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli: Cli = cim_backend::config_file::parse_with_config_file();
-    init_logs(cli.log_format);
+    cim_backend::logging::init(&cli.logs, "info");
     if cli.token_secret.len() < 32 {
         eprintln!("error: --token-secret must be at least 32 bytes (it signs session tokens)");
         return ExitCode::from(2);
