@@ -13,6 +13,7 @@ mod metrics;
 mod transport;
 
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -21,7 +22,8 @@ use anyhow::Context as _;
 use cim_backend::{Fanout, MessageIds, Registry, Store, TokenKeys};
 use cim_core::server::{ServerConfig, ServerLimits};
 use cim_core::{Framing, wire};
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
+use tokio_rustls::TlsAcceptor;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -88,6 +90,12 @@ pub struct ServerOptions {
     /// Seconds a new connection has to send its Hello.
     #[arg(long, env = "CIM_HANDSHAKE_TIMEOUT_SECS", default_value_t = 10)]
     pub handshake_timeout_secs: u64,
+    /// PEM certificate chain: serve TLS on the TCP listener and wss:// on the WebSocket one.
+    #[arg(long, env = "CIM_TLS_CERT", requires = "tls_key", value_name = "PEM")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key of --tls-cert.
+    #[arg(long, env = "CIM_TLS_KEY", requires = "tls_cert", value_name = "PEM")]
+    pub tls_key: Option<PathBuf>,
     /// Seconds a client may take to accept our bytes before it is dropped as a slow consumer.
     #[arg(long, env = "CIM_WRITE_TIMEOUT_SECS", default_value_t = 10)]
     pub write_timeout_secs: u64,
@@ -232,13 +240,19 @@ pub async fn start(
     session_config.handshake_timeout = Duration::from_secs(options.handshake_timeout_secs);
     let ws_session_config = ServerConfig { framing: Framing::Message, ..clone_config(&session_config) };
 
+    let tls = match (&options.tls_cert, &options.tls_key) {
+        (Some(cert), Some(key)) => Some(load_tls(cert, key)?),
+        _ => None,
+    };
     let server_id = options.server_id.clone().unwrap_or_else(|| format!("server-{}", tcp_addr.port()));
     let host = options.public_host.clone().unwrap_or_else(|| tcp_addr.ip().to_string());
     let info = wire::ServerInfo {
         server_id: server_id.clone(),
         tcp_endpoint: format!("{host}:{}", tcp_addr.port()),
-        ws_url: ws_addr.map(|a| format!("ws://{host}:{}/", a.port())).unwrap_or_default(),
-        tcp_tls: false,
+        ws_url: ws_addr
+            .map(|a| format!("{}://{host}:{}/", if tls.is_some() { "wss" } else { "ws" }, a.port()))
+            .unwrap_or_default(),
+        tcp_tls: tls.is_some(),
         internal_endpoint: String::new(),
         connections: 0,
         draining: false,
@@ -274,9 +288,9 @@ pub async fn start(
         ..clone_context(&ctx)
     });
 
-    let mut tasks = vec![tokio::spawn(accept_loop(tcp, ctx.clone(), false))];
+    let mut tasks = vec![tokio::spawn(accept_loop(tcp, ctx.clone(), Listener::Tcp, tls.clone()))];
     if let Some(ws) = ws {
-        tasks.push(tokio::spawn(accept_loop(ws, ws_ctx, true)));
+        tasks.push(tokio::spawn(accept_loop(ws, ws_ctx, Listener::WebSocket, tls)));
     }
     tasks.push(tokio::spawn(admin::serve(admin, ctx.clone())));
     tasks.push(tokio::spawn(report_load(ctx.clone(), registry.clone(), info.clone())));
@@ -310,16 +324,34 @@ fn clone_context(ctx: &Context) -> Context {
     }
 }
 
-async fn accept_loop(listener: TcpListener, ctx: Arc<Context>, websocket: bool) {
+/// Which protocol a listener speaks.
+#[derive(Clone, Copy)]
+enum Listener {
+    Tcp,
+    WebSocket,
+}
+
+/// Reads a PEM certificate chain and key into a TLS acceptor (ring, TLS 1.2 and 1.3).
+fn load_tls(cert: &Path, key: &Path) -> anyhow::Result<TlsAcceptor> {
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+    let certs = CertificateDer::pem_file_iter(cert)
+        .and_then(Iterator::collect::<Result<Vec<_>, _>>)
+        .with_context(|| format!("cannot read the TLS certificate {}", cert.display()))?;
+    let key = PrivateKeyDer::from_pem_file(key).with_context(|| format!("cannot read the TLS key {}", key.display()))?;
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()?
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .context("the TLS certificate and key do not fit together")?;
+    Ok(TlsAcceptor::from(Arc::new(config)))
+}
+
+async fn accept_loop(listener: TcpListener, ctx: Arc<Context>, kind: Listener, tls: Option<TlsAcceptor>) {
     loop {
         match listener.accept().await {
             Ok((stream, _peer)) => {
-                let ctx = ctx.clone();
-                if websocket {
-                    tokio::spawn(transport::serve_websocket(stream, ctx));
-                } else {
-                    tokio::spawn(transport::serve_tcp(stream, ctx));
-                }
+                tokio::spawn(serve_accepted(stream, ctx.clone(), kind, tls.clone()));
             }
             Err(e) => {
                 // Out of file descriptors, typically: back off instead of spinning.
@@ -328,6 +360,31 @@ async fn accept_loop(listener: TcpListener, ctx: Arc<Context>, websocket: bool) 
             }
         }
     }
+}
+
+/// Runs the TLS and WebSocket handshakes a listener needs, then serves the connection.
+async fn serve_accepted(stream: TcpStream, ctx: Arc<Context>, kind: Listener, tls: Option<TlsAcceptor>) {
+    let _ = stream.set_nodelay(true);
+    let limit = ctx.session_config.handshake_timeout;
+    let handshakes = async {
+        match (kind, tls) {
+            (Listener::Tcp, None) => transport::serve(transport::PlainTcp(stream), ctx.clone()).await,
+            (Listener::Tcp, Some(tls)) => {
+                let Ok(Ok(stream)) = tokio::time::timeout(limit, tls.accept(stream)).await else { return };
+                transport::serve(transport::Stream::new(stream), ctx.clone()).await;
+            }
+            (Listener::WebSocket, None) => {
+                let Ok(Some(ws)) = tokio::time::timeout(limit, transport::websocket(stream, &ctx)).await else { return };
+                transport::serve(ws, ctx.clone()).await;
+            }
+            (Listener::WebSocket, Some(tls)) => {
+                let Ok(Ok(stream)) = tokio::time::timeout(limit, tls.accept(stream)).await else { return };
+                let Ok(Some(ws)) = tokio::time::timeout(limit, transport::websocket(stream, &ctx)).await else { return };
+                transport::serve(ws, ctx.clone()).await;
+            }
+        }
+    };
+    handshakes.await;
 }
 
 /// Keeps the registry's connection count fresh, for least-loaded assignment.

@@ -1,18 +1,22 @@
-//! Connection tasks for each transport: read, write, timers, hub commands, shutdown.
+//! Connection tasks: one loop for every transport (plain TCP, TLS, WebSocket), reading,
+//! writing, timers, hub commands and shutdown.
 //!
-//! An idle TCP connection holds no buffer: reads go through one buffer per worker thread, and
-//! writes are encoded into a per-thread buffer and copied out only when the socket cannot
-//! take them at once.
+//! An idle plain-TCP connection holds no buffer: reads go through one buffer per worker
+//! thread, and writes are encoded into a per-thread buffer and copied out only when the
+//! socket cannot take them at once. TLS and WebSocket keep their libraries' buffers.
 
 use std::cell::RefCell;
+use std::future::Future;
 use std::io;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::{Notify, mpsc};
+use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
@@ -26,10 +30,208 @@ thread_local! {
     static WRITE_BUF: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
 }
 
+/// What a transport read.
+pub(crate) enum Input {
+    /// Data may be waiting: read it without blocking (plain TCP).
+    Ready,
+    /// These bytes arrived (one chunk, or one WebSocket message).
+    Bytes(Bytes),
+    /// A WebSocket text message: not a frame.
+    Text,
+    /// Nothing to hand on (a WebSocket ping); keep waiting.
+    Nothing,
+    /// The peer closed or the transport failed.
+    Closed,
+}
+
+/// A transport as the connection loop sees it.
+pub(crate) trait Transport: Send {
+    /// Waits for input. Cancel-safe: nothing is lost if another event wins the race.
+    fn wait_input(&mut self) -> impl Future<Output = Input> + Send;
+    /// Reads what [`Input::Ready`] announced, without blocking; false when the peer closed.
+    fn read_ready(&mut self, conn: &mut Connection, now: Instant) -> bool;
+    /// Writes every frame the session has queued.
+    fn write(&mut self, conn: &mut Connection, metrics: &Metrics) -> impl Future<Output = io::Result<()>> + Send;
+    /// Closes politely.
+    fn close(&mut self) -> impl Future<Output = ()> + Send;
+}
+
+/// Plain TCP, read and written straight from per-thread buffers.
+pub(crate) struct PlainTcp(pub(crate) TcpStream);
+
+impl Transport for PlainTcp {
+    async fn wait_input(&mut self) -> Input {
+        match self.0.readable().await {
+            Ok(()) => Input::Ready,
+            Err(_) => Input::Closed,
+        }
+    }
+
+    fn read_ready(&mut self, conn: &mut Connection, now: Instant) -> bool {
+        READ_BUF.with_borrow_mut(|buf| match self.0.try_read(buf) {
+            Ok(0) => false,
+            Ok(n) => {
+                conn.input(now, &buf[..n]);
+                true
+            }
+            Err(e) => e.kind() == io::ErrorKind::WouldBlock,
+        })
+    }
+
+    async fn write(&mut self, conn: &mut Connection, metrics: &Metrics) -> io::Result<()> {
+        let stream = &mut self.0;
+        let rest = WRITE_BUF.with_borrow_mut(|buf| -> io::Result<Option<Vec<u8>>> {
+            buf.clear();
+            let frames = drain_frames(conn, buf);
+            Metrics::add(&metrics.frames_out, frames);
+            if buf.is_empty() {
+                return Ok(None);
+            }
+            let written = match stream.try_write(buf) {
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => 0,
+                Err(e) => return Err(e),
+            };
+            let rest = (written < buf.len()).then(|| buf[written..].to_vec());
+            if buf.capacity() > 256 * 1024 {
+                *buf = Vec::new(); // do not keep a burst's worth of memory per thread
+            }
+            Ok(rest)
+        })?;
+        match rest {
+            Some(rest) => with_timeout(conn.write_timeout(), stream.write_all(&rest)).await,
+            None => Ok(()),
+        }
+    }
+
+    async fn close(&mut self) {
+        let _ = self.0.shutdown().await;
+    }
+}
+
+/// Any byte stream (TLS over TCP): a read buffer per connection.
+pub(crate) struct Stream<S> {
+    stream: S,
+    buf: Box<[u8]>,
+}
+
+impl<S> Stream<S> {
+    pub(crate) fn new(stream: S) -> Self {
+        Self { stream, buf: vec![0; 16 * 1024].into_boxed_slice() }
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin + Send> Transport for Stream<S> {
+    async fn wait_input(&mut self) -> Input {
+        match self.stream.read(&mut self.buf).await {
+            Ok(0) | Err(_) => Input::Closed,
+            Ok(n) => Input::Bytes(Bytes::copy_from_slice(&self.buf[..n])),
+        }
+    }
+
+    fn read_ready(&mut self, _conn: &mut Connection, _now: Instant) -> bool {
+        true
+    }
+
+    async fn write(&mut self, conn: &mut Connection, metrics: &Metrics) -> io::Result<()> {
+        let mut out = Vec::new();
+        Metrics::add(&metrics.frames_out, drain_frames(conn, &mut out));
+        if out.is_empty() {
+            return Ok(());
+        }
+        let stream = &mut self.stream;
+        with_timeout(conn.write_timeout(), async move {
+            stream.write_all(&out).await?;
+            stream.flush().await
+        })
+        .await
+    }
+
+    async fn close(&mut self) {
+        let _ = self.stream.shutdown().await;
+    }
+}
+
+/// WebSocket: one binary message per frame.
+pub(crate) struct WebSocket<S>(WebSocketStream<S>);
+
+impl<S: AsyncRead + AsyncWrite + Unpin + Send> Transport for WebSocket<S> {
+    async fn wait_input(&mut self) -> Input {
+        match self.0.next().await {
+            Some(Ok(Message::Binary(bytes))) => Input::Bytes(bytes),
+            Some(Ok(Message::Text(_))) => Input::Text,
+            Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => Input::Nothing,
+            Some(Ok(Message::Close(_)) | Err(_)) | None => Input::Closed,
+        }
+    }
+
+    fn read_ready(&mut self, _conn: &mut Connection, _now: Instant) -> bool {
+        true
+    }
+
+    async fn write(&mut self, conn: &mut Connection, metrics: &Metrics) -> io::Result<()> {
+        let mut messages = Vec::new();
+        let mut out = Vec::new();
+        while conn.session.poll_transmit(&mut out) > 0 {
+            messages.push(Message::Binary(std::mem::take(&mut out).into()));
+        }
+        if messages.is_empty() {
+            return Ok(());
+        }
+        Metrics::add(&metrics.frames_out, messages.len() as u64);
+        let ws = &mut self.0;
+        with_timeout(conn.write_timeout(), async move {
+            for message in messages {
+                ws.feed(message).await.map_err(io::Error::other)?;
+            }
+            ws.flush().await.map_err(io::Error::other)
+        })
+        .await
+    }
+
+    async fn close(&mut self) {
+        let _ = self.0.close(None).await;
+    }
+}
+
+/// Accepts the WebSocket handshake on `stream` and wraps it.
+pub(crate) async fn websocket<S: AsyncRead + AsyncWrite + Unpin + Send>(
+    stream: S,
+    ctx: &Context,
+) -> Option<WebSocket<S>> {
+    let max = ctx.session_config.limits.max_frame_size as usize;
+    // Let oversized messages through to the session, up to a bound, so that the peer gets
+    // FRAME_TOO_LARGE instead of a bare close (spec §3.2).
+    let config = WebSocketConfig::default().max_message_size(Some(max * 2)).max_frame_size(Some(max * 2));
+    match tokio_tungstenite::accept_async_with_config(stream, Some(config)).await {
+        Ok(ws) => Some(WebSocket(ws)),
+        Err(e) => {
+            tracing::debug!(error = %e, "WebSocket handshake failed");
+            None
+        }
+    }
+}
+
+fn drain_frames(conn: &mut Connection, buf: &mut Vec<u8>) -> u64 {
+    let mut frames = 0;
+    loop {
+        let n = conn.session.poll_transmit(buf);
+        if n == 0 {
+            return frames;
+        }
+        frames += n as u64;
+    }
+}
+
+async fn with_timeout(limit: Duration, write: impl Future<Output = io::Result<()>>) -> io::Result<()> {
+    tokio::time::timeout(limit, write)
+        .await
+        .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "peer does not read"))?
+}
+
 /// What woke a connection task.
 enum Wake {
-    Readable(io::Result<()>),
-    Message(Option<Result<Message, tokio_tungstenite::tungstenite::Error>>),
+    Input(Input),
     Command(Option<Command>),
     Timeout,
     Overflow,
@@ -57,9 +259,8 @@ async fn deadline(at: Option<Instant>) {
     }
 }
 
-/// Serves one varint-framed TCP connection until it ends.
-pub(crate) async fn serve_tcp(mut stream: TcpStream, ctx: Arc<Context>) {
-    let _ = stream.set_nodelay(true);
+/// Serves one connection until it ends.
+pub(crate) async fn serve<T: Transport>(mut transport: T, ctx: Arc<Context>) {
     let mut shutdown = ctx.shutdown.subscribe();
     let mut conn = Connection::new(ctx.clone(), Instant::now());
     if *shutdown.borrow_and_update() {
@@ -67,7 +268,7 @@ pub(crate) async fn serve_tcp(mut stream: TcpStream, ctx: Arc<Context>) {
     }
     loop {
         conn.process_events().await;
-        if write_tcp(&mut stream, &mut conn, &ctx.metrics).await.is_err() {
+        if transport.write(&mut conn, &ctx.metrics).await.is_err() {
             conn.session.handle_transport_closed();
             break;
         }
@@ -79,7 +280,7 @@ pub(crate) async fn serve_tcp(mut stream: TcpStream, ctx: Arc<Context>) {
             continue;
         }
         let wake = tokio::select! {
-            ready = stream.readable() => Wake::Readable(ready),
+            input = transport.wait_input() => Wake::Input(input),
             command = next_command(&mut conn.commands) => Wake::Command(command),
             () = deadline(conn.session.poll_timeout()) => Wake::Timeout,
             () = overflowed(&conn.overflow) => Wake::Overflow,
@@ -87,143 +288,21 @@ pub(crate) async fn serve_tcp(mut stream: TcpStream, ctx: Arc<Context>) {
         };
         let now = Instant::now();
         match wake {
-            Wake::Readable(Err(_)) => conn.session.handle_transport_closed(),
-            Wake::Readable(Ok(())) => {
-                let open = READ_BUF.with_borrow_mut(|buf| match stream.try_read(buf) {
-                    Ok(0) => false,
-                    Ok(n) => {
-                        conn.input(now, &buf[..n]);
-                        true
-                    }
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => true,
-                    Err(_) => false,
-                });
-                if !open {
+            Wake::Input(Input::Ready) => {
+                if !transport.read_ready(&mut conn, now) {
                     conn.session.handle_transport_closed();
                 }
             }
-            Wake::Message(_) => {}
+            Wake::Input(Input::Bytes(bytes)) => conn.input(now, &bytes),
+            Wake::Input(Input::Text) => conn.reject_text_message(),
+            Wake::Input(Input::Nothing) | Wake::Command(None) => {}
+            Wake::Input(Input::Closed) => conn.session.handle_transport_closed(),
             Wake::Command(Some(command)) => conn.on_command(command),
-            Wake::Command(None) => {}
-            Wake::Timeout => conn.session.handle_timeout(now),
-            Wake::Overflow => conn.on_overflow(),
-            Wake::Shutdown => conn.on_shutdown(),
-        }
-        if conn.session.error().is_some() && conn.session.is_finished() {
-            // Flush the Error frame, if any, then close.
-            let _ = write_tcp(&mut stream, &mut conn, &ctx.metrics).await;
-            break;
-        }
-    }
-    let _ = stream.shutdown().await;
-    conn.finish().await;
-}
-
-/// Writes everything the session has queued.
-async fn write_tcp(stream: &mut TcpStream, conn: &mut Connection, metrics: &Metrics) -> io::Result<()> {
-    let rest = WRITE_BUF.with_borrow_mut(|buf| -> io::Result<Option<Vec<u8>>> {
-        buf.clear();
-        let mut frames = 0;
-        loop {
-            let n = conn.session.poll_transmit(buf);
-            if n == 0 {
-                break;
-            }
-            frames += n;
-        }
-        Metrics::add(&metrics.frames_out, frames as u64);
-        if buf.is_empty() {
-            return Ok(None);
-        }
-        let written = match stream.try_write(buf) {
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => 0,
-            Err(e) => return Err(e),
-        };
-        let rest = (written < buf.len()).then(|| buf[written..].to_vec());
-        if buf.capacity() > 256 * 1024 {
-            *buf = Vec::new(); // do not keep a burst's worth of memory per thread
-        }
-        Ok(rest)
-    })?;
-    if let Some(rest) = rest {
-        tokio::time::timeout(conn.write_timeout(), stream.write_all(&rest))
-            .await
-            .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "peer does not read"))??;
-    }
-    Ok(())
-}
-
-/// Serves one WebSocket connection (one binary message per frame) until it ends.
-pub(crate) async fn serve_websocket(stream: TcpStream, ctx: Arc<Context>) {
-    let _ = stream.set_nodelay(true);
-    let max = ctx.session_config.limits.max_frame_size as usize;
-    // Let oversized messages through to the session, up to a bound, so that the peer gets
-    // FRAME_TOO_LARGE instead of a bare close (spec §3.2).
-    let config = WebSocketConfig::default().max_message_size(Some(max * 2)).max_frame_size(Some(max * 2));
-    let ws = match tokio_tungstenite::accept_async_with_config(stream, Some(config)).await {
-        Ok(ws) => ws,
-        Err(e) => {
-            tracing::debug!(error = %e, "WebSocket handshake failed");
-            return;
-        }
-    };
-    let (mut sink, mut source) = ws.split();
-    let mut shutdown = ctx.shutdown.subscribe();
-    let mut conn = Connection::new(ctx.clone(), Instant::now());
-    if *shutdown.borrow_and_update() {
-        conn.on_shutdown();
-    }
-    loop {
-        conn.process_events().await;
-        let mut out = Vec::new();
-        let mut failed = false;
-        while conn.session.poll_transmit(&mut out) > 0 {
-            Metrics::add(&ctx.metrics.frames_out, 1);
-            let message = Message::Binary(std::mem::take(&mut out).into());
-            if sink.feed(message).await.is_err() {
-                failed = true;
-                break;
-            }
-        }
-        let flushed =
-            tokio::time::timeout(Duration::from_secs(ctx.options.write_timeout_secs), sink.flush()).await;
-        if failed || !matches!(flushed, Ok(Ok(()))) {
-            conn.session.handle_transport_closed();
-            break;
-        }
-        if conn.session.is_finished() {
-            break;
-        }
-        if conn.wants_catch_up() {
-            conn.catch_up().await;
-            continue;
-        }
-        let wake = tokio::select! {
-            message = source.next() => Wake::Message(message),
-            command = next_command(&mut conn.commands) => Wake::Command(command),
-            () = deadline(conn.session.poll_timeout()) => Wake::Timeout,
-            () = overflowed(&conn.overflow) => Wake::Overflow,
-            _ = shutdown.changed() => Wake::Shutdown,
-        };
-        let now = Instant::now();
-        match wake {
-            Wake::Message(Some(Ok(Message::Binary(bytes)))) => {
-                conn.input(now, &bytes);
-            }
-            Wake::Message(Some(Ok(Message::Text(_)))) => conn.reject_text_message(),
-            Wake::Message(Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_)))) => {}
-            Wake::Message(Some(Ok(Message::Close(_)) | Err(_)) | None) => {
-                conn.session.handle_transport_closed()
-            }
-            Wake::Readable(_) => {}
-            Wake::Command(Some(command)) => conn.on_command(command),
-            Wake::Command(None) => {}
             Wake::Timeout => conn.session.handle_timeout(now),
             Wake::Overflow => conn.on_overflow(),
             Wake::Shutdown => conn.on_shutdown(),
         }
     }
-    let _ = sink.close().await;
+    transport.close().await;
     conn.finish().await;
 }
