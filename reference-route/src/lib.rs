@@ -105,29 +105,35 @@ pub(crate) fn valid_name(name: &str, max: usize) -> bool {
 pub(crate) struct Transports {
     tcp: bool,
     websocket: bool,
+    tcp_tls: bool,
+    websocket_tls: bool,
 }
 
 impl Transports {
-    pub(crate) fn parse(names: &[String]) -> Result<Self, ApiError> {
+    pub(crate) fn parse(names: &[String]) -> Self {
         if names.is_empty() {
-            return Ok(Self { tcp: true, websocket: true });
+            return Self { tcp: true, websocket: true, tcp_tls: true, websocket_tls: true };
         }
-        let mut wanted = Self { tcp: false, websocket: false };
+        let mut wanted = Self { tcp: false, websocket: false, tcp_tls: false, websocket_tls: false };
         for name in names {
             match name.as_str() {
                 "tcp" => wanted.tcp = true,
                 "websocket" => wanted.websocket = true,
-                // TLS transports match no server of this build (no TLS listeners yet).
-                "tcp_tls" | "websocket_tls" => {}
-                other => return Err(ApiError::invalid(format!("unknown transport {other}"))),
+                "tcp_tls" => wanted.tcp_tls = true,
+                "websocket_tls" => wanted.websocket_tls = true,
+                // Unknown names match no server (spec §14.2).
+                _ => {}
             }
         }
-        Ok(wanted)
+        wanted
     }
 
     pub(crate) fn offered_by(&self, server: &wire::ServerInfo) -> bool {
-        (self.tcp && !server.tcp_endpoint.is_empty() && !server.tcp_tls)
-            || (self.websocket && server.ws_url.starts_with("ws://"))
+        let tcp = !server.tcp_endpoint.is_empty();
+        (tcp && !server.tcp_tls && self.tcp)
+            || (tcp && server.tcp_tls && self.tcp_tls)
+            || (server.ws_url.starts_with("ws://") && self.websocket)
+            || (server.ws_url.starts_with("wss://") && self.websocket_tls)
     }
 }
 

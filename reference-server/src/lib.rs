@@ -23,9 +23,9 @@ use cim_backend::{Fanout, MessageIds, Registry, Store, TokenKeys};
 use cim_core::server::{ServerConfig, ServerLimits};
 use cim_core::{Framing, wire};
 use tokio::net::{TcpListener, TcpStream};
-use tokio_rustls::TlsAcceptor;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
+use tokio_rustls::TlsAcceptor;
 
 pub use metrics::Metrics;
 
@@ -338,12 +338,14 @@ fn load_tls(cert: &Path, key: &Path) -> anyhow::Result<TlsAcceptor> {
     let certs = CertificateDer::pem_file_iter(cert)
         .and_then(Iterator::collect::<Result<Vec<_>, _>>)
         .with_context(|| format!("cannot read the TLS certificate {}", cert.display()))?;
-    let key = PrivateKeyDer::from_pem_file(key).with_context(|| format!("cannot read the TLS key {}", key.display()))?;
-    let config = rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-        .with_safe_default_protocol_versions()?
-        .with_no_client_auth()
-        .with_single_cert(certs, key)
-        .context("the TLS certificate and key do not fit together")?;
+    let key = PrivateKeyDer::from_pem_file(key)
+        .with_context(|| format!("cannot read the TLS key {}", key.display()))?;
+    let config =
+        rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+            .with_safe_default_protocol_versions()?
+            .with_no_client_auth()
+            .with_single_cert(certs, key)
+            .context("the TLS certificate and key do not fit together")?;
     Ok(TlsAcceptor::from(Arc::new(config)))
 }
 
@@ -374,12 +376,18 @@ async fn serve_accepted(stream: TcpStream, ctx: Arc<Context>, kind: Listener, tl
                 transport::serve(transport::Stream::new(stream), ctx.clone()).await;
             }
             (Listener::WebSocket, None) => {
-                let Ok(Some(ws)) = tokio::time::timeout(limit, transport::websocket(stream, &ctx)).await else { return };
+                let Ok(Some(ws)) = tokio::time::timeout(limit, transport::websocket(stream, &ctx)).await
+                else {
+                    return;
+                };
                 transport::serve(ws, ctx.clone()).await;
             }
             (Listener::WebSocket, Some(tls)) => {
                 let Ok(Ok(stream)) = tokio::time::timeout(limit, tls.accept(stream)).await else { return };
-                let Ok(Some(ws)) = tokio::time::timeout(limit, transport::websocket(stream, &ctx)).await else { return };
+                let Ok(Some(ws)) = tokio::time::timeout(limit, transport::websocket(stream, &ctx)).await
+                else {
+                    return;
+                };
                 transport::serve(ws, ctx.clone()).await;
             }
         }

@@ -51,7 +51,11 @@ pub(crate) trait Transport: Send {
     /// Reads what [`Input::Ready`] announced, without blocking; false when the peer closed.
     fn read_ready(&mut self, conn: &mut Connection, now: Instant) -> bool;
     /// Writes every frame the session has queued.
-    fn write(&mut self, conn: &mut Connection, metrics: &Metrics) -> impl Future<Output = io::Result<()>> + Send;
+    fn write(
+        &mut self,
+        conn: &mut Connection,
+        metrics: &Metrics,
+    ) -> impl Future<Output = io::Result<()>> + Send;
     /// Closes politely.
     fn close(&mut self) -> impl Future<Output = ()> + Send;
 }

@@ -30,6 +30,9 @@ pub struct ClientOptions {
     pub heartbeat_interval: Option<Duration>,
     /// How long [`Client::login`] waits for the first connection.
     pub connect_timeout: Duration,
+    /// Certificates to trust for TLS besides the web's root CAs (a private CA, a test
+    /// certificate).
+    pub extra_roots: Vec<rustls_pki_types::CertificateDer<'static>>,
 }
 
 impl ClientOptions {
@@ -41,7 +44,18 @@ impl ClientOptions {
             resume: None,
             heartbeat_interval: None,
             connect_timeout: Duration::from_secs(15),
+            extra_roots: Vec::new(),
         }
+    }
+
+    /// Also trusts the certificates of a PEM file (a private CA or a self-signed server).
+    pub fn trust_pem(mut self, pem: &[u8]) -> Result<Self, Error> {
+        use rustls_pki_types::pem::PemObject;
+        for certificate in rustls_pki_types::CertificateDer::pem_slice_iter(pem) {
+            self.extra_roots
+                .push(certificate.map_err(|e| Error::InvalidInput(format!("bad PEM certificate: {e}")))?);
+        }
+        Ok(self)
     }
 
     /// Uses `transport`.
@@ -108,6 +122,8 @@ impl Client {
         options: ClientOptions,
     ) -> Result<Self, Error> {
         let route = RouteClient::new(route_url)?;
+        let tls =
+            crate::link::tls_config(&options.extra_roots).map_err(|e| Error::InvalidInput(e.to_string()))?;
         let login = route.login(&credentials, &options.device_id).await?;
         let mut seed = [0u8; 8];
         getrandom::fill(&mut seed).map_err(|e| Error::InvalidInput(format!("no OS randomness: {e}")))?;
@@ -144,6 +160,7 @@ impl Client {
             status: status_tx,
             token: token_tx,
             internal: mpsc::unbounded_channel(),
+            tls,
         };
         let task = tokio::spawn(driver.run(command_rx));
         // Wait for the first Welcome (or a failure), keeping the events for the caller.
@@ -264,12 +281,14 @@ struct Driver {
     status: watch::Sender<Status>,
     token: watch::Sender<String>,
     internal: (mpsc::UnboundedSender<Internal>, mpsc::UnboundedReceiver<Internal>),
+    tls: std::sync::Arc<rustls::ClientConfig>,
 }
 
 fn endpoint(login: &Login, transport: Transport) -> Option<String> {
     match transport {
         Transport::Tcp if !login.server.tcp_endpoint.is_empty() => {
-            Some(format!("tcp://{}", login.server.tcp_endpoint))
+            let scheme = if login.server.tcp_tls { "tls" } else { "tcp" };
+            Some(format!("{scheme}://{}", login.server.tcp_endpoint))
         }
         Transport::WebSocket if !login.server.ws_url.is_empty() => Some(login.server.ws_url.clone()),
         _ => None,
@@ -422,8 +441,9 @@ impl Driver {
                 });
             }
             Request::Connect { endpoint } => {
+                let tls = self.tls.clone();
                 tokio::spawn(async move {
-                    let outcome = match Link::open(&endpoint).await {
+                    let outcome = match Link::open(&endpoint, &tls).await {
                         Ok(link) => Internal::Connected(link),
                         Err(e) => Internal::ConnectFailed(format!("{endpoint}: {e}")),
                     };

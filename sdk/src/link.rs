@@ -1,23 +1,28 @@
-//! The transport to a server: TCP (varint-framed) or WebSocket (one message per frame).
+//! The transport to a server: TCP (varint-framed) or WebSocket (one message per frame),
+//! each plain or over TLS.
 
 use std::io;
+use std::sync::Arc;
 
 use bytes::Bytes;
 use cim_core::Framing;
 use cim_core::client::ClientSession;
 use futures_util::{SinkExt, StreamExt};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use rustls_pki_types::ServerName;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
+use tokio_rustls::TlsConnector;
+use tokio_rustls::client::TlsStream;
+use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 /// Which transport to use.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Transport {
-    /// Varint-framed TCP.
+    /// Varint-framed TCP (with TLS when the server offers it).
     #[default]
     Tcp,
-    /// WebSocket, one binary message per frame.
+    /// WebSocket, one binary message per frame (`wss://` when the server offers it).
     WebSocket,
 }
 
@@ -32,40 +37,126 @@ impl Transport {
 
 /// An open connection.
 pub(crate) enum Link {
-    Tcp { stream: TcpStream, buf: Box<[u8]> },
-    WebSocket(Box<WebSocketStream<MaybeTlsStream<TcpStream>>>),
+    Tcp(Stream<TcpStream>),
+    Tls(Box<Stream<TlsStream<TcpStream>>>),
+    WebSocket(Box<WebSocketStream<TcpStream>>),
+    SecureWebSocket(Box<WebSocketStream<TlsStream<TcpStream>>>),
+}
+
+pub(crate) struct Stream<S> {
+    stream: S,
+    buf: Box<[u8]>,
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> Stream<S> {
+    fn new(stream: S) -> Self {
+        Self { stream, buf: vec![0; 16 * 1024].into_boxed_slice() }
+    }
+
+    async fn read(&mut self) -> io::Result<Option<Bytes>> {
+        let n = self.stream.read(&mut self.buf).await?;
+        Ok((n > 0).then(|| Bytes::copy_from_slice(&self.buf[..n])))
+    }
+
+    async fn write_from(&mut self, session: &mut ClientSession, now: std::time::Instant) -> io::Result<()> {
+        let mut out = Vec::new();
+        while session.poll_transmit(now, &mut out) > 0 {}
+        if !out.is_empty() {
+            self.stream.write_all(&out).await?;
+            self.stream.flush().await?;
+        }
+        Ok(())
+    }
+}
+
+async fn ws_read<S: AsyncRead + AsyncWrite + Unpin>(
+    ws: &mut WebSocketStream<S>,
+) -> io::Result<Option<Bytes>> {
+    loop {
+        match ws.next().await {
+            Some(Ok(Message::Binary(bytes))) => return Ok(Some(bytes)),
+            Some(Ok(Message::Close(_))) | None => return Ok(None),
+            Some(Ok(_)) => continue,
+            Some(Err(e)) => return Err(io::Error::other(e)),
+        }
+    }
+}
+
+async fn ws_write<S: AsyncRead + AsyncWrite + Unpin>(
+    ws: &mut WebSocketStream<S>,
+    session: &mut ClientSession,
+    now: std::time::Instant,
+) -> io::Result<()> {
+    let mut out = Vec::new();
+    let mut any = false;
+    while session.poll_transmit(now, &mut out) > 0 {
+        ws.feed(Message::Binary(std::mem::take(&mut out).into())).await.map_err(io::Error::other)?;
+        any = true;
+    }
+    if any {
+        ws.flush().await.map_err(io::Error::other)?;
+    }
+    Ok(())
+}
+
+/// `host:port` and the host alone, from the authority part of an endpoint.
+fn authority(rest: &str) -> (&str, &str) {
+    let authority = rest.split('/').next().unwrap_or(rest);
+    let host = authority.rsplit_once(':').map_or(authority, |(host, _)| host);
+    (authority, host.trim_start_matches('[').trim_end_matches(']'))
+}
+
+async fn tls(
+    tls: &Arc<rustls::ClientConfig>,
+    authority: &str,
+    host: &str,
+) -> io::Result<TlsStream<TcpStream>> {
+    let name = ServerName::try_from(host.to_owned()).map_err(|_| {
+        io::Error::new(io::ErrorKind::InvalidInput, format!("{host} is not a valid TLS server name"))
+    })?;
+    let tcp = TcpStream::connect(authority).await?;
+    tcp.set_nodelay(true)?;
+    TlsConnector::from(tls.clone()).connect(name, tcp).await
 }
 
 impl Link {
-    /// Opens `endpoint`: `tcp://host:port` or a `ws://` URL.
-    pub(crate) async fn open(endpoint: &str) -> io::Result<Self> {
-        if let Some(address) = endpoint.strip_prefix("tcp://") {
-            let stream = TcpStream::connect(address).await?;
-            stream.set_nodelay(true)?;
-            Ok(Self::Tcp { stream, buf: vec![0; 16 * 1024].into_boxed_slice() })
-        } else if endpoint.starts_with("ws://") || endpoint.starts_with("wss://") {
-            let (ws, _) = tokio_tungstenite::connect_async(endpoint).await.map_err(io::Error::other)?;
-            Ok(Self::WebSocket(Box::new(ws)))
-        } else {
-            Err(io::Error::new(io::ErrorKind::InvalidInput, format!("unsupported endpoint {endpoint}")))
+    /// Opens `endpoint`: `tcp://host:port`, `tls://host:port`, or a `ws://`/`wss://` URL.
+    pub(crate) async fn open(endpoint: &str, tls_config: &Arc<rustls::ClientConfig>) -> io::Result<Self> {
+        let unsupported =
+            || io::Error::new(io::ErrorKind::InvalidInput, format!("unsupported endpoint {endpoint}"));
+        let (scheme, rest) = endpoint.split_once("://").ok_or_else(unsupported)?;
+        let (authority, host) = authority(rest);
+        match scheme {
+            "tcp" => {
+                let stream = TcpStream::connect(authority).await?;
+                stream.set_nodelay(true)?;
+                Ok(Self::Tcp(Stream::new(stream)))
+            }
+            "tls" => Ok(Self::Tls(Box::new(Stream::new(tls(tls_config, authority, host).await?)))),
+            "ws" => {
+                let stream = TcpStream::connect(authority).await?;
+                stream.set_nodelay(true)?;
+                let (ws, _) =
+                    tokio_tungstenite::client_async(endpoint, stream).await.map_err(io::Error::other)?;
+                Ok(Self::WebSocket(Box::new(ws)))
+            }
+            "wss" => {
+                let stream = tls(tls_config, authority, host).await?;
+                let (ws, _) =
+                    tokio_tungstenite::client_async(endpoint, stream).await.map_err(io::Error::other)?;
+                Ok(Self::SecureWebSocket(Box::new(ws)))
+            }
+            _ => Err(unsupported()),
         }
     }
 
     /// The next bytes from the server; `None` when the connection closed.
     pub(crate) async fn read(&mut self) -> io::Result<Option<Bytes>> {
         match self {
-            Self::Tcp { stream, buf } => {
-                let n = stream.read(buf).await?;
-                Ok((n > 0).then(|| Bytes::copy_from_slice(&buf[..n])))
-            }
-            Self::WebSocket(ws) => loop {
-                match ws.next().await {
-                    Some(Ok(Message::Binary(bytes))) => return Ok(Some(bytes)),
-                    Some(Ok(Message::Close(_))) | None => return Ok(None),
-                    Some(Ok(_)) => continue,
-                    Some(Err(e)) => return Err(io::Error::other(e)),
-                }
-            },
+            Self::Tcp(stream) => stream.read().await,
+            Self::Tls(stream) => stream.read().await,
+            Self::WebSocket(ws) => ws_read(ws).await,
+            Self::SecureWebSocket(ws) => ws_read(ws).await,
         }
     }
 
@@ -76,39 +167,46 @@ impl Link {
         now: std::time::Instant,
     ) -> io::Result<()> {
         match self {
-            Self::Tcp { stream, .. } => {
-                let mut out = Vec::new();
-                while session.poll_transmit(now, &mut out) > 0 {}
-                if !out.is_empty() {
-                    stream.write_all(&out).await?;
-                }
-            }
-            Self::WebSocket(ws) => {
-                let mut out = Vec::new();
-                let mut any = false;
-                while session.poll_transmit(now, &mut out) > 0 {
-                    ws.feed(Message::Binary(std::mem::take(&mut out).into()))
-                        .await
-                        .map_err(io::Error::other)?;
-                    any = true;
-                }
-                if any {
-                    ws.flush().await.map_err(io::Error::other)?;
-                }
-            }
+            Self::Tcp(stream) => stream.write_from(session, now).await,
+            Self::Tls(stream) => stream.write_from(session, now).await,
+            Self::WebSocket(ws) => ws_write(ws, session, now).await,
+            Self::SecureWebSocket(ws) => ws_write(ws, session, now).await,
         }
-        Ok(())
     }
 
     /// Closes the connection politely.
     pub(crate) async fn close(self) {
         match self {
-            Self::Tcp { mut stream, .. } => {
-                let _ = stream.shutdown().await;
+            Self::Tcp(mut stream) => {
+                let _ = stream.stream.shutdown().await;
+            }
+            Self::Tls(mut stream) => {
+                let _ = stream.stream.shutdown().await;
             }
             Self::WebSocket(mut ws) => {
                 let _ = ws.close(None).await;
             }
+            Self::SecureWebSocket(mut ws) => {
+                let _ = ws.close(None).await;
+            }
         }
     }
+}
+
+/// A TLS client configuration trusting the web's roots plus `extra_roots`.
+pub(crate) fn tls_config(
+    extra_roots: &[rustls_pki_types::CertificateDer<'static>],
+) -> io::Result<Arc<rustls::ClientConfig>> {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    for root in extra_roots {
+        roots.add(root.clone()).map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+    }
+    let config =
+        rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+            .with_safe_default_protocol_versions()
+            .map_err(io::Error::other)?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+    Ok(Arc::new(config))
 }
