@@ -130,8 +130,8 @@ impl Transports {
 
     pub(crate) fn offered_by(&self, server: &wire::ServerInfo) -> bool {
         let tcp = !server.tcp_endpoint.is_empty();
-        (tcp && !server.tcp_tls && self.tcp)
-            || (tcp && server.tcp_tls && self.tcp_tls)
+        let tcp_usable = if server.tcp_tls { self.tcp_tls } else { self.tcp };
+        (tcp && tcp_usable)
             || (server.ws_url.starts_with("ws://") && self.websocket)
             || (server.ws_url.starts_with("wss://") && self.websocket_tls)
     }
