@@ -187,3 +187,57 @@ async fn a_connection_killed_mid_stream_resumes_with_nothing_lost_or_repeated() 
     assert_eq!(seen, expected, "every message once, in order");
     assert_eq!(bob.recv_within(Duration::from_millis(300)).await, None, "nothing after the last one");
 }
+
+#[tokio::test]
+async fn a_new_session_of_the_same_device_replaces_the_old_one() {
+    let server = start(|_| {}).await;
+    let (mut first, _) = server.session("alice", "phone", None).await;
+    let (_second, _) = server.session("alice", "phone", None).await;
+    match first.recv().await {
+        Some(Body::GoAway(go_away)) => assert_eq!(go_away.reason, wire::GoAwayReason::SessionReplaced as i32),
+        other => panic!("expected GoAway, got {other:?}"),
+    }
+    assert_eq!(first.recv().await, None, "then the old connection closes");
+}
+
+#[tokio::test]
+async fn over_the_device_limit_new_sessions_are_refused_by_default() {
+    let server = start(|o| o.max_sessions_per_user = 2).await;
+    let _one = server.session("alice", "d1", None).await;
+    let _two = server.session("alice", "d2", None).await;
+    let mut third = server.raw().await;
+    third.send(hello(&server.token("alice", "d3"), "d3", None)).await;
+    assert_eq!(third.expect_fatal().await, ErrorCode::TOO_MANY_SESSIONS);
+}
+
+#[tokio::test]
+async fn over_the_device_limit_the_oldest_can_be_kicked_instead() {
+    let server = start(|o| {
+        o.max_sessions_per_user = 2;
+        o.over_limit = cim_server::OverLimit::KickOldest;
+    })
+    .await;
+    let (mut oldest, _) = server.session("alice", "d1", None).await;
+    let _two = server.session("alice", "d2", None).await;
+    let (_three, _) = server.session("alice", "d3", None).await;
+    match oldest.recv().await {
+        Some(Body::GoAway(go_away)) => assert_eq!(go_away.reason, wire::GoAwayReason::SessionReplaced as i32),
+        other => panic!("expected GoAway, got {other:?}"),
+    }
+    let sessions = server.store.sessions_of("alice").await.expect("memory");
+    let devices: Vec<&str> = sessions.iter().map(|s| s.device_id.as_str()).collect();
+    assert_eq!(devices, ["d2", "d3"]);
+}
+
+#[tokio::test]
+async fn shutdown_sends_go_away_and_drains() {
+    let server = start(|o| o.drain_secs = 3).await;
+    let (mut alice, _) = server.session("alice", "a", None).await;
+    let shutdown = tokio::spawn(server.server.shutdown());
+    match alice.recv().await {
+        Some(Body::GoAway(go_away)) => assert_eq!(go_away.reason, wire::GoAwayReason::Shutdown as i32),
+        other => panic!("expected GoAway, got {other:?}"),
+    }
+    assert_eq!(alice.recv().await, None, "the server closes after the GoAway");
+    tokio::time::timeout(WAIT, shutdown).await.expect("shutdown finishes").expect("no panic");
+}
