@@ -1,4 +1,4 @@
-//! The HTTP/JSON binding of the route API (spec §14.4).
+//! The HTTP/JSON binding of the route API (spec §14.4): JSON in, an operation, JSON out.
 
 use std::sync::Arc;
 
@@ -9,16 +9,17 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use base64::Engine;
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::engine::general_purpose::STANDARD;
 use bytes::Bytes;
-use cim_backend::{GroupRecord, TokenClaims, UserRecord, hash_password, now_ms};
+use cim_backend::TokenClaims;
 use cim_core::ErrorCode;
 use cim_core::wire::{self, recipient};
-use serde::{Deserialize, Serialize, de::DeserializeOwned};
-use serde_json::json;
+use serde::{Deserialize, de::DeserializeOwned};
+use serde_json::{Value, json};
 
+use crate::Route;
 use crate::error::ApiError;
-use crate::{Route, valid_name};
+use crate::ops::{LoginCredentials, LoginInput};
 
 type ApiResult<T> = Result<T, ApiError>;
 
@@ -48,10 +49,15 @@ fn parse<T: DeserializeOwned + Default>(body: &Bytes) -> ApiResult<T> {
     serde_json::from_slice(body).map_err(|e| ApiError::invalid(format!("malformed JSON body: {e}")))
 }
 
-fn json_response(status: StatusCode, body: impl Serialize) -> Response {
+fn query<T>(query: Result<Query<T>, QueryRejection>) -> ApiResult<T> {
+    query.map(|Query(q)| q).map_err(|e| ApiError::invalid(format!("bad query parameters: {e}")))
+}
+
+fn reply(status: StatusCode, body: Value) -> Response {
     (status, axum::Json(body)).into_response()
 }
 
+/// The token of `Authorization: Bearer <token>` (scheme in any case, spec §14.4-7).
 fn bearer(headers: &HeaderMap) -> ApiResult<&str> {
     let value = headers
         .get("authorization")
@@ -64,63 +70,35 @@ fn bearer(headers: &HeaderMap) -> ApiResult<&str> {
     Ok(token.trim())
 }
 
-impl Route {
-    /// The claims of the caller's token, refusing ended logins.
-    async fn caller(&self, headers: &HeaderMap) -> ApiResult<TokenClaims> {
-        let claims = self
-            .keys
-            .verify(bearer(headers)?, now_ms())
-            .map_err(|e| ApiError::new(e.code(), e.to_string()))?;
-        if self.store.is_login_ended(&claims.lid).await? {
-            return Err(ApiError::new(ErrorCode::UNAUTHENTICATED, "this login has ended"));
-        }
-        Ok(claims)
-    }
-
-    fn check_api_key(&self, headers: &HeaderMap) -> ApiResult<()> {
-        let given = headers.get("x-cim-api-key").and_then(|v| v.to_str().ok()).unwrap_or("");
-        match &self.options.api_key {
-            Some(key) if !given.is_empty() && constant_time_eq(given.as_bytes(), key.as_bytes()) => Ok(()),
-            Some(_) => Err(ApiError::new(ErrorCode::UNAUTHENTICATED, "missing or wrong X-Cim-Api-Key")),
-            None => Err(ApiError::new(
-                ErrorCode::UNAUTHENTICATED,
-                "this route has no API key configured (--api-key)",
-            )),
-        }
-    }
-
-    async fn user_infos(&self, ids: impl IntoIterator<Item = String>) -> ApiResult<Vec<UserInfo>> {
-        let mut out = Vec::new();
-        for user_id in ids {
-            let online = !self.store.sessions_of(&user_id).await?.is_empty();
-            let user_name = self.store.user(&user_id).await?.map_or_else(|| user_id.clone(), |u| u.user_name);
-            out.push(UserInfo { user_id, user_name, online });
-        }
-        Ok(out)
-    }
+async fn caller(route: &Route, headers: &HeaderMap) -> ApiResult<TokenClaims> {
+    route.authenticate(bearer(headers)?).await
 }
 
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+fn api_key(headers: &HeaderMap) -> Option<&str> {
+    headers.get("x-cim-api-key").and_then(|v| v.to_str().ok())
 }
 
-#[derive(Serialize)]
-struct UserInfo {
-    user_id: String,
-    user_name: String,
-    online: bool,
+fn user_json(user: &wire::UserInfo) -> Value {
+    json!({ "user_id": user.user_id, "user_name": user.user_name, "online": user.online })
 }
 
-#[derive(Serialize)]
-struct GroupInfo {
-    group_id: String,
-    member_count: usize,
+fn users_json(users: &[wire::UserInfo]) -> Vec<Value> {
+    users.iter().map(user_json).collect()
 }
 
-impl From<GroupRecord> for GroupInfo {
-    fn from(group: GroupRecord) -> Self {
-        Self { group_id: group.group_id, member_count: group.members.len() }
+fn group_json(group: &wire::GroupInfo) -> Value {
+    json!({ "group_id": group.group_id, "member_count": group.member_count })
+}
+
+fn server_json(server: &wire::ServerInfo, internal: bool) -> Value {
+    let mut value = json!({
+        "server_id": server.server_id, "tcp_endpoint": server.tcp_endpoint, "ws_url": server.ws_url,
+        "tcp_tls": server.tcp_tls, "connections": server.connections, "draining": server.draining,
+    });
+    if internal {
+        value["internal_endpoint"] = json!(server.internal_endpoint);
     }
+    value
 }
 
 #[derive(Deserialize, Default)]
@@ -132,22 +110,8 @@ struct RegisterRequest {
 
 async fn register(State(route): State<Arc<Route>>, body: Bytes) -> ApiResult<Response> {
     let request: RegisterRequest = parse(&body)?;
-    if !valid_name(&request.user_name, 64) {
-        return Err(ApiError::invalid("user_name must be 1 to 64 of A-Z a-z 0-9 _ . -"));
-    }
-    if !(8..=1024).contains(&request.password.len()) {
-        return Err(ApiError::invalid("password must be 8 to 1024 bytes"));
-    }
-    let name = request.user_name;
-    let hash = tokio::task::spawn_blocking(move || hash_password(&request.password))
-        .await
-        .map_err(|_| ApiError::new(ErrorCode::INTERNAL, "password hashing failed"))?;
-    route
-        .store
-        .create_user(UserRecord { user_id: name.clone(), user_name: name.clone(), password_hash: hash })
-        .await?;
-    tracing::info!(user = %name, "registered");
-    Ok(json_response(StatusCode::CREATED, json!({ "user_id": name })))
+    let user_id = route.register(request.user_name, request.password).await?;
+    Ok(reply(StatusCode::CREATED, json!({ "user_id": user_id })))
 }
 
 #[derive(Deserialize, Default)]
@@ -162,13 +126,10 @@ struct LoginRequest {
 
 async fn login(State(route): State<Arc<Route>>, body: Bytes) -> ApiResult<Response> {
     let request: LoginRequest = parse(&body)?;
-    if request.device_id.is_empty() || request.device_id.len() > 128 {
-        return Err(ApiError::invalid("device_id must be 1 to 128 bytes"));
-    }
-    let user = match (&request.jwt, &request.user_name, &request.password) {
-        (Some(jwt), None, None) => route.user_from_jwt(jwt).await?,
-        (None, Some(name), password) => {
-            route.user_from_password(name, password.as_deref().unwrap_or("")).await?
+    let credentials = match (request.jwt, request.user_name, request.password) {
+        (Some(jwt), None, None) => LoginCredentials::Jwt(jwt),
+        (None, Some(user_name), password) => {
+            LoginCredentials::Password { user_name, password: password.unwrap_or_default() }
         }
         (Some(_), _, _) => {
             return Err(ApiError::invalid("give either jwt or user_name and password, not both"));
@@ -176,36 +137,15 @@ async fn login(State(route): State<Arc<Route>>, body: Bytes) -> ApiResult<Respon
         (None, None, _) => return Err(ApiError::invalid("give jwt, or user_name and password")),
     };
     let transports = crate::Transports::parse(&request.transports);
-    let servers =
-        route.registry.servers().await.map_err(|e| ApiError::new(ErrorCode::UNAVAILABLE, e.to_string()))?;
-    let usable: Vec<wire::ServerInfo> = servers.into_iter().filter(|s| transports.offered_by(s)).collect();
-    let server = route
-        .assigner
-        .pick(&user.user_id, &usable)
-        .cloned()
-        .ok_or_else(|| ApiError::new(ErrorCode::UNAVAILABLE, "no server available; try again shortly"))?;
-    let claims = cim_backend::TokenKeys::new_claims(
-        &user.user_id,
-        &request.device_id,
-        route.options.token_lifetime_ms(),
-    );
-    let token = route.keys.issue(&claims);
-    route.metrics.logins.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    Ok(json_response(
+    let login = route.login(LoginInput { credentials, device_id: request.device_id, transports }).await?;
+    Ok(reply(
         StatusCode::OK,
         json!({
-            "user_id": user.user_id,
-            "user_name": user.user_name,
-            "token": token,
-            "token_expires_at_ms": claims.exp,
-            "server": {
-                "server_id": server.server_id,
-                "tcp_endpoint": server.tcp_endpoint,
-                "ws_url": server.ws_url,
-                "tcp_tls": server.tcp_tls,
-                "connections": server.connections,
-                "draining": server.draining,
-            },
+            "user_id": login.user.user_id,
+            "user_name": login.user.user_name,
+            "token": login.token,
+            "token_expires_at_ms": login.expires_at_ms,
+            "server": server_json(&login.server, false),
         }),
     ))
 }
@@ -217,15 +157,9 @@ struct LogoutRequest {
 }
 
 async fn logout(State(route): State<Arc<Route>>, headers: HeaderMap, body: Bytes) -> ApiResult<Response> {
-    let claims = route.caller(&headers).await?;
+    let claims = caller(&route, &headers).await?;
     let request: LogoutRequest = parse(&body)?;
-    route.store.end_login(&claims.lid, claims.exp + cim_backend::CLOCK_SKEW_MS).await?;
-    let sessions = route.store.sessions_of(&claims.sub).await?;
-    for session in sessions.iter().filter(|s| request.all_devices || s.device_id == claims.dev) {
-        if let Some(fanout) = &route.fanout {
-            fanout.end_sessions(&claims.sub, Some(&session.session_id), wire::GoAwayReason::LoggedOut).await;
-        }
-    }
+    route.logout(&claims, request.all_devices).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -239,27 +173,18 @@ struct PageQuery {
 async fn online(
     State(route): State<Arc<Route>>,
     headers: HeaderMap,
-    query: Result<Query<PageQuery>, QueryRejection>,
+    page: Result<Query<PageQuery>, QueryRejection>,
 ) -> ApiResult<Response> {
-    route.caller(&headers).await?;
-    let Query(query) = query.map_err(|e| ApiError::invalid(format!("bad query parameters: {e}")))?;
-    let size = match query.page_size {
-        0 => 100,
-        n => n.min(1000),
-    } as usize;
-    let after = if query.page_token.is_empty() {
-        None
-    } else {
-        let bytes =
-            URL_SAFE_NO_PAD.decode(&query.page_token).map_err(|_| ApiError::invalid("unknown page_token"))?;
-        Some(String::from_utf8(bytes).map_err(|_| ApiError::invalid("unknown page_token"))?)
-    };
-    let page = route.store.online_users(after.as_deref(), size).await?;
-    let users = route.user_infos(page.user_ids).await?;
-    let next = page.next_after.map(|last| URL_SAFE_NO_PAD.encode(last)).unwrap_or_default();
-    Ok(json_response(
+    caller(&route, &headers).await?;
+    let page = query(page)?;
+    let result = route.online_users(&page.page_token, page.page_size).await?;
+    Ok(reply(
         StatusCode::OK,
-        json!({ "users": users, "next_page_token": next, "total_online": page.total }),
+        json!({
+            "users": users_json(&result.users),
+            "next_page_token": result.next_page_token,
+            "total_online": result.total_online,
+        }),
     ))
 }
 
@@ -273,17 +198,12 @@ struct PrefixQuery {
 async fn users_by_prefix(
     State(route): State<Arc<Route>>,
     headers: HeaderMap,
-    query: Result<Query<PrefixQuery>, QueryRejection>,
+    params: Result<Query<PrefixQuery>, QueryRejection>,
 ) -> ApiResult<Response> {
-    route.caller(&headers).await?;
-    let Query(query) = query.map_err(|e| ApiError::invalid(format!("bad query parameters: {e}")))?;
-    let limit = match query.limit {
-        0 => 20,
-        n => n.min(100),
-    } as usize;
-    let users = route.store.users_by_prefix(&query.prefix, limit).await?;
-    let infos = route.user_infos(users.into_iter().map(|u| u.user_id)).await?;
-    Ok(json_response(StatusCode::OK, json!({ "users": infos })))
+    caller(&route, &headers).await?;
+    let params = query(params)?;
+    let users = route.users_by_prefix(&params.prefix, params.limit).await?;
+    Ok(reply(StatusCode::OK, json!({ "users": users_json(&users) })))
 }
 
 #[derive(Deserialize, Default)]
@@ -298,13 +218,10 @@ async fn create_group(
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Response> {
-    let claims = route.caller(&headers).await?;
+    let claims = caller(&route, &headers).await?;
     let request: CreateGroupRequest = parse(&body)?;
-    if !valid_name(&request.group_id, 128) || request.group_id == "." || request.group_id == ".." {
-        return Err(ApiError::invalid("group_id must be 1 to 128 of A-Z a-z 0-9 _ . - (not . or ..)"));
-    }
-    let group = route.store.create_group(&request.group_id, &claims.sub, &request.member_user_ids).await?;
-    Ok(json_response(StatusCode::CREATED, json!({ "group": GroupInfo::from(group) })))
+    let group = route.create_group(&claims, &request.group_id, &request.member_user_ids).await?;
+    Ok(reply(StatusCode::CREATED, json!({ "group": group_json(&group) })))
 }
 
 async fn join_group(
@@ -312,9 +229,9 @@ async fn join_group(
     headers: HeaderMap,
     Path(group_id): Path<String>,
 ) -> ApiResult<Response> {
-    let claims = route.caller(&headers).await?;
-    let group = route.store.join_group(&group_id, &claims.sub).await?;
-    Ok(json_response(StatusCode::OK, json!({ "group": GroupInfo::from(group) })))
+    let claims = caller(&route, &headers).await?;
+    let group = route.join_group(&claims, &group_id).await?;
+    Ok(reply(StatusCode::OK, json!({ "group": group_json(&group) })))
 }
 
 async fn leave_group(
@@ -322,9 +239,9 @@ async fn leave_group(
     headers: HeaderMap,
     Path(group_id): Path<String>,
 ) -> ApiResult<Response> {
-    let claims = route.caller(&headers).await?;
-    let group = route.store.leave_group(&group_id, &claims.sub).await?;
-    Ok(json_response(StatusCode::OK, json!({ "group": GroupInfo::from(group) })))
+    let claims = caller(&route, &headers).await?;
+    let group = route.leave_group(&claims, &group_id).await?;
+    Ok(reply(StatusCode::OK, json!({ "group": group_json(&group) })))
 }
 
 async fn group_members(
@@ -332,24 +249,15 @@ async fn group_members(
     headers: HeaderMap,
     Path(group_id): Path<String>,
 ) -> ApiResult<Response> {
-    let claims = route.caller(&headers).await?;
-    let group = route
-        .store
-        .group(&group_id)
-        .await?
-        .ok_or_else(|| ApiError::new(ErrorCode::NOT_FOUND, format!("no group {group_id}")))?;
-    if !group.members.contains(&claims.sub) {
-        return Err(ApiError::new(ErrorCode::FORBIDDEN, "only members may list a group"));
-    }
-    let members = route.user_infos(group.members).await?;
-    Ok(json_response(StatusCode::OK, json!({ "members": members })))
+    let claims = caller(&route, &headers).await?;
+    let members = route.group_members(&claims, &group_id).await?;
+    Ok(reply(StatusCode::OK, json!({ "members": users_json(&members) })))
 }
 
 async fn my_groups(State(route): State<Arc<Route>>, headers: HeaderMap) -> ApiResult<Response> {
-    let claims = route.caller(&headers).await?;
-    let groups: Vec<GroupInfo> =
-        route.store.groups_of(&claims.sub).await?.into_iter().map(GroupInfo::from).collect();
-    Ok(json_response(StatusCode::OK, json!({ "groups": groups })))
+    let claims = caller(&route, &headers).await?;
+    let groups: Vec<Value> = route.my_groups(&claims).await?.iter().map(group_json).collect();
+    Ok(reply(StatusCode::OK, json!({ "groups": groups })))
 }
 
 #[derive(Deserialize, Default)]
@@ -372,7 +280,7 @@ struct PushRequest {
 }
 
 async fn push(State(route): State<Arc<Route>>, headers: HeaderMap, body: Bytes) -> ApiResult<Response> {
-    route.check_api_key(&headers)?;
+    route.check_api_key(api_key(&headers))?;
     let request: PushRequest = parse(&body)?;
     let to = match (request.to.user_id, request.to.group_id, request.to.everyone) {
         (Some(user), None, None) => recipient::Kind::UserId(user),
@@ -387,41 +295,26 @@ async fn push(State(route): State<Arc<Route>>, headers: HeaderMap, body: Bytes) 
         }
         _ => return Err(ApiError::invalid("give exactly one of body and body_base64")),
     };
+    let to = wire::Recipient { kind: Some(to) };
     let ack = route
-        .push_message(
-            &request.from_user_id,
-            &request.client_msg_id,
-            wire::Recipient { kind: Some(to) },
-            request.content_type,
-            body,
-        )
+        .push_message(&request.from_user_id, &request.client_msg_id, to, request.content_type, body)
         .await?;
-    Ok(json_response(
+    Ok(reply(
         StatusCode::OK,
         json!({ "message_id": ack.message_id, "sent_at_ms": ack.sent_at_ms, "duplicate": ack.duplicate, "live_only": ack.live_only }),
     ))
 }
 
 async fn servers(State(route): State<Arc<Route>>, headers: HeaderMap) -> ApiResult<Response> {
-    route.check_api_key(&headers)?;
-    let servers =
-        route.registry.servers().await.map_err(|e| ApiError::new(ErrorCode::UNAVAILABLE, e.to_string()))?;
-    let list: Vec<serde_json::Value> = servers
-        .into_iter()
-        .map(|s| {
-            json!({
-                "server_id": s.server_id, "tcp_endpoint": s.tcp_endpoint, "ws_url": s.ws_url, "tcp_tls": s.tcp_tls,
-                "internal_endpoint": s.internal_endpoint, "connections": s.connections, "draining": s.draining,
-            })
-        })
-        .collect();
-    Ok(json_response(StatusCode::OK, json!({ "servers": list })))
+    route.check_api_key(api_key(&headers))?;
+    let servers: Vec<Value> = route.servers().await?.iter().map(|s| server_json(s, true)).collect();
+    Ok(reply(StatusCode::OK, json!({ "servers": servers })))
 }
 
 async fn health(State(route): State<Arc<Route>>) -> Response {
     let (ok, checks) = route.health().await;
     let status = if ok { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
-    json_response(status, json!({ "ok": ok, "version": env!("CARGO_PKG_VERSION"), "checks": checks }))
+    reply(status, json!({ "ok": ok, "version": env!("CARGO_PKG_VERSION"), "checks": checks }))
 }
 
 async fn metrics(State(route): State<Arc<Route>>) -> Response {

@@ -8,6 +8,7 @@
 mod assign;
 mod error;
 mod http;
+mod ops;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
