@@ -11,6 +11,9 @@ pub(crate) struct UpArgs {
     /// Address of the route's HTTP API.
     #[arg(long, env = "CIM_ROUTE_LISTEN", default_value = "127.0.0.1:8083")]
     route_listen: SocketAddr,
+    /// Address of the route's gRPC API.
+    #[arg(long, env = "CIM_ROUTE_GRPC_LISTEN", default_value = "127.0.0.1:8084")]
+    route_grpc_listen: SocketAddr,
     /// Address for TCP clients.
     #[arg(long, env = "CIM_SERVER_LISTEN", default_value = "127.0.0.1:9000")]
     server_listen: SocketAddr,
@@ -51,6 +54,7 @@ pub(crate) async fn run(args: UpArgs) -> anyhow::Result<()> {
     let server = cim_server::start(server_options, store.clone(), registry.clone(), keys.clone()).await?;
     let mut route_options = cim_route::RouteOptions::defaults();
     route_options.http_listen = args.route_listen;
+    route_options.grpc_listen = args.route_grpc_listen;
     route_options.api_key = args.api_key;
     route_options.jwt_secret = args.jwt_secret;
     let route = cim_route::start(route_options, store, registry, keys, Some(server.fanout())).await?;
@@ -59,7 +63,7 @@ pub(crate) async fn run(args: UpArgs) -> anyhow::Result<()> {
     let route_flag = if url == "http://127.0.0.1:8083" { String::new() } else { format!(" --route {url}") };
     println!("cim is up: route and server in one process, in memory (everything is lost on exit)");
     println!();
-    println!("  route     {url}");
+    println!("  route     {url}    gRPC {}", route.grpc_addr());
     println!("  server    tcp {}    websocket {}", server.tcp_addr(), server.info().ws_url);
     println!("  metrics   http://{}/metrics", server.admin_addr());
     println!();

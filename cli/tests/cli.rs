@@ -22,7 +22,15 @@ impl Drop for Up {
 
 fn up() -> Up {
     let mut child = Command::new(CIM)
-        .args(["up", "--route-listen", "127.0.0.1:0", "--server-listen", "127.0.0.1:0"])
+        .args([
+            "up",
+            "--route-listen",
+            "127.0.0.1:0",
+            "--route-grpc-listen",
+            "127.0.0.1:0",
+            "--server-listen",
+            "127.0.0.1:0",
+        ])
         .args(["--ws-listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -32,8 +40,9 @@ fn up() -> Up {
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if let Some(url) = line.trim().strip_prefix("route") {
-                let _ = tx.send(url.trim().to_owned());
+            if let Some(rest) = line.trim().strip_prefix("route") {
+                let url = rest.split_whitespace().next().unwrap_or_default().to_owned();
+                let _ = tx.send(url);
             }
         }
     });

@@ -12,7 +12,6 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use bytes::Bytes;
 use cim_backend::TokenClaims;
-use cim_core::ErrorCode;
 use cim_core::wire::{self, recipient};
 use serde::{Deserialize, de::DeserializeOwned};
 use serde_json::{Value, json};
@@ -57,21 +56,9 @@ fn reply(status: StatusCode, body: Value) -> Response {
     (status, axum::Json(body)).into_response()
 }
 
-/// The token of `Authorization: Bearer <token>` (scheme in any case, spec §14.4-7).
-fn bearer(headers: &HeaderMap) -> ApiResult<&str> {
-    let value = headers
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .ok_or_else(|| ApiError::new(ErrorCode::UNAUTHENTICATED, "missing Authorization: Bearer <token>"))?;
-    let (scheme, token) = value.split_once(' ').unwrap_or((value, ""));
-    if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
-        return Err(ApiError::new(ErrorCode::UNAUTHENTICATED, "Authorization must be Bearer <token>"));
-    }
-    Ok(token.trim())
-}
-
 async fn caller(route: &Route, headers: &HeaderMap) -> ApiResult<TokenClaims> {
-    route.authenticate(bearer(headers)?).await
+    let value = headers.get("authorization").and_then(|v| v.to_str().ok());
+    route.authenticate(crate::ops::bearer_token(value)?).await
 }
 
 fn api_key(headers: &HeaderMap) -> Option<&str> {

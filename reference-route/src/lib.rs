@@ -7,6 +7,7 @@
 
 mod assign;
 mod error;
+mod grpc;
 mod http;
 mod ops;
 
@@ -33,6 +34,9 @@ pub struct RouteOptions {
     /// Address of the HTTP/JSON API.
     #[arg(long = "listen", env = "CIM_ROUTE_LISTEN", default_value = "127.0.0.1:8083")]
     pub http_listen: SocketAddr,
+    /// Address of the gRPC API (service cim.v1.Route, with reflection).
+    #[arg(long, env = "CIM_ROUTE_GRPC_LISTEN", default_value = "127.0.0.1:8084")]
+    pub grpc_listen: SocketAddr,
     /// How logins are spread over servers.
     #[arg(long, env = "CIM_STRATEGY", value_enum, default_value_t = Strategy::ConsistentHash)]
     pub strategy: Strategy,
@@ -291,13 +295,19 @@ impl Route {
 /// A route that is running.
 pub struct RunningRoute {
     http_addr: SocketAddr,
-    task: JoinHandle<()>,
+    grpc_addr: SocketAddr,
+    tasks: Vec<JoinHandle<()>>,
 }
 
 impl RunningRoute {
     /// Where the HTTP/JSON API listens.
     pub fn http_addr(&self) -> SocketAddr {
         self.http_addr
+    }
+
+    /// Where the gRPC API listens.
+    pub fn grpc_addr(&self) -> SocketAddr {
+        self.grpc_addr
     }
 
     /// The API's base URL, `http://host:port`.
@@ -307,7 +317,9 @@ impl RunningRoute {
 
     /// Stops serving.
     pub fn shutdown(self) {
-        self.task.abort();
+        for task in self.tasks {
+            task.abort();
+        }
     }
 }
 
@@ -324,7 +336,11 @@ pub async fn start(
         .await
         .with_context(|| format!("cannot bind {} for the route API", options.http_listen))?;
     let http_addr = listener.local_addr()?;
-    tracing::info!(http = %http_addr, strategy = ?options.strategy, store = %store.describe(), registry = %registry.describe(), "cim-route listening");
+    let grpc_listener = TcpListener::bind(options.grpc_listen)
+        .await
+        .with_context(|| format!("cannot bind {} for the route's gRPC API", options.grpc_listen))?;
+    let grpc_addr = grpc_listener.local_addr()?;
+    tracing::info!(http = %http_addr, grpc = %grpc_addr, strategy = ?options.strategy, store = %store.describe(), registry = %registry.describe(), "cim-route listening");
     let route = Arc::new(Route {
         assigner: Assigner::new(options.strategy),
         options,
@@ -335,11 +351,19 @@ pub async fn start(
         message_ids: MessageIds::new(),
         metrics: Metrics::default(),
     });
+    let (service, reflection) = grpc::services(route.clone())?;
     let app = http::router(route);
-    let task = tokio::spawn(async move {
+    let http = tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, app).await {
-            tracing::error!(error = %e, "route API stopped");
+            tracing::error!(error = %e, "route HTTP API stopped");
         }
     });
-    Ok(RunningRoute { http_addr, task })
+    let grpc = tokio::spawn(async move {
+        let incoming = tonic::transport::server::TcpIncoming::from(grpc_listener);
+        let server = tonic::transport::Server::builder().add_service(service).add_service(reflection);
+        if let Err(e) = server.serve_with_incoming(incoming).await {
+            tracing::error!(error = %e, "route gRPC API stopped");
+        }
+    });
+    Ok(RunningRoute { http_addr, grpc_addr, tasks: vec![http, grpc] })
 }

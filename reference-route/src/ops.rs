@@ -209,6 +209,17 @@ impl Route {
     }
 }
 
+/// The token of an `authorization: Bearer <token>` value (scheme in any case, spec §14.4-7).
+pub(crate) fn bearer_token(value: Option<&str>) -> Result<&str> {
+    let value = value
+        .ok_or_else(|| ApiError::new(ErrorCode::UNAUTHENTICATED, "missing authorization: Bearer <token>"))?;
+    let (scheme, token) = value.split_once(' ').unwrap_or((value, ""));
+    if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
+        return Err(ApiError::new(ErrorCode::UNAUTHENTICATED, "authorization must be Bearer <token>"));
+    }
+    Ok(token.trim())
+}
+
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }

@@ -184,10 +184,10 @@ impl Link {
                 let _ = stream.stream.shutdown().await;
             }
             Self::WebSocket(mut ws) => {
-                let _ = ws.close(None).await;
+                let _ = WebSocketStream::close(&mut ws, None).await;
             }
             Self::SecureWebSocket(mut ws) => {
-                let _ = ws.close(None).await;
+                let _ = WebSocketStream::close(&mut ws, None).await;
             }
         }
     }

@@ -201,6 +201,7 @@ async fn jwt_login_from_the_app_backend() {
         cim_server::start(options, store.clone(), registry.clone(), keys.clone()).await.expect("server");
     let mut route_options = cim_route::RouteOptions::defaults();
     route_options.http_listen = any;
+    route_options.grpc_listen = any;
     route_options.jwt_secret = Some("app-backend-secret".into());
     let route =
         cim_route::start(route_options, store, registry, keys, Some(server.fanout())).await.expect("route");

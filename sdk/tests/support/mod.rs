@@ -34,6 +34,7 @@ pub async fn start_node_with(edit: impl FnOnce(&mut cim_server::ServerOptions)) 
         .expect("server starts");
     let mut route_options = cim_route::RouteOptions::defaults();
     route_options.http_listen = any;
+    route_options.grpc_listen = any;
     route_options.api_key = Some("test-api-key".into());
     let route = cim_route::start(route_options, store.clone(), registry, keys, Some(server.fanout()))
         .await

@@ -1,0 +1,228 @@
+//! The gRPC binding of the route API (spec §14.5): service `cim.v1.Route`, with reflection.
+
+use std::sync::Arc;
+
+use cim_core::ErrorCode;
+use cim_proto::v1::route_server::{Route as RouteService, RouteServer};
+use cim_proto::v1::{self as pb, login_request};
+use tonic::metadata::MetadataMap;
+use tonic::{Request, Response, Status};
+
+use crate::error::ApiError;
+use crate::ops::{LoginCredentials, LoginInput};
+use crate::{Route, Transports};
+
+/// `Route` behind tonic.
+pub(crate) struct GrpcRoute(pub(crate) Arc<Route>);
+
+/// The service and its reflection, ready for a tonic server.
+pub(crate) fn services(
+    route: Arc<Route>,
+) -> anyhow::Result<(
+    RouteServer<GrpcRoute>,
+    tonic_reflection::server::v1::ServerReflectionServer<impl tonic_reflection::server::v1::ServerReflection>,
+)> {
+    let reflection = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(cim_proto::DESCRIPTOR_SET)
+        .build_v1()?;
+    Ok((RouteServer::new(GrpcRoute(route)), reflection))
+}
+
+/// A failed call: the gRPC status of spec §14.6 and the registry code in `cim-error-code`.
+fn status(error: ApiError) -> Status {
+    let code = match error.code {
+        ErrorCode::INVALID_FIELD | ErrorCode::INVALID_CLIENT_MSG_ID | ErrorCode::BODY_TOO_LARGE => {
+            tonic::Code::InvalidArgument
+        }
+        ErrorCode::UNAUTHENTICATED | ErrorCode::TOKEN_EXPIRED | ErrorCode::INVALID_CREDENTIALS => {
+            tonic::Code::Unauthenticated
+        }
+        ErrorCode::FORBIDDEN => tonic::Code::PermissionDenied,
+        ErrorCode::NOT_FOUND | ErrorCode::UNKNOWN_RECIPIENT => tonic::Code::NotFound,
+        ErrorCode::ALREADY_EXISTS => tonic::Code::AlreadyExists,
+        ErrorCode::RATE_LIMITED => tonic::Code::ResourceExhausted,
+        ErrorCode::UNAVAILABLE | ErrorCode::SHUTTING_DOWN => tonic::Code::Unavailable,
+        _ => tonic::Code::Internal,
+    };
+    let mut status = Status::new(code, error.message);
+    status.metadata_mut().insert("cim-error-code", error.code.0.into());
+    status
+}
+
+fn metadata_str<'a>(metadata: &'a MetadataMap, key: &str) -> Option<&'a str> {
+    metadata.get(key).and_then(|v| v.to_str().ok())
+}
+
+impl GrpcRoute {
+    async fn caller(&self, metadata: &MetadataMap) -> Result<cim_backend::TokenClaims, Status> {
+        let token = crate::ops::bearer_token(metadata_str(metadata, "authorization")).map_err(status)?;
+        self.0.authenticate(token).await.map_err(status)
+    }
+}
+
+fn transport_names(transports: &[i32]) -> Vec<String> {
+    transports
+        .iter()
+        .map(|t| match pb::Transport::try_from(*t) {
+            Ok(pb::Transport::Tcp) => "tcp",
+            Ok(pb::Transport::Websocket) => "websocket",
+            Ok(pb::Transport::TcpTls) => "tcp_tls",
+            Ok(pb::Transport::WebsocketTls) => "websocket_tls",
+            _ => "unknown",
+        })
+        .map(str::to_owned)
+        .collect()
+}
+
+#[tonic::async_trait]
+impl RouteService for GrpcRoute {
+    async fn register(
+        &self,
+        request: Request<pb::RegisterRequest>,
+    ) -> Result<Response<pb::RegisterResponse>, Status> {
+        let request = request.into_inner();
+        let user_id = self.0.register(request.user_name, request.password).await.map_err(status)?;
+        Ok(Response::new(pb::RegisterResponse { user_id }))
+    }
+
+    async fn login(&self, request: Request<pb::LoginRequest>) -> Result<Response<pb::LoginResponse>, Status> {
+        let request = request.into_inner();
+        let credentials = match request.credentials {
+            Some(login_request::Credentials::Password(p)) => {
+                LoginCredentials::Password { user_name: p.user_name, password: p.password }
+            }
+            Some(login_request::Credentials::Jwt(jwt)) => LoginCredentials::Jwt(jwt),
+            None => return Err(status(ApiError::invalid("give a password or a jwt"))),
+        };
+        let transports = Transports::parse(&transport_names(&request.transports));
+        let input = LoginInput { credentials, device_id: request.device_id, transports };
+        let login = self.0.login(input).await.map_err(status)?;
+        Ok(Response::new(pb::LoginResponse {
+            user_id: login.user.user_id,
+            user_name: login.user.user_name,
+            token: login.token,
+            token_expires_at_ms: login.expires_at_ms,
+            server: Some(login.server),
+        }))
+    }
+
+    async fn logout(
+        &self,
+        request: Request<pb::LogoutRequest>,
+    ) -> Result<Response<pb::LogoutResponse>, Status> {
+        let claims = self.caller(request.metadata()).await?;
+        self.0.logout(&claims, request.into_inner().all_devices).await.map_err(status)?;
+        Ok(Response::new(pb::LogoutResponse {}))
+    }
+
+    async fn online_users(
+        &self,
+        request: Request<pb::OnlineUsersRequest>,
+    ) -> Result<Response<pb::OnlineUsersResponse>, Status> {
+        self.caller(request.metadata()).await?;
+        let request = request.into_inner();
+        Ok(Response::new(self.0.online_users(&request.page_token, request.page_size).await.map_err(status)?))
+    }
+
+    async fn users_by_prefix(
+        &self,
+        request: Request<pb::UsersByPrefixRequest>,
+    ) -> Result<Response<pb::UsersByPrefixResponse>, Status> {
+        self.caller(request.metadata()).await?;
+        let request = request.into_inner();
+        let users = self.0.users_by_prefix(&request.prefix, request.limit).await.map_err(status)?;
+        Ok(Response::new(pb::UsersByPrefixResponse { users }))
+    }
+
+    async fn create_group(
+        &self,
+        request: Request<pb::CreateGroupRequest>,
+    ) -> Result<Response<pb::GroupResponse>, Status> {
+        let claims = self.caller(request.metadata()).await?;
+        let request = request.into_inner();
+        let group = self
+            .0
+            .create_group(&claims, &request.group_id, &request.member_user_ids)
+            .await
+            .map_err(status)?;
+        Ok(Response::new(pb::GroupResponse { group: Some(group) }))
+    }
+
+    async fn join_group(
+        &self,
+        request: Request<pb::GroupMembershipRequest>,
+    ) -> Result<Response<pb::GroupResponse>, Status> {
+        let claims = self.caller(request.metadata()).await?;
+        let group = self.0.join_group(&claims, &request.into_inner().group_id).await.map_err(status)?;
+        Ok(Response::new(pb::GroupResponse { group: Some(group) }))
+    }
+
+    async fn leave_group(
+        &self,
+        request: Request<pb::GroupMembershipRequest>,
+    ) -> Result<Response<pb::GroupResponse>, Status> {
+        let claims = self.caller(request.metadata()).await?;
+        let group = self.0.leave_group(&claims, &request.into_inner().group_id).await.map_err(status)?;
+        Ok(Response::new(pb::GroupResponse { group: Some(group) }))
+    }
+
+    async fn group_members(
+        &self,
+        request: Request<pb::GroupMembersRequest>,
+    ) -> Result<Response<pb::GroupMembersResponse>, Status> {
+        let claims = self.caller(request.metadata()).await?;
+        let members = self.0.group_members(&claims, &request.into_inner().group_id).await.map_err(status)?;
+        Ok(Response::new(pb::GroupMembersResponse { members }))
+    }
+
+    async fn my_groups(
+        &self,
+        request: Request<pb::MyGroupsRequest>,
+    ) -> Result<Response<pb::MyGroupsResponse>, Status> {
+        let claims = self.caller(request.metadata()).await?;
+        let groups = self.0.my_groups(&claims).await.map_err(status)?;
+        Ok(Response::new(pb::MyGroupsResponse { groups }))
+    }
+
+    async fn push(&self, request: Request<pb::PushRequest>) -> Result<Response<pb::PushResponse>, Status> {
+        self.0.check_api_key(metadata_str(request.metadata(), "x-cim-api-key")).map_err(status)?;
+        let request = request.into_inner();
+        let to = request
+            .to
+            .filter(|to| to.kind.is_some())
+            .ok_or_else(|| status(ApiError::invalid("to is required")))?;
+        let ack = self
+            .0
+            .push_message(
+                &request.from_user_id,
+                &request.client_msg_id,
+                to,
+                request.content_type,
+                request.body,
+            )
+            .await
+            .map_err(status)?;
+        Ok(Response::new(pb::PushResponse {
+            message_id: ack.message_id,
+            sent_at_ms: ack.sent_at_ms,
+            duplicate: ack.duplicate,
+            live_only: ack.live_only,
+        }))
+    }
+
+    async fn servers(
+        &self,
+        request: Request<pb::ServersRequest>,
+    ) -> Result<Response<pb::ServersResponse>, Status> {
+        self.0.check_api_key(metadata_str(request.metadata(), "x-cim-api-key")).map_err(status)?;
+        Ok(Response::new(pb::ServersResponse { servers: self.0.servers().await.map_err(status)? }))
+    }
+
+    async fn health(
+        &self,
+        _request: Request<pb::HealthRequest>,
+    ) -> Result<Response<pb::HealthResponse>, Status> {
+        let (ok, checks) = self.0.health().await;
+        Ok(Response::new(pb::HealthResponse { ok, version: env!("CARGO_PKG_VERSION").to_owned(), checks }))
+    }
+}
