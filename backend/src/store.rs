@@ -126,6 +126,10 @@ pub trait Store: Send + Sync + 'static {
     fn describe(&self) -> String;
     /// Whether the backend answers.
     async fn health(&self) -> Result<(), StoreError>;
+    /// Inbox entries held in all, for `/metrics`, if the backend can count them cheaply.
+    async fn inbox_entries(&self) -> Option<u64> {
+        None
+    }
 
     /// Creates an account; `AlreadyExists` if the id is taken.
     async fn create_user(&self, user: UserRecord) -> Result<(), StoreError>;

@@ -19,7 +19,14 @@ pub(crate) async fn serve(listener: TcpListener, ctx: Arc<Context>) {
 }
 
 async fn metrics(State(ctx): State<Arc<Context>>) -> impl IntoResponse {
-    ([("content-type", "text/plain; version=0.0.4")], ctx.metrics.render())
+    let mut text = ctx.metrics.render();
+    if let Some(entries) = ctx.store.inbox_entries().await {
+        text.push_str(&format!(
+            "# HELP cim_store_inbox_entries Inbox entries held by the store, in all inboxes.\n\
+             # TYPE cim_store_inbox_entries gauge\ncim_store_inbox_entries {entries}\n"
+        ));
+    }
+    ([("content-type", "text/plain; version=0.0.4")], text)
 }
 
 async fn health(State(ctx): State<Arc<Context>>) -> impl IntoResponse {

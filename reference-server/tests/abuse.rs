@@ -241,3 +241,35 @@ async fn shutdown_sends_go_away_and_drains() {
     assert_eq!(alice.recv().await, None, "the server closes after the GoAway");
     tokio::time::timeout(WAIT, shutdown).await.expect("shutdown finishes").expect("no panic");
 }
+
+#[tokio::test]
+async fn a_silent_connection_is_dropped_after_the_handshake_timeout() {
+    let server = start(|o| o.handshake_timeout_secs = 1).await;
+    let mut raw = server.raw().await;
+    let started = std::time::Instant::now();
+    assert_eq!(raw.expect_fatal().await, ErrorCode::HANDSHAKE_TIMEOUT);
+    assert!(started.elapsed() >= Duration::from_millis(900), "not before the timeout");
+    server.still_serves().await;
+}
+
+#[tokio::test]
+async fn a_session_that_stops_heartbeating_is_dropped() {
+    let server = start(|o| {
+        o.heartbeat_interval_secs = 5;
+        o.heartbeat_timeout_secs = 10;
+    })
+    .await;
+    let (mut silent, welcome) = server.session("alice", "a", None).await;
+    assert_eq!((welcome.heartbeat_interval_ms, welcome.heartbeat_timeout_ms), (5_000, 10_000));
+    let started = std::time::Instant::now();
+    let mut code = None;
+    while let Some(frame) = silent.recv_within(Duration::from_secs(15)).await {
+        if let Body::Error(error) = frame {
+            code = Some(ErrorCode(error.code));
+        }
+    }
+    assert_eq!(code, Some(ErrorCode::HEARTBEAT_TIMEOUT));
+    let waited = started.elapsed();
+    assert!(waited >= Duration::from_secs(9) && waited < Duration::from_secs(14), "{waited:?}");
+    assert_eq!(server.server.session_count(), 0);
+}

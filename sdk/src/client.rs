@@ -243,6 +243,14 @@ impl Client {
         }
     }
 
+    /// The events as a stream (ends when the client is closed).
+    pub fn events(&mut self) -> impl futures_util::Stream<Item = Event> + '_ {
+        futures_util::stream::unfold(
+            self,
+            |client| async move { client.next_event().await.map(|e| (e, client)) },
+        )
+    }
+
     /// The next event if one is waiting.
     pub fn try_next_event(&mut self) -> Option<Event> {
         self.early.pop_front().or_else(|| self.events.try_recv().ok())

@@ -123,3 +123,48 @@ async fn restarted_client_resumes_without_repeats() {
     assert_eq!(resumed, Some(ResumeOutcome::Resumed));
     assert_eq!(texts, ["two"]);
 }
+
+#[tokio::test]
+async fn metrics_and_health_report_the_traffic() {
+    let node = start_node().await;
+    let alice = node.user("alice", "a").await;
+    let mut bob = node.user("bob", "b").await;
+    alice.send_to_user("bob", "counted").await.expect("stored");
+    next_message(&mut bob, WAIT).await;
+    let _ = alice.send_to_user("nobody", "refused").await;
+    cim_sdk::register(&node.url(), "carol", "password-carol").await.expect("registered");
+    alice.send_to_user("carol", "waits in the inbox").await.expect("stored");
+    let admin = node.server.admin_addr();
+    // Bob's entry goes once his ack lands (every known device read it); Carol's stays.
+    let mut metrics = String::new();
+    for _ in 0..50 {
+        metrics = reqwest::get(format!("http://{admin}/metrics"))
+            .await
+            .expect("served")
+            .text()
+            .await
+            .expect("text");
+        if metrics.lines().any(|l| l == "cim_store_inbox_entries 1") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    for line in [
+        "cim_server_sessions 2",
+        "cim_server_messages_accepted_total 2",
+        "cim_server_deliveries_total 1",
+        "cim_server_errors_total{code=\"3000\",name=\"UNKNOWN_RECIPIENT\"} 1",
+        "cim_store_inbox_entries 1",
+    ] {
+        assert!(metrics.lines().any(|l| l == line), "missing {line:?} in\n{metrics}");
+    }
+    let health: serde_json::Value =
+        reqwest::get(format!("http://{admin}/healthz")).await.expect("served").json().await.expect("json");
+    assert_eq!(health["ok"], true);
+    let route_health: serde_json::Value =
+        reqwest::get(format!("{}/healthz", node.url())).await.expect("served").json().await.expect("json");
+    assert_eq!(route_health["ok"], true);
+    let route_metrics =
+        reqwest::get(format!("{}/metrics", node.url())).await.expect("served").text().await.expect("text");
+    assert!(route_metrics.contains("cim_route_logins_total 2"), "{route_metrics}");
+}

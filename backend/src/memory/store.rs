@@ -107,6 +107,10 @@ impl Store for MemoryStore {
         Ok(())
     }
 
+    async fn inbox_entries(&self) -> Option<u64> {
+        Some(self.lock().inboxes.values().map(|inbox| inbox.entries.len() as u64).sum())
+    }
+
     async fn create_user(&self, user: UserRecord) -> Result<(), StoreError> {
         let mut inner = self.lock();
         if inner.users.contains_key(&user.user_id) {
