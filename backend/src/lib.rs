@@ -12,7 +12,9 @@ pub mod jwt;
 pub mod logging;
 mod memory;
 mod message_id;
+pub mod messaging;
 mod password;
+pub mod process;
 mod registry;
 mod store;
 #[cfg(feature = "testsuite")]

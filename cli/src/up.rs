@@ -75,25 +75,9 @@ pub(crate) async fn run(args: UpArgs) -> anyhow::Result<()> {
     println!("  cim send{route_flag} --user bob --password bob-password --to alice \"hi alice\"");
     println!();
     println!("Ctrl-C stops it.");
-    wait_for_signal().await;
+    cim_backend::process::shutdown_signal().await;
     println!("stopping: GoAway to every session, then drain");
     route.shutdown();
     server.shutdown().await;
     Ok(())
-}
-
-async fn wait_for_signal() {
-    #[cfg(unix)]
-    {
-        let Ok(mut term) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) else {
-            let _ = tokio::signal::ctrl_c().await;
-            return;
-        };
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term.recv() => {}
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = tokio::signal::ctrl_c().await;
 }

@@ -17,11 +17,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use anyhow::Context as _;
 use bytes::Bytes;
-use cim_backend::{
-    Accepted, Fanout, MessageIds, NewMessage, Registry, Store, TokenKeys, UserRecord, now_ms, verify_password,
-};
+use cim_backend::messaging::{Outgoing, accept_and_push};
+use cim_backend::{Fanout, MessageIds, Registry, Store, TokenKeys, UserRecord, now_ms, verify_password};
 use cim_core::ErrorCode;
-use cim_core::wire::{self, recipient};
+use cim_core::wire;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
@@ -202,75 +201,21 @@ impl Route {
         if self.store.user(from).await?.is_none() {
             return Err(ApiError::new(ErrorCode::NOT_FOUND, format!("no user {from}")));
         }
-        let (recipients, live_only) = match &to.kind {
-            Some(recipient::Kind::UserId(user)) => {
-                if self.store.user(user).await?.is_none() {
-                    return Err(ApiError::new(ErrorCode::UNKNOWN_RECIPIENT, format!("no user {user}")));
-                }
-                (vec![user.clone()], false)
-            }
-            Some(recipient::Kind::GroupId(group)) => {
-                let group = self.store.group(group).await?.ok_or_else(|| {
-                    ApiError::new(ErrorCode::UNKNOWN_RECIPIENT, format!("no group {group}"))
-                })?;
-                (group.members.into_iter().filter(|m| m != from).collect(), false)
-            }
-            Some(recipient::Kind::Everyone(_)) => (Vec::new(), true),
-            None => return Err(ApiError::invalid("no recipient")),
-        };
-        let (message_id, sent_at_ms) = self.message_ids.next(now_ms());
-        let message = NewMessage {
+        let message = Outgoing {
             sender: from.to_owned(),
             client_msg_id: client_msg_id.to_owned(),
-            recipients,
             to,
             content_type,
             body,
-            message_id,
-            sent_at_ms,
         };
-        let ack = |message_id: String, sent_at_ms, duplicate| wire::SendAck {
-            client_msg_id: client_msg_id.to_owned(),
-            message_id,
-            sent_at_ms,
-            duplicate,
-            live_only,
-        };
-        match self.store.accept_message(message.clone()).await? {
-            Accepted::Duplicate { message_id, sent_at_ms } => Ok(ack(message_id, sent_at_ms, true)),
-            Accepted::Stored { entries } => {
-                self.metrics.pushes.fetch_add(1, Ordering::Relaxed);
-                let deliver = |seq| wire::Deliver {
-                    seq,
-                    message_id: message.message_id.clone(),
-                    from_user_id: message.sender.clone(),
-                    to: Some(message.to.clone()),
-                    content_type: message.content_type.clone(),
-                    body: message.body.clone(),
-                    sent_at_ms,
-                };
-                let pushes: Vec<wire::Push> = if live_only {
-                    vec![wire::Push {
-                        user_id: String::new(),
-                        except_session_id: String::new(),
-                        deliver: Some(deliver(0)),
-                    }]
-                } else {
-                    entries
-                        .into_iter()
-                        .map(|(user_id, seq)| wire::Push {
-                            user_id,
-                            except_session_id: String::new(),
-                            deliver: Some(deliver(seq)),
-                        })
-                        .collect()
-                };
-                if let Some(fanout) = &self.fanout {
-                    fanout.push(pushes).await;
-                }
-                Ok(ack(message.message_id.clone(), sent_at_ms, false))
-            }
+        let ack =
+            accept_and_push(self.store.as_ref(), self.fanout.as_deref(), &self.message_ids, message, "")
+                .await
+                .map_err(|r| ApiError::new(r.code, r.message))?;
+        if !ack.duplicate {
+            self.metrics.pushes.fetch_add(1, Ordering::Relaxed);
         }
+        Ok(ack)
     }
 
     async fn health(&self) -> (bool, Vec<String>) {

@@ -28,8 +28,8 @@ struct Cli {
 async fn main() -> ExitCode {
     let cli: Cli = cim_backend::config_file::parse_with_config_file();
     cim_backend::logging::init(&cli.logs, "info");
-    if cli.token_secret.len() < 32 {
-        eprintln!("error: --token-secret must be at least 32 bytes (it signs session tokens)");
+    if let Err(message) = cim_backend::process::check_token_secret(&cli.token_secret) {
+        eprintln!("error: {message}");
         return ExitCode::from(2);
     }
     tracing::warn!("no --redis/--zookeeper: running on in-memory backends (state is lost on exit)");
@@ -42,7 +42,7 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let _ = tokio::signal::ctrl_c().await;
+    cim_backend::process::shutdown_signal().await;
     route.shutdown();
     ExitCode::SUCCESS
 }

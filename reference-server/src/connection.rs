@@ -5,9 +5,10 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use cim_backend::{Accepted, NewMessage, SessionRecord, StoreError, now_ms, random_bytes};
+use cim_backend::messaging::{Outgoing, Rejection, accept_and_push};
+use cim_backend::{SessionRecord, StoreError, now_ms, random_bytes};
 use cim_core::server::{HelloInfo, ServerEvent, ServerSession, WelcomeInfo};
-use cim_core::wire::{self, GoAwayReason, ResumeOutcome, recipient};
+use cim_core::wire::{self, GoAwayReason, ResumeOutcome};
 use cim_core::{ErrorCode, defaults};
 use tokio::sync::{Notify, mpsc};
 
@@ -287,98 +288,36 @@ impl Connection {
 
     async fn on_send(&mut self, send: wire::Send) {
         let Some(id) = &self.identity else { return };
-        let (sender, session_id) = (id.user_id.clone(), id.session_id.clone());
         let client_msg_id = send.client_msg_id.clone();
-        match self.store_message(&sender, &session_id, send).await {
-            Ok(ack) => self.session.ack_send(ack),
-            Err((code, message)) => {
-                self.ctx.metrics.error(code);
-                self.session.reject_send(client_msg_id, code, message, Duration::ZERO);
-            }
-        }
-    }
-
-    /// The message path: resolve recipients, store in every inbox, then push (spec §7).
-    async fn store_message(
-        &self,
-        sender: &str,
-        session_id: &str,
-        send: wire::Send,
-    ) -> Result<wire::SendAck, (ErrorCode, String)> {
-        let ctx = &self.ctx;
-        let unavailable = |e: StoreError| (ErrorCode::UNAVAILABLE, format!("store unavailable: {e}"));
-        let to = send.to.unwrap_or_default();
-        let (recipients, live_only) = match &to.kind {
-            Some(recipient::Kind::UserId(user)) => {
-                if ctx.store.user(user).await.map_err(unavailable)?.is_none() {
-                    return Err((ErrorCode::UNKNOWN_RECIPIENT, format!("no user {user}")));
-                }
-                (vec![user.clone()], false)
-            }
-            Some(recipient::Kind::GroupId(group)) => {
-                let Some(group) = ctx.store.group(group).await.map_err(unavailable)? else {
-                    return Err((ErrorCode::UNKNOWN_RECIPIENT, format!("no group {group}")));
-                };
-                if !group.members.iter().any(|m| m == sender) {
-                    return Err((ErrorCode::FORBIDDEN, format!("not a member of {}", group.group_id)));
-                }
-                (group.members.into_iter().filter(|m| m != sender).collect(), false)
-            }
-            Some(recipient::Kind::Everyone(_)) => (Vec::new(), true),
-            None => return Err((ErrorCode::INVALID_FIELD, "no recipient".into())),
-        };
-        let (message_id, sent_at_ms) = ctx.message_ids.next(now_ms());
-        let message = NewMessage {
-            sender: sender.to_owned(),
-            client_msg_id: send.client_msg_id.clone(),
-            recipients,
-            to: to.clone(),
+        let message = Outgoing {
+            sender: id.user_id.clone(),
+            client_msg_id: send.client_msg_id,
+            to: send.to.unwrap_or_default(),
             content_type: send.content_type,
             body: send.body,
-            message_id: message_id.clone(),
-            sent_at_ms,
         };
-        let deliver = |seq| wire::Deliver {
-            seq,
-            message_id: message.message_id.clone(),
-            from_user_id: message.sender.clone(),
-            to: Some(message.to.clone()),
-            content_type: message.content_type.clone(),
-            body: message.body.clone(),
-            sent_at_ms,
-        };
-        let ack = |message_id, sent_at_ms, duplicate| wire::SendAck {
-            client_msg_id: send.client_msg_id.clone(),
-            message_id,
-            sent_at_ms,
-            duplicate,
-            live_only,
-        };
-        match ctx.store.accept_message(message.clone()).await.map_err(unavailable)? {
-            Accepted::Duplicate { message_id, sent_at_ms } => {
-                Metrics::add(&ctx.metrics.messages_duplicate, 1);
-                Ok(ack(message_id, sent_at_ms, true))
-            }
-            Accepted::Stored { entries } => {
-                Metrics::add(&ctx.metrics.messages_accepted, 1);
-                let pushes: Vec<wire::Push> = if live_only {
-                    vec![wire::Push {
-                        user_id: String::new(),
-                        except_session_id: session_id.to_owned(),
-                        deliver: Some(deliver(0)),
-                    }]
+        let ctx = &self.ctx;
+        let result = accept_and_push(
+            ctx.store.as_ref(),
+            Some(ctx.fanout.as_ref()),
+            &ctx.message_ids,
+            message,
+            &id.session_id,
+        )
+        .await;
+        match result {
+            Ok(ack) => {
+                let counter = if ack.duplicate {
+                    &ctx.metrics.messages_duplicate
                 } else {
-                    entries
-                        .into_iter()
-                        .map(|(user_id, seq)| wire::Push {
-                            user_id,
-                            except_session_id: String::new(),
-                            deliver: Some(deliver(seq)),
-                        })
-                        .collect()
+                    &ctx.metrics.messages_accepted
                 };
-                ctx.fanout.push(pushes).await;
-                Ok(ack(message_id, sent_at_ms, false))
+                Metrics::add(counter, 1);
+                self.session.ack_send(ack);
+            }
+            Err(Rejection { code, message }) => {
+                ctx.metrics.error(code);
+                self.session.reject_send(client_msg_id, code, message, Duration::ZERO);
             }
         }
     }

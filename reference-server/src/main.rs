@@ -28,8 +28,8 @@ struct Cli {
 async fn main() -> ExitCode {
     let cli: Cli = cim_backend::config_file::parse_with_config_file();
     cim_backend::logging::init(&cli.logs, "info");
-    if cli.token_secret.len() < 32 {
-        eprintln!("error: --token-secret must be at least 32 bytes (it signs session tokens)");
+    if let Err(message) = cim_backend::process::check_token_secret(&cli.token_secret) {
+        eprintln!("error: {message}");
         return ExitCode::from(2);
     }
     tracing::warn!("no --redis/--zookeeper: running on in-memory backends (state is lost on exit)");
@@ -48,26 +48,8 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    wait_for_signal().await;
+    cim_backend::process::shutdown_signal().await;
     tracing::info!("shutting down: GoAway to every session, then drain");
     server.shutdown().await;
     ExitCode::SUCCESS
-}
-
-/// Ctrl-C or SIGTERM.
-async fn wait_for_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let Ok(mut term) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) else {
-            let _ = ctrl_c.await;
-            return;
-        };
-        tokio::select! {
-            _ = ctrl_c => {}
-            _ = term.recv() => {}
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = ctrl_c.await;
 }

@@ -1,0 +1,131 @@
+//! The message path shared by a server's `Send` and the route's push API (spec §7, §14.3):
+//! resolve the recipients, store in every inbox (deduped), then push.
+
+use bytes::Bytes;
+use cim_core::ErrorCode;
+use cim_core::wire::{self, recipient};
+
+use crate::{Accepted, Fanout, MessageIds, NewMessage, Store, StoreError, now_ms};
+
+/// A message someone sends: from a session, or pushed by an app backend in a user's name.
+#[derive(Clone, Debug)]
+pub struct Outgoing {
+    /// The authenticated sender.
+    pub sender: String,
+    /// The sender's dedupe key.
+    pub client_msg_id: String,
+    /// Who it is for.
+    pub to: wire::Recipient,
+    /// Body type.
+    pub content_type: String,
+    /// Opaque body.
+    pub body: Bytes,
+}
+
+/// Why a message was not accepted: a registry code and an explanation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Rejection {
+    /// Registry code (per-message codes, or UNAVAILABLE).
+    pub code: ErrorCode,
+    /// For people.
+    pub message: String,
+}
+
+impl Rejection {
+    fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self { code, message: message.into() }
+    }
+}
+
+impl From<StoreError> for Rejection {
+    fn from(error: StoreError) -> Self {
+        Self::new(ErrorCode::UNAVAILABLE, format!("store unavailable: {error}"))
+    }
+}
+
+/// Stores `message` in every recipient's inbox and only then pushes it (to every session
+/// but `except_session_id`); the returned `SendAck` is what the sender is told.
+pub async fn accept_and_push(
+    store: &dyn Store,
+    fanout: Option<&dyn Fanout>,
+    ids: &MessageIds,
+    message: Outgoing,
+    except_session_id: &str,
+) -> Result<wire::SendAck, Rejection> {
+    let sender = &message.sender;
+    let (recipients, live_only) = match &message.to.kind {
+        Some(recipient::Kind::UserId(user)) => {
+            if store.user(user).await?.is_none() {
+                return Err(Rejection::new(ErrorCode::UNKNOWN_RECIPIENT, format!("no user {user}")));
+            }
+            (vec![user.clone()], false)
+        }
+        Some(recipient::Kind::GroupId(group)) => {
+            let Some(group) = store.group(group).await? else {
+                return Err(Rejection::new(ErrorCode::UNKNOWN_RECIPIENT, format!("no group {group}")));
+            };
+            if !group.members.iter().any(|m| m == sender) {
+                return Err(Rejection::new(
+                    ErrorCode::FORBIDDEN,
+                    format!("{sender} is not a member of {}", group.group_id),
+                ));
+            }
+            (group.members.into_iter().filter(|m| m != sender).collect(), false)
+        }
+        Some(recipient::Kind::Everyone(_)) => (Vec::new(), true),
+        None => return Err(Rejection::new(ErrorCode::INVALID_FIELD, "no recipient")),
+    };
+    let (message_id, sent_at_ms) = ids.next(now_ms());
+    let accepted = store
+        .accept_message(NewMessage {
+            sender: message.sender.clone(),
+            client_msg_id: message.client_msg_id.clone(),
+            recipients,
+            to: message.to.clone(),
+            content_type: message.content_type.clone(),
+            body: message.body.clone(),
+            message_id: message_id.clone(),
+            sent_at_ms,
+        })
+        .await?;
+    let ack = |message_id, sent_at_ms, duplicate| wire::SendAck {
+        client_msg_id: message.client_msg_id.clone(),
+        message_id,
+        sent_at_ms,
+        duplicate,
+        live_only,
+    };
+    let entries = match accepted {
+        Accepted::Duplicate { message_id, sent_at_ms } => return Ok(ack(message_id, sent_at_ms, true)),
+        Accepted::Stored { entries } => entries,
+    };
+    if let Some(fanout) = fanout {
+        let deliver = |seq| wire::Deliver {
+            seq,
+            message_id: message_id.clone(),
+            from_user_id: message.sender.clone(),
+            to: Some(message.to.clone()),
+            content_type: message.content_type.clone(),
+            body: message.body.clone(),
+            sent_at_ms,
+        };
+        let pushes = if live_only {
+            vec![wire::Push {
+                user_id: String::new(),
+                except_session_id: except_session_id.to_owned(),
+                deliver: Some(deliver(0)),
+            }]
+        } else {
+            entries
+                .into_iter()
+                .map(|(user_id, seq)| wire::Push {
+                    user_id,
+                    except_session_id: String::new(),
+                    deliver: Some(deliver(seq)),
+                })
+                .collect()
+        };
+        fanout.push(pushes).await;
+    }
+    Ok(ack(message_id, sent_at_ms, false))
+}
