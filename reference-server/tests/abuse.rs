@@ -273,3 +273,28 @@ async fn a_session_that_stops_heartbeating_is_dropped() {
     assert!(waited >= Duration::from_secs(9) && waited < Duration::from_secs(14), "{waited:?}");
     assert_eq!(server.server.session_count(), 0);
 }
+
+#[tokio::test]
+async fn websocket_text_and_oversized_messages_get_their_codes() {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+    let server = start(|_| {}).await;
+    let url = format!("ws://{}/", server.server.ws_addr().expect("websocket on"));
+    let fatal = |message: Message| {
+        let url = url.clone();
+        async move {
+            let (mut ws, _) = tokio_tungstenite::connect_async(&url).await.expect("upgrade");
+            ws.send(message).await.expect("sent");
+            let mut code = None;
+            while let Some(Ok(Message::Binary(bytes))) = ws.next().await {
+                if let Ok(Body::Error(error)) = cim_core::codec::decode_frame(&bytes, u32::MAX) {
+                    code = Some(ErrorCode(error.code));
+                }
+            }
+            code
+        }
+    };
+    assert_eq!(fatal(Message::Text("hello".into())).await, Some(ErrorCode::MALFORMED_FRAME));
+    assert_eq!(fatal(Message::Binary(vec![0u8; 70_000].into())).await, Some(ErrorCode::FRAME_TOO_LARGE));
+    server.still_serves().await;
+}
