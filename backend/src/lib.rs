@@ -15,6 +15,7 @@ mod message_id;
 pub mod messaging;
 mod password;
 pub mod process;
+mod redis_store;
 mod registry;
 mod store;
 #[cfg(feature = "testsuite")]
@@ -25,6 +26,7 @@ pub use fanout::Fanout;
 pub use memory::{DEFAULT_INBOX_CAP, MemoryRegistry, MemoryStore};
 pub use message_id::MessageIds;
 pub use password::{hash_password, verify_password};
+pub use redis_store::RedisStore;
 pub use registry::{Registry, RegistryError};
 pub use store::{
     Accepted, GroupRecord, InboxHead, NewMessage, OnlinePage, SessionRecord, Store, StoreError, UserRecord,

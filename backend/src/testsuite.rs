@@ -44,7 +44,7 @@ fn message(sender: &str, client_msg_id: &str, recipients: &[&str], text: &str) -
         },
         content_type: "text/plain".into(),
         body: Bytes::copy_from_slice(text.as_bytes()),
-        message_id: format!("id-{client_msg_id}"),
+        message_id: format!("id-{sender}-{client_msg_id}"),
         sent_at_ms: 42,
     }
 }
@@ -118,7 +118,7 @@ async fn inbox_append_read_and_dedupe(store: Arc<dyn Store>) {
     assert_eq!(entries[0], ("bob".to_owned(), first));
     store.accept_message(message("alice", "c2", &["bob"], "again")).await.unwrap();
     let again = store.accept_message(message("alice", "c1", &["bob", "carol"], "hi")).await.unwrap();
-    assert_eq!(again, Accepted::Duplicate { message_id: "id-c1".into(), sent_at_ms: 42 });
+    assert_eq!(again, Accepted::Duplicate { message_id: "id-alice-c1".into(), sent_at_ms: 42 });
     // Dedupe is per sender: another user may reuse the id.
     let other = store.accept_message(message("carol", "c1", &["bob"], "from carol")).await.unwrap();
     assert!(matches!(other, Accepted::Stored { .. }));
@@ -129,7 +129,7 @@ async fn inbox_append_read_and_dedupe(store: Arc<dyn Store>) {
     let seqs: Vec<u64> = entries.iter().map(|d| d.seq).collect();
     assert_eq!(seqs, [first, first + 1, first + 2], "contiguous");
     assert_eq!(entries[0].from_user_id, "alice");
-    assert_eq!(entries[0].message_id, "id-c1");
+    assert_eq!(entries[0].message_id, "id-alice-c1");
     assert_eq!(store.read_inbox("bob", first + 1, 1).await.unwrap()[0].body.as_ref(), b"again");
     assert_eq!(store.inbox_head("bob").await.unwrap().next_seq, first + 3);
     assert_eq!(store.read_inbox("carol", 1, 10).await.unwrap().len(), 1);
@@ -219,4 +219,52 @@ where
     registry.deregister("b").await.unwrap();
     let ids: Vec<String> = registry.servers().await.unwrap().into_iter().map(|s| s.server_id).collect();
     assert_eq!(ids, ["a"]);
+}
+
+/// A real `redis-server` on a free port, stopped on drop. Needs Debian's `redis-server`
+/// (the README test command installs it).
+pub struct RedisServer {
+    child: std::process::Child,
+    /// `redis://127.0.0.1:<port>`.
+    pub url: String,
+    /// The port.
+    pub port: u16,
+}
+
+impl RedisServer {
+    /// Starts one and waits until it answers PING.
+    pub fn start() -> Self {
+        Self::start_on(free_port())
+    }
+
+    /// Starts one on `port` (to restart a stopped one where clients expect it).
+    pub fn start_on(port: u16) -> Self {
+        let child = std::process::Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("redis-server runs (apt-get install redis-server)");
+        let server = Self { child, url: format!("redis://127.0.0.1:{port}"), port };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(std::time::Instant::now() < deadline, "redis-server did not start on port {port}");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        server
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A port nothing listens on right now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
 }
