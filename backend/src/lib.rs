@@ -6,6 +6,7 @@
 //! suite every implementation must pass.
 #![forbid(unsafe_code)]
 
+mod choice;
 pub mod config_file;
 mod fanout;
 pub mod jwt;
@@ -22,6 +23,7 @@ mod store;
 pub mod testsuite;
 mod token;
 
+pub use choice::BackendArgs;
 pub use fanout::Fanout;
 pub use memory::{DEFAULT_INBOX_CAP, MemoryRegistry, MemoryStore};
 pub use message_id::MessageIds;

@@ -1,14 +1,13 @@
 //! `cim-route`: the route of a cim deployment.
 
 use std::process::ExitCode;
-use std::sync::Arc;
 
-use cim_backend::{MemoryRegistry, MemoryStore, TokenKeys};
+use cim_backend::TokenKeys;
 
 /// cim's route: users register and log in here and are assigned a server; app backends
 /// push messages here. Stateless: run as many as you like against one store.
 ///
-/// Without --redis and --zookeeper it runs on in-memory backends, which only make sense
+/// Without --redis it keeps state in memory; until the ZooKeeper registry lands, servers and routes in separate processes do not see each other, so in-memory backends, which only make sense
 /// together with a server in the same process (see `cim up`).
 #[derive(clap::Parser)]
 #[command(name = "cim-route", version)]
@@ -21,6 +20,8 @@ struct Cli {
     #[arg(long, env = "CIM_TOKEN_SECRET", hide_env_values = true)]
     token_secret: String,
     #[command(flatten)]
+    backends: cim_backend::BackendArgs,
+    #[command(flatten)]
     logs: cim_backend::logging::LogArgs,
 }
 
@@ -32,10 +33,15 @@ async fn main() -> ExitCode {
         eprintln!("error: {message}");
         return ExitCode::from(2);
     }
-    tracing::warn!("no --redis/--zookeeper: running on in-memory backends (state is lost on exit)");
+    let (store, registry) = match (cli.backends.store().await, cli.backends.registry().await) {
+        (Ok(store), Ok(registry)) => (store, registry),
+        (Err(e), _) | (_, Err(e)) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     let keys = TokenKeys::new(cli.token_secret.into_bytes());
-    let store = Arc::new(MemoryStore::new());
-    let route = match cim_route::start(cli.route, store, Arc::new(MemoryRegistry::new()), keys, None).await {
+    let route = match cim_route::start(cli.route, store, registry, keys, None).await {
         Ok(route) => route,
         Err(e) => {
             eprintln!("error: {e:#}");

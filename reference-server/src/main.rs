@@ -1,14 +1,13 @@
 //! `cim-server`: one long-connection server of a cim deployment.
 
 use std::process::ExitCode;
-use std::sync::Arc;
 
-use cim_backend::{MemoryRegistry, MemoryStore, TokenKeys};
+use cim_backend::TokenKeys;
 
 /// cim's long-connection server: clients connect here (TCP or WebSocket) with the token
 /// the route gave them, and their messages flow through it.
 ///
-/// Without --redis and --zookeeper it runs on in-memory backends, which only make sense
+/// Without --redis it keeps state in memory; until the ZooKeeper registry lands, servers and routes in separate processes do not see each other, so in-memory backends, which only make sense
 /// together with a route in the same process (see `cim up`).
 #[derive(clap::Parser)]
 #[command(name = "cim-server", version)]
@@ -21,6 +20,8 @@ struct Cli {
     #[arg(long, env = "CIM_TOKEN_SECRET", hide_env_values = true)]
     token_secret: String,
     #[command(flatten)]
+    backends: cim_backend::BackendArgs,
+    #[command(flatten)]
     logs: cim_backend::logging::LogArgs,
 }
 
@@ -32,16 +33,15 @@ async fn main() -> ExitCode {
         eprintln!("error: {message}");
         return ExitCode::from(2);
     }
-    tracing::warn!("no --redis/--zookeeper: running on in-memory backends (state is lost on exit)");
+    let (store, registry) = match (cli.backends.store().await, cli.backends.registry().await) {
+        (Ok(store), Ok(registry)) => (store, registry),
+        (Err(e), _) | (_, Err(e)) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     let keys = TokenKeys::new(cli.token_secret.into_bytes());
-    let server = match cim_server::start(
-        cli.server,
-        Arc::new(MemoryStore::new()),
-        Arc::new(MemoryRegistry::new()),
-        keys,
-    )
-    .await
-    {
+    let server = match cim_server::start(cli.server, store, registry, keys).await {
         Ok(server) => server,
         Err(e) => {
             eprintln!("error: {e:#}");

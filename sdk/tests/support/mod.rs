@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use cim_backend::{MemoryRegistry, MemoryStore, TokenKeys};
+use cim_backend::{MemoryRegistry, MemoryStore, Store, TokenKeys};
 use cim_route::RunningRoute;
 use cim_sdk::{Client, ClientOptions, Credentials, Event, Message, Transport};
 use cim_server::RunningServer;
@@ -12,7 +12,7 @@ use cim_server::RunningServer;
 pub struct Node {
     pub route: RunningRoute,
     pub server: RunningServer,
-    pub store: Arc<MemoryStore>,
+    pub store: Arc<dyn Store>,
 }
 
 pub async fn start_node() -> Node {
@@ -20,7 +20,10 @@ pub async fn start_node() -> Node {
 }
 
 pub async fn start_node_with(edit: impl FnOnce(&mut cim_server::ServerOptions)) -> Node {
-    let store = Arc::new(MemoryStore::new());
+    start_node_on(Arc::new(MemoryStore::new()), edit).await
+}
+
+pub async fn start_node_on(store: Arc<dyn Store>, edit: impl FnOnce(&mut cim_server::ServerOptions)) -> Node {
     let registry = Arc::new(MemoryRegistry::new());
     let keys = TokenKeys::generate();
     let mut options = cim_server::ServerOptions::defaults();
