@@ -19,9 +19,9 @@ die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
 # --- What the tests need ------------------------------------------------------------------
 # A Rust toolchain with rustfmt and clippy, python3 for the spec tooling, and Debian's
-# redis-server for the tests that run a real Redis. No protoc is needed (protox compiles the
-# .proto files). ZooKeeper, maturin and Maven join this list with the issues that bring
-# their tests.
+# redis-server and zookeeper (with a JRE) for the tests that run the real ones on free ports.
+# No protoc is needed (protox compiles the .proto files). maturin and Maven join this list
+# with the issues that bring their tests.
 apt_install() {
     command -v apt-get >/dev/null || die "missing $*, and this is not a Debian machine: install them by hand"
     local sudo=""
@@ -34,6 +34,8 @@ step "checking prerequisites"
 command -v cargo >/dev/null || die "cargo not found: install Rust (https://rustup.rs), then run this again"
 command -v python3 >/dev/null || apt_install python3
 command -v redis-server >/dev/null || apt_install redis-server
+[ -e /usr/share/java/zookeeper.jar ] || apt_install zookeeper
+command -v java >/dev/null || apt_install default-jre-headless
 if [ "${CIM_SKIP_LINT:-0}" != 1 ]; then
     cargo fmt --version >/dev/null 2>&1 || rustup component add rustfmt
     cargo clippy --version >/dev/null 2>&1 || rustup component add clippy

@@ -1,9 +1,9 @@
-//! Choosing backends from the command line: `--redis` for the store (and, with the cluster
-//! work, `--zookeeper` for the registry); without them, in-memory ones.
+//! Choosing backends from the command line: `--redis` for the store and `--zookeeper` for
+//! the registry; without them, in-memory ones.
 
 use std::sync::Arc;
 
-use crate::{MemoryRegistry, MemoryStore, RedisStore, Registry, Store};
+use crate::{MemoryRegistry, MemoryStore, RedisStore, Registry, Store, ZooKeeperRegistry};
 
 /// The backend flags every binary shares.
 #[derive(clap::Args, Clone, Debug, Default)]
@@ -15,6 +15,13 @@ pub struct BackendArgs {
     /// Prefix of every Redis key, to share one Redis between deployments.
     #[arg(long, env = "CIM_REDIS_PREFIX", default_value = "cim:")]
     pub redis_prefix: String,
+    /// ZooKeeper ensemble where servers register (`host:port,host:port`)
+    /// [default: in memory, this process only].
+    #[arg(long, env = "CIM_ZOOKEEPER", value_name = "HOSTS")]
+    pub zookeeper: Option<String>,
+    /// ZooKeeper path under which this deployment registers.
+    #[arg(long, env = "CIM_ZOOKEEPER_ROOT", default_value = "/cim")]
+    pub zookeeper_root: String,
 }
 
 impl BackendArgs {
@@ -35,10 +42,22 @@ impl BackendArgs {
         }
     }
 
-    /// The registry of servers. Only in memory until the ZooKeeper registry lands, so routes
-    /// and servers in separate processes do not see each other yet.
+    /// Connects to the chosen registry of servers.
     pub async fn registry(&self) -> Result<Arc<dyn Registry>, String> {
-        tracing::warn!("registry in memory: only servers in this process are known");
-        Ok(Arc::new(MemoryRegistry::new()))
+        match &self.zookeeper {
+            Some(hosts) => {
+                let registry = ZooKeeperRegistry::connect(hosts, &self.zookeeper_root)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                tracing::info!(registry = %registry.describe(), "registry: ZooKeeper");
+                Ok(Arc::new(registry))
+            }
+            None => {
+                tracing::warn!(
+                    "no --zookeeper: the registry is in memory, only servers in this process are known"
+                );
+                Ok(Arc::new(MemoryRegistry::new()))
+            }
+        }
     }
 }

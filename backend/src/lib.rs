@@ -22,6 +22,7 @@ mod store;
 #[cfg(feature = "testsuite")]
 pub mod testsuite;
 mod token;
+mod zookeeper_registry;
 
 pub use choice::BackendArgs;
 pub use fanout::Fanout;
@@ -34,6 +35,7 @@ pub use store::{
     Accepted, GroupRecord, InboxHead, NewMessage, OnlinePage, SessionRecord, Store, StoreError, UserRecord,
 };
 pub use token::{CLOCK_SKEW_MS, DEFAULT_TOKEN_LIFETIME_MS, TokenClaims, TokenError, TokenKeys};
+pub use zookeeper_registry::ZooKeeperRegistry;
 
 /// Wall clock, ms since the Unix epoch.
 pub fn now_ms() -> u64 {

@@ -268,3 +268,59 @@ pub fn free_port() -> u16 {
         .map(|a| a.port())
         .expect("a free port")
 }
+
+/// A real ZooKeeper (Debian's `zookeeper` package) on a free port, stopped on drop.
+pub struct ZooKeeperServer {
+    child: std::process::Child,
+    dir: std::path::PathBuf,
+    /// `127.0.0.1:<port>`.
+    pub hosts: String,
+    /// The port.
+    pub port: u16,
+}
+
+impl ZooKeeperServer {
+    /// Starts one and waits until it accepts connections.
+    pub fn start() -> Self {
+        Self::start_on(free_port())
+    }
+
+    /// Starts one on `port`, with fresh data.
+    pub fn start_on(port: u16) -> Self {
+        let dir = std::env::temp_dir().join(format!("cim-zk-{}-{port}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("data")).expect("ZooKeeper data dir");
+        let config = dir.join("zoo.cfg");
+        let text = format!(
+            "tickTime=500\ndataDir={}\nclientPort={port}\nclientPortAddress=127.0.0.1\nadmin.enableServer=false\nmaxSessionTimeout=10000\n",
+            dir.join("data").display()
+        );
+        std::fs::write(&config, text).expect("ZooKeeper config");
+        let child = std::process::Command::new("java")
+            .args([
+                "-cp",
+                "/etc/zookeeper/conf:/usr/share/java/*",
+                "org.apache.zookeeper.server.ZooKeeperServerMain",
+            ])
+            .arg(&config)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("java runs ZooKeeper (apt-get install zookeeper)");
+        let server = Self { child, dir, hosts: format!("127.0.0.1:{port}"), port };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(std::time::Instant::now() < deadline, "ZooKeeper did not start on port {port}");
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        server
+    }
+}
+
+impl Drop for ZooKeeperServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}

@@ -1,0 +1,64 @@
+//! The registry suite over a real ZooKeeper started on a free port.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use cim_backend::testsuite::{self, ZooKeeperServer};
+use cim_backend::{Registry, ZooKeeperRegistry};
+use cim_core::wire::ServerInfo;
+
+#[tokio::test]
+async fn zookeeper_registry_passes_the_backend_suite() {
+    let zk = ZooKeeperServer::start();
+    let next = AtomicU32::new(0);
+    testsuite::registry_suite(|| {
+        let root = format!("/t{}", next.fetch_add(1, Ordering::Relaxed));
+        let hosts = zk.hosts.clone();
+        async move {
+            Arc::new(ZooKeeperRegistry::connect(&hosts, &root).await.expect("zookeeper")) as Arc<dyn Registry>
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_dead_servers_node_disappears_and_others_see_it() {
+    let zk = ZooKeeperServer::start();
+    let reader = ZooKeeperRegistry::connect(&zk.hosts, "/cim").await.expect("zookeeper");
+    let server = ZooKeeperRegistry::connect(&zk.hosts, "/cim").await.expect("zookeeper");
+    server.register(ServerInfo { server_id: "s1".into(), ..Default::default() }).await.expect("registered");
+    let mut watch = reader.watch();
+    let seen = |servers: &Vec<ServerInfo>| servers.iter().any(|s| s.server_id == "s1");
+    tokio::time::timeout(Duration::from_secs(10), watch.wait_for(seen))
+        .await
+        .expect("in time")
+        .expect("watch");
+    // The server's process dies: its session closes and the ephemeral node goes with it.
+    drop(server);
+    tokio::time::timeout(Duration::from_secs(20), watch.wait_for(|s| !seen(s)))
+        .await
+        .expect("in time")
+        .expect("watch");
+    assert!(reader.servers().await.expect("listed").is_empty());
+}
+
+#[tokio::test]
+async fn zookeeper_away_keeps_the_last_known_list() {
+    let zk = ZooKeeperServer::start();
+    let registry = ZooKeeperRegistry::connect(&zk.hosts, "/cim").await.expect("zookeeper");
+    registry.register(ServerInfo { server_id: "s1".into(), ..Default::default() }).await.expect("registered");
+    drop(zk);
+    let servers =
+        tokio::time::timeout(Duration::from_secs(30), registry.servers()).await.expect("answers in time");
+    let ids: Vec<String> = servers.expect("last known list").into_iter().map(|s| s.server_id).collect();
+    assert_eq!(ids, ["s1"]);
+}
+
+#[tokio::test]
+async fn unreachable_zookeeper_is_a_clear_error() {
+    let port = testsuite::free_port();
+    let error =
+        ZooKeeperRegistry::connect(&format!("127.0.0.1:{port}"), "/cim").await.err().expect("refused");
+    assert!(error.to_string().contains(&format!("cannot reach ZooKeeper at 127.0.0.1:{port}")), "{error}");
+}
