@@ -7,6 +7,7 @@
 #![forbid(unsafe_code)]
 
 mod choice;
+mod cluster_fanout;
 pub mod config_file;
 mod fanout;
 pub mod jwt;
@@ -25,6 +26,7 @@ mod token;
 mod zookeeper_registry;
 
 pub use choice::BackendArgs;
+pub use cluster_fanout::ClusterFanout;
 pub use fanout::Fanout;
 pub use memory::{DEFAULT_INBOX_CAP, MemoryRegistry, MemoryStore};
 pub use message_id::MessageIds;

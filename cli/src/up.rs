@@ -20,6 +20,9 @@ pub(crate) struct UpArgs {
     /// Address for WebSocket clients.
     #[arg(long, env = "CIM_SERVER_WS_LISTEN", default_value = "127.0.0.1:9001")]
     ws_listen: SocketAddr,
+    /// Address of the server's internal push service.
+    #[arg(long, env = "CIM_SERVER_INTERNAL_LISTEN", default_value = "127.0.0.1:9002")]
+    internal_listen: SocketAddr,
     /// Address of the server's /metrics and /healthz.
     #[arg(long, env = "CIM_SERVER_ADMIN_LISTEN", default_value = "127.0.0.1:9090")]
     admin_listen: SocketAddr,
@@ -48,6 +51,7 @@ pub(crate) async fn run(args: UpArgs) -> anyhow::Result<()> {
     server_options.tcp_listen = args.server_listen;
     server_options.ws_listen = args.ws_listen;
     server_options.admin_listen = args.admin_listen;
+    server_options.internal_listen = args.internal_listen;
     server_options.max_sessions_per_user = args.max_sessions_per_user;
     server_options.over_limit = args.over_limit;
     server_options.sends_per_second = args.sends_per_second;

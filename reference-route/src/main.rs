@@ -41,13 +41,16 @@ async fn main() -> ExitCode {
         }
     };
     let keys = TokenKeys::new(cli.token_secret.into_bytes());
-    let route = match cim_route::start(cli.route, store, registry, keys, None).await {
-        Ok(route) => route,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            return ExitCode::FAILURE;
-        }
-    };
+    // Pushes and logouts reach sessions through the servers' internal push service.
+    let fanout = cim_backend::ClusterFanout::new("", None, store.clone(), registry.clone());
+    let route =
+        match cim_route::start(cli.route, store, registry, keys, Some(std::sync::Arc::new(fanout))).await {
+            Ok(route) => route,
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                return ExitCode::FAILURE;
+            }
+        };
     cim_backend::process::shutdown_signal().await;
     route.shutdown();
     ExitCode::SUCCESS

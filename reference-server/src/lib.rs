@@ -9,6 +9,7 @@
 mod admin;
 mod connection;
 mod hub;
+mod internal;
 mod metrics;
 mod transport;
 
@@ -50,6 +51,9 @@ pub struct ServerOptions {
     /// Do not offer WebSocket.
     #[arg(long, env = "CIM_SERVER_NO_WS")]
     pub no_ws: bool,
+    /// Address of the internal push service other servers and routes call (gRPC).
+    #[arg(long, env = "CIM_SERVER_INTERNAL_LISTEN", default_value = "127.0.0.1:9002")]
+    pub internal_listen: SocketAddr,
     /// Address of the admin HTTP endpoints /metrics and /healthz.
     #[arg(long, env = "CIM_SERVER_ADMIN_LISTEN", default_value = "127.0.0.1:9090")]
     pub admin_listen: SocketAddr,
@@ -229,6 +233,8 @@ pub async fn start(
     let tcp = bind(options.tcp_listen, "TCP clients").await?;
     let ws = if options.no_ws { None } else { Some(bind(options.ws_listen, "WebSocket clients").await?) };
     let admin = bind(options.admin_listen, "the admin endpoints").await?;
+    let internal = bind(options.internal_listen, "the internal push service").await?;
+    let internal_addr = internal.local_addr()?;
     let tcp_addr = tcp.local_addr()?;
     let ws_addr = ws.as_ref().map(TcpListener::local_addr).transpose()?;
     let admin_addr = admin.local_addr()?;
@@ -253,7 +259,7 @@ pub async fn start(
             .map(|a| format!("{}://{host}:{}/", if tls.is_some() { "wss" } else { "ws" }, a.port()))
             .unwrap_or_default(),
         tcp_tls: tls.is_some(),
-        internal_endpoint: String::new(),
+        internal_endpoint: format!("{host}:{}", internal_addr.port()),
         connections: 0,
         draining: false,
     };
@@ -263,6 +269,12 @@ pub async fn start(
         .with_context(|| format!("cannot register in {}", registry.describe()))?;
 
     let hub = Arc::new(hub::Hub::default());
+    let fanout: Arc<dyn Fanout> = Arc::new(cim_backend::ClusterFanout::new(
+        server_id.clone(),
+        Some(hub.clone() as Arc<dyn Fanout>),
+        store.clone(),
+        registry.clone(),
+    ));
     let metrics = Arc::new(Metrics::default());
     let make_ctx = |session_config: ServerConfig| {
         Arc::new(Context {
@@ -270,7 +282,7 @@ pub async fn start(
             session_config: Arc::new(session_config),
             store: store.clone(),
             hub: hub.clone(),
-            fanout: hub.clone(),
+            fanout: fanout.clone(),
             message_ids: MessageIds::new(),
             server_id: server_id.clone(),
             metrics: metrics.clone(),
@@ -293,6 +305,7 @@ pub async fn start(
         tasks.push(tokio::spawn(accept_loop(ws, ws_ctx, Listener::WebSocket, tls)));
     }
     tasks.push(tokio::spawn(admin::serve(admin, ctx.clone())));
+    tasks.push(tokio::spawn(internal::serve(internal, hub.clone())));
     tasks.push(tokio::spawn(report_load(ctx.clone(), registry.clone(), info.clone())));
     tracing::info!(%server_id, tcp = %tcp_addr, ws = ?ws_addr, admin = %admin_addr, store = %store.describe(), registry = %registry.describe(), "cim-server listening");
     Ok(RunningServer { ctx, registry, info, tcp_addr, ws_addr, admin_addr, tasks })

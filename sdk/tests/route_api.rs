@@ -196,7 +196,8 @@ async fn jwt_login_from_the_app_backend() {
     let keys = cim_backend::TokenKeys::generate();
     let mut options = cim_server::ServerOptions::defaults();
     let any = "127.0.0.1:0".parse().expect("address");
-    (options.tcp_listen, options.ws_listen, options.admin_listen) = (any, any, any);
+    (options.tcp_listen, options.ws_listen, options.admin_listen, options.internal_listen) =
+        (any, any, any, any);
     let server =
         cim_server::start(options, store.clone(), registry.clone(), keys.clone()).await.expect("server");
     let mut route_options = cim_route::RouteOptions::defaults();

@@ -29,6 +29,7 @@ pub async fn start(edit: impl FnOnce(&mut ServerOptions)) -> TestServer {
     options.tcp_listen = any;
     options.ws_listen = any;
     options.admin_listen = any;
+    options.internal_listen = any;
     edit(&mut options);
     let server = cim_server::start(options, store.clone(), Arc::new(MemoryRegistry::new()), keys.clone())
         .await

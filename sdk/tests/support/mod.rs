@@ -31,6 +31,7 @@ pub async fn start_node_on(store: Arc<dyn Store>, edit: impl FnOnce(&mut cim_ser
     options.tcp_listen = any;
     options.ws_listen = any;
     options.admin_listen = any;
+    options.internal_listen = any;
     edit(&mut options);
     let server = cim_server::start(options, store.clone(), registry.clone(), keys.clone())
         .await
