@@ -307,6 +307,7 @@ pub async fn start(
     tasks.push(tokio::spawn(admin::serve(admin, ctx.clone())));
     tasks.push(tokio::spawn(internal::serve(internal, hub.clone())));
     tasks.push(tokio::spawn(report_load(ctx.clone(), registry.clone(), info.clone())));
+    tasks.push(tokio::spawn(forget_departed_servers(store.clone(), registry.watch(), server_id.clone())));
     tracing::info!(%server_id, tcp = %tcp_addr, ws = ?ws_addr, admin = %admin_addr, store = %store.describe(), registry = %registry.describe(), "cim-server listening");
     Ok(RunningServer { ctx, registry, info, tcp_addr, ws_addr, admin_addr, tasks })
 }
@@ -406,6 +407,33 @@ async fn serve_accepted(stream: TcpStream, ctx: Arc<Context>, kind: Listener, tl
         }
     };
     handshakes.await;
+}
+
+/// When a server leaves the registry (its process died and its ephemeral node went), its
+/// sessions are removed from presence, so that nothing is pushed to it and device limits do
+/// not count them. Every server does this; removal is idempotent.
+async fn forget_departed_servers(
+    store: Arc<dyn Store>,
+    mut watch: watch::Receiver<Vec<wire::ServerInfo>>,
+    own_id: String,
+) {
+    let mut known: std::collections::BTreeSet<String> =
+        watch.borrow_and_update().iter().map(|s| s.server_id.clone()).collect();
+    while watch.changed().await.is_ok() {
+        let now: std::collections::BTreeSet<String> =
+            watch.borrow_and_update().iter().map(|s| s.server_id.clone()).collect();
+        for gone in known.difference(&now).filter(|id| **id != own_id) {
+            match store.remove_server_sessions(gone).await {
+                Ok(removed) => {
+                    tracing::info!(server = %gone, removed, "server left the registry; its sessions are gone")
+                }
+                Err(e) => {
+                    tracing::warn!(server = %gone, error = %e, "could not clean up a departed server's sessions")
+                }
+            }
+        }
+        known = now;
+    }
 }
 
 /// Keeps the registry's connection count fresh, for least-loaded assignment.

@@ -69,3 +69,37 @@ async fn messages_cross_servers() {
     assert_eq!(next_message(&mut carol, WAIT).await.text(), "hello everyone");
     assert_eq!(servers.iter().map(|s| s.session_count()).sum::<usize>(), 3);
 }
+
+#[tokio::test]
+async fn a_departed_servers_sessions_leave_presence() {
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+    let registry: Arc<dyn Registry> = Arc::new(MemoryRegistry::new());
+    let keys = TokenKeys::generate();
+    let any = "127.0.0.1:0".parse().expect("address");
+    let mut options = cim_server::ServerOptions::defaults();
+    (options.tcp_listen, options.ws_listen, options.admin_listen, options.internal_listen) =
+        (any, any, any, any);
+    let survivor = cim_server::start(options, store.clone(), registry.clone(), keys).await.expect("server");
+    // A session recorded for a server that then vanishes from the registry.
+    let ghost = cim_core::wire::ServerInfo { server_id: "ghost".into(), ..Default::default() };
+    registry.register(ghost).await.expect("registered");
+    store
+        .add_session(cim_backend::SessionRecord {
+            session_id: "s".into(),
+            user_id: "zed".into(),
+            device_id: "d".into(),
+            server_id: "ghost".into(),
+            connected_at_ms: 0,
+        })
+        .await
+        .expect("memory");
+    // The survivor must have seen the ghost alive before it can see it leave.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    registry.deregister("ghost").await.expect("gone");
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while !store.sessions_of("zed").await.expect("memory").is_empty() {
+        assert!(tokio::time::Instant::now() < deadline, "the ghost's session was not cleaned up");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    drop(survivor);
+}
