@@ -25,3 +25,40 @@ pub fn check_token_secret(secret: &str) -> Result<(), String> {
     }
     Ok(())
 }
+
+/// The flags a route and a server share: the token secret, the backends and logging.
+#[derive(clap::Args, Clone, Debug)]
+pub struct NodeArgs {
+    /// Secret shared by the deployment's routes and servers to sign session tokens
+    /// (at least 32 bytes).
+    #[arg(long, env = "CIM_TOKEN_SECRET", hide_env_values = true)]
+    pub token_secret: String,
+    /// Store and registry.
+    #[command(flatten)]
+    pub backends: crate::BackendArgs,
+    /// Log format.
+    #[command(flatten)]
+    pub logs: crate::logging::LogArgs,
+}
+
+/// What a route or server runs on.
+pub struct Node {
+    /// The chosen store.
+    pub store: std::sync::Arc<dyn crate::Store>,
+    /// The chosen registry.
+    pub registry: std::sync::Arc<dyn crate::Registry>,
+    /// Token keys from the shared secret.
+    pub keys: crate::TokenKeys,
+}
+
+impl NodeArgs {
+    /// Sets up logging, checks the secret and connects the backends. The error is one line
+    /// for stderr and the exit code it deserves (2 for usage, 1 otherwise).
+    pub async fn open(&self) -> Result<Node, (u8, String)> {
+        crate::logging::init(&self.logs, "info");
+        check_token_secret(&self.token_secret).map_err(|message| (2, message))?;
+        let store = self.backends.store().await.map_err(|message| (1, message))?;
+        let registry = self.backends.registry().await.map_err(|message| (1, message))?;
+        Ok(Node { store, registry, keys: crate::TokenKeys::new(self.token_secret.clone().into_bytes()) })
+    }
+}
