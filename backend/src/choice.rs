@@ -22,6 +22,10 @@ pub struct BackendArgs {
     /// ZooKeeper path under which this deployment registers.
     #[arg(long, env = "CIM_ZOOKEEPER_ROOT", default_value = "/cim")]
     pub zookeeper_root: String,
+    /// ZooKeeper session timeout: a server killed without deregistering stays listed (and
+    /// is offered to logins) for about this long.
+    #[arg(long, env = "CIM_ZOOKEEPER_SESSION_TIMEOUT_SECS", value_name = "SECS", default_value_t = 6)]
+    pub zookeeper_session_timeout_secs: u64,
 }
 
 impl BackendArgs {
@@ -46,7 +50,11 @@ impl BackendArgs {
     pub async fn registry(&self) -> Result<Arc<dyn Registry>, String> {
         match &self.zookeeper {
             Some(hosts) => {
-                let registry = ZooKeeperRegistry::connect(hosts, &self.zookeeper_root)
+                let registry = ZooKeeperRegistry::connect_with(
+                    hosts,
+                    &self.zookeeper_root,
+                    std::time::Duration::from_secs(self.zookeeper_session_timeout_secs.max(1)),
+                )
                     .await
                     .map_err(|e| e.to_string())?;
                 tracing::info!(registry = %registry.describe(), "registry: ZooKeeper");

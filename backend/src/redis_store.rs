@@ -117,6 +117,18 @@ pub struct RedisStore {
     create_group: redis::Script,
 }
 
+/// Fail fast while Redis is away: a call gets an error within about two seconds (the
+/// caller answers UNAVAILABLE, which clients retry) instead of waiting on a long reconnect
+/// schedule, and the manager keeps trying to reconnect in the background.
+fn manager_config() -> redis::aio::ConnectionManagerConfig {
+    redis::aio::ConnectionManagerConfig::new()
+        .set_connection_timeout(std::time::Duration::from_secs(1))
+        .set_response_timeout(std::time::Duration::from_secs(2))
+        .set_number_of_retries(2)
+        .set_factor(100)
+        .set_max_delay(500)
+}
+
 fn unavailable(error: redis::RedisError) -> StoreError {
     StoreError::Unavailable(error.to_string())
 }
@@ -139,7 +151,7 @@ impl RedisStore {
             Err(_) => return Err(unreachable("timed out".into())),
         }
         let connection =
-            tokio::time::timeout(std::time::Duration::from_secs(5), ConnectionManager::new(client))
+            tokio::time::timeout(std::time::Duration::from_secs(5), ConnectionManager::new_with_config(client, manager_config()))
                 .await
                 .map_err(|_| unreachable("timed out".into()))?
                 .map_err(|e| unreachable(e.to_string()))?;

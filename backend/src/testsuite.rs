@@ -224,7 +224,9 @@ where
 /// A real `redis-server` on a free port, stopped on drop. Needs Debian's `redis-server`
 /// (the README test command installs it).
 pub struct RedisServer {
-    child: std::process::Child,
+    child: Option<std::process::Child>,
+    /// Where a durable server keeps its append-only file.
+    dir: Option<std::path::PathBuf>,
     /// `redis://127.0.0.1:<port>`.
     pub url: String,
     /// The port.
@@ -232,32 +234,77 @@ pub struct RedisServer {
 }
 
 impl RedisServer {
-    /// Starts one and waits until it answers PING.
+    /// Starts one without persistence and waits until it accepts connections.
     pub fn start() -> Self {
         Self::start_on(free_port())
     }
 
-    /// Starts one on `port` (to restart a stopped one where clients expect it).
+    /// Starts one without persistence on `port`.
     pub fn start_on(port: u16) -> Self {
-        let child = std::process::Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+        let mut server = Self { child: None, dir: None, url: format!("redis://127.0.0.1:{port}"), port };
+        server.restart();
+        server
+    }
+
+    /// Starts one that writes every change to an append-only file before answering, so a
+    /// [`stop`](Self::stop) (even `kill -9`) and [`restart`](Self::restart) lose nothing.
+    pub fn start_durable() -> Self {
+        let port = free_port();
+        let dir = std::env::temp_dir().join(format!("cim-redis-{}-{port}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("Redis data dir");
+        let mut server = Self { child: None, dir: Some(dir), url: format!("redis://127.0.0.1:{port}"), port };
+        server.restart();
+        server
+    }
+
+    /// Kills the server (`SIGKILL`) and waits for it to exit.
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts the server again on the same port (with its data, if durable) and waits until
+    /// it accepts connections.
+    pub fn restart(&mut self) {
+        self.stop();
+        let port = self.port.to_string();
+        let mut command = std::process::Command::new("redis-server");
+        command.args(["--port", &port, "--bind", "127.0.0.1", "--save", ""]);
+        match &self.dir {
+            Some(dir) => {
+                command.args(["--appendonly", "yes", "--appendfsync", "always", "--dir"]).arg(dir);
+            }
+            None => {
+                command.args(["--appendonly", "no"]);
+            }
+        }
+        let child = command
             .stdout(std::process::Stdio::null())
             .spawn()
             .expect("redis-server runs (apt-get install redis-server)");
-        let server = Self { child, url: format!("redis://127.0.0.1:{port}"), port };
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(std::time::Instant::now() < deadline, "redis-server did not start on port {port}");
-            std::thread::sleep(std::time::Duration::from_millis(20));
-        }
-        server
+        self.child = Some(child);
+        wait_for_port(self.port, "redis-server", std::time::Duration::from_secs(10));
     }
 }
 
 impl Drop for RedisServer {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.stop();
+        if let Some(dir) = &self.dir {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
+
+/// Waits until something accepts connections on `port`; panics after `limit`.
+fn wait_for_port(port: u16, what: &str, limit: std::time::Duration) {
+    let deadline = std::time::Instant::now() + limit;
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(std::time::Instant::now() < deadline, "{what} did not start on port {port}");
+        std::thread::sleep(std::time::Duration::from_millis(20));
     }
 }
 
@@ -271,7 +318,7 @@ pub fn free_port() -> u16 {
 
 /// A real ZooKeeper (Debian's `zookeeper` package) on a free port, stopped on drop.
 pub struct ZooKeeperServer {
-    child: std::process::Child,
+    child: Option<std::process::Child>,
     dir: std::path::PathBuf,
     /// `127.0.0.1:<port>`.
     pub hosts: String,
@@ -288,12 +335,36 @@ impl ZooKeeperServer {
     /// Starts one on `port`, with fresh data.
     pub fn start_on(port: u16) -> Self {
         let dir = std::env::temp_dir().join(format!("cim-zk-{}-{port}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(dir.join("data")).expect("ZooKeeper data dir");
-        let config = dir.join("zoo.cfg");
+        let mut server = Self { child: None, dir, hosts: format!("127.0.0.1:{port}"), port };
+        server.wipe();
+        server.restart();
+        server
+    }
+
+    /// Kills the server and waits for it to exit; its data stays.
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Stops the server and forgets its data: clients that come back find their sessions
+    /// expired.
+    pub fn wipe(&mut self) {
+        self.stop();
+        let _ = std::fs::remove_dir_all(&self.dir);
+        std::fs::create_dir_all(self.dir.join("data")).expect("ZooKeeper data dir");
+    }
+
+    /// Starts the server again on the same port, with the data it had.
+    pub fn restart(&mut self) {
+        self.stop();
+        let config = self.dir.join("zoo.cfg");
         let text = format!(
-            "tickTime=500\ndataDir={}\nclientPort={port}\nclientPortAddress=127.0.0.1\nadmin.enableServer=false\nmaxSessionTimeout=10000\n",
-            dir.join("data").display()
+            "tickTime=500\ndataDir={}\nclientPort={}\nclientPortAddress=127.0.0.1\nadmin.enableServer=false\nmaxSessionTimeout=10000\n",
+            self.dir.join("data").display(),
+            self.port,
         );
         std::fs::write(&config, text).expect("ZooKeeper config");
         let child = std::process::Command::new("java")
@@ -307,20 +378,14 @@ impl ZooKeeperServer {
             .stderr(std::process::Stdio::null())
             .spawn()
             .expect("java runs ZooKeeper (apt-get install zookeeper)");
-        let server = Self { child, dir, hosts: format!("127.0.0.1:{port}"), port };
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(std::time::Instant::now() < deadline, "ZooKeeper did not start on port {port}");
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
-        server
+        self.child = Some(child);
+        wait_for_port(self.port, "ZooKeeper", std::time::Duration::from_secs(30));
     }
 }
 
 impl Drop for ZooKeeperServer {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.stop();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }

@@ -62,3 +62,26 @@ async fn unreachable_zookeeper_is_a_clear_error() {
         ZooKeeperRegistry::connect(&format!("127.0.0.1:{port}"), "/cim").await.err().expect("refused");
     assert!(error.to_string().contains(&format!("cannot reach ZooKeeper at 127.0.0.1:{port}")), "{error}");
 }
+
+#[tokio::test]
+async fn an_expired_session_is_replaced_and_the_server_registered_again() {
+    let mut zk = ZooKeeperServer::start();
+    let server =
+        ZooKeeperRegistry::connect_with(&zk.hosts, "/cim", Duration::from_secs(2)).await.expect("zookeeper");
+    server.register(ServerInfo { server_id: "s1".into(), ..Default::default() }).await.expect("registered");
+    // A ZooKeeper that comes back empty knows nothing of the old session: it has expired.
+    zk.wipe();
+    zk.restart();
+    let reader = ZooKeeperRegistry::connect(&zk.hosts, "/cim").await.expect("zookeeper");
+    let mut watch = reader.watch();
+    tokio::time::timeout(Duration::from_secs(30), watch.wait_for(|s| s.iter().any(|s| s.server_id == "s1")))
+        .await
+        .expect("registered again in time")
+        .expect("watch");
+    // And the node belongs to the new session: it goes when the server does.
+    drop(server);
+    tokio::time::timeout(Duration::from_secs(20), watch.wait_for(|s| s.is_empty()))
+        .await
+        .expect("gone in time")
+        .expect("watch");
+}
