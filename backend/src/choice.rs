@@ -55,8 +55,8 @@ impl BackendArgs {
                     &self.zookeeper_root,
                     std::time::Duration::from_secs(self.zookeeper_session_timeout_secs.max(1)),
                 )
-                    .await
-                    .map_err(|e| e.to_string())?;
+                .await
+                .map_err(|e| e.to_string())?;
                 tracing::info!(registry = %registry.describe(), "registry: ZooKeeper");
                 Ok(Arc::new(registry))
             }

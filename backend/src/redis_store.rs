@@ -150,11 +150,13 @@ impl RedisStore {
             Ok(Err(e)) => return Err(unreachable(e.to_string().to_lowercase())),
             Err(_) => return Err(unreachable("timed out".into())),
         }
-        let connection =
-            tokio::time::timeout(std::time::Duration::from_secs(5), ConnectionManager::new_with_config(client, manager_config()))
-                .await
-                .map_err(|_| unreachable("timed out".into()))?
-                .map_err(|e| unreachable(e.to_string()))?;
+        let connection = tokio::time::timeout(
+            std::time::Duration::from_secs(5),
+            ConnectionManager::new_with_config(client, manager_config()),
+        )
+        .await
+        .map_err(|_| unreachable("timed out".into()))?
+        .map_err(|e| unreachable(e.to_string()))?;
         Ok(Self {
             url: url.to_owned(),
             prefix: prefix.to_owned(),

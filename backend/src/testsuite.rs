@@ -308,12 +308,30 @@ fn wait_for_port(port: u16, what: &str, limit: std::time::Duration) {
     }
 }
 
-/// A port nothing listens on right now.
+/// A port nothing listens on right now, for a process the test starts (and may restart).
+///
+/// It is taken below the kernel's ephemeral range: a port the kernel hands out for `bind(0)`
+/// can meanwhile become the local end of some outgoing connection, and a server started on
+/// it a moment later fails with "address in use". Each test process starts at its own place
+/// in the range and never hands out a port twice.
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let ephemeral_start = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|range| range.split_whitespace().next()?.parse::<u32>().ok())
+        .unwrap_or(32768);
+    let (low, high) = (10_000u32, ephemeral_start.clamp(12_000, 65_535));
+    let span = high - low;
+    let start = std::process::id().wrapping_mul(7919) % span;
+    for _ in 0..span {
+        let port = low + (start + NEXT.fetch_add(1, Ordering::Relaxed)) % span;
+        let Ok(port) = u16::try_from(port) else { continue };
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free port below {high}");
 }
 
 /// A real ZooKeeper (Debian's `zookeeper` package) on a free port, stopped on drop.

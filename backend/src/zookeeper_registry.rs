@@ -78,7 +78,8 @@ impl ZooKeeperRegistry {
         if let Ok(servers) = read_servers(&shared.client(), &shared.dir()).await {
             shared.list.send_replace(servers);
         }
-        let tasks = vec![tokio::spawn(watch_servers(shared.clone())), tokio::spawn(keep_session(shared.clone()))];
+        let tasks =
+            vec![tokio::spawn(watch_servers(shared.clone())), tokio::spawn(keep_session(shared.clone()))];
         Ok(Self { shared, tasks })
     }
 }
@@ -243,10 +244,22 @@ async fn keep_session(shared: Arc<Shared>) {
             }
         };
         *shared.client.write().unwrap_or_else(|p| p.into_inner()) = client;
-        if let Some(server) = shared.registered() {
-            match shared.create_node(&server, true).await {
-                Ok(()) => tracing::info!(server = %server.server_id, "registered again in the new session"),
-                Err(e) => tracing::error!(server = %server.server_id, error = %e, "cannot register again"),
+        register_again(&shared).await;
+    }
+}
+
+/// Registers this process's server in a new session, retrying until it is in (the old
+/// session's node may linger until ZooKeeper expires it) or the server deregistered.
+async fn register_again(shared: &Shared) {
+    while let Some(server) = shared.registered() {
+        match shared.create_node(&server, true).await {
+            Ok(()) => {
+                tracing::info!(server = %server.server_id, "registered again in a new ZooKeeper session");
+                return;
+            }
+            Err(e) => {
+                tracing::warn!(server = %server.server_id, error = %e, "cannot register again yet; retrying");
+                tokio::time::sleep(Duration::from_secs(1)).await;
             }
         }
     }
