@@ -40,6 +40,12 @@ pub use token::{CLOCK_SKEW_MS, DEFAULT_TOKEN_LIFETIME_MS, TokenClaims, TokenErro
 pub use zookeeper_registry::ZooKeeperRegistry;
 
 /// Wall clock, ms since the Unix epoch.
+/// How long a session record lives without a refresh from its server (spec §15.5).
+pub const PRESENCE_TTL: std::time::Duration = std::time::Duration::from_secs(30);
+/// How often a server refreshes its sessions' records.
+pub const PRESENCE_REFRESH: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Milliseconds since the Unix epoch.
 pub fn now_ms() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
 }

@@ -198,6 +198,7 @@ fn session_json(session: &SessionRecord) -> String {
     serde_json::json!({
         "session_id": session.session_id, "user_id": session.user_id, "device_id": session.device_id,
         "server_id": session.server_id, "connected_at_ms": session.connected_at_ms,
+        "expires_at_ms": session.expires_at_ms,
     })
     .to_string()
 }
@@ -211,6 +212,7 @@ fn session_from_json(text: &str) -> Option<SessionRecord> {
         device_id: field("device_id")?,
         server_id: field("server_id")?,
         connected_at_ms: value["connected_at_ms"].as_u64().unwrap_or(0),
+        expires_at_ms: value["expires_at_ms"].as_u64().unwrap_or(0),
     })
 }
 
@@ -271,17 +273,24 @@ impl Store for RedisStore {
     }
 
     async fn add_session(&self, session: SessionRecord) -> Result<(), StoreError> {
-        let mut conn = self.conn();
-        redis::pipe()
-            .hset(self.key("sessions", &session.user_id), &session.session_id, session_json(&session))
-            .zadd(format!("{}online", self.prefix), &session.user_id, 0)
-            .sadd(
-                self.key("server-sessions", &session.server_id),
-                format!("{}\n{}", session.user_id, session.session_id),
-            )
-            .query_async::<()>(&mut conn)
-            .await
-            .map_err(unavailable)
+        self.refresh_sessions(vec![session]).await
+    }
+
+    async fn refresh_sessions(&self, sessions: Vec<SessionRecord>) -> Result<(), StoreError> {
+        // One round trip for a whole server's sessions.
+        let mut pipe = redis::pipe();
+        for session in &sessions {
+            pipe.hset(self.key("sessions", &session.user_id), &session.session_id, session_json(session))
+                .ignore()
+                .zadd(format!("{}online", self.prefix), &session.user_id, 0)
+                .ignore()
+                .sadd(
+                    self.key("server-sessions", &session.server_id),
+                    format!("{}\n{}", session.user_id, session.session_id),
+                )
+                .ignore();
+        }
+        pipe.query_async::<()>(&mut self.conn()).await.map_err(unavailable)
     }
 
     async fn remove_session(&self, user_id: &str, session_id: &str) -> Result<(), StoreError> {
@@ -304,7 +313,12 @@ impl Store for RedisStore {
     async fn sessions_of(&self, user_id: &str) -> Result<Vec<SessionRecord>, StoreError> {
         let records: Vec<String> =
             self.conn().hvals(self.key("sessions", user_id)).await.map_err(unavailable)?;
-        let mut sessions: Vec<SessionRecord> = records.iter().filter_map(|r| session_from_json(r)).collect();
+        let (mut sessions, lapsed): (Vec<SessionRecord>, Vec<SessionRecord>) =
+            records.iter().filter_map(|r| session_from_json(r)).partition(|s| s.is_live(now_ms()));
+        for session in lapsed {
+            // Its server stopped refreshing it: gone without saying goodbye.
+            self.remove_session(user_id, &session.session_id).await?;
+        }
         sessions.sort_by(|a, b| (a.connected_at_ms, &a.session_id).cmp(&(b.connected_at_ms, &b.session_id)));
         Ok(sessions)
     }
@@ -329,6 +343,22 @@ impl Store for RedisStore {
         } else {
             None
         };
+        // Leave out (and forget) users whose every session lapsed: a page may come out short.
+        let mut pipe = redis::pipe();
+        for user in &user_ids {
+            pipe.hvals(self.key("sessions", user));
+        }
+        let records: Vec<Vec<String>> = pipe.query_async(&mut self.conn()).await.map_err(unavailable)?;
+        let now = now_ms();
+        let mut live = Vec::with_capacity(user_ids.len());
+        for (user, records) in user_ids.into_iter().zip(records) {
+            if records.iter().filter_map(|r| session_from_json(r)).any(|s| s.is_live(now)) {
+                live.push(user);
+            } else {
+                self.sessions_of(&user).await?;
+            }
+        }
+        let user_ids = live;
         Ok(OnlinePage { user_ids, next_after, total })
     }
 

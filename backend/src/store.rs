@@ -46,6 +46,16 @@ pub struct SessionRecord {
     pub server_id: String,
     /// When it connected, ms since the Unix epoch.
     pub connected_at_ms: u64,
+    /// When the record lapses unless its server refreshes it, ms since the Unix epoch;
+    /// 0 for never (spec §15.5).
+    pub expires_at_ms: u64,
+}
+
+impl SessionRecord {
+    /// Whether the record still counts at `now_ms`.
+    pub fn is_live(&self, now_ms: u64) -> bool {
+        self.expires_at_ms == 0 || self.expires_at_ms > now_ms
+    }
 }
 
 /// One page of online users.
@@ -142,9 +152,17 @@ pub trait Store: Send + Sync + 'static {
     async fn add_session(&self, session: SessionRecord) -> Result<(), StoreError>;
     /// Forgets a session.
     async fn remove_session(&self, user_id: &str, session_id: &str) -> Result<(), StoreError>;
-    /// The user's sessions, oldest first.
+    /// Records the sessions again with their new expiry: what a server does periodically
+    /// for its live sessions so that they do not lapse.
+    async fn refresh_sessions(&self, sessions: Vec<SessionRecord>) -> Result<(), StoreError> {
+        for session in sessions {
+            self.add_session(session).await?;
+        }
+        Ok(())
+    }
+    /// The user's live sessions, oldest first.
     async fn sessions_of(&self, user_id: &str) -> Result<Vec<SessionRecord>, StoreError>;
-    /// Online users after `after` (exclusive), ascending, at most `limit`.
+    /// Users with a live session after `after` (exclusive), ascending, at most `limit`.
     async fn online_users(&self, after: Option<&str>, limit: usize) -> Result<OnlinePage, StoreError>;
     /// Forgets every session of a server that is gone; returns how many.
     async fn remove_server_sessions(&self, server_id: &str) -> Result<u64, StoreError>;

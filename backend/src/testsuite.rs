@@ -31,6 +31,7 @@ fn session(user: &str, id: &str, server: &str) -> SessionRecord {
         device_id: format!("{id}-device"),
         server_id: server.into(),
         connected_at_ms: 1,
+        expires_at_ms: 0,
     }
 }
 
@@ -57,6 +58,7 @@ where
 {
     accounts(make().await).await;
     presence(make().await).await;
+    presence_lapses_unless_refreshed(make().await).await;
     logins(make().await).await;
     inbox_append_read_and_dedupe(make().await).await;
     inbox_acks_trim_per_device(make().await).await;
@@ -98,6 +100,26 @@ async fn presence(store: Arc<dyn Store>) {
     assert_eq!(store.remove_server_sessions("srv-b").await.unwrap(), 2);
     assert!(store.sessions_of("alice").await.unwrap().is_empty());
     assert_eq!(store.online_users(None, 10).await.unwrap().user_ids, ["bob"]);
+}
+
+async fn presence_lapses_unless_refreshed(store: Arc<dyn Store>) {
+    let now = crate::now_ms();
+    let mut lapsing = session("dora", "d1", "srv-gone");
+    lapsing.expires_at_ms = now + 60_000;
+    store.add_session(lapsing.clone()).await.unwrap();
+    let mut kept = session("eve", "e1", "srv-a");
+    kept.expires_at_ms = now + 60_000;
+    store.add_session(kept.clone()).await.unwrap();
+    assert_eq!(store.online_users(None, 10).await.unwrap().user_ids, ["dora", "eve"]);
+    // srv-a refreshes its session; srv-gone's record is left to lapse.
+    kept.expires_at_ms = now + 120_000;
+    store.refresh_sessions(vec![kept]).await.unwrap();
+    lapsing.expires_at_ms = now.saturating_sub(1);
+    store.add_session(lapsing).await.unwrap();
+    assert!(store.sessions_of("dora").await.unwrap().is_empty(), "a lapsed record is not a session");
+    assert_eq!(store.online_users(None, 10).await.unwrap().user_ids, ["eve"]);
+    let eve = store.sessions_of("eve").await.unwrap();
+    assert_eq!(eve.first().map(|s| s.expires_at_ms), Some(now + 120_000));
 }
 
 async fn logins(store: Arc<dyn Store>) {

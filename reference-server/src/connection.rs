@@ -228,7 +228,9 @@ impl Connection {
             device_id: hello.device_id.clone(),
             server_id: ctx.server_id.clone(),
             connected_at_ms: now_ms(),
+            expires_at_ms: now_ms() + cim_backend::PRESENCE_TTL.as_millis() as u64,
         };
+        ctx.hub.remember(record.clone());
         store.add_session(record).await.map_err(unavailable)?;
         // The resume point acknowledges what precedes it (CIM-8.4-10) and makes the device known.
         store.ack_inbox(&hello.user_id, &hello.device_id, next_seq - 1).await.map_err(unavailable)?;

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use async_trait::async_trait;
-use cim_backend::Fanout;
+use cim_backend::{Fanout, SessionRecord};
 use cim_core::wire;
 use tokio::sync::{Notify, mpsc};
 
@@ -49,6 +49,8 @@ impl Mailbox {
 #[derive(Default)]
 pub(crate) struct Hub {
     users: Mutex<HashMap<String, Vec<Mailbox>>>,
+    /// The presence records of the sessions here, by session id, refreshed periodically.
+    presence: Mutex<HashMap<String, SessionRecord>>,
 }
 
 impl Hub {
@@ -60,7 +62,18 @@ impl Hub {
         self.lock().entry(user_id.to_owned()).or_default().push(mailbox);
     }
 
+    /// Keeps a session's presence record for the periodic refresh.
+    pub(crate) fn remember(&self, record: SessionRecord) {
+        self.presence.lock().unwrap_or_else(|p| p.into_inner()).insert(record.session_id.clone(), record);
+    }
+
+    /// The presence records of every session here.
+    pub(crate) fn presence(&self) -> Vec<SessionRecord> {
+        self.presence.lock().unwrap_or_else(|p| p.into_inner()).values().cloned().collect()
+    }
+
     pub(crate) fn remove(&self, user_id: &str, session_id: &str) {
+        self.presence.lock().unwrap_or_else(|p| p.into_inner()).remove(session_id);
         let mut users = self.lock();
         if let Some(sessions) = users.get_mut(user_id) {
             sessions.retain(|m| m.session_id != session_id);

@@ -306,6 +306,7 @@ pub async fn start(
     }
     tasks.push(tokio::spawn(admin::serve(admin, ctx.clone())));
     tasks.push(tokio::spawn(internal::serve(internal, hub.clone())));
+    tasks.push(tokio::spawn(refresh_presence(ctx.clone())));
     tasks.push(tokio::spawn(report_load(ctx.clone(), registry.clone(), info.clone())));
     tasks.push(tokio::spawn(forget_departed_servers(store.clone(), registry.watch(), server_id.clone())));
     tracing::info!(%server_id, tcp = %tcp_addr, ws = ?ws_addr, admin = %admin_addr, store = %store.describe(), registry = %registry.describe(), "cim-server listening");
@@ -433,6 +434,27 @@ async fn forget_departed_servers(
             }
         }
         known = now;
+    }
+}
+
+/// Refreshes the presence records of this server's sessions before they lapse (spec §15.5):
+/// one batched store write per period for all of them.
+async fn refresh_presence(ctx: Arc<Context>) {
+    let mut ticker = tokio::time::interval(cim_backend::PRESENCE_REFRESH);
+    ticker.tick().await;
+    loop {
+        ticker.tick().await;
+        let expires_at_ms = cim_backend::now_ms() + cim_backend::PRESENCE_TTL.as_millis() as u64;
+        let mut records = ctx.hub.presence();
+        if records.is_empty() {
+            continue;
+        }
+        for record in &mut records {
+            record.expires_at_ms = expires_at_ms;
+        }
+        if let Err(e) = ctx.store.refresh_sessions(records).await {
+            tracing::warn!(error = %e, "could not refresh presence; sessions lapse in {:?} unless a later refresh succeeds", cim_backend::PRESENCE_TTL);
+        }
     }
 }
 

@@ -90,6 +90,7 @@ async fn a_departed_servers_sessions_leave_presence() {
             device_id: "d".into(),
             server_id: "ghost".into(),
             connected_at_ms: 0,
+            expires_at_ms: 0,
         })
         .await
         .expect("memory");

@@ -39,6 +39,19 @@ struct Inner {
     groups: BTreeMap<String, BTreeSet<String>>,
 }
 
+impl Inner {
+    /// Drops the user's session records whose server stopped refreshing them.
+    fn forget_lapsed(&mut self, user_id: &str) {
+        let now = crate::now_ms();
+        if let Some(sessions) = self.sessions.get_mut(user_id) {
+            sessions.retain(|s| s.is_live(now));
+            if sessions.is_empty() {
+                self.sessions.remove(user_id);
+            }
+        }
+    }
+}
+
 struct Inbox {
     first_seq: u64,
     entries: VecDeque<wire::Deliver>,
@@ -153,11 +166,18 @@ impl Store for MemoryStore {
     }
 
     async fn sessions_of(&self, user_id: &str) -> Result<Vec<SessionRecord>, StoreError> {
-        Ok(self.lock().sessions.get(user_id).cloned().unwrap_or_default())
+        let mut inner = self.lock();
+        inner.forget_lapsed(user_id);
+        Ok(inner.sessions.get(user_id).cloned().unwrap_or_default())
     }
 
     async fn online_users(&self, after: Option<&str>, limit: usize) -> Result<OnlinePage, StoreError> {
-        let inner = self.lock();
+        let mut inner = self.lock();
+        let now = crate::now_ms();
+        inner.sessions.retain(|_, sessions| {
+            sessions.retain(|s| s.is_live(now));
+            !sessions.is_empty()
+        });
         let range = match after {
             Some(after) => {
                 inner.sessions.range::<str, _>((std::ops::Bound::Excluded(after), std::ops::Bound::Unbounded))
