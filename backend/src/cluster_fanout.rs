@@ -3,11 +3,16 @@
 //!
 //! A push is a wake-up, not the record: the entry is already in the inbox, so a push that
 //! fails (a server just died, a network blip) is logged and dropped, and the session catches
-//! up from the store on its next push or after it reconnects.
+//! up from the store on its next push, its periodic inbox re-read, or after it reconnects.
+//!
+//! Which other servers hold a user's sessions is cached for [`ROUTE_CACHE_TTL`] so that a
+//! busy conversation costs no store read per message (spec §15.5). An entry is dropped when a
+//! server it names leaves the registry or answers that the user is gone from it.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use cim_core::wire;
@@ -25,6 +30,31 @@ pub struct ClusterFanout {
     servers: tokio::sync::watch::Receiver<Vec<wire::ServerInfo>>,
     /// Long-lived channels to other servers, by internal endpoint.
     channels: Mutex<HashMap<String, Channel>>,
+    /// Other servers holding each recipient's sessions, as last read from the store.
+    routes: Mutex<HashMap<String, CachedRoute>>,
+    route_hits: AtomicU64,
+    route_misses: AtomicU64,
+}
+
+/// How often the route cache answered, for `/metrics`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RouteCacheStats {
+    /// Lookups answered from the cache.
+    pub hits: u64,
+    /// Lookups that read the store.
+    pub misses: u64,
+}
+
+/// How long a cached route is used before the store is read again (spec §15.5).
+pub const ROUTE_CACHE_TTL: Duration = Duration::from_secs(2);
+
+/// Above this many cached users, expired entries are swept out.
+const ROUTE_CACHE_SWEEP: usize = 100_000;
+
+struct CachedRoute {
+    /// Server ids, sorted, without this server.
+    servers: Vec<String>,
+    read_at: Instant,
 }
 
 impl ClusterFanout {
@@ -36,7 +66,69 @@ impl ClusterFanout {
         registry: Arc<dyn Registry>,
     ) -> Self {
         let servers = registry.watch();
-        Self { server_id: server_id.into(), local, store, servers, channels: Mutex::new(HashMap::new()) }
+        Self {
+            server_id: server_id.into(),
+            local,
+            store,
+            servers,
+            channels: Mutex::new(HashMap::new()),
+            routes: Mutex::new(HashMap::new()),
+            route_hits: AtomicU64::new(0),
+            route_misses: AtomicU64::new(0),
+        }
+    }
+
+    /// Hits and misses of the route cache so far.
+    pub fn route_cache_stats(&self) -> RouteCacheStats {
+        RouteCacheStats {
+            hits: self.route_hits.load(Ordering::Relaxed),
+            misses: self.route_misses.load(Ordering::Relaxed),
+        }
+    }
+
+    fn routes(&self) -> MutexGuard<'_, HashMap<String, CachedRoute>> {
+        self.routes.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The other live servers holding `user_id`'s sessions: from the cache while it is fresh
+    /// and names only live servers, else from the store.
+    async fn servers_of(&self, user_id: &str, peers: &BTreeMap<String, String>) -> Vec<String> {
+        if let Some(route) = self.routes().get(user_id)
+            && route.read_at.elapsed() < ROUTE_CACHE_TTL
+            && route.servers.iter().all(|s| peers.contains_key(s))
+        {
+            self.route_hits.fetch_add(1, Ordering::Relaxed);
+            return route.servers.clone();
+        }
+        self.route_misses.fetch_add(1, Ordering::Relaxed);
+        let Ok(sessions) = self.store.sessions_of(user_id).await else { return Vec::new() };
+        let mut servers: Vec<String> = sessions
+            .into_iter()
+            .map(|s| s.server_id)
+            .filter(|id| *id != self.server_id && peers.contains_key(id))
+            .collect();
+        servers.sort();
+        servers.dedup();
+        // Offline users are not cached: one who logs in must be found at once.
+        if !servers.is_empty() {
+            let mut routes = self.routes();
+            if routes.len() >= ROUTE_CACHE_SWEEP {
+                routes.retain(|_, r| r.read_at.elapsed() < ROUTE_CACHE_TTL);
+            }
+            routes.insert(
+                user_id.to_owned(),
+                CachedRoute { servers: servers.clone(), read_at: Instant::now() },
+            );
+        }
+        servers
+    }
+
+    /// Forgets the cached routes of users a server said it no longer holds.
+    fn forget_routes(&self, user_ids: &[String]) {
+        let mut routes = self.routes();
+        for user in user_ids {
+            routes.remove(user);
+        }
     }
 
     fn channel(&self, endpoint: &str) -> Option<Channel> {
@@ -66,8 +158,11 @@ impl ClusterFanout {
     async fn send_batch(&self, server_id: &str, endpoint: &str, pushes: Vec<wire::Push>) {
         let Some(channel) = self.channel(endpoint) else { return };
         let batch = wire::PushBatch { from_server_id: self.server_id.clone(), pushes };
-        if let Err(status) = InternalPushClient::new(channel).push(batch).await {
-            tracing::debug!(server = %server_id, %endpoint, error = %status, "push to another server failed; its sessions catch up from the inbox");
+        match InternalPushClient::new(channel).push(batch).await {
+            Ok(result) => self.forget_routes(&result.into_inner().gone_user_ids),
+            Err(status) => {
+                tracing::debug!(server = %server_id, %endpoint, error = %status, "push to another server failed; its sessions catch up from the inbox");
+            }
         }
     }
 }
@@ -91,14 +186,10 @@ impl Fanout for ClusterFanout {
                 }
                 continue;
             }
-            let sessions = self.store.sessions_of(&push.user_id).await.unwrap_or_default();
-            let mut servers: Vec<&str> = sessions
-                .iter()
-                .filter_map(|s| peers.get_key_value(&s.server_id).map(|(id, _)| id.as_str()))
-                .collect();
-            servers.dedup();
-            for server in servers {
-                batches.entry(server).or_default().push(push.clone());
+            for server in self.servers_of(&push.user_id, &peers).await {
+                if let Some((id, _)) = peers.get_key_value(&server) {
+                    batches.entry(id.as_str()).or_default().push(push.clone());
+                }
             }
         }
         for (server, pushes) in batches {

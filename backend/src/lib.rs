@@ -26,7 +26,7 @@ mod token;
 mod zookeeper_registry;
 
 pub use choice::BackendArgs;
-pub use cluster_fanout::ClusterFanout;
+pub use cluster_fanout::{ClusterFanout, ROUTE_CACHE_TTL, RouteCacheStats};
 pub use fanout::Fanout;
 pub use memory::{DEFAULT_INBOX_CAP, MemoryRegistry, MemoryStore};
 pub use message_id::MessageIds;

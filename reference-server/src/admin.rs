@@ -20,6 +20,14 @@ pub(crate) async fn serve(listener: TcpListener, ctx: Arc<Context>) {
 
 async fn metrics(State(ctx): State<Arc<Context>>) -> impl IntoResponse {
     let mut text = ctx.metrics.render();
+    let routes = ctx.cluster.route_cache_stats();
+    text.push_str(&format!(
+        "# HELP cim_server_route_cache_total Lookups of which servers hold a recipient, by outcome.\n\
+         # TYPE cim_server_route_cache_total counter\n\
+         cim_server_route_cache_total{{outcome=\"hit\"}} {}\n\
+         cim_server_route_cache_total{{outcome=\"miss\"}} {}\n",
+        routes.hits, routes.misses
+    ));
     if let Some(entries) = ctx.store.inbox_entries().await {
         text.push_str(&format!(
             "# HELP cim_store_inbox_entries Inbox entries held by the store, in all inboxes.\n\

@@ -36,6 +36,9 @@ pub(crate) struct Connection {
     catching_up: bool,
     pub(crate) commands: Option<mpsc::Receiver<Command>>,
     pub(crate) overflow: Option<Arc<Notify>>,
+    /// When the inbox is read again even without a push: a push can be lost (a sender's
+    /// cached route missed this new session, a server died mid-push), the inbox cannot.
+    pub(crate) reread_at: Option<Instant>,
 }
 
 impl Connection {
@@ -50,6 +53,7 @@ impl Connection {
             catching_up: false,
             commands: None,
             overflow: None,
+            reread_at: None,
         }
     }
 
@@ -132,6 +136,13 @@ impl Connection {
     fn fail(&mut self, code: ErrorCode, message: &str) {
         self.ctx.metrics.error(code);
         self.session.reject(code, message);
+    }
+
+    /// Time for the periodic inbox re-read: once after the welcome, then every heartbeat
+    /// interval (CIM-15.2-4).
+    pub(crate) fn on_reread(&mut self, now: Instant) {
+        self.catching_up = true;
+        self.reread_at = Some(now + Duration::from_secs(self.ctx.options.heartbeat_interval_secs.max(1)));
     }
 
     /// Delivers the next page of stored entries.
@@ -244,6 +255,8 @@ impl Connection {
         ctx.metrics.sessions.fetch_add(1, Ordering::Relaxed);
         self.next_deliver = next_seq;
         self.catching_up = true;
+        // Just after a sender's cached route to this user has surely expired (spec §15.5).
+        self.reread_at = Some(Instant::now() + cim_backend::ROUTE_CACHE_TTL + Duration::from_millis(500));
         tracing::debug!(user = %hello.user_id, device = %hello.device_id, ?outcome, next_seq, "session open");
         Ok(())
     }

@@ -83,6 +83,11 @@ impl Hub {
         }
     }
 
+    /// Whether a session of `user_id` is here.
+    pub(crate) fn holds(&self, user_id: &str) -> bool {
+        self.lock().contains_key(user_id)
+    }
+
     pub(crate) fn session_count(&self) -> usize {
         self.lock().values().map(Vec::len).sum()
     }

@@ -19,10 +19,22 @@ impl InternalPush for Service {
         request: Request<wire::PushBatch>,
     ) -> Result<Response<wire::PushBatchResult>, Status> {
         let batch = request.into_inner();
-        let pushes = batch.pushes.len() as u32;
+        // Users addressed here who have no session here (any more): the sender's cached
+        // route to them is stale (spec §15.5).
+        let mut gone_user_ids: Vec<String> = batch
+            .pushes
+            .iter()
+            .filter(|p| !p.user_id.is_empty() && !self.0.holds(&p.user_id))
+            .map(|p| p.user_id.clone())
+            .collect();
+        gone_user_ids.sort();
+        gone_user_ids.dedup();
+        let delivered =
+            batch.pushes.iter().filter(|p| p.user_id.is_empty() || self.0.holds(&p.user_id)).count();
+        let delivered = u32::try_from(delivered).unwrap_or(u32::MAX);
         // Only this server's sessions: the sender already reached the others.
         self.0.push(batch.pushes).await;
-        Ok(Response::new(wire::PushBatchResult { delivered: pushes, gone_user_ids: Vec::new() }))
+        Ok(Response::new(wire::PushBatchResult { delivered, gone_user_ids }))
     }
 
     async fn end_sessions(

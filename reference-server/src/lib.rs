@@ -137,6 +137,8 @@ pub(crate) struct Context {
     pub(crate) store: Arc<dyn Store>,
     pub(crate) hub: Arc<hub::Hub>,
     pub(crate) fanout: Arc<dyn Fanout>,
+    /// The same fan-out, for its route-cache counters.
+    pub(crate) cluster: Arc<cim_backend::ClusterFanout>,
     pub(crate) message_ids: MessageIds,
     pub(crate) server_id: String,
     pub(crate) metrics: Arc<Metrics>,
@@ -269,12 +271,13 @@ pub async fn start(
         .with_context(|| format!("cannot register in {}", registry.describe()))?;
 
     let hub = Arc::new(hub::Hub::default());
-    let fanout: Arc<dyn Fanout> = Arc::new(cim_backend::ClusterFanout::new(
+    let cluster = Arc::new(cim_backend::ClusterFanout::new(
         server_id.clone(),
         Some(hub.clone() as Arc<dyn Fanout>),
         store.clone(),
         registry.clone(),
     ));
+    let fanout: Arc<dyn Fanout> = cluster.clone();
     let metrics = Arc::new(Metrics::default());
     let make_ctx = |session_config: ServerConfig| {
         Arc::new(Context {
@@ -283,6 +286,7 @@ pub async fn start(
             store: store.clone(),
             hub: hub.clone(),
             fanout: fanout.clone(),
+            cluster: cluster.clone(),
             message_ids: MessageIds::new(),
             server_id: server_id.clone(),
             metrics: metrics.clone(),
@@ -331,6 +335,7 @@ fn clone_context(ctx: &Context) -> Context {
         store: ctx.store.clone(),
         hub: ctx.hub.clone(),
         fanout: ctx.fanout.clone(),
+        cluster: ctx.cluster.clone(),
         message_ids: MessageIds::new(),
         server_id: ctx.server_id.clone(),
         metrics: ctx.metrics.clone(),

@@ -239,6 +239,8 @@ enum Wake {
     Command(Option<Command>),
     Timeout,
     Overflow,
+    /// Time to read the inbox again without a push.
+    Reread,
     Shutdown,
 }
 
@@ -288,6 +290,7 @@ pub(crate) async fn serve<T: Transport>(mut transport: T, ctx: Arc<Context>) {
             command = next_command(&mut conn.commands) => Wake::Command(command),
             () = deadline(conn.session.poll_timeout()) => Wake::Timeout,
             () = overflowed(&conn.overflow) => Wake::Overflow,
+            () = deadline(conn.reread_at) => Wake::Reread,
             _ = shutdown.changed() => Wake::Shutdown,
         };
         let now = Instant::now();
@@ -304,6 +307,7 @@ pub(crate) async fn serve<T: Transport>(mut transport: T, ctx: Arc<Context>) {
             Wake::Command(Some(command)) => conn.on_command(command),
             Wake::Timeout => conn.session.handle_timeout(now),
             Wake::Overflow => conn.on_overflow(),
+            Wake::Reread => conn.on_reread(now),
             Wake::Shutdown => conn.on_shutdown(),
         }
     }

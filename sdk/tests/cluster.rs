@@ -12,18 +12,19 @@ use support::next_message;
 
 const WAIT: Duration = Duration::from_secs(10);
 
-#[tokio::test]
-async fn messages_cross_servers() {
+/// Servers with these ids and a round-robin route, in this process, over one memory store
+/// and registry.
+async fn cluster(ids: &[&str]) -> (Vec<cim_server::RunningServer>, cim_route::RunningRoute) {
     let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
     let registry: Arc<dyn Registry> = Arc::new(MemoryRegistry::new());
     let keys = TokenKeys::generate();
     let any = "127.0.0.1:0".parse().expect("address");
     let mut servers = Vec::new();
-    for id in ["s1", "s2"] {
+    for id in ids {
         let mut options = cim_server::ServerOptions::defaults();
         (options.tcp_listen, options.ws_listen, options.admin_listen, options.internal_listen) =
             (any, any, any, any);
-        options.server_id = Some(id.into());
+        options.server_id = Some((*id).into());
         servers.push(
             cim_server::start(options, store.clone(), registry.clone(), keys.clone()).await.expect("server"),
         );
@@ -32,20 +33,42 @@ async fn messages_cross_servers() {
     (route_options.http_listen, route_options.grpc_listen) = (any, any);
     route_options.strategy = cim_route::Strategy::RoundRobin;
     let fanout = Arc::new(ClusterFanout::new("", None, store.clone(), registry.clone()));
-    let route =
-        cim_route::start(route_options, store.clone(), registry, keys, Some(fanout)).await.expect("route");
+    let route = cim_route::start(route_options, store, registry, keys, Some(fanout)).await.expect("route");
+    (servers, route)
+}
+
+async fn login_as(route_url: &str, user: &str, device: &str) -> Client {
+    let _ = cim_sdk::register(route_url, user, &format!("password-{user}")).await;
+    Client::login(
+        route_url,
+        Credentials::password(user, format!("password-{user}")),
+        ClientOptions::new(device),
+    )
+    .await
+    .expect("login")
+}
+
+/// A server's route-cache counters from its `/metrics`: (hits, misses).
+async fn route_cache(server: &cim_server::RunningServer) -> (u64, u64) {
+    let text = reqwest::get(format!("http://{}/metrics", server.admin_addr()))
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("metrics text");
+    let value = |outcome: &str| {
+        let prefix = format!("cim_server_route_cache_total{{outcome=\"{outcome}\"}} ");
+        text.lines().find_map(|l| l.strip_prefix(&prefix)?.parse::<u64>().ok()).expect("counter present")
+    };
+    (value("hit"), value("miss"))
+}
+
+#[tokio::test]
+async fn messages_cross_servers() {
+    let (servers, route) = cluster(&["s1", "s2"]).await;
     let login = |user: &'static str| {
         let url = route.url();
-        async move {
-            let _ = cim_sdk::register(&url, user, &format!("password-{user}")).await;
-            Client::login(
-                &url,
-                Credentials::password(user, format!("password-{user}")),
-                ClientOptions::new("d"),
-            )
-            .await
-            .expect("login")
-        }
+        async move { login_as(&url, user, "d").await }
     };
     let alice = login("alice").await;
     let mut bob = login("bob").await;
@@ -103,4 +126,55 @@ async fn a_departed_servers_sessions_leave_presence() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     drop(survivor);
+}
+
+#[tokio::test]
+async fn a_busy_conversation_reads_the_route_from_the_cache() {
+    let (servers, route) = cluster(&["s1", "s2"]).await;
+    let alice = login_as(&route.url(), "alice", "d").await;
+    let mut bob = login_as(&route.url(), "bob", "d").await;
+    assert_ne!(alice.status().server_id, bob.status().server_id);
+    let sender = &servers[usize::from(alice.status().server_id == "s2")];
+    let before = route_cache(sender).await;
+    for k in 0..20 {
+        alice.send_to_user("bob", &format!("m{k}")).await.expect("acked");
+    }
+    for k in 0..20 {
+        assert_eq!(next_message(&mut bob, WAIT).await.text(), format!("m{k}"));
+    }
+    let (hits, misses) = route_cache(sender).await;
+    assert!(
+        misses - before.1 <= 2,
+        "at most a couple of store reads for 20 messages, got {}",
+        misses - before.1
+    );
+    assert!(hits - before.0 >= 18, "the rest from the cache, got {}", hits - before.0);
+}
+
+#[tokio::test]
+async fn a_recipient_who_moves_or_adds_a_device_elsewhere_still_gets_everything() {
+    let (_servers, route) = cluster(&["s1", "s2", "s3"]).await;
+    let url = route.url();
+    let alice = login_as(&url, "alice", "d").await;
+    let mut bob = login_as(&url, "bob", "phone").await;
+    let bob_server = bob.status().server_id;
+    alice.send_to_user("bob", "first").await.expect("acked");
+    assert_eq!(next_message(&mut bob, WAIT).await.text(), "first");
+    // Alice's server now caches bob's route. Bob adds a device on another server...
+    let mut laptop = login_as(&url, "bob", "laptop").await;
+    assert_ne!(laptop.status().server_id, bob_server, "round robin puts it elsewhere");
+    alice.send_to_user("bob", "second").await.expect("acked");
+    assert_eq!(next_message(&mut bob, WAIT).await.text(), "second");
+    assert_eq!(next_message(&mut laptop, WAIT).await.text(), "second", "reached despite the cached route");
+    // ...and the phone leaves its server and comes back on another.
+    bob.close().await;
+    let mut phone = login_as(&url, "bob", "phone").await;
+    alice.send_to_user("bob", "third").await.expect("acked");
+    assert_eq!(next_message(&mut laptop, WAIT).await.text(), "third");
+    // (It may first replay what it had not acknowledged before closing.)
+    let mut got = next_message(&mut phone, WAIT).await.text();
+    while got != "third" {
+        assert!(["first", "second"].contains(&got.as_str()), "unexpected {got}");
+        got = next_message(&mut phone, WAIT).await.text();
+    }
 }
