@@ -85,3 +85,15 @@ async fn an_expired_session_is_replaced_and_the_server_registered_again() {
         .expect("gone in time")
         .expect("watch");
 }
+
+#[tokio::test]
+async fn an_ensemble_connect_string_reaches_whichever_member_answers() {
+    let zk = ZooKeeperServer::start();
+    // A member that is down comes first: the client moves on to the next.
+    let hosts = format!("127.0.0.1:{},{}", testsuite::free_port(), zk.hosts);
+    let registry = ZooKeeperRegistry::connect(&hosts, "/cim").await.expect("one member answers");
+    registry.register(ServerInfo { server_id: "s1".into(), ..Default::default() }).await.expect("registered");
+    let ids: Vec<String> = registry.servers().await.expect("listed").into_iter().map(|s| s.server_id).collect();
+    assert_eq!(ids, ["s1"]);
+    assert!(registry.describe().contains(&hosts), "{}", registry.describe());
+}
