@@ -5,8 +5,9 @@ use std::process::ExitCode;
 /// cim's route: users register and log in here and are assigned a server; app backends
 /// push messages here. Stateless: run as many as you like against one store.
 ///
-/// Without --redis it keeps state in memory; until the ZooKeeper registry lands, servers and routes in separate processes do not see each other, so in-memory backends, which only make sense
-/// together with a server in the same process (see `cim up`).
+/// In a cluster every route and server shares one Redis (--redis) and one ZooKeeper
+/// (--zookeeper), where the route finds the servers. Without those flags it uses in-memory
+/// backends, which only make sense with a server in the same process (see `cim up`).
 #[derive(clap::Parser)]
 #[command(name = "cim-route", version)]
 struct Cli {

@@ -5,8 +5,10 @@ use std::process::ExitCode;
 /// cim's long-connection server: clients connect here (TCP or WebSocket) with the token
 /// the route gave them, and their messages flow through it.
 ///
-/// Without --redis it keeps state in memory; until the ZooKeeper registry lands, servers and routes in separate processes do not see each other, so in-memory backends, which only make sense
-/// together with a route in the same process (see `cim up`).
+/// In a cluster every server and route shares one Redis (--redis) and one ZooKeeper
+/// (--zookeeper); the server registers there and deregisters on SIGTERM, which also sends
+/// GoAway to its clients and drains them. Without those flags it uses in-memory backends,
+/// which only make sense with a route in the same process (see `cim up`).
 #[derive(clap::Parser)]
 #[command(name = "cim-server", version)]
 struct Cli {
