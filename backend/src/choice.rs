@@ -8,7 +8,8 @@ use crate::{MemoryRegistry, MemoryStore, RedisStore, Registry, Store, ZooKeeperR
 /// The backend flags every binary shares.
 #[derive(clap::Args, Clone, Debug, Default)]
 pub struct BackendArgs {
-    /// Redis holding accounts, sessions, inboxes and groups (`redis://host:port`)
+    /// Redis holding accounts, sessions, inboxes and groups (`redis://host:port`; for a
+    /// Redis Cluster any node or several, comma-separated: it is detected)
     /// [default: in memory, lost on exit].
     #[arg(long, env = "CIM_REDIS", value_name = "URL")]
     pub redis: Option<String>,

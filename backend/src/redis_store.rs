@@ -1,31 +1,41 @@
-//! The Redis `Store`: state shared by every route and server of a cluster.
+//! The Redis `Store`: state shared by every route and server of a cluster, on a standalone
+//! Redis or a Redis Cluster (detected when connecting).
 //!
-//! Key layout (all under a prefix, `cim:` by default):
+//! Key layout (all under a prefix, `cim:` by default). Everything of one user carries the
+//! hash tag `{u:<user>}`, so it lives in one Redis Cluster slot and one script can touch it:
 //!
 //! | key | type | holds |
 //! |---|---|---|
-//! | `user:{id}` | hash | `name`, `hash` (password) |
+//! | `{u:<user>}:account` | hash | `name`, `hash` (password) |
 //! | `users` | zset (score 0) | user names, for prefix search |
-//! | `sessions:{user}` | hash | session id → JSON record |
+//! | `{u:<user>}:sessions` | hash | session id → JSON record (with its expiry) |
 //! | `online` | zset (score 0) | users with at least one session |
-//! | `server-sessions:{server}` | set | `user\nsession` of a server's sessions |
-//! | `ended:{login}` | string, expiring | logins ended by logout |
-//! | `dedupe:{sender}` | hash, expiring | client message id → `message id|sent_at` |
-//! | `msg:{message id}` | string, expiring | the Deliver (without seq), protobuf |
-//! | `inbox:{user}` | zset | message ids scored by seq |
-//! | `inbox-meta:{user}` | hash | `epoch`, `next` |
-//! | `inbox-pos:{user}` | hash | device → acknowledged seq |
-//! | `group:{id}` / `user-groups:{user}` | set | members / group ids |
+//! | `{s:<server>}:sessions` | set | `user\nsession` of a server's sessions |
+//! | `ended:<login>` | string, expiring | logins ended by logout |
+//! | `{u:<sender>}:dedupe` | hash, expiring | client message id → `message id\|sent_at` |
+//! | `{u:<sender>}:msg:<message id>` | string, expiring | the Deliver (without seq), protobuf |
+//! | `{u:<user>}:inbox` | zset | `message id\|sender` scored by seq |
+//! | `{u:<user>}:meta` | hash | `epoch`, `next` |
+//! | `{u:<user>}:pos` | hash | device → acknowledged seq |
+//! | `{u:<user>}:appended` | zset, expiring | message ids appended lately (Redis Cluster only) |
+//! | `{g:<group>}:members` / `{u:<user>}:groups` | set | members / group ids |
 //!
-//! The message path is one round trip: a Lua script dedupes and appends to every
-//! recipient's inbox atomically. Scripts compute keys from the prefix, so this store runs on
-//! standalone Redis (Redis Cluster needs hash tags per user; see the notes on issue 4).
+//! The message path on a standalone Redis is one round trip: a Lua script dedupes, stores the
+//! body and appends to every recipient's inbox atomically. On a Redis Cluster the
+//! recipients' inboxes live on other nodes, so it takes two: a script on the sender's slot
+//! dedupes and stores the body, then one script per recipient (sent together) appends,
+//! idempotently, so a send retried after a crash between the two steps completes the
+//! appends without doubling any.
+
+use std::time::Duration;
 
 use async_trait::async_trait;
 use cim_core::wire;
+use futures_util::future::try_join_all;
 use prost::Message;
 use redis::AsyncCommands;
 use redis::aio::ConnectionManager;
+use redis::cluster_async::ClusterConnection;
 
 use crate::store::{
     Accepted, GroupRecord, InboxHead, NewMessage, OnlinePage, SessionRecord, Store, StoreError, UserRecord,
@@ -38,31 +48,67 @@ const RETENTION_MS: u64 = 7 * 24 * 60 * 60 * 1000;
 /// How long client message ids are remembered for dedupe (spec §9.1).
 const DEDUPE_MS: u64 = 24 * 60 * 60 * 1000;
 
+/// Standalone Redis: dedupe, body and every append in one atomic script. Keys are computed
+/// from the prefix, which only a standalone Redis allows.
 const ACCEPT: &str = r"
 local prefix, sender, client_msg_id, message_id = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local sent_at, body, retention, cap, dedupe_ms, epoch = ARGV[5], ARGV[6], ARGV[7], tonumber(ARGV[8]), ARGV[9], ARGV[10]
-local dedupe = prefix .. 'dedupe:' .. sender
+local function key(user, kind) return prefix .. '{u:' .. user .. '}:' .. kind end
+local dedupe = key(sender, 'dedupe')
 local seen = redis.call('HGET', dedupe, client_msg_id)
 if seen then return {0, seen} end
 redis.call('HSET', dedupe, client_msg_id, message_id .. '|' .. sent_at)
 redis.call('PEXPIRE', dedupe, dedupe_ms)
 local result = {1}
 if #ARGV > 10 then
-  redis.call('SET', prefix .. 'msg:' .. message_id, body, 'PX', retention)
+  redis.call('SET', key(sender, 'msg:' .. message_id), body, 'PX', retention)
 end
+local member = message_id .. '|' .. sender
 for i = 11, #ARGV do
   local user = ARGV[i]
-  local meta = prefix .. 'inbox-meta:' .. user
+  local meta = key(user, 'meta')
   redis.call('HSETNX', meta, 'epoch', epoch)
   redis.call('HSETNX', meta, 'next', 1)
   local seq = redis.call('HINCRBY', meta, 'next', 1) - 1
-  local inbox = prefix .. 'inbox:' .. user
-  redis.call('ZADD', inbox, seq, message_id)
+  local inbox = key(user, 'inbox')
+  redis.call('ZADD', inbox, seq, member)
   local size = redis.call('ZCARD', inbox)
   if size > cap then redis.call('ZREMRANGEBYRANK', inbox, 0, size - cap - 1) end
   table.insert(result, seq)
 end
 return result
+";
+
+/// Redis Cluster, step one, on the sender's slot: dedupe and store the body.
+const RESERVE: &str = r"
+local dedupe, body_key = KEYS[1], KEYS[2]
+local client_msg_id, seen_value, dedupe_ms, body, retention, has_body = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
+local seen = redis.call('HGET', dedupe, client_msg_id)
+if seen then return {0, seen} end
+redis.call('HSET', dedupe, client_msg_id, seen_value)
+redis.call('PEXPIRE', dedupe, dedupe_ms)
+if has_body == '1' then redis.call('SET', body_key, body, 'PX', retention) end
+return {1}
+";
+
+/// Redis Cluster, step two, on a recipient's slot: append once. Returns the entry's seq,
+/// or 0 if it was appended before and is already acknowledged and trimmed.
+const APPEND: &str = r"
+local meta, inbox, appended = KEYS[1], KEYS[2], KEYS[3]
+local member, epoch, cap, sent_at, dedupe_ms = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
+local existing = redis.call('ZSCORE', inbox, member)
+if existing then return tonumber(existing) end
+if redis.call('ZSCORE', appended, member) then return 0 end
+redis.call('HSETNX', meta, 'epoch', epoch)
+redis.call('HSETNX', meta, 'next', 1)
+local seq = redis.call('HINCRBY', meta, 'next', 1) - 1
+redis.call('ZADD', inbox, seq, member)
+local size = redis.call('ZCARD', inbox)
+if size > cap then redis.call('ZREMRANGEBYRANK', inbox, 0, size - cap - 1) end
+redis.call('ZADD', appended, sent_at, member)
+redis.call('ZREMRANGEBYSCORE', appended, '-inf', sent_at - dedupe_ms)
+redis.call('PEXPIRE', appended, dedupe_ms)
+return seq
 ";
 
 const HEAD: &str = r"
@@ -92,26 +138,57 @@ if lowest then redis.call('ZREMRANGEBYSCORE', inbox, '-inf', lowest) end
 return lowest
 ";
 
+/// Creates a group's member set unless the group exists.
 const CREATE_GROUP: &str = r"
-local prefix, group, creator = ARGV[1], ARGV[2], ARGV[3]
-if redis.call('EXISTS', prefix .. 'group:' .. group) == 1 then return 'exists' end
-for i = 4, #ARGV do
-  if redis.call('EXISTS', prefix .. 'user:' .. ARGV[i]) == 0 then return 'missing:' .. ARGV[i] end
-end
-for i = 3, #ARGV do
-  redis.call('SADD', prefix .. 'group:' .. group, ARGV[i])
-  redis.call('SADD', prefix .. 'user-groups:' .. ARGV[i], group)
-end
-return 'ok'
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('SADD', KEYS[1], unpack(ARGV))
+return 1
 ";
 
-/// State in Redis, through one multiplexed connection that reconnects by itself.
+/// One multiplexed connection that reconnects by itself, to a standalone Redis or a cluster.
+#[derive(Clone)]
+enum Connection {
+    Standalone(ConnectionManager),
+    Cluster(ClusterConnection),
+}
+
+impl redis::aio::ConnectionLike for Connection {
+    fn req_packed_command<'a>(&'a mut self, cmd: &'a redis::Cmd) -> redis::RedisFuture<'a, redis::Value> {
+        match self {
+            Self::Standalone(c) => c.req_packed_command(cmd),
+            Self::Cluster(c) => c.req_packed_command(cmd),
+        }
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        cmd: &'a redis::Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> redis::RedisFuture<'a, Vec<redis::Value>> {
+        match self {
+            Self::Standalone(c) => c.req_packed_commands(cmd, offset, count),
+            Self::Cluster(c) => c.req_packed_commands(cmd, offset, count),
+        }
+    }
+
+    fn get_db(&self) -> i64 {
+        match self {
+            Self::Standalone(c) => c.get_db(),
+            Self::Cluster(c) => c.get_db(),
+        }
+    }
+}
+
+/// State in Redis.
 pub struct RedisStore {
     url: String,
     prefix: String,
-    connection: ConnectionManager,
+    connection: Connection,
     inbox_cap: usize,
     accept: redis::Script,
+    reserve: redis::Script,
+    append: redis::Script,
     head: redis::Script,
     ack: redis::Script,
     create_group: redis::Script,
@@ -122,8 +199,8 @@ pub struct RedisStore {
 /// schedule, and the manager keeps trying to reconnect in the background.
 fn manager_config() -> redis::aio::ConnectionManagerConfig {
     redis::aio::ConnectionManagerConfig::new()
-        .set_connection_timeout(std::time::Duration::from_secs(1))
-        .set_response_timeout(std::time::Duration::from_secs(2))
+        .set_connection_timeout(Duration::from_secs(1))
+        .set_response_timeout(Duration::from_secs(2))
         .set_number_of_retries(2)
         .set_factor(100)
         .set_max_delay(500)
@@ -134,46 +211,84 @@ fn unavailable(error: redis::RedisError) -> StoreError {
 }
 
 impl RedisStore {
-    /// Connects to `url` (`redis://host:port`), with keys under `prefix`. Fails with a clear
-    /// message when Redis cannot be reached.
+    /// Connects to `url` (`redis://host:port`; for a Redis Cluster any node, or several
+    /// separated by commas), with keys under `prefix`. Fails with a clear message when Redis
+    /// cannot be reached.
     pub async fn connect(url: &str, prefix: &str) -> Result<Self, StoreError> {
-        let client = redis::Client::open(url).map_err(|e| StoreError::Unavailable(format!("{url}: {e}")))?;
         let unreachable =
             |reason: String| StoreError::Unavailable(format!("cannot reach Redis at {url}: {reason}"));
-        // One plain attempt first: it fails fast, with the real reason (connection refused…).
-        let probe = tokio::time::timeout(
-            std::time::Duration::from_secs(5),
-            client.get_multiplexed_async_connection(),
-        );
-        match probe.await {
-            Ok(Ok(_)) => {}
+        let seeds: Vec<&str> = url.split(',').map(str::trim).filter(|s| !s.is_empty()).collect();
+        let first = *seeds.first().ok_or_else(|| unreachable("no address given".into()))?;
+        let client =
+            redis::Client::open(first).map_err(|e| StoreError::Unavailable(format!("{url}: {e}")))?;
+        // One plain attempt first: it fails fast, with the real reason (connection refused…),
+        // and tells a cluster node from a standalone server.
+        let probe = async {
+            let mut conn = client.get_multiplexed_async_connection().await?;
+            redis::cmd("INFO").arg("cluster").query_async::<String>(&mut conn).await
+        };
+        let info = match tokio::time::timeout(Duration::from_secs(5), probe).await {
+            Ok(Ok(info)) => info,
             Ok(Err(e)) => return Err(unreachable(e.to_string().to_lowercase())),
             Err(_) => return Err(unreachable("timed out".into())),
-        }
-        let connection = tokio::time::timeout(
-            std::time::Duration::from_secs(5),
-            ConnectionManager::new_with_config(client, manager_config()),
-        )
-        .await
-        .map_err(|_| unreachable("timed out".into()))?
-        .map_err(|e| unreachable(e.to_string()))?;
+        };
+        let connection = if info.contains("cluster_enabled:1") {
+            let cluster = redis::cluster::ClusterClientBuilder::new(seeds)
+                .connection_timeout(Duration::from_secs(1))
+                .response_timeout(Duration::from_secs(2))
+                .retries(2)
+                .build()
+                .map_err(|e| unreachable(e.to_string()))?;
+            let connection = tokio::time::timeout(Duration::from_secs(5), cluster.get_async_connection())
+                .await
+                .map_err(|_| unreachable("timed out".into()))?
+                .map_err(|e| unreachable(e.to_string()))?;
+            Connection::Cluster(connection)
+        } else {
+            let manager = ConnectionManager::new_with_config(client, manager_config());
+            let connection = tokio::time::timeout(Duration::from_secs(5), manager)
+                .await
+                .map_err(|_| unreachable("timed out".into()))?
+                .map_err(|e| unreachable(e.to_string()))?;
+            Connection::Standalone(connection)
+        };
         Ok(Self {
             url: url.to_owned(),
             prefix: prefix.to_owned(),
             connection,
             inbox_cap: DEFAULT_INBOX_CAP,
             accept: redis::Script::new(ACCEPT),
+            reserve: redis::Script::new(RESERVE),
+            append: redis::Script::new(APPEND),
             head: redis::Script::new(HEAD),
             ack: redis::Script::new(ACK),
             create_group: redis::Script::new(CREATE_GROUP),
         })
     }
 
-    fn key(&self, kind: &str, id: &str) -> String {
-        format!("{}{kind}:{id}", self.prefix)
+    /// Whether this store talks to a Redis Cluster.
+    pub fn is_cluster(&self) -> bool {
+        matches!(self.connection, Connection::Cluster(_))
     }
 
-    fn conn(&self) -> ConnectionManager {
+    /// A key of `user`'s, in the user's slot.
+    fn user_key(&self, user: &str, kind: &str) -> String {
+        format!("{}{{u:{user}}}:{kind}", self.prefix)
+    }
+
+    fn group_key(&self, group: &str) -> String {
+        format!("{}{{g:{group}}}:members", self.prefix)
+    }
+
+    fn server_key(&self, server: &str) -> String {
+        format!("{}{{s:{server}}}:sessions", self.prefix)
+    }
+
+    fn global_key(&self, name: &str) -> String {
+        format!("{}{name}", self.prefix)
+    }
+
+    fn conn(&self) -> Connection {
         self.connection.clone()
     }
 
@@ -185,13 +300,97 @@ impl RedisStore {
 
     async fn group_record(&self, group_id: &str) -> Result<Option<GroupRecord>, StoreError> {
         let mut members: Vec<String> =
-            self.conn().smembers(self.key("group", group_id)).await.map_err(unavailable)?;
+            self.conn().smembers(self.group_key(group_id)).await.map_err(unavailable)?;
         if members.is_empty() {
             return Ok(None);
         }
         members.sort();
         Ok(Some(GroupRecord { group_id: group_id.to_owned(), members }))
     }
+
+    /// The standalone message path: one script, one round trip.
+    async fn accept_atomically(&self, message: &NewMessage, body: Vec<u8>) -> Result<Accepted, StoreError> {
+        let mut invocation = self.accept.prepare_invoke();
+        invocation
+            .arg(&self.prefix)
+            .arg(&message.sender)
+            .arg(&message.client_msg_id)
+            .arg(&message.message_id)
+            .arg(message.sent_at_ms)
+            .arg(body)
+            .arg(RETENTION_MS)
+            .arg(self.inbox_cap)
+            .arg(DEDUPE_MS)
+            .arg(Self::new_epoch());
+        for recipient in &message.recipients {
+            invocation.arg(recipient);
+        }
+        let result: Vec<redis::Value> =
+            invocation.invoke_async(&mut self.conn()).await.map_err(unavailable)?;
+        let as_u64 = |v: &redis::Value| redis::from_redis_value::<u64>(v).ok();
+        match result.first().and_then(as_u64) {
+            Some(0) => Ok(duplicate(result.get(1))),
+            Some(_) => {
+                let seqs = result[1..].iter().filter_map(as_u64);
+                Ok(Accepted::Stored { entries: message.recipients.iter().cloned().zip(seqs).collect() })
+            }
+            None => Err(StoreError::Unavailable("unexpected answer from the accept script".into())),
+        }
+    }
+
+    /// The Redis Cluster message path: reserve on the sender's slot, then append on each
+    /// recipient's, all appends at once.
+    async fn accept_in_steps(&self, message: &NewMessage, body: Vec<u8>) -> Result<Accepted, StoreError> {
+        let result: Vec<redis::Value> = self
+            .reserve
+            .key(self.user_key(&message.sender, "dedupe"))
+            .key(self.user_key(&message.sender, &format!("msg:{}", message.message_id)))
+            .arg(&message.client_msg_id)
+            .arg(format!("{}|{}", message.message_id, message.sent_at_ms))
+            .arg(DEDUPE_MS)
+            .arg(body)
+            .arg(RETENTION_MS)
+            .arg(if message.recipients.is_empty() { "0" } else { "1" })
+            .invoke_async(&mut self.conn())
+            .await
+            .map_err(unavailable)?;
+        let fresh = result.first().and_then(|v| redis::from_redis_value::<u64>(v).ok()) == Some(1);
+        let outcome = if fresh { None } else { Some(duplicate(result.get(1))) };
+        // A duplicate may be the retry of a send whose appends a crash interrupted: append
+        // again under the original id; appends already done are recognised.
+        let (message_id, sent_at_ms) = match &outcome {
+            Some(Accepted::Duplicate { message_id, sent_at_ms }) => (message_id.clone(), *sent_at_ms),
+            _ => (message.message_id.clone(), message.sent_at_ms),
+        };
+        let member = format!("{message_id}|{}", message.sender);
+        let epoch = Self::new_epoch();
+        let appends = message.recipients.iter().map(|user| {
+            let mut conn = self.conn();
+            let mut invocation = self.append.prepare_invoke();
+            invocation
+                .key(self.user_key(user, "meta"))
+                .key(self.user_key(user, "inbox"))
+                .key(self.user_key(user, "appended"))
+                .arg(&member)
+                .arg(epoch)
+                .arg(self.inbox_cap)
+                .arg(sent_at_ms)
+                .arg(DEDUPE_MS);
+            async move { invocation.invoke_async::<u64>(&mut conn).await }
+        });
+        let seqs = try_join_all(appends).await.map_err(unavailable)?;
+        Ok(outcome.unwrap_or_else(|| Accepted::Stored {
+            // Seq 0: appended by an earlier try and already trimmed; nothing to deliver.
+            entries: message.recipients.iter().cloned().zip(seqs).filter(|(_, seq)| *seq > 0).collect(),
+        }))
+    }
+}
+
+/// The answer for a client message id seen before: `message id|sent_at` as stored.
+fn duplicate(seen: Option<&redis::Value>) -> Accepted {
+    let seen: String = seen.and_then(|v| redis::from_redis_value(v).ok()).unwrap_or_default();
+    let (message_id, sent_at) = seen.split_once('|').unwrap_or((&seen, "0"));
+    Accepted::Duplicate { message_id: message_id.to_owned(), sent_at_ms: sent_at.parse().unwrap_or(0) }
 }
 
 fn session_json(session: &SessionRecord) -> String {
@@ -219,7 +418,8 @@ fn session_from_json(text: &str) -> Option<SessionRecord> {
 #[async_trait]
 impl Store for RedisStore {
     fn describe(&self) -> String {
-        format!("redis {}", self.url)
+        let kind = if self.is_cluster() { "redis cluster" } else { "redis" };
+        format!("{kind} {}", self.url)
     }
 
     async fn health(&self) -> Result<(), StoreError> {
@@ -228,23 +428,23 @@ impl Store for RedisStore {
     }
 
     async fn create_user(&self, user: UserRecord) -> Result<(), StoreError> {
-        let key = self.key("user", &user.user_id);
-        let created: bool = self.conn().hset_nx(&key, "name", &user.user_name).await.map_err(unavailable)?;
+        let key = self.user_key(&user.user_id, "account");
+        let mut conn = self.conn();
+        let created: bool = conn.hset_nx(&key, "name", &user.user_name).await.map_err(unavailable)?;
         if !created {
             return Err(StoreError::AlreadyExists(format!("user {}", user.user_id)));
         }
-        let mut conn = self.conn();
-        redis::pipe()
-            .hset(&key, "hash", &user.password_hash)
-            .zadd(format!("{}users", self.prefix), &user.user_name, 0)
-            .query_async::<()>(&mut conn)
-            .await
-            .map_err(unavailable)
+        let _: () = conn.hset(&key, "hash", &user.password_hash).await.map_err(unavailable)?;
+        let _: () = conn.zadd(self.global_key("users"), &user.user_name, 0).await.map_err(unavailable)?;
+        Ok(())
     }
 
     async fn user(&self, user_id: &str) -> Result<Option<UserRecord>, StoreError> {
-        let (name, hash): (Option<String>, Option<String>) =
-            self.conn().hget(self.key("user", user_id), &["name", "hash"]).await.map_err(unavailable)?;
+        let (name, hash): (Option<String>, Option<String>) = self
+            .conn()
+            .hget(self.user_key(user_id, "account"), &["name", "hash"])
+            .await
+            .map_err(unavailable)?;
         Ok(name.map(|user_name| UserRecord {
             user_id: user_id.to_owned(),
             user_name,
@@ -254,7 +454,7 @@ impl Store for RedisStore {
 
     async fn users_by_prefix(&self, prefix: &str, limit: usize) -> Result<Vec<UserRecord>, StoreError> {
         let names: Vec<String> = redis::cmd("ZRANGEBYLEX")
-            .arg(format!("{}users", self.prefix))
+            .arg(self.global_key("users"))
             .arg(format!("[{prefix}"))
             .arg(format!("[{prefix}\u{10ffff}"))
             .arg("LIMIT")
@@ -263,13 +463,8 @@ impl Store for RedisStore {
             .query_async(&mut self.conn())
             .await
             .map_err(unavailable)?;
-        let mut users = Vec::with_capacity(names.len());
-        for name in names {
-            if let Some(user) = self.user(&name).await? {
-                users.push(user);
-            }
-        }
-        Ok(users)
+        let users = try_join_all(names.iter().map(|name| self.user(name))).await?;
+        Ok(users.into_iter().flatten().collect())
     }
 
     async fn add_session(&self, session: SessionRecord) -> Result<(), StoreError> {
@@ -277,42 +472,46 @@ impl Store for RedisStore {
     }
 
     async fn refresh_sessions(&self, sessions: Vec<SessionRecord>) -> Result<(), StoreError> {
-        // One round trip for a whole server's sessions.
-        let mut pipe = redis::pipe();
-        for session in &sessions {
-            pipe.hset(self.key("sessions", &session.user_id), &session.session_id, session_json(session))
-                .ignore()
-                .zadd(format!("{}online", self.prefix), &session.user_id, 0)
-                .ignore()
-                .sadd(
-                    self.key("server-sessions", &session.server_id),
-                    format!("{}\n{}", session.user_id, session.session_id),
-                )
-                .ignore();
-        }
-        pipe.query_async::<()>(&mut self.conn()).await.map_err(unavailable)
+        // Keys in many slots: separate commands, all in flight at once on the multiplexed
+        // connection (pipelined on the wire without a cross-slot pipeline).
+        let online = self.global_key("online");
+        let writes = sessions.iter().map(|session| {
+            let mut conn = self.conn();
+            let sessions_key = self.user_key(&session.user_id, "sessions");
+            let server_key = self.server_key(&session.server_id);
+            let online = online.clone();
+            async move {
+                let _: () = conn.hset(sessions_key, &session.session_id, session_json(session)).await?;
+                let _: () = conn.zadd(online, &session.user_id, 0).await?;
+                conn.sadd::<_, _, ()>(server_key, format!("{}\n{}", session.user_id, session.session_id))
+                    .await
+            }
+        });
+        try_join_all(writes).await.map_err(unavailable)?;
+        Ok(())
     }
 
     async fn remove_session(&self, user_id: &str, session_id: &str) -> Result<(), StoreError> {
         let mut conn = self.conn();
-        let key = self.key("sessions", user_id);
+        let key = self.user_key(user_id, "sessions");
         let record: Option<String> = conn.hget(&key, session_id).await.map_err(unavailable)?;
-        let mut pipe = redis::pipe();
-        pipe.hdel(&key, session_id);
+        let _: () = conn.hdel(&key, session_id).await.map_err(unavailable)?;
         if let Some(session) = record.as_deref().and_then(session_from_json) {
-            pipe.srem(self.key("server-sessions", &session.server_id), format!("{user_id}\n{session_id}"));
+            let _: () = conn
+                .srem(self.server_key(&session.server_id), format!("{user_id}\n{session_id}"))
+                .await
+                .map_err(unavailable)?;
         }
-        pipe.query_async::<()>(&mut conn).await.map_err(unavailable)?;
         let left: u64 = conn.hlen(&key).await.map_err(unavailable)?;
         if left == 0 {
-            let _: () = conn.zrem(format!("{}online", self.prefix), user_id).await.map_err(unavailable)?;
+            let _: () = conn.zrem(self.global_key("online"), user_id).await.map_err(unavailable)?;
         }
         Ok(())
     }
 
     async fn sessions_of(&self, user_id: &str) -> Result<Vec<SessionRecord>, StoreError> {
         let records: Vec<String> =
-            self.conn().hvals(self.key("sessions", user_id)).await.map_err(unavailable)?;
+            self.conn().hvals(self.user_key(user_id, "sessions")).await.map_err(unavailable)?;
         let (mut sessions, lapsed): (Vec<SessionRecord>, Vec<SessionRecord>) =
             records.iter().filter_map(|r| session_from_json(r)).partition(|s| s.is_live(now_ms()));
         for session in lapsed {
@@ -324,7 +523,7 @@ impl Store for RedisStore {
     }
 
     async fn online_users(&self, after: Option<&str>, limit: usize) -> Result<OnlinePage, StoreError> {
-        let key = format!("{}online", self.prefix);
+        let key = self.global_key("online");
         let start = after.map_or_else(|| "-".to_owned(), |after| format!("({after}"));
         let mut user_ids: Vec<String> = redis::cmd("ZRANGEBYLEX")
             .arg(&key)
@@ -344,26 +543,14 @@ impl Store for RedisStore {
             None
         };
         // Leave out (and forget) users whose every session lapsed: a page may come out short.
-        let mut pipe = redis::pipe();
-        for user in &user_ids {
-            pipe.hvals(self.key("sessions", user));
-        }
-        let records: Vec<Vec<String>> = pipe.query_async(&mut self.conn()).await.map_err(unavailable)?;
-        let now = now_ms();
-        let mut live = Vec::with_capacity(user_ids.len());
-        for (user, records) in user_ids.into_iter().zip(records) {
-            if records.iter().filter_map(|r| session_from_json(r)).any(|s| s.is_live(now)) {
-                live.push(user);
-            } else {
-                self.sessions_of(&user).await?;
-            }
-        }
-        let user_ids = live;
+        let sessions = try_join_all(user_ids.iter().map(|user| self.sessions_of(user))).await?;
+        let user_ids =
+            user_ids.into_iter().zip(sessions).filter(|(_, s)| !s.is_empty()).map(|(u, _)| u).collect();
         Ok(OnlinePage { user_ids, next_after, total })
     }
 
     async fn remove_server_sessions(&self, server_id: &str) -> Result<u64, StoreError> {
-        let key = self.key("server-sessions", server_id);
+        let key = self.server_key(server_id);
         let members: Vec<String> = self.conn().smembers(&key).await.map_err(unavailable)?;
         for member in &members {
             if let Some((user, session)) = member.split_once('\n') {
@@ -377,12 +564,13 @@ impl Store for RedisStore {
     async fn end_login(&self, login_id: &str, until_ms: u64) -> Result<(), StoreError> {
         // No token lives longer than a year; Redis refuses absurd expiries.
         let ttl = until_ms.saturating_sub(now_ms()).clamp(1, 366 * 24 * 60 * 60 * 1000);
-        let _: () = self.conn().pset_ex(self.key("ended", login_id), 1, ttl).await.map_err(unavailable)?;
+        let key = self.global_key(&format!("ended:{login_id}"));
+        let _: () = self.conn().pset_ex(key, 1, ttl).await.map_err(unavailable)?;
         Ok(())
     }
 
     async fn is_login_ended(&self, login_id: &str) -> Result<bool, StoreError> {
-        self.conn().exists(self.key("ended", login_id)).await.map_err(unavailable)
+        self.conn().exists(self.global_key(&format!("ended:{login_id}"))).await.map_err(unavailable)
     }
 
     async fn accept_message(&self, message: NewMessage) -> Result<Accepted, StoreError> {
@@ -396,47 +584,18 @@ impl Store for RedisStore {
             sent_at_ms: message.sent_at_ms,
         }
         .encode_to_vec();
-        let mut invocation = self.accept.prepare_invoke();
-        invocation
-            .arg(&self.prefix)
-            .arg(&message.sender)
-            .arg(&message.client_msg_id)
-            .arg(&message.message_id)
-            .arg(message.sent_at_ms)
-            .arg(body)
-            .arg(RETENTION_MS)
-            .arg(self.inbox_cap)
-            .arg(DEDUPE_MS)
-            .arg(Self::new_epoch());
-        for recipient in &message.recipients {
-            invocation.arg(recipient);
-        }
-        let result: Vec<redis::Value> =
-            invocation.invoke_async(&mut self.conn()).await.map_err(unavailable)?;
-        let as_u64 = |v: &redis::Value| redis::from_redis_value::<u64>(v).ok();
-        match result.first().and_then(as_u64) {
-            Some(0) => {
-                let seen: String =
-                    result.get(1).and_then(|v| redis::from_redis_value(v).ok()).unwrap_or_default();
-                let (message_id, sent_at) = seen.split_once('|').unwrap_or((&seen, "0"));
-                Ok(Accepted::Duplicate {
-                    message_id: message_id.to_owned(),
-                    sent_at_ms: sent_at.parse().unwrap_or(0),
-                })
-            }
-            Some(_) => {
-                let seqs = result[1..].iter().filter_map(as_u64);
-                Ok(Accepted::Stored { entries: message.recipients.iter().cloned().zip(seqs).collect() })
-            }
-            None => Err(StoreError::Unavailable("unexpected answer from the accept script".into())),
+        if self.is_cluster() {
+            self.accept_in_steps(&message, body).await
+        } else {
+            self.accept_atomically(&message, body).await
         }
     }
 
     async fn inbox_head(&self, user_id: &str) -> Result<InboxHead, StoreError> {
         let (epoch, first_seq, next_seq): (u64, u64, u64) = self
             .head
-            .key(self.key("inbox-meta", user_id))
-            .key(self.key("inbox", user_id))
+            .key(self.user_key(user_id, "meta"))
+            .key(self.user_key(user_id, "inbox"))
             .arg(Self::new_epoch())
             .invoke_async(&mut self.conn())
             .await
@@ -452,13 +611,26 @@ impl Store for RedisStore {
     ) -> Result<Vec<wire::Deliver>, StoreError> {
         let entries: Vec<(String, u64)> = self
             .conn()
-            .zrangebyscore_limit_withscores(self.key("inbox", user_id), from_seq, "+inf", 0, limit as isize)
+            .zrangebyscore_limit_withscores(
+                self.user_key(user_id, "inbox"),
+                from_seq,
+                "+inf",
+                0,
+                limit as isize,
+            )
             .await
             .map_err(unavailable)?;
         if entries.is_empty() {
             return Ok(Vec::new());
         }
-        let keys: Vec<String> = entries.iter().map(|(id, _)| self.key("msg", id)).collect();
+        let keys: Vec<String> = entries
+            .iter()
+            .map(|(member, _)| match member.split_once('|') {
+                Some((message_id, sender)) => self.user_key(sender, &format!("msg:{message_id}")),
+                None => String::new(),
+            })
+            .collect();
+        // MGET over many slots: a cluster connection splits it by node.
         let bodies: Vec<Option<Vec<u8>>> =
             redis::cmd("MGET").arg(&keys).query_async(&mut self.conn()).await.map_err(unavailable)?;
         let mut out = Vec::with_capacity(entries.len());
@@ -476,9 +648,9 @@ impl Store for RedisStore {
     async fn ack_inbox(&self, user_id: &str, device_id: &str, up_to_seq: u64) -> Result<(), StoreError> {
         let _: Option<u64> = self
             .ack
-            .key(self.key("inbox-pos", user_id))
-            .key(self.key("inbox", user_id))
-            .key(self.key("inbox-meta", user_id))
+            .key(self.user_key(user_id, "pos"))
+            .key(self.user_key(user_id, "inbox"))
+            .key(self.user_key(user_id, "meta"))
             .arg(device_id)
             .arg(up_to_seq)
             .invoke_async(&mut self.conn())
@@ -493,20 +665,32 @@ impl Store for RedisStore {
         creator: &str,
         members: &[String],
     ) -> Result<GroupRecord, StoreError> {
-        let mut invocation = self.create_group.prepare_invoke();
-        invocation.arg(&self.prefix).arg(group_id).arg(creator);
-        for member in members {
-            invocation.arg(member);
+        for (member, user) in members.iter().zip(try_join_all(members.iter().map(|m| self.user(m))).await?) {
+            if user.is_none() {
+                return Err(StoreError::NotFound(format!("user {member}")));
+            }
         }
-        let outcome: String = invocation.invoke_async(&mut self.conn()).await.map_err(unavailable)?;
-        match outcome.as_str() {
-            "ok" => self
-                .group_record(group_id)
-                .await?
-                .ok_or_else(|| StoreError::NotFound(format!("group {group_id}"))),
-            "exists" => Err(StoreError::AlreadyExists(format!("group {group_id}"))),
-            missing => Err(StoreError::NotFound(format!("user {}", missing.trim_start_matches("missing:")))),
+        let mut everyone: Vec<&str> =
+            std::iter::once(creator).chain(members.iter().map(String::as_str)).collect();
+        everyone.sort_unstable();
+        everyone.dedup();
+        let created: u64 = self
+            .create_group
+            .key(self.group_key(group_id))
+            .arg(&everyone)
+            .invoke_async(&mut self.conn())
+            .await
+            .map_err(unavailable)?;
+        if created == 0 {
+            return Err(StoreError::AlreadyExists(format!("group {group_id}")));
         }
+        let links = everyone.iter().map(|user| {
+            let mut conn = self.conn();
+            let key = self.user_key(user, "groups");
+            async move { conn.sadd::<_, _, ()>(key, group_id).await }
+        });
+        try_join_all(links).await.map_err(unavailable)?;
+        self.group_record(group_id).await?.ok_or_else(|| StoreError::NotFound(format!("group {group_id}")))
     }
 
     async fn join_group(&self, group_id: &str, user_id: &str) -> Result<GroupRecord, StoreError> {
@@ -514,12 +698,8 @@ impl Store for RedisStore {
             return Err(StoreError::NotFound(format!("group {group_id}")));
         }
         let mut conn = self.conn();
-        redis::pipe()
-            .sadd(self.key("group", group_id), user_id)
-            .sadd(self.key("user-groups", user_id), group_id)
-            .query_async::<()>(&mut conn)
-            .await
-            .map_err(unavailable)?;
+        let _: () = conn.sadd(self.group_key(group_id), user_id).await.map_err(unavailable)?;
+        let _: () = conn.sadd(self.user_key(user_id, "groups"), group_id).await.map_err(unavailable)?;
         self.group_record(group_id).await?.ok_or_else(|| StoreError::NotFound(format!("group {group_id}")))
     }
 
@@ -528,12 +708,8 @@ impl Store for RedisStore {
             return Err(StoreError::NotFound(format!("group {group_id}")));
         }
         let mut conn = self.conn();
-        redis::pipe()
-            .srem(self.key("group", group_id), user_id)
-            .srem(self.key("user-groups", user_id), group_id)
-            .query_async::<()>(&mut conn)
-            .await
-            .map_err(unavailable)?;
+        let _: () = conn.srem(self.group_key(group_id), user_id).await.map_err(unavailable)?;
+        let _: () = conn.srem(self.user_key(user_id, "groups"), group_id).await.map_err(unavailable)?;
         // The last member leaving empties the set, and an empty set is no group in Redis:
         // report the (empty) group rather than NotFound.
         Ok(self
@@ -548,14 +724,9 @@ impl Store for RedisStore {
 
     async fn groups_of(&self, user_id: &str) -> Result<Vec<GroupRecord>, StoreError> {
         let mut ids: Vec<String> =
-            self.conn().smembers(self.key("user-groups", user_id)).await.map_err(unavailable)?;
+            self.conn().smembers(self.user_key(user_id, "groups")).await.map_err(unavailable)?;
         ids.sort();
-        let mut groups = Vec::with_capacity(ids.len());
-        for id in ids {
-            if let Some(group) = self.group_record(&id).await? {
-                groups.push(group);
-            }
-        }
-        Ok(groups)
+        let groups = try_join_all(ids.iter().map(|id| self.group_record(id))).await?;
+        Ok(groups.into_iter().flatten().collect())
     }
 }

@@ -321,6 +321,95 @@ impl Drop for RedisServer {
     }
 }
 
+/// A real Redis Cluster of three masters (Debian's `redis-server` and `redis-cli`) on free
+/// ports, stopped on drop.
+pub struct RedisCluster {
+    children: Vec<std::process::Child>,
+    dir: std::path::PathBuf,
+    /// Every node's `redis://127.0.0.1:<port>`, separated by commas.
+    pub url: String,
+}
+
+impl RedisCluster {
+    /// Starts three nodes, joins them into a cluster covering every slot, and waits until
+    /// the cluster reports itself ok.
+    pub fn start() -> Self {
+        // A node also listens on its port + 10000 for the cluster bus.
+        let ports: Vec<u16> = (0..3)
+            .map(|_| {
+                loop {
+                    let port = free_port();
+                    if port < 55_000 && std::net::TcpListener::bind(("127.0.0.1", port + 10_000)).is_ok() {
+                        break port;
+                    }
+                }
+            })
+            .collect();
+        let dir = std::env::temp_dir().join(format!("cim-redis-cluster-{}-{}", std::process::id(), ports[0]));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("Redis Cluster dir");
+        let mut cluster = Self { children: Vec::new(), dir, url: String::new() };
+        for port in &ports {
+            let child = std::process::Command::new("redis-server")
+                .args([
+                    "--port",
+                    &port.to_string(),
+                    "--bind",
+                    "127.0.0.1",
+                    "--save",
+                    "",
+                    "--appendonly",
+                    "no",
+                ])
+                .args(["--cluster-enabled", "yes", "--cluster-node-timeout", "2000"])
+                .args(["--cluster-config-file", &format!("nodes-{port}.conf"), "--dir"])
+                .arg(&cluster.dir)
+                .stdout(std::process::Stdio::null())
+                .spawn()
+                .expect("redis-server runs (apt-get install redis-server)");
+            cluster.children.push(child);
+            wait_for_port(*port, "redis-server (cluster node)", std::time::Duration::from_secs(10));
+        }
+        let nodes: Vec<String> = ports.iter().map(|p| format!("127.0.0.1:{p}")).collect();
+        let created = std::process::Command::new("redis-cli")
+            .args(["--cluster", "create"])
+            .args(&nodes)
+            .args(["--cluster-replicas", "0", "--cluster-yes"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .expect("redis-cli runs (it comes with redis-server)");
+        assert!(created.success(), "redis-cli --cluster create failed");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        for port in &ports {
+            loop {
+                let info = std::process::Command::new("redis-cli")
+                    .args(["-p", &port.to_string(), "cluster", "info"])
+                    .output()
+                    .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+                    .unwrap_or_default();
+                if info.contains("cluster_state:ok") {
+                    break;
+                }
+                assert!(std::time::Instant::now() < deadline, "the Redis Cluster did not become ok");
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+        }
+        cluster.url = ports.iter().map(|p| format!("redis://127.0.0.1:{p}")).collect::<Vec<_>>().join(",");
+        cluster
+    }
+}
+
+impl Drop for RedisCluster {
+    fn drop(&mut self) {
+        for child in &mut self.children {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
 /// Waits until something accepts connections on `port`; panics after `limit`.
 fn wait_for_port(port: u16, what: &str, limit: std::time::Duration) {
     let deadline = std::time::Instant::now() + limit;

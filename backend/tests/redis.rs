@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use cim_backend::testsuite::{self, RedisServer};
+use cim_backend::testsuite::{self, RedisCluster, RedisServer};
 use cim_backend::{RedisStore, Store, StoreError};
 
 #[tokio::test]
@@ -28,4 +28,41 @@ async fn unreachable_redis_names_the_reason() {
     assert!(message.starts_with(&format!("cannot reach Redis at redis://127.0.0.1:{port}: ")), "{message}");
     assert!(message.contains("refused"), "{message}");
     assert!(started.elapsed() < std::time::Duration::from_secs(2), "fails fast");
+}
+
+#[tokio::test]
+async fn redis_store_passes_the_backend_suite_on_a_redis_cluster() {
+    let cluster = RedisCluster::start();
+    let next = AtomicU32::new(0);
+    testsuite::store_suite(|| {
+        let prefix = format!("t{}:", next.fetch_add(1, Ordering::Relaxed));
+        let url = cluster.url.clone();
+        async move {
+            let store = RedisStore::connect(&url, &prefix).await.expect("redis cluster");
+            assert!(store.is_cluster(), "detected as a cluster");
+            Arc::new(store) as Arc<dyn Store>
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn any_single_node_of_a_cluster_is_enough_to_connect() {
+    let cluster = RedisCluster::start();
+    let first = cluster.url.split(',').next().expect("a node").to_owned();
+    let store = RedisStore::connect(&first, "one:").await.expect("redis cluster");
+    assert!(store.is_cluster());
+    assert!(store.describe().starts_with("redis cluster "), "{}", store.describe());
+    // Users land in different slots, on different nodes: a group and a message span them.
+    for user in ["ann", "ben", "cat", "dan"] {
+        let record = cim_backend::UserRecord {
+            user_id: user.into(),
+            user_name: user.into(),
+            password_hash: "$argon2id$x".into(),
+        };
+        store.create_user(record).await.expect("created");
+    }
+    let members: Vec<String> = ["ben", "cat", "dan"].iter().map(|s| s.to_string()).collect();
+    store.create_group("crew", "ann", &members).await.expect("group");
+    assert_eq!(store.groups_of("dan").await.expect("groups").len(), 1);
 }

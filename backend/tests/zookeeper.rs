@@ -93,7 +93,8 @@ async fn an_ensemble_connect_string_reaches_whichever_member_answers() {
     let hosts = format!("127.0.0.1:{},{}", testsuite::free_port(), zk.hosts);
     let registry = ZooKeeperRegistry::connect(&hosts, "/cim").await.expect("one member answers");
     registry.register(ServerInfo { server_id: "s1".into(), ..Default::default() }).await.expect("registered");
-    let ids: Vec<String> = registry.servers().await.expect("listed").into_iter().map(|s| s.server_id).collect();
+    let ids: Vec<String> =
+        registry.servers().await.expect("listed").into_iter().map(|s| s.server_id).collect();
     assert_eq!(ids, ["s1"]);
     assert!(registry.describe().contains(&hosts), "{}", registry.describe());
 }

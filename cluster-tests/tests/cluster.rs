@@ -111,6 +111,28 @@ async fn one_to_one_groups_broadcast_and_offline_delivery_across_servers() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cluster_runs_on_a_redis_cluster_too() {
+    let cluster = Cluster::start_on_redis_cluster(3).await;
+    let alice = cluster.login("alice").await;
+    let (route, token) = alice.route();
+    let receivers = ["bob", "carol", "dave"];
+    let (senders, inboxes) = users(&cluster, &["erin"], &receivers).await;
+    let members: Vec<String> = receivers.iter().map(|r| r.to_string()).collect();
+    route.create_group(&token, "crew", &members).await.expect("group created");
+    alice.send_to_group("crew", "hello crew").await.expect("acked");
+    for user in receivers {
+        assert_eq!(inboxes.wait_for(user, 1, WAIT).await, ["hello crew"], "{user}");
+    }
+    let receivers: Vec<String> = receivers.iter().map(|r| r.to_string()).collect();
+    let acked = send_load(&senders, &receivers, 30, Duration::ZERO).await;
+    let mut expected = acked.clone();
+    for bodies in expected.values_mut() {
+        bodies.insert(0, "hello crew".into());
+    }
+    check_everything_arrived(&inboxes, &expected).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_servers_clients_reconnect_elsewhere_and_nothing_acked_is_lost() {
     let mut cluster = Cluster::start(3).await;
     let receivers = ["r1", "r2", "r3"];
@@ -152,7 +174,7 @@ async fn redis_away_gives_clear_retryable_errors_and_nothing_acked_is_lost() {
         alice.send_to_user("bob", &format!("before-{k}")).await.expect("acked");
     }
 
-    cluster.redis.stop();
+    cluster.redis().stop();
     // The route: HTTP 503 with UNAVAILABLE from the registry.
     let http = reqwest::Client::new();
     let response = http
@@ -179,7 +201,7 @@ async fn redis_away_gives_clear_retryable_errors_and_nothing_acked_is_lost() {
     }
     assert!(!pending.is_finished(), "a refused send is not acked");
 
-    cluster.redis.restart();
+    cluster.redis().restart();
     tokio::time::timeout(WAIT, pending)
         .await
         .expect("acked once Redis is back")

@@ -9,7 +9,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use cim_backend::testsuite::{RedisServer, ZooKeeperServer, free_port};
+use cim_backend::testsuite::{RedisCluster, RedisServer, ZooKeeperServer, free_port};
 use cim_sdk::{Client, ClientOptions, ConnectionState, Credentials, Event};
 
 const TOKEN_SECRET: &str = "cluster-tests-token-secret-of-32-bytes-or-more";
@@ -28,8 +28,25 @@ struct ServerSlot {
     starts: u32,
 }
 
+/// The Redis a cluster runs on.
+pub enum Redis {
+    /// One durable server, which tests stop and restart.
+    Standalone(RedisServer),
+    /// A Redis Cluster of three masters.
+    Cluster(RedisCluster),
+}
+
+impl Redis {
+    fn url(&self) -> &str {
+        match self {
+            Self::Standalone(server) => &server.url,
+            Self::Cluster(cluster) => &cluster.url,
+        }
+    }
+}
+
 pub struct Cluster {
-    pub redis: RedisServer,
+    redis: Redis,
     pub zookeeper: ZooKeeperServer,
     logs: PathBuf,
     route: Child,
@@ -42,7 +59,15 @@ impl Cluster {
     /// Starts Redis, ZooKeeper, the route and `servers` servers, and waits until the route
     /// lists every server.
     pub async fn start(servers: usize) -> Self {
-        let redis = RedisServer::start_durable();
+        Self::start_on(Redis::Standalone(RedisServer::start_durable()), servers).await
+    }
+
+    /// Like [`start`](Self::start) over a Redis Cluster.
+    pub async fn start_on_redis_cluster(servers: usize) -> Self {
+        Self::start_on(Redis::Cluster(RedisCluster::start()), servers).await
+    }
+
+    async fn start_on(redis: Redis, servers: usize) -> Self {
         let zookeeper = ZooKeeperServer::start();
         let logs = std::env::temp_dir().join(format!("cim-cluster-{}-{}", std::process::id(), free_port()));
         std::fs::create_dir_all(&logs).expect("log dir");
@@ -71,6 +96,14 @@ impl Cluster {
         }
         cluster.wait_for_servers(&cluster.server_ids()).await;
         cluster
+    }
+
+    /// The standalone Redis, to stop and restart.
+    pub fn redis(&mut self) -> &mut RedisServer {
+        match &mut self.redis {
+            Redis::Standalone(server) => server,
+            Redis::Cluster(_) => panic!("this cluster runs on a Redis Cluster"),
+        }
     }
 
     pub fn route_url(&self) -> &str {
@@ -236,7 +269,7 @@ impl Drop for Cluster {
 
 fn spawn(
     mut command: Command,
-    redis: &RedisServer,
+    redis: &Redis,
     zookeeper: &ZooKeeperServer,
     logs: &std::path::Path,
     name: &str,
@@ -244,7 +277,7 @@ fn spawn(
     let log = std::fs::File::create(logs.join(format!("{name}.log"))).expect("log file");
     let log_err = log.try_clone().expect("log file");
     command
-        .args(["--token-secret", TOKEN_SECRET, "--redis", &redis.url, "--zookeeper", &zookeeper.hosts])
+        .args(["--token-secret", TOKEN_SECRET, "--redis", redis.url(), "--zookeeper", &zookeeper.hosts])
         .args(["--zookeeper-session-timeout-secs", SESSION_TIMEOUT_SECS])
         .env("CIM_LOG", "info")
         .stdin(Stdio::null())
