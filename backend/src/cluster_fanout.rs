@@ -5,6 +5,10 @@
 //! fails (a server just died, a network blip) is logged and dropped, and the session catches
 //! up from the store on its next push, its periodic inbox re-read, or after it reconnects.
 //!
+//! Pushes to each other server go through one queue and one task per server, which sends
+//! whatever has queued up as a single `PushBatch`: one call per message when traffic is light,
+//! one call per several hundred when it is heavy, in order, over a long-lived channel.
+//!
 //! Which other servers hold a user's sessions is cached for [`ROUTE_CACHE_TTL`] so that a
 //! busy conversation costs no store read per message (spec §15.5). An entry is dropped when a
 //! server it names leaves the registry or answers that the user is gone from it.
@@ -17,6 +21,7 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use cim_core::wire;
 use cim_proto::v1::internal_push_client::InternalPushClient;
+use tokio::sync::mpsc;
 use tonic::transport::{Channel, Endpoint};
 
 use crate::{Fanout, Registry, Store};
@@ -30,8 +35,10 @@ pub struct ClusterFanout {
     servers: tokio::sync::watch::Receiver<Vec<wire::ServerInfo>>,
     /// Long-lived channels to other servers, by internal endpoint.
     channels: Mutex<HashMap<String, Channel>>,
+    /// A push queue per other server, by internal endpoint.
+    queues: Mutex<HashMap<String, mpsc::Sender<wire::Push>>>,
     /// Other servers holding each recipient's sessions, as last read from the store.
-    routes: Mutex<HashMap<String, CachedRoute>>,
+    routes: Arc<Mutex<HashMap<String, CachedRoute>>>,
     route_hits: AtomicU64,
     route_misses: AtomicU64,
 }
@@ -47,6 +54,12 @@ pub struct RouteCacheStats {
 
 /// How long a cached route is used before the store is read again (spec §15.5).
 pub const ROUTE_CACHE_TTL: Duration = Duration::from_secs(2);
+
+/// Pushes waiting for one server; beyond that they are dropped (they are only wake-ups).
+const PUSH_QUEUE: usize = 8192;
+
+/// At most this many pushes in one `PushBatch`.
+const MAX_BATCH: usize = 512;
 
 /// Above this many cached users, expired entries are swept out.
 const ROUTE_CACHE_SWEEP: usize = 100_000;
@@ -72,7 +85,8 @@ impl ClusterFanout {
             store,
             servers,
             channels: Mutex::new(HashMap::new()),
-            routes: Mutex::new(HashMap::new()),
+            queues: Mutex::new(HashMap::new()),
+            routes: Arc::new(Mutex::new(HashMap::new())),
             route_hits: AtomicU64::new(0),
             route_misses: AtomicU64::new(0),
         }
@@ -87,7 +101,27 @@ impl ClusterFanout {
     }
 
     fn routes(&self) -> MutexGuard<'_, HashMap<String, CachedRoute>> {
-        self.routes.lock().unwrap_or_else(|p| p.into_inner())
+        lock_routes(&self.routes)
+    }
+
+    /// The push queue to the server at `endpoint`, started on first use.
+    fn queue(&self, server_id: &str, endpoint: &str) -> Option<mpsc::Sender<wire::Push>> {
+        let mut queues = self.queues.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(queue) = queues.get(endpoint).filter(|q| !q.is_closed()) {
+            return Some(queue.clone());
+        }
+        let channel = self.channel(endpoint)?;
+        let (tx, rx) = mpsc::channel(PUSH_QUEUE);
+        let peer = Peer {
+            server_id: server_id.to_owned(),
+            endpoint: endpoint.to_owned(),
+            from_server_id: self.server_id.clone(),
+            client: InternalPushClient::new(channel),
+            routes: self.routes.clone(),
+        };
+        tokio::spawn(peer.run(rx));
+        queues.insert(endpoint.to_owned(), tx.clone());
+        Some(tx)
     }
 
     /// The other live servers holding `user_id`'s sessions: from the cache while it is fresh
@@ -123,14 +157,6 @@ impl ClusterFanout {
         servers
     }
 
-    /// Forgets the cached routes of users a server said it no longer holds.
-    fn forget_routes(&self, user_ids: &[String]) {
-        let mut routes = self.routes();
-        for user in user_ids {
-            routes.remove(user);
-        }
-    }
-
     fn channel(&self, endpoint: &str) -> Option<Channel> {
         let mut channels = self.channels.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(channel) = channels.get(endpoint) {
@@ -154,14 +180,43 @@ impl ClusterFanout {
             .map(|s| (s.server_id.clone(), s.internal_endpoint.clone()))
             .collect()
     }
+}
 
-    async fn send_batch(&self, server_id: &str, endpoint: &str, pushes: Vec<wire::Push>) {
-        let Some(channel) = self.channel(endpoint) else { return };
-        let batch = wire::PushBatch { from_server_id: self.server_id.clone(), pushes };
-        match InternalPushClient::new(channel).push(batch).await {
-            Ok(result) => self.forget_routes(&result.into_inner().gone_user_ids),
-            Err(status) => {
-                tracing::debug!(server = %server_id, %endpoint, error = %status, "push to another server failed; its sessions catch up from the inbox");
+fn lock_routes(routes: &Mutex<HashMap<String, CachedRoute>>) -> MutexGuard<'_, HashMap<String, CachedRoute>> {
+    routes.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// The sending end of one other server's push queue.
+struct Peer {
+    server_id: String,
+    endpoint: String,
+    from_server_id: String,
+    client: InternalPushClient<Channel>,
+    routes: Arc<Mutex<HashMap<String, CachedRoute>>>,
+}
+
+impl Peer {
+    /// Sends what has queued up, one batch at a time, until the fan-out is dropped.
+    async fn run(mut self, mut queue: mpsc::Receiver<wire::Push>) {
+        let mut pushes = Vec::with_capacity(MAX_BATCH);
+        while queue.recv_many(&mut pushes, MAX_BATCH).await > 0 {
+            let batch = wire::PushBatch {
+                from_server_id: self.from_server_id.clone(),
+                pushes: std::mem::take(&mut pushes),
+            };
+            match self.client.push(batch).await {
+                Ok(result) => {
+                    let gone = result.into_inner().gone_user_ids;
+                    if !gone.is_empty() {
+                        let mut routes = lock_routes(&self.routes);
+                        for user in gone {
+                            routes.remove(&user);
+                        }
+                    }
+                }
+                Err(status) => {
+                    tracing::debug!(server = %self.server_id, endpoint = %self.endpoint, error = %status, "push to another server failed; its sessions catch up from the inbox");
+                }
             }
         }
     }
@@ -193,8 +248,15 @@ impl Fanout for ClusterFanout {
             }
         }
         for (server, pushes) in batches {
-            if let Some(endpoint) = peers.get(server) {
-                self.send_batch(server, endpoint, pushes).await;
+            let Some(queue) = peers.get(server).and_then(|endpoint| self.queue(server, endpoint)) else {
+                continue;
+            };
+            for push in pushes {
+                // A full queue means that server is far behind or dying: drop the wake-up
+                // rather than stall this server's senders; the inbox still has the entry.
+                if let Err(mpsc::error::TrySendError::Full(_)) = queue.try_send(push) {
+                    tracing::warn!(%server, "push queue full; dropping a wake-up (the session catches up from its inbox)");
+                }
             }
         }
     }
