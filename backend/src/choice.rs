@@ -34,7 +34,7 @@ impl BackendArgs {
     pub async fn store(&self) -> Result<Arc<dyn Store>, String> {
         match &self.redis {
             Some(url) => {
-                let store = RedisStore::connect(url, &self.redis_prefix).await.map_err(|e| e.to_string())?;
+                let store = RedisStore::connect(url, &self.redis_prefix).await.map_err(startup_error)?;
                 tracing::info!(store = %store.describe(), "store: Redis");
                 Ok(Arc::new(store))
             }
@@ -57,7 +57,10 @@ impl BackendArgs {
                     std::time::Duration::from_secs(self.zookeeper_session_timeout_secs.max(1)),
                 )
                 .await
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| match e {
+                    crate::RegistryError::Unavailable(message) => message,
+                    e => e.to_string(),
+                })?;
                 tracing::info!(registry = %registry.describe(), "registry: ZooKeeper");
                 Ok(Arc::new(registry))
             }
@@ -68,5 +71,21 @@ impl BackendArgs {
                 Ok(Arc::new(MemoryRegistry::new()))
             }
         }
+    }
+}
+
+/// A store that cannot be opened, as one line: the reason, without the error's category.
+fn startup_error(error: crate::StoreError) -> String {
+    match error {
+        crate::StoreError::Unavailable(message) => strip_os_error(&message),
+        e => e.to_string(),
+    }
+}
+
+/// `connection refused (os error 111)` → `connection refused`.
+fn strip_os_error(message: &str) -> String {
+    match message.rfind(" (os error ") {
+        Some(at) if message.ends_with(')') => message[..at].to_owned(),
+        _ => message.to_owned(),
     }
 }

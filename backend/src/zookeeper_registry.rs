@@ -158,8 +158,34 @@ impl Shared {
     }
 }
 
+/// Whether any member of the connect string accepts a TCP connection; if none does, the
+/// first one's reason (`connection refused`).
+async fn reachable(hosts: &str) -> Result<(), String> {
+    // `host:port,host:port/chroot`, each possibly with a `tcp://` scheme.
+    let hosts = hosts.replace("tcp://", "");
+    let hosts = hosts.split('/').next().unwrap_or_default();
+    let mut first_error = None;
+    for host in hosts.split(',').map(str::trim).filter(|h| !h.is_empty()) {
+        match tokio::time::timeout(Duration::from_secs(2), tokio::net::TcpStream::connect(host)).await {
+            Ok(Ok(_)) => return Ok(()),
+            Ok(Err(e)) => {
+                let reason = e.to_string().to_lowercase();
+                let reason = reason.split(" (os error").next().unwrap_or(&reason).to_owned();
+                first_error.get_or_insert(reason);
+            }
+            Err(_) => {
+                first_error.get_or_insert_with(|| "timed out".to_owned());
+            }
+        }
+    }
+    Err(first_error.unwrap_or_else(|| "no host given".to_owned()))
+}
+
 /// A session with the layout in place, or why not.
 async fn open_session(hosts: &str, root: &str, session_timeout: Duration) -> Result<zk::Client, String> {
+    // A quick look first: when no member even accepts a connection, say so at once rather
+    // than let the client retry until its timeout.
+    reachable(hosts).await?;
     let connect = zk::Client::connector().with_session_timeout(session_timeout).connect(hosts);
     let client = tokio::time::timeout(Duration::from_secs(5), connect)
         .await
