@@ -11,13 +11,13 @@ use serde_json::json;
 pub(crate) struct Account {
     /// Base URL of the route's HTTP API.
     #[arg(long, env = "CIM_ROUTE", default_value = "http://127.0.0.1:8083")]
-    route: String,
+    pub(crate) route: String,
     /// User name.
     #[arg(long, short, env = "CIM_USER")]
-    user: String,
+    pub(crate) user: String,
     /// Password of the user.
     #[arg(long, short, env = "CIM_PASSWORD", hide_env_values = true)]
-    password: String,
+    pub(crate) password: String,
 }
 
 /// Where and how a command connects.
@@ -75,19 +75,46 @@ impl From<cim_sdk::Error> for Failure {
     }
 }
 
+impl Connection {
+    /// The device id, or `default`.
+    pub(crate) fn device_or(&self, default: &str) -> String {
+        self.device.clone().unwrap_or_else(|| default.to_owned())
+    }
+
+    /// The transport.
+    pub(crate) fn transport(&self) -> Transport {
+        match self.transport {
+            TransportArg::Tcp => Transport::Tcp,
+            TransportArg::Websocket => Transport::WebSocket,
+        }
+    }
+}
+
 async fn connect(account: &Account, connection: &Connection, command: &str) -> Result<Client, Failure> {
-    let device = connection.device.clone().unwrap_or_else(|| format!("cim-{command}"));
-    let transport = match connection.transport {
-        TransportArg::Tcp => Transport::Tcp,
-        TransportArg::Websocket => Transport::WebSocket,
-    };
+    let device = connection.device_or(&format!("cim-{command}"));
+    let transport = connection.transport();
     let credentials = Credentials::password(&account.user, &account.password);
     Ok(Client::login(&account.route, credentials, ClientOptions::new(device).transport(transport)).await?)
 }
 
-pub(crate) async fn register(account: Account) -> Result<(), Failure> {
+/// Options of `cim register`.
+#[derive(clap::Args, Debug)]
+pub(crate) struct RegisterArgs {
+    #[command(flatten)]
+    account: Account,
+    /// Print the new user as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+pub(crate) async fn register(args: RegisterArgs) -> Result<(), Failure> {
+    let account = &args.account;
     let user_id = cim_sdk::register(&account.route, &account.user, &account.password).await?;
-    println!("registered {user_id}");
+    if args.json {
+        println!("{}", json!({ "user_id": user_id, "user_name": account.user }));
+    } else {
+        println!("registered {user_id}");
+    }
     Ok(())
 }
 

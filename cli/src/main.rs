@@ -1,6 +1,10 @@
 //! `cim`: run a node with `cim up`, or talk to one from a shell.
 
+mod chat;
 mod commands;
+mod directory;
+mod history;
+mod style;
 mod up;
 
 use std::process::ExitCode;
@@ -36,12 +40,27 @@ Exit codes:
 enum Command {
     /// Run a route and a server in this process, with in-memory storage.
     Up(up::UpArgs),
+    /// Chat: log in and type messages; `:all` lists the commands.
+    Chat(chat::ChatArgs),
     /// Create an account.
-    Register(commands::Account),
+    Register(commands::RegisterArgs),
+    /// Log in and print a session token.
+    Login(directory::LoginArgs),
     /// Send one message and wait until the server has stored it.
     Send(commands::SendArgs),
     /// Print messages as they arrive.
     Listen(commands::ListenArgs),
+    /// List users: by name prefix, or those online.
+    Users(directory::UsersArgs),
+    /// List, create, join and leave groups.
+    Groups(directory::GroupsArgs),
+    /// Print the local chat history `cim chat` keeps.
+    History(directory::HistoryArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
 }
 
 #[tokio::main]
@@ -53,7 +72,17 @@ async fn main() -> ExitCode {
         Command::Up(args) => {
             up::run(args).await.map_err(|e| commands::Failure { exit: 1, message: format!("{e:#}") })
         }
+        Command::Chat(args) => chat::run(args).await,
         Command::Register(account) => commands::register(account).await,
+        Command::Login(args) => directory::login(args).await,
+        Command::Users(args) => directory::users(args).await,
+        Command::Groups(args) => directory::groups(args).await,
+        Command::History(args) => directory::history(args),
+        Command::Completions { shell } => {
+            let mut command = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut command, "cim", &mut std::io::stdout());
+            Ok(())
+        }
         Command::Send(args) => commands::send(args).await,
         Command::Listen(args) => commands::listen(args).await,
     };

@@ -71,11 +71,12 @@ pub(crate) async fn run(args: UpArgs) -> anyhow::Result<()> {
     println!("  server    tcp {}    websocket {}", server.tcp_addr(), server.info().ws_url);
     println!("  metrics   http://{}/metrics", server.admin_addr());
     println!();
-    println!("Try it from two other shells:");
-    println!("  cim register{route_flag} --user alice --password alice-password");
-    println!("  cim listen{route_flag} --user alice --password alice-password");
+    println!("Chat from two other shells (type `@bob hi`, or `:all` for the commands):");
+    println!("  cim chat{route_flag} --user alice --password alice-password --register");
+    println!("  cim chat{route_flag} --user bob --password bob-password --register");
     println!();
-    println!("  cim register{route_flag} --user bob --password bob-password");
+    println!("Or from scripts:");
+    println!("  cim listen{route_flag} --user alice --password alice-password --json");
     println!("  cim send{route_flag} --user bob --password bob-password --to alice \"hi alice\"");
     println!();
     println!("Ctrl-C stops it.");

@@ -1,71 +1,13 @@
 //! `cim` as a user runs it: `cim up` in one process, register/listen/send from others.
 
 use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-const CIM: &str = env!("CARGO_BIN_EXE_cim");
+mod support;
 
-/// `cim up` on free ports; killed on drop.
-struct Up {
-    child: Child,
-    route: String,
-}
-
-impl Drop for Up {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn up() -> Up {
-    let mut child = Command::new(CIM)
-        .args([
-            "up",
-            "--route-listen",
-            "127.0.0.1:0",
-            "--route-grpc-listen",
-            "127.0.0.1:0",
-            "--server-listen",
-            "127.0.0.1:0",
-        ])
-        .args([
-            "--ws-listen",
-            "127.0.0.1:0",
-            "--admin-listen",
-            "127.0.0.1:0",
-            "--internal-listen",
-            "127.0.0.1:0",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("cim up starts");
-    let stdout = child.stdout.take().expect("piped");
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if let Some(rest) = line.trim().strip_prefix("route") {
-                let url = rest.split_whitespace().next().unwrap_or_default().to_owned();
-                let _ = tx.send(url);
-            }
-        }
-    });
-    let route = rx.recv_timeout(Duration::from_secs(20)).expect("cim up prints its route URL");
-    Up { child, route }
-}
-
-fn cim(up: &Up, args: &[&str]) -> std::process::Output {
-    Command::new(CIM)
-        .args(args)
-        .env("CIM_ROUTE", &up.route)
-        .env_remove("CIM_USER")
-        .env_remove("CIM_PASSWORD")
-        .output()
-        .expect("cim runs")
-}
+use support::{CIM, cim, up};
 
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
@@ -116,12 +58,18 @@ fn two_shells_exchange_a_private_message_through_cim_up() {
 
     let out = listener.wait_with_output().expect("listen exits after --count 1");
     assert!(out.status.success());
-    let line: serde_json::Value = serde_json::from_str(text(&out.stdout).trim()).expect("one JSON line");
+    let mut line: serde_json::Value = serde_json::from_str(text(&out.stdout).trim()).expect("one JSON line");
     assert_eq!(line["type"], "message");
     assert_eq!(line["from"], "bob");
     assert_eq!(line["text"], "hi alice");
     assert_eq!(line["to"]["user"], "alice");
     assert_eq!(line["seq"], 1);
+    // The shape scripts rely on, with what changes from run to run blanked out.
+    assert_eq!(line["message_id"].as_str().map(str::len), Some(26), "a ULID");
+    assert!(line["sent_at_ms"].as_u64().is_some_and(|ms| ms > 1_700_000_000_000));
+    line["message_id"] = "[ulid]".into();
+    line["sent_at_ms"] = "[ms]".into();
+    insta::assert_snapshot!("listen_json_message", serde_json::to_string_pretty(&line).expect("json"));
 }
 
 #[test]
@@ -164,16 +112,69 @@ fn exit_codes_tell_what_went_wrong() {
 
 #[test]
 fn help_texts_document_every_option() {
-    for args in [
-        &["--help"][..],
-        &["up", "--help"],
-        &["register", "--help"],
-        &["send", "--help"],
-        &["listen", "--help"],
-    ] {
-        let out = Command::new(CIM).args(args).env_clear().output().expect("runs");
-        assert!(out.status.success());
-        let name = format!("help_{}", args[..args.len() - 1].join("_")).trim_end_matches('_').to_owned();
-        insta::assert_snapshot!(if name == "help" { "help_cim".to_owned() } else { name }, text(&out.stdout));
+    // Every subcommand, found from the help itself, so a new one cannot go unsnapshotted.
+    let mut pending: Vec<Vec<String>> = vec![Vec::new()];
+    let mut seen = 0;
+    while let Some(path) = pending.pop() {
+        let out = Command::new(CIM).args(&path).arg("--help").env_clear().output().expect("runs");
+        assert!(out.status.success(), "cim {} --help", path.join(" "));
+        let help = text(&out.stdout);
+        let name = if path.is_empty() { "help_cim".to_owned() } else { format!("help_{}", path.join("_")) };
+        insta::assert_snapshot!(name, help);
+        seen += 1;
+        for sub in subcommands(&help) {
+            let mut next = path.clone();
+            next.push(sub);
+            pending.push(next);
+        }
     }
+    assert!(seen >= 15, "only {seen} help texts found");
+}
+
+/// The names listed under `Commands:` in a help text (but `help`).
+fn subcommands(help: &str) -> Vec<String> {
+    help.lines()
+        .skip_while(|line| !line.starts_with("Commands:"))
+        .skip(1)
+        .take_while(|line| !line.trim().is_empty())
+        .filter_map(|line| line.split_whitespace().next())
+        .filter(|name| *name != "help")
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn scriptable_commands_answer_in_json() {
+    let up = up();
+    let registered = cim(&up, &["register", "--user", "dora", "--password", "dora-password", "--json"]);
+    let registered: serde_json::Value = serde_json::from_slice(&registered.stdout).expect("json");
+    assert_eq!(registered["user_name"], "dora");
+    assert!(cim(&up, &["register", "--user", "dan", "--password", "dan-password"]).status.success());
+    let as_dora = ["--user", "dora", "--password", "dora-password"];
+
+    let login = cim(&up, &[&["login"][..], &as_dora, &["--json"]].concat());
+    let login: serde_json::Value = serde_json::from_slice(&login.stdout).expect("json");
+    assert!(login["token"].as_str().is_some_and(|t| t.len() > 20), "{login}");
+    assert!(login["server_id"].as_str().is_some_and(|s| !s.is_empty()), "{login}");
+    let token = cim(&up, &[&["login"][..], &as_dora].concat());
+    assert_eq!(text(&token.stdout).lines().count(), 1, "just the token");
+
+    let users = cim(&up, &[&["users"][..], &as_dora, &["--prefix", "d", "--json"]].concat());
+    let names: Vec<String> = text(&users.stdout)
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("json")["user_name"].to_string())
+        .collect();
+    assert_eq!(names, ["\"dan\"", "\"dora\""]);
+
+    let created = cim(&up, &[&["groups"][..], &as_dora, &["create", "#crew", "dan"]].concat());
+    assert_eq!(text(&created.stdout).trim(), "#crew (2 members)", "{}", text(&created.stderr));
+    let groups = cim(&up, &[&["groups"][..], &as_dora, &["--json"]].concat());
+    assert_eq!(text(&groups.stdout).trim(), r#"{"group_id":"crew","member_count":2}"#);
+    let members = cim(&up, &[&["groups"][..], &as_dora, &["members", "crew"]].concat());
+    assert_eq!(text(&members.stdout), "dan\ndora\n");
+    let unknown = cim(&up, &[&["groups"][..], &as_dora, &["join", "nope"]].concat());
+    assert_eq!(unknown.status.code(), Some(5), "{}", text(&unknown.stderr));
+
+    let completions = Command::new(CIM).args(["completions", "bash"]).output().expect("runs");
+    assert!(text(&completions.stdout).contains("_cim()"), "a bash completion function");
 }

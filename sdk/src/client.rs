@@ -228,11 +228,26 @@ impl Client {
     /// inbox (or, for a broadcast, handed it to the live sessions); a message sent while the
     /// connection is down goes out after the reconnect.
     pub async fn send(&self, to: Target, content_type: &str, body: Bytes) -> Result<wire::SendAck, Error> {
+        self.start_send(to, content_type, body).await
+    }
+
+    /// Queues a message now and returns its acknowledgement as a future that does not borrow
+    /// the client: an interactive client keeps reading events (with `&mut self`) while its
+    /// sends are in flight. Messages queued in turn are sent in that order.
+    pub fn start_send(
+        &self,
+        to: Target,
+        content_type: &str,
+        body: Bytes,
+    ) -> impl Future<Output = Result<wire::SendAck, Error>> + Send + 'static {
         let (reply, answer) = oneshot::channel();
         let command =
             Command::Send { to: to.into_recipient(), content_type: content_type.to_owned(), body, reply };
-        self.commands.send(command).map_err(|_| Error::Closed("client closed".into()))?;
-        answer.await.map_err(|_| Error::Closed("client closed".into()))?
+        let queued = self.commands.send(command).map_err(|_| Error::Closed("client closed".into()));
+        async move {
+            queued?;
+            answer.await.map_err(|_| Error::Closed("client closed".into()))?
+        }
     }
 
     /// The next event; `None` once the client is closed and every event was read.

@@ -1,0 +1,205 @@
+//! Scriptable route calls: `cim login`, `cim users`, `cim groups …`, and the local
+//! `cim history`.
+
+use cim_sdk::{Credentials, RouteClient};
+use serde_json::json;
+
+use crate::commands::{Account, Failure};
+use crate::history::History;
+
+/// Options of `cim login`.
+#[derive(clap::Args, Debug)]
+pub(crate) struct LoginArgs {
+    #[command(flatten)]
+    account: Account,
+    /// Device id the token is bound to.
+    #[arg(long, env = "CIM_DEVICE", default_value = "cim-login")]
+    device: String,
+    /// Print the whole answer (user, token, expiry, assigned server) as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Logs in and returns the route client and a token for its calls.
+async fn log_in(account: &Account, device: &str) -> Result<(RouteClient, cim_sdk::Login), Failure> {
+    let route = RouteClient::new(&account.route)?;
+    let login = route.login(&Credentials::password(&account.user, &account.password), device).await?;
+    Ok((route, login))
+}
+
+pub(crate) async fn login(args: LoginArgs) -> Result<(), Failure> {
+    let (_, login) = log_in(&args.account, &args.device).await?;
+    if args.json {
+        let line = json!({
+            "user_id": login.user_id, "user_name": login.user_name, "token": login.token,
+            "token_expires_at_ms": login.token_expires_at_ms, "server_id": login.server.server_id,
+            "tcp_endpoint": login.server.tcp_endpoint, "ws_url": login.server.ws_url,
+        });
+        println!("{line}");
+    } else {
+        println!("{}", login.token);
+    }
+    Ok(())
+}
+
+/// Options of `cim users`.
+#[derive(clap::Args, Debug)]
+pub(crate) struct UsersArgs {
+    #[command(flatten)]
+    account: Account,
+    /// Only users whose name starts with this.
+    #[arg(long, conflicts_with = "online")]
+    prefix: Option<String>,
+    /// Only users online now (every page).
+    #[arg(long)]
+    online: bool,
+    /// One JSON object per user.
+    #[arg(long)]
+    json: bool,
+}
+
+pub(crate) async fn users(args: UsersArgs) -> Result<(), Failure> {
+    let (route, login) = log_in(&args.account, "cim-users").await?;
+    let users = if args.online {
+        let mut users = Vec::new();
+        let mut page_token = String::new();
+        loop {
+            let page = route.online_users(&login.token, &page_token, 500).await?;
+            users.extend(page.users);
+            if page.next_page_token.is_empty() {
+                break users;
+            }
+            page_token = page.next_page_token;
+        }
+    } else {
+        route.users_by_prefix(&login.token, args.prefix.as_deref().unwrap_or(""), 1000).await?
+    };
+    for user in users {
+        if args.json {
+            println!(
+                "{}",
+                json!({ "user_id": user.user_id, "user_name": user.user_name, "online": user.online })
+            );
+        } else {
+            println!("{}{}", user.user_name, if user.online { " (online)" } else { "" });
+        }
+    }
+    Ok(())
+}
+
+/// Options of `cim groups`.
+#[derive(clap::Args, Debug)]
+pub(crate) struct GroupsArgs {
+    #[command(flatten)]
+    account: Account,
+    /// Print JSON.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    action: Option<GroupAction>,
+}
+
+#[derive(clap::Subcommand, Debug)]
+enum GroupAction {
+    /// The groups you are in (the default).
+    List,
+    /// Create a group with you and the given members.
+    Create {
+        /// Group id.
+        group: String,
+        /// Other members (user names).
+        members: Vec<String>,
+    },
+    /// Join a group.
+    Join {
+        /// Group id.
+        group: String,
+    },
+    /// Leave a group.
+    Leave {
+        /// Group id.
+        group: String,
+    },
+    /// A group's members.
+    Members {
+        /// Group id.
+        group: String,
+    },
+}
+
+fn group_line(group: &cim_sdk::GroupInfo, json: bool) -> String {
+    if json {
+        json!({ "group_id": group.group_id, "member_count": group.member_count }).to_string()
+    } else {
+        format!("#{} ({} members)", group.group_id, group.member_count)
+    }
+}
+
+pub(crate) async fn groups(args: GroupsArgs) -> Result<(), Failure> {
+    let (route, login) = log_in(&args.account, "cim-groups").await?;
+    let token = &login.token;
+    let strip = |group: &str| group.trim_start_matches('#').to_owned();
+    match args.action.unwrap_or(GroupAction::List) {
+        GroupAction::List => {
+            for group in route.my_groups(token).await? {
+                println!("{}", group_line(&group, args.json));
+            }
+        }
+        GroupAction::Create { group, members } => {
+            println!(
+                "{}",
+                group_line(&route.create_group(token, &strip(&group), &members).await?, args.json)
+            );
+        }
+        GroupAction::Join { group } => {
+            println!("{}", group_line(&route.join_group(token, &strip(&group)).await?, args.json));
+        }
+        GroupAction::Leave { group } => {
+            println!("{}", group_line(&route.leave_group(token, &strip(&group)).await?, args.json));
+        }
+        GroupAction::Members { group } => {
+            for user in route.group_members(token, &strip(&group)).await? {
+                if args.json {
+                    println!(
+                        "{}",
+                        json!({ "user_id": user.user_id, "user_name": user.user_name, "online": user.online })
+                    );
+                } else {
+                    println!("{}{}", user.user_name, if user.online { " (online)" } else { "" });
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Options of `cim history`.
+#[derive(clap::Args, Debug)]
+pub(crate) struct HistoryArgs {
+    /// Whose history (it is kept per user on this machine by `cim chat`).
+    #[arg(long, short, env = "CIM_USER")]
+    user: String,
+    /// Only messages containing this (ignoring case) in text, sender or recipient.
+    #[arg(long)]
+    grep: Option<String>,
+    /// The stored JSON lines as they are.
+    #[arg(long)]
+    json: bool,
+}
+
+pub(crate) fn history(args: HistoryArgs) -> Result<(), Failure> {
+    let history = History::of(&args.user).map_err(|message| Failure { exit: 1, message })?;
+    let entries = match &args.grep {
+        Some(keyword) => history.search(keyword),
+        None => history.read(),
+    }
+    .map_err(|e| Failure { exit: 1, message: format!("cannot read {}: {e}", history.path().display()) })?;
+    for entry in entries {
+        if args.json {
+            println!("{}", serde_json::to_string(&entry).unwrap_or_default());
+        } else {
+            println!("{}", crate::history::line(&entry));
+        }
+    }
+    Ok(())
+}
