@@ -106,8 +106,14 @@ fn two_people_chat_and_use_every_command() {
     assert!(history.contains("alice → bob: hello bob"), "{history}");
     assert!(history.contains("bob → *: hello everyone 👋"), "{history}");
     assert!(!history.contains("standup"), "--grep filters: {history}");
-    bob.type_line(":q!");
-    assert_eq!(bob.wait_exit(WAIT), Some(0), "quits");
+    // Bob's device logs in again elsewhere: this chat is replaced, says so and ends.
+    let kicker = cim(
+        &up,
+        &["send", "--user", "bob", "--password", "bob-password", "--device", "cim-chat", "--to", "bob", "hi"],
+    );
+    assert!(kicker.status.success(), "{}", String::from_utf8_lossy(&kicker.stderr));
+    sees(&mut bob, "session ended: server ended the session (GO_AWAY_REASON_SESSION_REPLACED)");
+    assert_eq!(bob.wait_exit(WAIT), Some(5), "the refused-session exit code");
 }
 
 #[test]
@@ -120,4 +126,23 @@ fn a_wrong_password_ends_the_chat_with_the_auth_exit_code() {
         .output()
         .expect("cim chat runs");
     assert_eq!(out.status.code(), Some(3), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
+fn quitting_gives_the_terminal_back_in_its_normal_mode() {
+    let up = up();
+    register(&up, "erin");
+    let data = data_dir("erin").display().to_string();
+    // The chat, then what the terminal's line discipline looks like afterwards.
+    let script = "\"$0\" chat --user erin --password erin-password; stty -a | tr ' ;' '\\n\\n' | grep -x -e icanon -e -icanon -e echo -e -echo";
+    let mut terminal = Terminal::spawn(
+        "sh",
+        &["-c", script, CIM],
+        &[("CIM_ROUTE", &up.route), ("XDG_DATA_HOME", &data), ("NO_COLOR", "1"), ("TERM", "xterm")],
+    );
+    sees(&mut terminal, "logged in as erin");
+    terminal.type_line(":q!");
+    sees(&mut terminal, "\nicanon");
+    sees(&mut terminal, "\necho");
+    assert_eq!(terminal.wait_exit(WAIT), Some(0));
 }

@@ -534,6 +534,9 @@ fn describe_close(reason: &CloseReason) -> String {
     match reason {
         CloseReason::Requested => "closed by the application".into(),
         CloseReason::LoginRejected { message } => format!("login refused: {message}"),
+        CloseReason::GoAway { reason, message } if message.is_empty() => {
+            format!("server ended the session ({})", reason.as_str_name())
+        }
         CloseReason::GoAway { reason, message } => {
             format!("server ended the session ({}): {message}", reason.as_str_name())
         }

@@ -131,6 +131,9 @@ pub(crate) async fn run(args: ChatArgs) -> Result<(), Failure> {
     let style = Style::for_stdout();
 
     let (lines_tx, mut lines) = mpsc::unbounded_channel();
+    // The editor reads the next line only once the last one is handled: after `:q!` it must
+    // not take the terminal into raw mode again.
+    let (resume, resume_rx) = std::sync::mpsc::channel::<()>();
     let printer = if std::io::stdin().is_terminal() && std::io::stdout().is_terminal() {
         let printer = ExternalPrinter::<String>::new(4096);
         let mut editor = Reedline::create().with_external_printer(printer.clone());
@@ -141,7 +144,7 @@ pub(crate) async fn run(args: ChatArgs) -> Result<(), Failure> {
             editor = editor.with_history(Box::new(lines));
         }
         let prompt = ChatPrompt(user.clone());
-        std::thread::spawn(move || edit_lines(editor, &prompt, &lines_tx));
+        std::thread::spawn(move || edit_lines(editor, &prompt, &lines_tx, &resume_rx));
         Some(printer)
     } else {
         std::thread::spawn(move || read_plain_lines(&lines_tx));
@@ -173,13 +176,13 @@ pub(crate) async fn run(args: ChatArgs) -> Result<(), Failure> {
                     if !chat.on_line(&client, &line).await {
                         break Ok(());
                     }
+                    let _ = resume.send(());
                 }
                 Some(Line::End) | None => break Ok(()),
             },
             event = client.next_event() => match event {
                 Some(Event::Closed { reason }) => {
-                    chat.screen.error(&format!("session ended: {reason}"));
-                    break Err(Failure { exit: commands::exit::REFUSED, message: reason });
+                    break Err(Failure { exit: commands::exit::REFUSED, message: format!("session ended: {reason}") });
                 }
                 Some(event) => chat.on_event(event),
                 None => break Ok(()),
@@ -188,6 +191,11 @@ pub(crate) async fn run(args: ChatArgs) -> Result<(), Failure> {
             Some((to, text)) = delayed.recv() => chat.send(&client, to, text),
         }
     };
+    // Give the terminal back before the last words, which go straight to it.
+    if chat.screen.printer.take().is_some() {
+        let _ = crossterm::terminal::disable_raw_mode();
+        println!();
+    }
     // Don't lose what was just typed: wait (a little) for the last acknowledgements.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
     while chat.in_flight > 0 {
@@ -230,11 +238,16 @@ impl Prompt for ChatPrompt {
 }
 
 /// The keyboard thread at a terminal: one line at a time until Ctrl-D or the chat is gone.
-fn edit_lines(mut editor: Reedline, prompt: &ChatPrompt, lines: &mpsc::UnboundedSender<Line>) {
+fn edit_lines(
+    mut editor: Reedline,
+    prompt: &ChatPrompt,
+    lines: &mpsc::UnboundedSender<Line>,
+    resume: &std::sync::mpsc::Receiver<()>,
+) {
     loop {
         match editor.read_line(prompt) {
             Ok(Signal::Success(line)) => {
-                if lines.send(Line::Text(line)).is_err() {
+                if lines.send(Line::Text(line)).is_err() || resume.recv().is_err() {
                     return;
                 }
             }
