@@ -15,6 +15,11 @@ impl Style {
         Self { color: std::io::stdout().is_terminal() && !no_color }
     }
 
+    /// Whether colours are on.
+    pub(crate) fn colored(self) -> bool {
+        self.color
+    }
+
     fn paint(self, code: &str, text: &str) -> String {
         if self.color { format!("\x1b[{code}m{text}\x1b[0m") } else { text.to_owned() }
     }

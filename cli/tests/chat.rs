@@ -106,6 +106,10 @@ fn two_people_chat_and_use_every_command() {
     assert!(history.contains("alice → bob: hello bob"), "{history}");
     assert!(history.contains("bob → *: hello everyone 👋"), "{history}");
     assert!(!history.contains("standup"), "--grep filters: {history}");
+    // A later chat of alice's finds what the first one wrote down.
+    let mut alice_again = chat(&up, "alice", &data, &[]);
+    says(&mut alice_again, ":q hi alice", "bob → alice: hi alice");
+
     // Bob's device logs in again elsewhere: this chat is replaced, says so and ends.
     let kicker = cim(
         &up,
@@ -114,6 +118,11 @@ fn two_people_chat_and_use_every_command() {
     assert!(kicker.status.success(), "{}", String::from_utf8_lossy(&kicker.stderr));
     sees(&mut bob, "session ended: server ended the session (GO_AWAY_REASON_SESSION_REPLACED)");
     assert_eq!(bob.wait_exit(WAIT), Some(5), "the refused-session exit code");
+
+    // The node goes away: the chat says so in one line and keeps trying.
+    drop(up);
+    sees(&mut alice_again, "connection lost (");
+    sees(&mut alice_again, "reconnecting in");
 }
 
 #[test]

@@ -136,7 +136,8 @@ pub(crate) async fn run(args: ChatArgs) -> Result<(), Failure> {
     let (resume, resume_rx) = std::sync::mpsc::channel::<()>();
     let printer = if std::io::stdin().is_terminal() && std::io::stdout().is_terminal() {
         let printer = ExternalPrinter::<String>::new(4096);
-        let mut editor = Reedline::create().with_external_printer(printer.clone());
+        let mut editor =
+            Reedline::create().with_external_printer(printer.clone()).with_ansi_colors(style.colored());
         // Lines typed earlier, kept next to the chat history (up-arrow and Ctrl-R find them).
         if let Ok(path) = History::of(&user).map(|h| h.path().with_extension("lines"))
             && let Ok(lines) = reedline::FileBackedHistory::with_file(1000, path)

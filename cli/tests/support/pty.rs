@@ -29,7 +29,11 @@ impl Terminal {
     /// Runs `program args…` in a 120×40 terminal in its normal (cooked, echoing) mode.
     pub fn spawn(program: &str, args: &[&str], env: &[(&str, &str)]) -> Self {
         let mut command = Command::new("sh");
-        command.arg("-c").arg("stty cols 120 rows 40 echo icanon; exec \"$0\" \"$@\"").arg(program).args(args);
+        command
+            .arg("-c")
+            .arg("stty cols 120 rows 40 echo icanon; exec \"$0\" \"$@\"")
+            .arg(program)
+            .args(args);
         for (key, value) in env {
             command.env(key, value);
         }
