@@ -1,0 +1,355 @@
+//! The `cim-conformance` command line.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use cim_conformance::case::Target;
+use cim_conformance::report::{Report, console, html, json, junit};
+use cim_conformance::runner::{self, RunOptions};
+use cim_conformance::{cases, coverage, select, spec};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  every case passed, or ended warn, info, n/a, skip or xfail
+  1  a case failed (warn counts with --strict), or an expected failure passed (stale entry)
+  2  usage error: bad flags, unreadable files
+  3  the harness or environment failed (verdict error), and nothing failed
+  4  the deployment could not be reached at all
+
+Verdicts: pass; fail (a MUST not met); warn (a SHOULD not met); info (a MAY not taken up);
+n/a (the implementation does not offer what the case needs); skip; xfail and xpass (listed in
+--expected-failures and failing, or passing); error (the harness or environment failed).";
+
+/// Checks a cim deployment against spec/v1, clause by clause.
+///
+/// Every case names the requirement ids it checks. Failures quote the requirement, show
+/// expected and actual, the frames both ways, and the command that reruns only that case.
+#[derive(Parser, Debug)]
+#[command(name = "cim-conformance", version, after_long_help = EXIT_CODES)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run the server cases against a running deployment (its route and servers).
+    ///
+    /// The harness registers its own users through the route (names start with `cf`), so it
+    /// can run against a deployment that is in use. Example, against `cim up`:
+    ///
+    ///   cim-conformance server --route http://127.0.0.1:8083
+    #[command(after_long_help = EXIT_CODES)]
+    Server(ServerArgs),
+    /// List the cases, with the requirements they cover and their tags.
+    List {
+        /// One JSON object per case, in a JSON array.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        selection: Selection,
+    },
+    /// Print a requirement (with the cases that cover it) or a case (with the requirements it
+    /// checks).
+    Explain {
+        /// A requirement id (`CIM-8.4-6`) or a case id (`server.inbox.resume`).
+        id: String,
+    },
+    /// Requirement coverage of the catalog, per section of the spec.
+    Coverage {
+        /// Exit 1 when a MUST or MUST NOT is neither covered by a case nor listed in
+        /// untestable.toml with a reason, or when the catalog has other problems.
+        #[arg(long)]
+        check: bool,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Args, Debug, Clone)]
+struct Selection {
+    /// Run only cases matching a pattern: a case id or glob (`server.inbox.*`), a requirement
+    /// id or glob (`CIM-8.4-*`), or a tag (`robustness`). Repeat or separate with commas.
+    #[arg(long, value_delimiter = ',')]
+    run: Vec<String>,
+    /// Leave out cases matching a pattern (same forms as --run).
+    #[arg(long, value_delimiter = ',')]
+    skip: Vec<String>,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum Transport {
+    /// Length-prefixed frames over TCP.
+    Tcp,
+    /// One binary WebSocket message per frame.
+    Websocket,
+}
+
+#[derive(Args, Debug)]
+struct ServerArgs {
+    /// Base URL of the route's HTTP/JSON API.
+    #[arg(long, env = "CIM_ROUTE", default_value = "http://127.0.0.1:8083")]
+    route: String,
+    /// Connect to this `host:port` instead of the tcp_endpoint the route assigns.
+    #[arg(long)]
+    server: Option<String>,
+    /// Connect to this WebSocket URL instead of the ws_url the route assigns.
+    #[arg(long)]
+    ws: Option<String>,
+    /// The transport sessions use (cases about one transport use it regardless).
+    #[arg(long, value_enum, default_value_t = Transport::Tcp)]
+    transport: Transport,
+    #[command(flatten)]
+    selection: Selection,
+    #[command(flatten)]
+    run: RunArgs,
+}
+
+#[derive(Args, Debug)]
+struct RunArgs {
+    /// A file of cases expected to fail, one id per line with an optional `# reason`. They
+    /// are reported xfail; one that passes is reported xpass, a stale entry.
+    #[arg(long, value_name = "FILE")]
+    expected_failures: Option<PathBuf>,
+    /// Seed of every random choice (ids, mutations, --shuffle order). Printed in every report
+    /// and rerun command. [default: random]
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Run the cases in an order drawn from the seed.
+    #[arg(long)]
+    shuffle: bool,
+    /// Cases to run at once; each case has its own users.
+    #[arg(short = 'j', long, default_value_t = 4)]
+    jobs: usize,
+    /// Multiply every wait and time budget, for slow machines or networks.
+    #[arg(long, default_value_t = 1.0)]
+    timeout_scale: f64,
+    /// Count warn (a SHOULD not met) as fail.
+    #[arg(long)]
+    strict: bool,
+    /// Write the JSON report here.
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
+    /// Write a JUnit XML report here.
+    #[arg(long, value_name = "FILE")]
+    junit: Option<PathBuf>,
+    /// Write a self-contained HTML report here.
+    #[arg(long, value_name = "FILE")]
+    html: Option<PathBuf>,
+    /// Print only problems and the summary, no line per case.
+    #[arg(short, long)]
+    quiet: bool,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Server(args) => server(args),
+        Command::List { json, selection } => list(json, &selection),
+        Command::Explain { id } => explain(&id),
+        Command::Coverage { check, json } => coverage_command(check, json),
+    }
+}
+
+fn usage_error(message: &str) -> ExitCode {
+    eprintln!("error: {message}");
+    ExitCode::from(2)
+}
+
+fn server(args: ServerArgs) -> ExitCode {
+    if !(args.run.timeout_scale > 0.0 && args.run.timeout_scale.is_finite()) {
+        return usage_error("--timeout-scale must be a positive number");
+    }
+    let expected_failures = match &args.run.expected_failures {
+        None => Default::default(),
+        Some(path) => match std::fs::read_to_string(path).map_err(|e| e.to_string()).and_then(|t| select::parse_expected_failures(&t)) {
+            Ok(entries) => entries,
+            Err(e) => return usage_error(&format!("{}: {e}", path.display())),
+        },
+    };
+    let catalog = cases::catalog();
+    let selected = select::select(catalog, &args.selection.run, &args.selection.skip);
+    if selected.is_empty() {
+        return usage_error("no case matches --run/--skip; `cim-conformance list` shows them");
+    }
+    let seed = args.run.seed.unwrap_or_else(|| {
+        let mut bytes = [0u8; 8];
+        let _ = getrandom::fill(&mut bytes);
+        u64::from_le_bytes(bytes) >> 12
+    });
+    let mut rerun = format!("cim-conformance server --route {}", args.route);
+    if let Some(server) = &args.server {
+        rerun.push_str(&format!(" --server {server}"));
+    }
+    if let Some(ws) = &args.ws {
+        rerun.push_str(&format!(" --ws {ws}"));
+    }
+    if matches!(args.transport, Transport::Websocket) {
+        rerun.push_str(" --transport websocket");
+    }
+    if args.run.timeout_scale != 1.0 {
+        rerun.push_str(&format!(" --timeout-scale {}", args.run.timeout_scale));
+    }
+    let options = RunOptions {
+        target: Target {
+            route: args.route.clone(),
+            server: args.server.clone(),
+            ws: args.ws.clone(),
+            api_key: None,
+            over_websocket: matches!(args.transport, Transport::Websocket),
+        },
+        seed,
+        shuffle: args.run.shuffle,
+        jobs: args.run.jobs,
+        timeout_scale: args.run.timeout_scale,
+        strict: args.run.strict,
+        expected_failures,
+        rerun_base: rerun,
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(3);
+        }
+    };
+    if let Err(why) = runtime.block_on(reachable(&args.route)) {
+        eprintln!("error: cannot reach the route at {}: {why}", args.route);
+        return ExitCode::from(4);
+    }
+    let style = console::Style::detect();
+    let total = selected.len();
+    println!("cim-conformance {}: {total} cases against {} (seed {seed}, -j {})", env!("CARGO_PKG_VERSION"), args.route, options.jobs.max(1));
+    let mut done = 0;
+    let quiet = args.run.quiet;
+    let run = runtime.block_on(runner::run(catalog, &selected, &options, |result| {
+        done += 1;
+        if !quiet {
+            println!("{}", console::progress_line(style, done, total, result));
+        }
+    }));
+    let covering: Vec<&cim_conformance::case::Case> = selected
+        .iter()
+        .copied()
+        .filter(|c| run.results.iter().any(|r| r.id == c.id && !matches!(r.verdict, cim_conformance::verdict::Verdict::Skip | cim_conformance::verdict::Verdict::NotApplicable)))
+        .collect();
+    let coverage = coverage::by_section(&covering, &[spec::Role::Server]);
+    let report = Report::new("server", args.route.clone(), seed, args.run.strict, &run, coverage);
+    print!("{}", console::summary(style, &report));
+    for (path, text) in [
+        (&args.run.json, args.run.json.as_ref().map(|_| json::render(&report))),
+        (&args.run.junit, args.run.junit.as_ref().map(|_| junit::render(&report))),
+        (&args.run.html, args.run.html.as_ref().map(|_| html::render(&report))),
+    ] {
+        if let (Some(path), Some(text)) = (path, text) {
+            match std::fs::write(path, text) {
+                Ok(()) => println!("wrote {}", path.display()),
+                Err(e) => {
+                    eprintln!("error: cannot write {}: {e}", path.display());
+                    return ExitCode::from(2);
+                }
+            }
+        }
+    }
+    ExitCode::from(runner::exit_code(&run))
+}
+
+/// Any HTTP answer from the route's Health operation means it is there.
+async fn reachable(route: &str) -> Result<(), String> {
+    let url = format!("{}/healthz", route.trim_end_matches('/'));
+    let client = reqwest::Client::builder().timeout(std::time::Duration::from_secs(5)).build().map_err(|e| e.to_string())?;
+    client.get(&url).send().await.map(drop).map_err(|e| {
+        let mut text = e.to_string();
+        let mut source = std::error::Error::source(&e);
+        while let Some(inner) = source {
+            text = format!("{text}: {inner}");
+            source = inner.source();
+        }
+        text
+    })
+}
+
+fn list(as_json: bool, selection: &Selection) -> ExitCode {
+    let selected = select::select(cases::catalog(), &selection.run, &selection.skip);
+    if as_json {
+        let list: Vec<serde_json::Value> = selected
+            .iter()
+            .map(|c| serde_json::json!({"id": c.id, "title": c.title, "covers": c.covers, "tags": c.tags, "budget_secs": c.budget.as_secs()}))
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&list).unwrap_or_default());
+    } else {
+        for case in &selected {
+            println!("{:<48} {}", case.id, case.title);
+            println!("{:<48} covers {}  [{}]", "", case.covers.join(" "), case.tags.join(", "));
+        }
+        println!("{} cases", selected.len());
+    }
+    ExitCode::SUCCESS
+}
+
+fn explain(id: &str) -> ExitCode {
+    let catalog = cases::catalog();
+    if let Some(requirement) = spec::requirement(id) {
+        let roles: Vec<String> = requirement.roles.iter().map(|r| format!("{r:?}").to_lowercase()).collect();
+        println!("{} ({}, binds {})", requirement.id, requirement.level, roles.join(", "));
+        println!("  \"{}\"", requirement.text);
+        println!("  spec/v1/protocol.md §{}", spec::section_of(&requirement.id));
+        let covering: Vec<_> = catalog.iter().filter(|c| c.covers.contains(&requirement.id.as_str())).collect();
+        if covering.is_empty() {
+            match coverage::untestable().get(&requirement.id) {
+                Some(reason) => println!("\nNo case covers it: {reason}"),
+                None => println!("\nNo case covers it yet."),
+            }
+        } else {
+            println!("\nCovered by:");
+            for case in &covering {
+                println!("  {:<48} {}", case.id, case.title);
+            }
+            println!("\nRun them:\n  cim-conformance server --route http://127.0.0.1:8083 --run {}", requirement.id);
+        }
+        return ExitCode::SUCCESS;
+    }
+    if let Some(case) = catalog.iter().find(|c| c.id == id) {
+        println!("{}: {}", case.id, case.title);
+        println!("  tags: {}", case.tags.join(", "));
+        println!("\nChecks:");
+        for req in case.covers {
+            match spec::requirement(req) {
+                Some(r) => println!("  {} ({}): \"{}\"", r.id, r.level, r.text),
+                None => println!("  {req} (not in the spec)"),
+            }
+        }
+        println!("\nRun it:\n  cim-conformance server --route http://127.0.0.1:8083 --run {}", case.id);
+        return ExitCode::SUCCESS;
+    }
+    usage_error(&format!("{id} is neither a requirement id (CIM-4.2-3) nor a case id; `cim-conformance list` shows the cases"))
+}
+
+fn coverage_command(check: bool, as_json: bool) -> ExitCode {
+    let catalog = cases::catalog();
+    let all: Vec<&cim_conformance::case::Case> = catalog.iter().collect();
+    let sections = coverage::by_section(&all, &[spec::Role::Server, spec::Role::Client, spec::Role::Route]);
+    let problems = coverage::catalog_problems(catalog);
+    if as_json {
+        let value = serde_json::json!({"sections": sections, "problems": problems});
+        println!("{}", serde_json::to_string_pretty(&value).unwrap_or_default());
+    } else {
+        println!("{:<8} {:>8} {:>10} {:>6}  missing", "section", "covered", "untestable", "of");
+        for s in &sections {
+            println!("{:<8} {:>8} {:>10} {:>6}  {}", s.section, s.covered, s.untestable, s.mandatory, s.missing.join(" "));
+        }
+        let (c, u, m) = sections.iter().fold((0, 0, 0), |(c, u, m), s| (c + s.covered, u + s.untestable, m + s.mandatory));
+        println!("{:<8} {c:>8} {u:>10} {m:>6}", "total");
+        for problem in &problems {
+            println!("problem: {problem}");
+        }
+    }
+    let missing: usize = sections.iter().map(|s| s.missing.len()).sum();
+    if check && (missing > 0 || !problems.is_empty()) {
+        eprintln!("error: {missing} MUST/MUST NOT requirements are neither covered nor justified in conformance/untestable.toml; {} catalog problems", problems.len());
+        return ExitCode::from(1);
+    }
+    ExitCode::SUCCESS
+}

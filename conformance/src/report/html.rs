@@ -1,0 +1,98 @@
+//! One self-contained HTML page: no scripts, no external files; `<details>` opens each case.
+
+use std::fmt::Write as _;
+
+use super::Report;
+use super::junit::escape;
+use crate::verdict::Verdict;
+
+const STYLE: &str = "body{font:14px/1.45 system-ui,sans-serif;margin:2em auto;max-width:72em;padding:0 1em;color:#222}\
+h1{font-size:1.5em}table{border-collapse:collapse;margin:1em 0}td,th{padding:.2em .7em;border-bottom:1px solid #ddd;text-align:left}\
+td.n{text-align:right}.v{display:inline-block;min-width:3.5em;padding:0 .4em;border-radius:3px;font-weight:600;text-align:center}\
+.pass,.xfail{background:#d4f4dd;color:#185c2c}.fail,.xpass,.error{background:#fbd5d5;color:#8a1c1c}.warn{background:#fdf0c4;color:#6b4e00}\
+.info,.na,.skip{background:#dde8f6;color:#234}details{border-bottom:1px solid #eee;padding:.3em 0}summary{cursor:pointer}\
+pre{background:#f6f6f6;padding:.6em;overflow-x:auto;font-size:12px}blockquote{margin:.4em 0;padding-left:1em;border-left:3px solid #ccc;color:#444}\
+.bar{display:inline-block;height:.8em;background:#4a9;vertical-align:middle}.bar.u{background:#bbb}";
+
+fn class(verdict: Verdict) -> &'static str {
+    match verdict {
+        Verdict::NotApplicable => "na",
+        other => other.word(),
+    }
+}
+
+/// The report as an HTML page.
+pub fn render(report: &Report<'_>) -> String {
+    let mut out = String::new();
+    let title = format!("cim-conformance {} report", report.mode);
+    let _ = write!(out, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{}</title><style>{STYLE}</style></head><body>\n", escape(&title));
+    let _ = writeln!(out, "<h1>{}</h1>", escape(&title));
+    let _ = writeln!(
+        out,
+        "<p>Target <code>{}</code> · spec {} · harness {} · seed <code>{}</code>{} · {} cases in {:.1} s</p>",
+        escape(&report.target),
+        report.spec_version,
+        report.tool_version,
+        report.seed,
+        if report.strict { " · strict" } else { "" },
+        report.cases.len(),
+        report.duration_ms as f64 / 1000.0
+    );
+    out.push_str("<p>");
+    for (verdict, n) in &report.summary {
+        if *n > 0 {
+            let _ = write!(out, "<span class=\"v {}\">{} {}</span> ", class(*verdict), n, verdict.word());
+        }
+    }
+    out.push_str("</p>\n<h2>Coverage of MUST and MUST NOT requirements</h2>\n<table><tr><th>Section</th><th>Covered</th><th>Untestable</th><th>Of</th><th></th><th>Missing</th></tr>\n");
+    for s in &report.coverage {
+        let width = |n: usize| if s.mandatory == 0 { 0 } else { n * 120 / s.mandatory };
+        let _ = writeln!(
+            out,
+            "<tr><td>§{}</td><td class=n>{}</td><td class=n>{}</td><td class=n>{}</td><td><span class=bar style=\"width:{}px\"></span><span class=\"bar u\" style=\"width:{}px\"></span></td><td>{}</td></tr>",
+            escape(&s.section),
+            s.covered,
+            s.untestable,
+            s.mandatory,
+            width(s.covered),
+            width(s.untestable),
+            escape(&s.missing.join(" "))
+        );
+    }
+    out.push_str("</table>\n<h2>Cases</h2>\n");
+    for case in report.cases {
+        let open = if matches!(case.verdict, Verdict::Fail | Verdict::Xpass | Verdict::Error) { " open" } else { "" };
+        let _ = writeln!(
+            out,
+            "<details{open} id=\"{}\"><summary><span class=\"v {}\">{}</span> <code>{}</code> {} <small>({} ms · {})</small></summary>",
+            escape(&case.id),
+            class(case.verdict),
+            case.verdict.word(),
+            escape(&case.id),
+            escape(&case.title),
+            case.duration_ms,
+            escape(&case.covers.join(", "))
+        );
+        if let Some(f) = &case.failure {
+            let _ = writeln!(
+                out,
+                "<p><b>{} ({})</b></p><blockquote>{}</blockquote><p>expected: {}<br>actual: {}</p>",
+                escape(&f.requirement),
+                escape(&f.level),
+                escape(&f.quote),
+                escape(&f.expected),
+                escape(&f.actual)
+            );
+        }
+        if let Some(reason) = &case.reason {
+            let _ = writeln!(out, "<p>{}</p>", escape(reason));
+        }
+        out.push_str("<pre>");
+        for line in &case.transcript {
+            let _ = writeln!(out, "{:>6} ms {:<5} {} {}", line.at_ms, escape(&line.conn), escape(line.direction.arrow()), escape(&line.text));
+        }
+        let _ = writeln!(out, "</pre><p>Rerun: <code>{}</code></p></details>", escape(&case.rerun));
+    }
+    out.push_str("</body></html>\n");
+    out
+}

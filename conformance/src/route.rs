@@ -1,0 +1,163 @@
+//! The route's HTTP/JSON binding (§14.4), as the harness uses it to create users and groups and
+//! to log in. Written against the spec, not the reference route.
+
+use std::time::Duration;
+
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::transcript::{Direction, Transcript};
+
+/// Why a route call failed.
+#[derive(Debug)]
+pub enum RouteError {
+    /// No HTTP answer at all.
+    Unreachable(String),
+    /// An HTTP answer other than the expected status.
+    Status {
+        /// The HTTP status.
+        status: u16,
+        /// `code` of the error body, when it had one.
+        code: Option<u32>,
+        /// The body, shortened.
+        body: String,
+    },
+    /// The expected status with a body that is not what §14.4 says.
+    Shape(String),
+}
+
+impl std::fmt::Display for RouteError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Unreachable(why) => write!(f, "no answer: {why}"),
+            Self::Status { status, body, .. } => write!(f, "HTTP {status}: {body}"),
+            Self::Shape(why) => write!(f, "unexpected body: {why}"),
+        }
+    }
+}
+
+/// `server` of a LoginResponse.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct ServerInfo {
+    /// Its id.
+    pub server_id: String,
+    /// `host:port` for TCP clients.
+    pub tcp_endpoint: String,
+    /// `ws://` or `wss://` URL.
+    pub ws_url: String,
+    /// Whether TCP needs TLS.
+    pub tcp_tls: bool,
+}
+
+/// A successful Login.
+#[derive(Clone, Debug, Deserialize)]
+pub struct Login {
+    /// The user's id.
+    pub user_id: String,
+    /// The session token.
+    pub token: String,
+    /// When servers stop accepting it.
+    #[serde(default)]
+    pub token_expires_at_ms: u64,
+    /// The assigned server.
+    pub server: ServerInfo,
+}
+
+/// An HTTP answer as the harness saw it.
+#[derive(Debug)]
+pub struct Answer {
+    /// The HTTP status.
+    pub status: u16,
+    /// The body as JSON (`Null` when empty or not JSON).
+    pub body: Value,
+}
+
+/// A client of one route's HTTP/JSON binding.
+#[derive(Clone, Debug)]
+pub struct Route {
+    base: String,
+    http: reqwest::Client,
+    transcript: Transcript,
+}
+
+impl Route {
+    /// A client of the route at `base` (e.g. `http://127.0.0.1:8083`).
+    pub fn new(base: &str, transcript: &Transcript) -> Self {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .build()
+            .unwrap_or_else(|_| reqwest::Client::new());
+        Self { base: base.trim_end_matches('/').to_owned(), http, transcript: transcript.clone() }
+    }
+
+    /// Any call: method, path, bearer token, body.
+    pub async fn call(&self, method: &str, path: &str, token: Option<&str>, body: Option<&Value>) -> Result<Answer, RouteError> {
+        let url = format!("{}{}", self.base, path);
+        let method = reqwest::Method::from_bytes(method.as_bytes()).map_err(|e| RouteError::Unreachable(e.to_string()))?;
+        let mut request = self.http.request(method.clone(), &url);
+        if let Some(token) = token {
+            request = request.header("authorization", format!("Bearer {token}"));
+        }
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let response = request.send().await.map_err(|e| {
+            self.transcript.push("route", Direction::Note, format!("{method} {path}: no answer: {e}"));
+            RouteError::Unreachable(e.to_string())
+        })?;
+        let status = response.status().as_u16();
+        let text = response.text().await.unwrap_or_default();
+        self.transcript.push("route", Direction::Note, format!("{method} {path} -> {status} {}", shorten(&text)));
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Ok(Answer { status, body })
+    }
+
+    async fn expect(&self, method: &str, path: &str, token: Option<&str>, body: Option<&Value>, status: u16) -> Result<Value, RouteError> {
+        let answer = self.call(method, path, token, body).await?;
+        if answer.status != status {
+            let code = answer.body.get("code").and_then(Value::as_u64).and_then(|c| u32::try_from(c).ok());
+            return Err(RouteError::Status { status: answer.status, code, body: shorten(&answer.body.to_string()) });
+        }
+        Ok(answer.body)
+    }
+
+    /// Register: the new user's id.
+    pub async fn register(&self, user_name: &str, password: &str) -> Result<String, RouteError> {
+        let body = json!({"user_name": user_name, "password": password});
+        let answer = self.expect("POST", "/v1/register", None, Some(&body), 201).await?;
+        answer.get("user_id").and_then(Value::as_str).map(str::to_owned).ok_or_else(|| RouteError::Shape("no user_id".into()))
+    }
+
+    /// Login with a password.
+    pub async fn login(&self, user_name: &str, password: &str, device_id: &str) -> Result<Login, RouteError> {
+        let body = json!({"user_name": user_name, "password": password, "device_id": device_id});
+        let answer = self.expect("POST", "/v1/login", None, Some(&body), 200).await?;
+        serde_json::from_value(answer).map_err(|e| RouteError::Shape(e.to_string()))
+    }
+
+    /// CreateGroup with these other members.
+    pub async fn create_group(&self, token: &str, group_id: &str, members: &[&str]) -> Result<(), RouteError> {
+        let body = json!({"group_id": group_id, "member_user_ids": members});
+        self.expect("POST", "/v1/groups", Some(token), Some(&body), 201).await.map(drop)
+    }
+
+    /// JoinGroup.
+    pub async fn join_group(&self, token: &str, group_id: &str) -> Result<(), RouteError> {
+        self.expect("POST", &format!("/v1/groups/{group_id}/join"), Some(token), None, 200).await.map(drop)
+    }
+
+    /// Logout.
+    pub async fn logout(&self, token: &str, all_devices: bool) -> Result<(), RouteError> {
+        let body = json!({"all_devices": all_devices});
+        self.expect("POST", "/v1/logout", Some(token), Some(&body), 204).await.map(drop)
+    }
+}
+
+fn shorten(text: &str) -> String {
+    let mut end = text.len().min(200);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    if end < text.len() { format!("{}…", &text[..end]) } else { text.to_owned() }
+}

@@ -1,0 +1,181 @@
+//! Running the selected cases: order, parallelism, time budgets, verdicts.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use futures_util::StreamExt;
+
+use crate::case::{Case, Cx, Stop, Target};
+use crate::spec::Level;
+use crate::verdict::{CaseResult, ReportedFailure, Verdict};
+
+/// How to run.
+#[derive(Clone, Debug)]
+pub struct RunOptions {
+    /// The deployment.
+    pub target: Target,
+    /// The seed of every random choice: order with `shuffle`, ids, mutations.
+    pub seed: u64,
+    /// Run in an order drawn from the seed.
+    pub shuffle: bool,
+    /// Cases at once.
+    pub jobs: usize,
+    /// Multiplies every wait and budget.
+    pub timeout_scale: f64,
+    /// Warn counts as fail.
+    pub strict: bool,
+    /// Case id → reason, from `--expected-failures`.
+    pub expected_failures: BTreeMap<String, String>,
+    /// The command line that reruns a case, without `--run` and `--seed`.
+    pub rerun_base: String,
+}
+
+/// Everything a run found.
+#[derive(Debug)]
+pub struct Run {
+    /// One result per selected case, in the order they were selected.
+    pub results: Vec<CaseResult>,
+    /// Expected-failure entries that name no case in the catalog.
+    pub unknown_expected: Vec<String>,
+    /// When the run started, ms since the Unix epoch.
+    pub started_at_ms: u64,
+    /// How long it took.
+    pub duration_ms: u64,
+}
+
+/// A stable 64-bit hash (FNV-1a), so a case's seed does not depend on the platform.
+fn fnv(text: &str) -> u64 {
+    text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+}
+
+/// The order cases run in: as selected, or shuffled by the seed.
+pub fn order<'a>(cases: &[&'a Case], seed: u64, shuffle: bool) -> Vec<&'a Case> {
+    let mut out = cases.to_vec();
+    if shuffle {
+        let mut state = seed ^ 0x5eed;
+        for i in (1..out.len()).rev() {
+            state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+            let j = ((state >> 33) % (i as u64 + 1)) as usize;
+            out.swap(i, j);
+        }
+    }
+    out
+}
+
+/// A short random tag for this run's user names, so that runs against one deployment never
+/// collide (it is not drawn from the seed: a rerun with the same seed needs new users too).
+fn run_tag() -> String {
+    let mut bytes = [0u8; 5];
+    let _ = getrandom::fill(&mut bytes);
+    bytes.iter().map(|b| char::from(b"abcdefghijklmnopqrstuvwxyz0123456789"[usize::from(*b) % 36])).collect()
+}
+
+/// Runs `cases`, calling `progress` as each finishes.
+pub async fn run(catalog: &[Case], cases: &[&'static Case], options: &RunOptions, mut progress: impl FnMut(&CaseResult)) -> Run {
+    let started = Instant::now();
+    let started_at_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(0));
+    let tag = run_tag();
+    let target = Arc::new(options.target.clone());
+    let ordered = order(cases, options.seed, options.shuffle);
+    let jobs = options.jobs.max(1);
+    let mut results: Vec<(usize, CaseResult)> = Vec::with_capacity(ordered.len());
+    let mut stream = futures_util::stream::iter(ordered.into_iter().enumerate().map(|(index, case)| {
+        let target = target.clone();
+        let prefix = format!("cf{tag}{index}-");
+        async move { (index, run_one(case, target, prefix, options).await) }
+    }))
+    .buffer_unordered(jobs);
+    while let Some((index, result)) = stream.next().await {
+        progress(&result);
+        results.push((index, result));
+    }
+    results.sort_by_key(|(index, _)| *index);
+    let known: Vec<&str> = catalog.iter().map(|c| c.id).collect();
+    let unknown_expected = options.expected_failures.keys().filter(|id| !known.contains(&id.as_str())).cloned().collect();
+    Run {
+        results: results.into_iter().map(|(_, r)| r).collect(),
+        unknown_expected,
+        started_at_ms,
+        duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+    }
+}
+
+async fn run_one(case: &'static Case, target: Arc<Target>, prefix: String, options: &RunOptions) -> CaseResult {
+    let started = Instant::now();
+    let seed = options.seed ^ fnv(case.id);
+    let budget = case.budget.mul_f64(options.timeout_scale);
+    let cx = Cx::new(target, prefix, options.timeout_scale, seed);
+    let transcript = cx.transcript.clone();
+    // Each case runs in its own task: a panic in a case is the harness's error, not a verdict
+    // on the implementation, and must not take the other cases with it.
+    let task = tokio::spawn(async move {
+        let mut cx = cx;
+        tokio::time::timeout(budget, (case.run)(&mut cx)).await
+    });
+    let outcome = match task.await {
+        Ok(Ok(outcome)) => outcome,
+        Ok(Err(_)) => Err(Stop::Error(format!("the case did not finish within its budget of {} s", budget.as_secs_f64()))),
+        Err(error) => Err(Stop::Error(format!("the case panicked: {error}"))),
+    };
+    // Rules every frame obeys, noticed on the way, fail a case that otherwise passed.
+    let outcome = match (outcome, transcript.violations().into_iter().next()) {
+        (Ok(()), Some(violation)) => Err(Stop::Fail(violation)),
+        (outcome, _) => outcome,
+    };
+    let (mut verdict, mut failure, mut reason) = match &outcome {
+        Ok(()) => (Verdict::Pass, None, None),
+        Err(Stop::Fail(f)) => {
+            let level = crate::spec::requirement(f.requirement).map_or(Level::Must, |r| r.level);
+            let verdict = match level {
+                Level::Should | Level::ShouldNot if !options.strict => Verdict::Warn,
+                Level::May => Verdict::Info,
+                _ => Verdict::Fail,
+            };
+            (verdict, Some(ReportedFailure::from_failure(f)), None)
+        }
+        Err(Stop::NotApplicable(why)) => (Verdict::NotApplicable, None, Some(why.clone())),
+        Err(Stop::Skip(why)) => (Verdict::Skip, None, Some(why.clone())),
+        Err(Stop::Error(why)) => (Verdict::Error, None, Some(why.clone())),
+    };
+    if let Some(why) = options.expected_failures.get(case.id) {
+        match verdict {
+            Verdict::Fail | Verdict::Warn => {
+                verdict = Verdict::Xfail;
+                reason = Some(if why.is_empty() { "listed in the expected-failures file".to_owned() } else { why.clone() });
+            }
+            Verdict::Pass => {
+                verdict = Verdict::Xpass;
+                reason = Some("passes, but the expected-failures file lists it: remove the stale entry".to_owned());
+                failure = None;
+            }
+            _ => {}
+        }
+    }
+    CaseResult {
+        id: case.id.to_owned(),
+        title: case.title.to_owned(),
+        covers: case.covers.iter().map(|s| (*s).to_owned()).collect(),
+        tags: case.tags.iter().map(|s| (*s).to_owned()).collect(),
+        verdict,
+        duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        failure,
+        reason,
+        transcript: transcript.lines(),
+        rerun: format!("{} --run {} --seed {}", options.rerun_base, case.id, options.seed),
+    }
+}
+
+/// The process exit code for a run (see `cim-conformance --help`).
+pub fn exit_code(run: &Run) -> u8 {
+    let has = |v: Verdict| run.results.iter().any(|r| r.verdict == v);
+    if has(Verdict::Fail) || has(Verdict::Xpass) {
+        1
+    } else if has(Verdict::Error) {
+        3
+    } else {
+        0
+    }
+}
