@@ -30,7 +30,7 @@ pub use cluster_fanout::{ClusterFanout, ROUTE_CACHE_TTL, RouteCacheStats};
 pub use fanout::Fanout;
 pub use memory::{DEFAULT_INBOX_CAP, MemoryRegistry, MemoryStore};
 pub use message_id::MessageIds;
-pub use password::{hash_password, verify_password};
+pub use password::{hash_password, hash_password_bounded, verify_password, verify_password_bounded};
 pub use redis_store::RedisStore;
 pub use registry::{Registry, RegistryError};
 pub use store::{

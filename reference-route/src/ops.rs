@@ -3,7 +3,7 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use cim_backend::{GroupRecord, TokenClaims, TokenKeys, UserRecord, hash_password, now_ms};
+use cim_backend::{GroupRecord, TokenClaims, TokenKeys, UserRecord, hash_password_bounded, now_ms};
 use cim_core::ErrorCode;
 use cim_core::wire;
 
@@ -45,9 +45,9 @@ impl Route {
         if !(8..=1024).contains(&password.len()) {
             return Err(ApiError::invalid("password must be 8 to 1024 bytes"));
         }
-        let hash = tokio::task::spawn_blocking(move || hash_password(&password))
+        let hash = hash_password_bounded(password)
             .await
-            .map_err(|_| ApiError::new(ErrorCode::INTERNAL, "password hashing failed"))?;
+            .ok_or_else(|| ApiError::new(ErrorCode::INTERNAL, "password hashing failed"))?;
         let user =
             UserRecord { user_id: user_name.clone(), user_name: user_name.clone(), password_hash: hash };
         self.store.create_user(user).await?;
