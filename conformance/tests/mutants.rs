@@ -1,0 +1,75 @@
+//! Mutants prove that the cases can fail: each deliberately broken variant of the reference
+//! deployment must fail at least one case. The table of which cases catch which mutant is
+//! printed and written to `mutants.json` in the test's temporary directory.
+
+mod support;
+
+use std::collections::BTreeMap;
+
+use cim_conformance::case::Target;
+use cim_conformance::runner::{self, RunOptions};
+use cim_conformance::verdict::Verdict;
+use cim_conformance::{cases, select};
+use support::proxy::WireMutant;
+use support::store::StoreMutant;
+use support::{Deployment, Mutant};
+
+const MUTANTS: &[(&str, Mutant)] = &[
+    ("skips the inbox write", Mutant::Store(StoreMutant::SkipsInboxWrite)),
+    ("forgets client message ids", Mutant::Store(StoreMutant::NoDedupe)),
+    ("reads the inbox newest first", Mutant::Store(StoreMutant::ReversedInbox)),
+    ("changes the epoch on every read", Mutant::Store(StoreMutant::EpochEveryTime)),
+    ("shares acknowledgements between devices", Mutant::Store(StoreMutant::SharedAcks)),
+    ("wrong error codes", Mutant::Wire(WireMutant::WrongErrorCodes)),
+    ("accepts frames before Welcome", Mutant::Wire(WireMutant::AcceptsFramesBeforeWelcome)),
+    ("ignores heartbeats", Mutant::Wire(WireMutant::IgnoresHeartbeats)),
+    ("reorders deliveries", Mutant::Wire(WireMutant::ReordersDeliveries)),
+    ("talks after a fatal Error", Mutant::Wire(WireMutant::TalksAfterFatalError)),
+    ("acks before storing", Mutant::Wire(WireMutant::AcksBeforeStoring)),
+    ("says FRESH where it resumed", Mutant::Wire(WireMutant::WrongResumeOutcome)),
+];
+
+/// The cases that fail against one mutant.
+async fn caught_by(mutant: Mutant) -> Vec<String> {
+    let deployment = Deployment::start(mutant).await;
+    let catalog = cases::catalog();
+    let selected = select::select(catalog, &[], &[]);
+    let options = RunOptions {
+        target: Target { route: deployment.route_url(), server: Some(deployment.server_addr()), ..Target::default() },
+        seed: 7,
+        shuffle: false,
+        jobs: 16,
+        timeout_scale: 1.0,
+        strict: false,
+        expected_failures: BTreeMap::new(),
+        rerun_base: String::new(),
+    };
+    let run = runner::run(catalog, &selected, &options, |_| {}).await;
+    deployment.stop().await;
+    run.results.into_iter().filter(|r| r.verdict == Verdict::Fail).map(|r| {
+        let requirement = r.failure.map(|f| f.requirement).unwrap_or_default();
+        format!("{} ({requirement})", r.id)
+    }).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_mutant_is_caught_by_a_case() {
+    let mut table = BTreeMap::new();
+    // A few at a time: each runs the whole catalog against its own deployment.
+    for chunk in MUTANTS.chunks(6) {
+        let results = futures_util::future::join_all(chunk.iter().map(|(name, mutant)| async move { (*name, caught_by(*mutant).await) })).await;
+        table.extend(results);
+    }
+    let mut report = String::new();
+    for (name, cases) in &table {
+        report.push_str(&format!("{name}: caught by {} case(s)\n", cases.len()));
+        for case in cases {
+            report.push_str(&format!("    {case}\n"));
+        }
+    }
+    println!("{report}");
+    let path = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("mutants.json");
+    let _ = std::fs::write(&path, serde_json::to_string_pretty(&table).unwrap_or_default());
+    let missed: Vec<&&str> = table.iter().filter(|(_, cases)| cases.is_empty()).map(|(name, _)| name).collect();
+    assert!(missed.is_empty(), "mutants no case caught: {missed:?}\n{report}");
+}

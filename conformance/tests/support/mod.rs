@@ -1,0 +1,78 @@
+//! A reference deployment in this process (what `cim up` runs), optionally broken on purpose:
+//! a mutant store under the server, or a mutant proxy in front of its TCP port.
+
+#![allow(dead_code, unreachable_pub)]
+
+pub mod proxy;
+pub mod store;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use cim_backend::{MemoryRegistry, MemoryStore, Store, TokenKeys};
+
+/// How the deployment is broken, if at all.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mutant {
+    /// Not broken.
+    None,
+    /// Broken in its store.
+    Store(store::StoreMutant),
+    /// Broken on the wire, as seen through its TCP port.
+    Wire(proxy::WireMutant),
+}
+
+/// A route and a server on in-memory backends, on free ports of 127.0.0.1.
+pub struct Deployment {
+    route: cim_route::RunningRoute,
+    server: cim_server::RunningServer,
+    proxy: Option<proxy::Proxy>,
+}
+
+fn any_port() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 0))
+}
+
+impl Deployment {
+    /// Starts it.
+    pub async fn start(mutant: Mutant) -> Self {
+        let memory: Arc<dyn Store> = Arc::new(MemoryStore::new());
+        let store: Arc<dyn Store> = match mutant {
+            Mutant::Store(m) => Arc::new(store::MutantStore::new(memory, m)),
+            _ => memory,
+        };
+        let registry = Arc::new(MemoryRegistry::new());
+        let keys = TokenKeys::generate();
+        let mut options = cim_server::ServerOptions::defaults();
+        options.tcp_listen = any_port();
+        options.ws_listen = any_port();
+        options.admin_listen = any_port();
+        options.internal_listen = any_port();
+        let server = cim_server::start(options, store.clone(), registry.clone(), keys.clone()).await.expect("server starts");
+        let mut route_options = cim_route::RouteOptions::defaults();
+        route_options.http_listen = any_port();
+        route_options.grpc_listen = any_port();
+        let route = cim_route::start(route_options, store, registry, keys, Some(server.fanout())).await.expect("route starts");
+        let proxy = match mutant {
+            Mutant::Wire(m) => Some(proxy::Proxy::start(server.tcp_addr(), m).await),
+            _ => None,
+        };
+        Self { route, server, proxy }
+    }
+
+    /// The route's base URL.
+    pub fn route_url(&self) -> String {
+        self.route.url()
+    }
+
+    /// Where the harness should connect over TCP: the proxy of a wire mutant, else the server.
+    pub fn server_addr(&self) -> String {
+        self.proxy.as_ref().map_or(self.server.tcp_addr(), |p| p.addr()).to_string()
+    }
+
+    /// Stops it.
+    pub async fn stop(self) {
+        self.route.shutdown();
+        self.server.shutdown().await;
+    }
+}
