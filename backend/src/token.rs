@@ -113,6 +113,11 @@ impl TokenKeys {
         }
         let json = URL_SAFE_NO_PAD.decode(payload).map_err(|_| TokenError::Malformed)?;
         let claims: TokenClaims = serde_json::from_slice(&json).map_err(|_| TokenError::Malformed)?;
+        // Spec CIM-5.5-6: sub, dev and lid are non-empty; an empty sub would be a session
+        // of no user (found by cim-conformance server.token.malformed-but-signed).
+        if claims.sub.is_empty() || claims.dev.is_empty() || claims.lid.is_empty() {
+            return Err(TokenError::Malformed);
+        }
         if now_ms > claims.exp.saturating_add(CLOCK_SKEW_MS) {
             return Err(TokenError::Expired);
         }
@@ -167,5 +172,17 @@ mod tests {
             assert!(keys.verify(garbage, 0).is_err(), "{garbage}");
         }
         assert_eq!(TokenError::Expired.code(), ErrorCode::TOKEN_EXPIRED);
+    }
+
+    #[test]
+    fn signed_tokens_without_a_user_device_or_login_id_are_malformed() {
+        let keys = TokenKeys::new(b"0123456789abcdef0123456789abcdef".to_vec());
+        for empty in [
+            TokenClaims { sub: String::new(), ..claims(1_000) },
+            TokenClaims { dev: String::new(), ..claims(1_000) },
+            TokenClaims { lid: String::new(), ..claims(1_000) },
+        ] {
+            assert_eq!(keys.verify(&keys.issue(&empty), 0), Err(TokenError::Malformed), "{empty:?}");
+        }
     }
 }

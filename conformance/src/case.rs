@@ -92,6 +92,9 @@ pub struct Target {
     pub api_key: Option<String>,
     /// Open sessions over WebSocket instead of TCP.
     pub over_websocket: bool,
+    /// The deployment's token secret, when it uses the reference token format (§5.5) and the
+    /// tester shares it: cases then mint tokens (expired, malformed but signed).
+    pub token_secret: Option<String>,
 }
 
 /// A user the case created.

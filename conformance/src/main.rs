@@ -58,6 +58,9 @@ enum Command {
     },
     /// Requirement coverage of the catalog, per section of the spec.
     Coverage {
+        /// Only requirements that bind this role (repeatable) [default: every role].
+        #[arg(long, value_enum)]
+        role: Vec<RoleArg>,
         /// Exit 1 when a MUST or MUST NOT is neither covered by a case nor listed in
         /// untestable.toml with a reason, or when the catalog has other problems.
         #[arg(long)]
@@ -80,6 +83,26 @@ struct Selection {
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
+enum RoleArg {
+    /// Long-connection servers.
+    Server,
+    /// Clients and SDKs.
+    Client,
+    /// The route.
+    Route,
+}
+
+impl RoleArg {
+    fn role(self) -> spec::Role {
+        match self {
+            Self::Server => spec::Role::Server,
+            Self::Client => spec::Role::Client,
+            Self::Route => spec::Role::Route,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
 enum Transport {
     /// Length-prefixed frames over TCP.
     Tcp,
@@ -98,6 +121,10 @@ struct ServerArgs {
     /// Connect to this WebSocket URL instead of the ws_url the route assigns.
     #[arg(long)]
     ws: Option<String>,
+    /// The deployment's token secret, if it uses the reference token format (§5.5): enables
+    /// the cases that need tokens the route would never issue (expired, malformed but signed).
+    #[arg(long, env = "CIM_TOKEN_SECRET", hide_env_values = true)]
+    token_secret: Option<String>,
     /// The transport sessions use (cases about one transport use it regardless).
     #[arg(long, value_enum, default_value_t = Transport::Tcp)]
     transport: Transport,
@@ -149,7 +176,7 @@ fn main() -> ExitCode {
         Command::Server(args) => server(args),
         Command::List { json, selection } => list(json, &selection),
         Command::Explain { id } => explain(&id),
-        Command::Coverage { check, json } => coverage_command(check, json),
+        Command::Coverage { role, check, json } => coverage_command(&role, check, json),
     }
 }
 
@@ -189,6 +216,9 @@ fn server(args: ServerArgs) -> ExitCode {
     if matches!(args.transport, Transport::Websocket) {
         rerun.push_str(" --transport websocket");
     }
+    if args.token_secret.is_some() {
+        rerun.push_str(" --token-secret \"$CIM_TOKEN_SECRET\"");
+    }
     if args.run.timeout_scale != 1.0 {
         rerun.push_str(&format!(" --timeout-scale {}", args.run.timeout_scale));
     }
@@ -198,6 +228,7 @@ fn server(args: ServerArgs) -> ExitCode {
             server: args.server.clone(),
             ws: args.ws.clone(),
             api_key: None,
+            token_secret: args.token_secret.clone(),
             over_websocket: matches!(args.transport, Transport::Websocket),
         },
         seed,
@@ -298,9 +329,14 @@ fn explain(id: &str) -> ExitCode {
         println!("  spec/v1/protocol.md §{}", spec::section_of(&requirement.id));
         let covering: Vec<_> = catalog.iter().filter(|c| c.covers.contains(&requirement.id.as_str())).collect();
         if covering.is_empty() {
-            match coverage::untestable().get(&requirement.id) {
-                Some(reason) => println!("\nNo case covers it: {reason}"),
-                None => println!("\nNo case covers it yet."),
+            let reasons: Vec<String> = [spec::Role::Server, spec::Role::Client, spec::Role::Route]
+                .into_iter()
+                .filter_map(|role| coverage::untestable(role).get(&requirement.id).map(|why| format!("  {}: {why}", coverage::role_name(role))))
+                .collect();
+            if reasons.is_empty() {
+                println!("\nNo case covers it yet.");
+            } else {
+                println!("\nNo case covers it, because:\n{}", reasons.join("\n"));
             }
         } else {
             println!("\nCovered by:");
@@ -327,10 +363,15 @@ fn explain(id: &str) -> ExitCode {
     usage_error(&format!("{id} is neither a requirement id (CIM-4.2-3) nor a case id; `cim-conformance list` shows the cases"))
 }
 
-fn coverage_command(check: bool, as_json: bool) -> ExitCode {
+fn coverage_command(roles: &[RoleArg], check: bool, as_json: bool) -> ExitCode {
     let catalog = cases::catalog();
     let all: Vec<&cim_conformance::case::Case> = catalog.iter().collect();
-    let sections = coverage::by_section(&all, &[spec::Role::Server, spec::Role::Client, spec::Role::Route]);
+    let roles: Vec<spec::Role> = if roles.is_empty() {
+        vec![spec::Role::Server, spec::Role::Client, spec::Role::Route]
+    } else {
+        roles.iter().map(|r| r.role()).collect()
+    };
+    let sections = coverage::by_section(&all, &roles);
     let problems = coverage::catalog_problems(catalog);
     if as_json {
         let value = serde_json::json!({"sections": sections, "problems": problems});

@@ -311,6 +311,7 @@ impl Conn {
                 };
                 match message {
                     WsMessage::Binary(bytes) if bytes.len() > MAX_FRAME => {
+                        self.transcript.violation(&self.label, oversized(bytes.len()));
                         return Event::Invalid(format!("a binary message of {} bytes, over {MAX_FRAME}", bytes.len()));
                     }
                     WsMessage::Binary(bytes) => return decode(&bytes),
@@ -331,9 +332,19 @@ impl Conn {
             match parse_prefix(&self.buf) {
                 Prefix::Bad => return Event::Invalid(format!("a length prefix of more than 5 bytes: {}", hex(&self.buf))),
                 Prefix::Complete { len, .. } if len > MAX_FRAME as u64 => {
+                    self.transcript.violation(&self.label, oversized(len as usize));
                     return Event::Invalid(format!("a length prefix of {len} bytes, over {MAX_FRAME}"));
                 }
                 Prefix::Complete { len, header } if self.buf.len() as u64 >= header as u64 + len => {
+                    let mut shortest = Vec::new();
+                    put_varint(len, &mut shortest);
+                    if shortest.len() != header {
+                        self.transcript.violation(&self.label, Failure {
+                            requirement: "CIM-3.1-1",
+                            expected: "each length prefix in its shortest form".to_owned(),
+                            actual: format!("a {header}-byte prefix for a frame of {len} bytes"),
+                        });
+                    }
                     let end = header + len as usize;
                     let event = decode(&self.buf[header..end]);
                     self.buf.drain(..end);
@@ -358,6 +369,24 @@ impl Conn {
         }
     }
 
+    /// Writes `bytes` and returns whatever comes back within `wait` (TCP only; for probes that
+    /// are not cim frames, such as a TLS ClientHello).
+    pub async fn raw_exchange(&mut self, bytes: &[u8], wait: Duration) -> Vec<u8> {
+        self.transcript.push(&self.label, Direction::Out, format!("raw: {}", hex(bytes)));
+        let Io::Tcp(stream) = &mut self.io else { return Vec::new() };
+        if stream.write_all(bytes).await.is_err() {
+            return Vec::new();
+        }
+        let mut answer = vec![0u8; 4096];
+        let n = match tokio::time::timeout(wait, stream.read(&mut answer)).await {
+            Ok(Ok(n)) => n,
+            _ => 0,
+        };
+        answer.truncate(n);
+        self.transcript.push(&self.label, Direction::In, format!("raw: {}", hex(&answer)));
+        answer
+    }
+
     /// Reads and discards until the connection closes or `wait` passes; true when it closed.
     pub async fn closes_within(&mut self, wait: Duration) -> bool {
         let deadline = Instant::now() + wait;
@@ -369,6 +398,15 @@ impl Conn {
                 Event::Frame(_) | Event::Invalid(_) => {}
             }
         }
+    }
+}
+
+/// The harness never sends `Hello.max_frame_size` above 65536, so no frame may be larger.
+fn oversized(len: usize) -> Failure {
+    Failure {
+        requirement: "CIM-10.2-3",
+        expected: format!("frames of at most {MAX_FRAME} bytes, as Hello.max_frame_size allows"),
+        actual: format!("a frame of {len} bytes"),
     }
 }
 

@@ -35,7 +35,12 @@ async fn caught_by(mutant: Mutant) -> Vec<String> {
     let catalog = cases::catalog();
     let selected = select::select(catalog, &[], &[]);
     let options = RunOptions {
-        target: Target { route: deployment.route_url(), server: Some(deployment.server_addr()), ..Target::default() },
+        target: Target {
+            route: deployment.route_url(),
+            server: Some(deployment.server_addr()),
+            token_secret: Some(support::TOKEN_SECRET.to_owned()),
+            ..Target::default()
+        },
         seed: 7,
         shuffle: false,
         jobs: 16,

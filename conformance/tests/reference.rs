@@ -21,7 +21,7 @@ async fn the_reference_deployment_passes_every_case_and_reports_in_every_format(
     std::fs::create_dir_all(&dir).expect("report dir");
     let (json, junit, html) = (dir.join("report.json"), dir.join("junit.xml"), dir.join("report.html"));
     let args: Vec<String> = [
-        "server", "--route", &deployment.route_url(), "-j", "8", "--shuffle", "--json", &json.to_string_lossy(), "--junit",
+        "server", "--route", &deployment.route_url(), "--token-secret", support::TOKEN_SECRET, "-j", "8", "--shuffle", "--json", &json.to_string_lossy(), "--junit",
         &junit.to_string_lossy(), "--html", &html.to_string_lossy(),
     ]
     .iter()
@@ -37,6 +37,10 @@ async fn the_reference_deployment_passes_every_case_and_reports_in_every_format(
     assert_eq!(report["schema_version"], 1);
     assert_eq!(report["summary"]["fail"], 0);
     assert_eq!(report["summary"]["error"], 0);
+    // With the token secret, only the TLS case lacks what it needs (the deployment has no TLS).
+    let not_applicable: Vec<&str> =
+        report["cases"].as_array().into_iter().flatten().filter(|c| c["verdict"] == "n/a").filter_map(|c| c["id"].as_str()).collect();
+    assert_eq!(not_applicable, ["server.tls.version"]);
     let cases = report["cases"].as_array().expect("cases");
     assert_eq!(cases.len(), cim_conformance::cases::catalog().len());
     assert!(cases.iter().all(|c| c["transcript"].as_array().is_some_and(|t| !t.is_empty())), "every case has a transcript");

@@ -2,7 +2,7 @@
 
 use cim_proto::v1::{Frame, frame::Body};
 
-use crate::case::{Case, Cx, Stop, expect_ack, expect_fatal, expect_welcome, fail};
+use crate::case::{Case, Cx, Stop, check, expect_ack, expect_fatal, expect_welcome, fail};
 use crate::frames::{self, frame, hello};
 use crate::wire::{Event, Raw, encode, prefixed};
 
@@ -17,13 +17,15 @@ pub(super) fn cases() -> Vec<Case> {
         crate::case!("server.framing.truncated", "A frame cut off by the end of the connection is not acted on",
             covers: ["CIM-3.1-5"], tags: ["framing", "tcp", "robustness"], budget: 20, truncated),
         crate::case!("server.framing.malformed", "Bytes that are not a protobuf Frame, or a string that is not UTF-8, get MALFORMED_FRAME",
-            covers: ["CIM-3.4-1"], tags: ["framing", "robustness"], budget: 20, malformed),
+            covers: ["CIM-3.4-1", "CIM-11.2-1", "CIM-11.2-3"], tags: ["framing", "robustness"], budget: 20, malformed),
         crate::case!("server.framing.unknown-frame", "An empty Frame or an unknown body gets UNKNOWN_FRAME",
             covers: ["CIM-3.4-2"], tags: ["framing", "robustness"], budget: 20, unknown_frame),
         crate::case!("server.framing.unknown-fields", "Unknown fields inside Hello and Send are ignored",
             covers: ["CIM-3.4-3"], tags: ["framing", "extensibility"], budget: 20, unknown_fields),
         crate::case!("server.framing.largest-hello", "A Hello of exactly 65536 bytes is accepted before Welcome",
             covers: ["CIM-10.2-1"], tags: ["framing", "limits"], budget: 20, largest_hello),
+        crate::case!("server.tls.version", "A TLS endpoint refuses a client that offers only TLS 1.0",
+            covers: ["CIM-3.3-2"], tags: ["tls", "security"], budget: 20, tls_version),
         crate::case!("server.websocket.binary-messages", "Over WebSocket each frame is one binary message",
             covers: ["CIM-3.2-1"], tags: ["framing", "websocket"], budget: 20, ws_binary),
         crate::case!("server.websocket.text-message", "A WebSocket text message gets MALFORMED_FRAME",
@@ -229,4 +231,37 @@ async fn ws_too_large(cx: &mut Cx) -> Result<(), Stop> {
     conn.send_bytes(&vec![0u8; 65_537], "a binary message of 65537 bytes").await;
     let wait = cx.answer_wait();
     expect_fatal(&mut conn, "CIM-3.2-3", "FRAME_TOO_LARGE", wait).await.map(drop)
+}
+
+/// A ClientHello offering only TLS 1.0 (record and handshake version 3.1), one RSA cipher
+/// suite and no extensions: a server that negotiates TLS 1.2 or later must refuse it.
+const TLS10_CLIENT_HELLO: [u8; 50] = [
+    0x16, 0x03, 0x01, 0x00, 0x2d, // handshake record, TLS 1.0, 45 bytes
+    0x01, 0x00, 0x00, 0x29, // ClientHello, 41 bytes
+    0x03, 0x01, // client_version TLS 1.0
+    0x63, 0x69, 0x6d, 0x2d, 0x63, 0x6f, 0x6e, 0x66, 0x6f, 0x72, 0x6d, 0x61, 0x6e, 0x63, 0x65, 0x2d, // random (32 bytes)
+    0x74, 0x6c, 0x73, 0x31, 0x30, 0x2d, 0x6f, 0x6e, 0x6c, 0x79, 0x2d, 0x70, 0x72, 0x6f, 0x62, 0x65, //
+    0x00, // no session id
+    0x00, 0x02, 0x00, 0x2f, // one suite: TLS_RSA_WITH_AES_128_CBC_SHA
+    0x01, 0x00, // null compression
+];
+
+async fn tls_version(cx: &mut Cx) -> Result<(), Stop> {
+    let alice = cx.user("alice").await?;
+    let login = cx.login(&alice, "d1").await?;
+    let endpoint = if login.server.tcp_tls && !login.server.tcp_endpoint.is_empty() {
+        login.server.tcp_endpoint.clone()
+    } else if let Some(rest) = login.server.ws_url.strip_prefix("wss://") {
+        let authority = rest.split('/').next().unwrap_or_default();
+        if authority.contains(':') { authority.to_owned() } else { format!("{authority}:443") }
+    } else {
+        return Err(Stop::NotApplicable("the assigned server offers no TLS endpoint".into()));
+    };
+    let mut conn = crate::wire::Conn::tcp(&endpoint, "tls", &cx.transcript).await.map_err(|e| Stop::Error(format!("cannot connect to {endpoint}: {e}")))?;
+    let answer = conn.raw_exchange(&TLS10_CLIENT_HELLO, cx.answer_wait()).await;
+    // A ServerHello is a handshake record (0x16) whose first message is type 2.
+    let accepted = answer.len() >= 6 && answer[0] == 0x16 && answer[5] == 0x02;
+    check("CIM-3.3-2", !accepted, "an alert or a closed connection for a ClientHello offering only TLS 1.0", || {
+        format!("a ServerHello: {}", crate::transcript::hex(&answer))
+    })
 }

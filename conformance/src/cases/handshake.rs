@@ -11,7 +11,7 @@ use crate::wire::Event;
 pub(super) fn cases() -> Vec<Case> {
     vec![
         crate::case!("server.handshake.welcome", "A valid Hello gets a Welcome whose every field is as §4.4, §6.1 and §10.1 say",
-            covers: ["CIM-4.2-2", "CIM-4.4-1", "CIM-4.4-2", "CIM-4.4-3", "CIM-4.4-4", "CIM-4.1-4", "CIM-6.1-1", "CIM-6.1-2", "CIM-10.1-3", "CIM-10.1-4", "CIM-8.4-5"],
+            covers: ["CIM-4.2-2", "CIM-4.4-1", "CIM-4.4-2", "CIM-4.4-3", "CIM-4.4-4", "CIM-4.1-4", "CIM-4.1-9", "CIM-3.1-1", "CIM-6.1-1", "CIM-6.1-2", "CIM-10.1-3", "CIM-10.1-4", "CIM-8.4-5"],
             tags: ["handshake"], budget: 20, welcome),
         crate::case!("server.handshake.welcome-informational", "Welcome carries server_time_ms, server_id and every limit",
             covers: ["CIM-4.4-5", "CIM-10.1-1"], tags: ["handshake"], budget: 20, welcome_informational),
@@ -37,6 +37,8 @@ pub(super) fn cases() -> Vec<Case> {
             covers: ["CIM-4.3-7"], tags: ["handshake"], budget: 20, check_order),
         crate::case!("server.handshake.session-ids", "Every session gets a session_id no other session had",
             covers: ["CIM-4.4-2"], tags: ["handshake"], budget: 20, session_ids),
+        crate::case!("server.handshake.assigned-endpoints", "The server a Login assigns accepts connections on every endpoint it lists",
+            covers: ["CIM-15.1-1"], tags: ["handshake", "route"], budget: 20, assigned_endpoints),
         crate::case!("server.handshake.timeout", "Silence after connecting gets HANDSHAKE_TIMEOUT within 10 s",
             covers: ["CIM-4.5-1", "CIM-4.5-2"], tags: ["handshake", "slow"], budget: 40, handshake_timeout),
         crate::case!("server.handshake.partial-hello-timeout", "Half a Hello, then silence, gets HANDSHAKE_TIMEOUT",
@@ -280,4 +282,33 @@ async fn partial_hello_timeout(cx: &mut Cx) -> Result<(), Stop> {
     conn.send_bytes(&whole[..whole.len() / 2], "the first half of a Hello").await;
     let wait = cx.wait(Duration::from_secs(20));
     expect_fatal(&mut conn, "CIM-4.5-1", "HANDSHAKE_TIMEOUT", wait).await.map(drop)
+}
+
+async fn assigned_endpoints(cx: &mut Cx) -> Result<(), Stop> {
+    let alice = cx.user("alice").await?;
+    let login = cx.login(&alice, "d1").await?;
+    let wait = cx.answer_wait();
+    let mut offered = 0;
+    if !login.server.tcp_endpoint.is_empty() && !login.server.tcp_tls {
+        offered += 1;
+        let mut conn = cx.connect_tcp(&login).await.map_err(|stop| match stop {
+            Stop::Error(why) => fail("CIM-15.1-1", "a connection to the assigned tcp_endpoint", why),
+            other => other,
+        })?;
+        conn.send(&hello_frame(&login.token, "d1")).await;
+        expect_welcome(&mut conn, wait).await?;
+    }
+    if login.server.ws_url.starts_with("ws://") {
+        offered += 1;
+        let mut conn = cx.connect_websocket(&login).await.map_err(|stop| match stop {
+            Stop::Error(why) => fail("CIM-15.1-1", "a connection to the assigned ws_url", why),
+            other => other,
+        })?;
+        conn.send(&hello_frame(&login.token, "d1")).await;
+        expect_welcome(&mut conn, wait).await?;
+    }
+    if offered == 0 {
+        return Err(Stop::NotApplicable("the assigned server lists only TLS endpoints, which the harness does not speak yet".into()));
+    }
+    Ok(())
 }

@@ -15,7 +15,7 @@ pub(super) fn cases() -> Vec<Case> {
         crate::case!("server.send.to-self", "A message to oneself is stored in one's own inbox",
             covers: ["CIM-7.1-9"], tags: ["messaging"], budget: 20, to_self),
         crate::case!("server.send.unknown-recipient", "A Send to a user or group that does not exist is rejected with UNKNOWN_RECIPIENT, the session staying open",
-            covers: ["CIM-7.1-8", "CIM-7.3-1", "CIM-7.2-4"], tags: ["messaging", "errors"], budget: 20, unknown_recipient),
+            covers: ["CIM-7.1-8", "CIM-7.3-1", "CIM-7.2-4", "CIM-11.1-6"], tags: ["messaging", "errors"], budget: 20, unknown_recipient),
         crate::case!("server.send.not-a-member", "A Send to a group the sender is not in is rejected with FORBIDDEN and not delivered",
             covers: ["CIM-7.3-2", "CIM-7.2-4"], tags: ["messaging", "groups", "errors"], budget: 20, not_a_member),
         crate::case!("server.send.group", "A group message reaches every other member and none of the sender's devices",
@@ -53,11 +53,15 @@ pub(super) fn cases() -> Vec<Case> {
         crate::case!("server.order.pipelined", "Sends pipelined on one connection are answered and delivered in order",
             covers: ["CIM-9.2-1", "CIM-9.2-2", "CIM-8.1-1", "CIM-8.2-2"], tags: ["ordering"], budget: 30, pipelined),
         crate::case!("server.devices.replaced", "A second session of the same device ends the first with GoAway SESSION_REPLACED",
-            covers: ["CIM-9.3-2", "CIM-12.1-1", "CIM-12.1-2"], tags: ["devices", "goaway"], budget: 20, replaced),
+            covers: ["CIM-9.3-2", "CIM-12.1-1", "CIM-12.1-2", "CIM-12.1-8"], tags: ["devices", "goaway"], budget: 20, replaced),
         crate::case!("server.devices.replaced-closes", "A replaced session is closed within 5 s of its GoAway",
             covers: ["CIM-12.1-4"], tags: ["devices", "goaway"], budget: 20, replaced_closes),
         crate::case!("server.devices.every-session", "Every open session of a user receives every entry, each from its own start",
             covers: ["CIM-9.3-1"], tags: ["devices"], budget: 20, every_session),
+        crate::case!("server.devices.session-limit", "Past the sessions a user may have, a Hello is refused with TOO_MANY_SESSIONS or the oldest session is replaced",
+            covers: ["CIM-9.3-3"], tags: ["devices", "limits"], budget: 30, session_limit),
+        crate::case!("server.limits.largest-deliver", "A Deliver of a body of max_body_size fits the 65536 bytes a client may ask for",
+            covers: ["CIM-10.2-3"], tags: ["limits"], budget: 20, largest_deliver),
         crate::case!("server.limits.rate", "Sends beyond the burst are rejected with RATE_LIMITED and a retry_after_ms",
             covers: ["CIM-10.3-3", "CIM-10.3-4"], tags: ["limits", "flow-control"], budget: 30, rate),
     ]
@@ -588,4 +592,51 @@ async fn rate(cx: &mut Cx) -> Result<(), Stop> {
     check("CIM-10.3-4", error.retry_after_ms > 0 && error.retry_after_ms <= max_wait, format!("retry_after_ms in 1..={max_wait}"), || {
         format!("{}", error.retry_after_ms)
     })
+}
+
+async fn session_limit(cx: &mut Cx) -> Result<(), Stop> {
+    let alice = cx.user("alice").await?;
+    let wait = cx.answer_wait();
+    let mut open: Vec<Session> = Vec::new();
+    for n in 0..64 {
+        let device = format!("dev{n}");
+        let login = cx.login(&alice, &device).await?;
+        let mut conn = cx.connect(&login).await?;
+        conn.send(&frame(Body::Hello(frames::hello(&login.token, &device)))).await;
+        match conn.next(wait).await {
+            crate::wire::Event::Frame(cim_proto::v1::Frame { body: Some(Body::Welcome(welcome)) }) => {
+                open.push(Session { conn, welcome, login, device });
+            }
+            crate::wire::Event::Frame(cim_proto::v1::Frame { body: Some(Body::Error(e)) }) if e.code == crate::spec::code("TOO_MANY_SESSIONS") => {
+                check("CIM-11.1-1", conn.closes_within(wait).await, "the connection closed after TOO_MANY_SESSIONS", || "still open".into())?;
+                return Ok(());
+            }
+            other => return Err(fail("CIM-9.3-3", "Welcome, or Error TOO_MANY_SESSIONS past the limit", other.describe())),
+        }
+        // Replacing the oldest session is the other answer the spec allows.
+        let oldest = &mut open[0];
+        if let Ok(reason) = oldest.conn.find(Duration::from_millis(50), |f| match &f.body {
+            Some(Body::GoAway(g)) => Some(g.reason),
+            _ => None,
+        }).await {
+            return check("CIM-9.3-3", reason == 2, "GoAway SESSION_REPLACED (2) to the oldest session", || format!("GoAway reason {reason}"));
+        }
+    }
+    Err(Stop::Skip("64 sessions of one user were all accepted: the limit, if any, is higher than the harness tries".into()))
+}
+
+async fn largest_deliver(cx: &mut Cx) -> Result<(), Stop> {
+    let (_alice, bob, mut a, mut b) = pair(cx).await?;
+    let max = a.welcome.limits.as_ref().map_or(0, |l| l.max_body_size);
+    let max = if max == 0 { 61_440 } else { max } as usize;
+    let id = cx.client_msg_id();
+    // A long content type and a long id too, so the Deliver is as large as a Send can make it.
+    let content_type = "c".repeat(255);
+    let send = Send { client_msg_id: id.clone(), to: Some(frames::to_user(&bob.id)), content_type, body: vec![9; max].into() };
+    a.conn.send(&frame(Body::Send(send))).await;
+    let wait = cx.answer_wait();
+    expect_ack(&mut a.conn, "CIM-7.1-7", &id, wait).await?;
+    // A Deliver over 65536 bytes is recorded as a violation of CIM-10.2-3 by the connection.
+    let d = expect_deliver(&mut b.conn, "CIM-10.2-3", "the Deliver of the largest message", wait).await?;
+    check("CIM-10.2-3", d.body.len() == max, format!("a body of {max} bytes"), || format!("{} bytes", d.body.len()))
 }

@@ -24,8 +24,8 @@ pub(super) fn cases() -> Vec<Case> {
             covers: ["CIM-6.2-3", "CIM-11.1-9"], tags: ["robustness", "flood"], budget: 60, ping_flood),
         crate::case!("server.robustness.never-reads", "A client that floods and never reads does not slow others down",
             covers: ["CIM-11.1-10"], tags: ["robustness", "flood", "slow"], budget: 60, never_reads),
-        crate::case!("server.robustness.error-from-client", "An Error from the client, with or without client_msg_id, ends the connection",
-            covers: ["CIM-11.1-3"], tags: ["robustness", "errors"], budget: 20, error_from_client),
+        crate::case!("server.robustness.error-from-client", "An Error from the client, with or without client_msg_id, with a known or unknown code, ends the connection",
+            covers: ["CIM-11.1-3", "CIM-11.2-2"], tags: ["robustness", "errors"], budget: 20, error_from_client),
         crate::case!("server.robustness.nothing-after-fatal", "Frames after one that ends the connection are not processed",
             covers: ["CIM-11.1-4", "CIM-11.1-1"], tags: ["robustness", "errors"], budget: 20, nothing_after_fatal),
     ]
@@ -277,10 +277,10 @@ async fn never_reads(cx: &mut Cx) -> Result<(), Stop> {
 async fn error_from_client(cx: &mut Cx) -> Result<(), Stop> {
     let alice = cx.user("alice").await?;
     let wait = cx.answer_wait();
-    for client_msg_id in ["", "m-1"] {
+    for (code, client_msg_id) in [(crate::spec::code("INTERNAL"), ""), (crate::spec::code("INTERNAL"), "m-1"), (5999, ""), (1999, ""), (64_000, "")] {
         let mut session = cx.open(&alice, "d1").await?;
-        session.conn.send(&frames::error(crate::spec::code("INTERNAL"), client_msg_id)).await;
-        check("CIM-11.1-3", session.conn.closes_within(wait).await, format!("the connection closed after the client's Error (client_msg_id {client_msg_id:?})"), || {
+        session.conn.send(&frames::error(code, client_msg_id)).await;
+        check("CIM-11.1-3", session.conn.closes_within(wait).await, format!("the connection closed after the client's Error {code} (client_msg_id {client_msg_id:?})"), || {
             "still open".into()
         })?;
     }

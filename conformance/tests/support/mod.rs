@@ -22,6 +22,9 @@ pub enum Mutant {
     Wire(proxy::WireMutant),
 }
 
+/// The token secret of every test deployment, so that the harness can mint tokens.
+pub const TOKEN_SECRET: &str = "conformance-test-secret-0123456789abcdef";
+
 /// A route and a server on in-memory backends, on free ports of 127.0.0.1.
 pub struct Deployment {
     route: cim_route::RunningRoute,
@@ -42,7 +45,7 @@ impl Deployment {
             _ => memory,
         };
         let registry = Arc::new(MemoryRegistry::new());
-        let keys = TokenKeys::generate();
+        let keys = TokenKeys::new(TOKEN_SECRET.as_bytes().to_vec());
         let mut options = cim_server::ServerOptions::defaults();
         options.tcp_listen = any_port();
         options.ws_listen = any_port();
