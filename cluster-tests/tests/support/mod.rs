@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use cim_backend::testsuite::{RedisCluster, RedisServer, ZooKeeperServer, free_port};
 use cim_sdk::{Client, ClientOptions, ConnectionState, Credentials, Event};
 
-const TOKEN_SECRET: &str = "cluster-tests-token-secret-of-32-bytes-or-more";
+pub const TOKEN_SECRET: &str = "cluster-tests-token-secret-of-32-bytes-or-more";
 pub const API_KEY: &str = "cluster-tests-api-key";
 /// ZooKeeper session timeout of every process: how long a killed server stays listed.
 const SESSION_TIMEOUT_SECS: &str = "2";
