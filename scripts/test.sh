@@ -64,6 +64,30 @@ if bad=$(grep -E "$forbidden" <<<"$deps"); then
 fi
 echo "ok: $(wc -l <<<"$deps") crates, none of them I/O"
 
+# --- Conformance ------------------------------------------------------------------------------
+step "cim-conformance: every server MUST is covered by a case or justified (conformance/untestable.toml)"
+"$CARGO_TARGET_DIR/debug/cim-conformance" coverage --role server --check | tail -1
+
+step "cim-conformance against cim up (reports kept in artifacts/conformance/)"
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+artifacts="$PWD/artifacts/conformance"
+mkdir -p "$artifacts"
+route_port=$(free_port)
+"$CARGO_TARGET_DIR/debug/cim" up --route-listen "127.0.0.1:$route_port" \
+    --route-grpc-listen "127.0.0.1:$(free_port)" --server-listen "127.0.0.1:$(free_port)" \
+    --ws-listen "127.0.0.1:$(free_port)" --internal-listen "127.0.0.1:$(free_port)" \
+    --admin-listen "127.0.0.1:$(free_port)" >"$artifacts/cim-up.log" 2>&1 &
+up_pid=$!
+trap 'kill "$up_pid" 2>/dev/null || true' EXIT
+for _ in $(seq 50); do
+    python3 -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$route_port/healthz', timeout=1)" 2>/dev/null && break
+    sleep 0.2
+done
+"$CARGO_TARGET_DIR/debug/cim-conformance" server --route "http://127.0.0.1:$route_port" -j 8 --quiet \
+    --json "$artifacts/report.json" --junit "$artifacts/junit.xml" --html "$artifacts/report.html"
+kill "$up_pid" 2>/dev/null || true
+trap - EXIT
+
 # --- Spec -------------------------------------------------------------------------------------
 step "spec: requirements.toml is generated from protocol.md"
 python3 scripts/gen_requirements.py --check

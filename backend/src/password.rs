@@ -137,7 +137,8 @@ pub fn verify_password(password: &str, hash: &str) -> bool {
     let Ok(salt_bytes) = salt.decode_b64(&mut salt_bytes) else { return false };
     let mut out = vec![0u8; expected.len()];
     let argon2 = Argon2::new(algorithm, version, params);
-    hash_into(&argon2, password.as_bytes(), salt_bytes, &mut out) && bool::from(out.ct_eq(expected.as_bytes()))
+    hash_into(&argon2, password.as_bytes(), salt_bytes, &mut out)
+        && bool::from(out.ct_eq(expected.as_bytes()))
 }
 
 #[cfg(test)]
@@ -158,7 +159,8 @@ mod tests {
     fn hashes_of_the_argon2_crate_and_ours_verify_each_other() {
         use argon2::password_hash::{PasswordHasher, PasswordVerifier};
         let salt = SaltString::encode_b64(b"0123456789abcdef").unwrap_or_else(|_| unreachable!());
-        let theirs = Argon2::default().hash_password(b"pw-1234567", &salt).map(|h| h.to_string()).unwrap_or_default();
+        let theirs =
+            Argon2::default().hash_password(b"pw-1234567", &salt).map(|h| h.to_string()).unwrap_or_default();
         assert!(verify_password("pw-1234567", &theirs));
         assert!(!verify_password("pw-7654321", &theirs));
         let ours = hash_password("pw-1234567");

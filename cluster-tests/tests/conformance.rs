@@ -31,15 +31,30 @@ async fn a_redis_and_zookeeper_cluster_passes_the_conformance_suite() {
         timeout_scale: 1.0,
         strict: false,
         expected_failures: BTreeMap::new(),
-        rerun_base: format!("cim-conformance server --route {} --token-secret \"$CIM_TOKEN_SECRET\"", cluster.route_url()),
+        rerun_base: format!(
+            "cim-conformance server --route {} --token-secret \"$CIM_TOKEN_SECRET\"",
+            cluster.route_url()
+        ),
     };
     let run = runner::run(catalog, &selected, &options, |_| {}).await;
-    let report = Report::new("server", cluster.route_url().to_owned(), 11, false, &run, coverage::by_section(&selected, &[spec::Role::Server]));
+    let report = Report::new(
+        "server",
+        cluster.route_url().to_owned(),
+        11,
+        false,
+        &run,
+        coverage::by_section(&selected, &[spec::Role::Server]),
+    );
     let path = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("cluster-conformance-junit.xml");
     let _ = std::fs::write(&path, junit::render(&report));
     let style = cim_conformance::report::console::Style::plain();
     let summary = cim_conformance::report::console::summary(style, &report);
     println!("{summary}");
-    let bad: Vec<&str> = run.results.iter().filter(|r| matches!(r.verdict, Verdict::Fail | Verdict::Error)).map(|r| r.id.as_str()).collect();
+    let bad: Vec<&str> = run
+        .results
+        .iter()
+        .filter(|r| matches!(r.verdict, Verdict::Fail | Verdict::Error))
+        .map(|r| r.id.as_str())
+        .collect();
     assert!(bad.is_empty(), "cases that failed against the cluster: {bad:?}\n{summary}");
 }

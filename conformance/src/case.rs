@@ -75,7 +75,12 @@ pub fn fail(requirement: &'static str, expected: impl Into<String>, actual: impl
 }
 
 /// Fails `requirement` unless `condition` holds.
-pub fn check(requirement: &'static str, condition: bool, expected: impl Into<String>, actual: impl FnOnce() -> String) -> Result<(), Stop> {
+pub fn check(
+    requirement: &'static str,
+    condition: bool,
+    expected: impl Into<String>,
+    actual: impl FnOnce() -> String,
+) -> Result<(), Stop> {
     if condition { Ok(()) } else { Err(fail(requirement, expected, actual())) }
 }
 
@@ -199,13 +204,17 @@ impl Cx {
             if url.is_empty() {
                 return Err(Stop::NotApplicable("the assigned server offers no WebSocket transport".into()));
             }
-            return Conn::websocket(&url, &label, &self.transcript).await.map_err(|e| Stop::Error(format!("cannot connect to {url}: {e}")));
+            return Conn::websocket(&url, &label, &self.transcript)
+                .await
+                .map_err(|e| Stop::Error(format!("cannot connect to {url}: {e}")));
         }
         let addr = self.target.server.clone().unwrap_or_else(|| login.server.tcp_endpoint.clone());
         if addr.is_empty() {
             return Err(Stop::NotApplicable("the assigned server offers no TCP transport".into()));
         }
-        Conn::tcp(&addr, &label, &self.transcript).await.map_err(|e| Stop::Error(format!("cannot connect to {addr}: {e}")))
+        Conn::tcp(&addr, &label, &self.transcript)
+            .await
+            .map_err(|e| Stop::Error(format!("cannot connect to {addr}: {e}")))
     }
 
     /// A WebSocket connection for a login, whatever the run's transport.
@@ -216,7 +225,9 @@ impl Cx {
         if url.is_empty() {
             return Err(Stop::NotApplicable("the assigned server offers no WebSocket transport".into()));
         }
-        Conn::websocket(&url, &label, &self.transcript).await.map_err(|e| Stop::Error(format!("cannot connect to {url}: {e}")))
+        Conn::websocket(&url, &label, &self.transcript)
+            .await
+            .map_err(|e| Stop::Error(format!("cannot connect to {url}: {e}")))
     }
 
     /// A TCP connection for a login, whatever the run's transport.
@@ -227,7 +238,9 @@ impl Cx {
         if addr.is_empty() {
             return Err(Stop::NotApplicable("the assigned server offers no TCP transport".into()));
         }
-        Conn::tcp(&addr, &label, &self.transcript).await.map_err(|e| Stop::Error(format!("cannot connect to {addr}: {e}")))
+        Conn::tcp(&addr, &label, &self.transcript)
+            .await
+            .map_err(|e| Stop::Error(format!("cannot connect to {addr}: {e}")))
     }
 
     /// Logs in, connects and completes the handshake with a plain Hello.
@@ -247,7 +260,13 @@ impl Cx {
     }
 
     /// A new session for an existing login and device, resuming from a point.
-    pub async fn reopen(&mut self, login: &Login, device: &str, epoch: u64, last_acked_seq: u64) -> Result<Session, Stop> {
+    pub async fn reopen(
+        &mut self,
+        login: &Login,
+        device: &str,
+        epoch: u64,
+        last_acked_seq: u64,
+    ) -> Result<Session, Stop> {
         let hello = crate::frames::hello_resume(&login.token, device, epoch, last_acked_seq);
         self.open_with(login.clone(), device, &hello).await
     }
@@ -261,54 +280,105 @@ fn route_error(call: &str, error: &RouteError) -> Stop {
 pub async fn expect_welcome(conn: &mut Conn, wait: Duration) -> Result<Welcome, Stop> {
     match conn.next(wait).await {
         Event::Frame(Frame { body: Some(Body::Welcome(welcome)) }) => Ok(welcome),
-        other => Err(fail("CIM-4.2-2", "Welcome in answer to a valid Hello offering version 1", other.describe())),
+        other => {
+            Err(fail("CIM-4.2-2", "Welcome in answer to a valid Hello offering version 1", other.describe()))
+        }
     }
 }
 
 /// The next frame must be a fatal Error with `code`, and the connection must then close
 /// (CIM-11.1-1).
-pub async fn expect_fatal(conn: &mut Conn, requirement: &'static str, code: &str, wait: Duration) -> Result<ErrorFrame, Stop> {
+pub async fn expect_fatal(
+    conn: &mut Conn,
+    requirement: &'static str,
+    code: &str,
+    wait: Duration,
+) -> Result<ErrorFrame, Stop> {
     let want = spec::code(code);
     let error = match conn.next(wait).await {
-        Event::Frame(Frame { body: Some(Body::Error(error)) }) if error.code == want && error.client_msg_id.is_empty() => error,
+        Event::Frame(Frame { body: Some(Body::Error(error)) })
+            if error.code == want && error.client_msg_id.is_empty() =>
+        {
+            error
+        }
         other => {
-            return Err(fail(requirement, format!("Error {code} ({want}) without client_msg_id, then the connection closes"), other.describe()));
+            return Err(fail(
+                requirement,
+                format!("Error {code} ({want}) without client_msg_id, then the connection closes"),
+                other.describe(),
+            ));
         }
     };
     if !conn.closes_within(wait).await {
-        return Err(fail("CIM-11.1-1", format!("the connection closed right after Error {code}"), format!("still open {} ms later", wait.as_millis())));
+        return Err(fail(
+            "CIM-11.1-1",
+            format!("the connection closed right after Error {code}"),
+            format!("still open {} ms later", wait.as_millis()),
+        ));
     }
     Ok(error)
 }
 
 /// The Send `client_msg_id` must be rejected with `code`, the connection staying open.
-pub async fn expect_rejection(conn: &mut Conn, requirement: &'static str, code: &str, client_msg_id: &str, wait: Duration) -> Result<ErrorFrame, Stop> {
+pub async fn expect_rejection(
+    conn: &mut Conn,
+    requirement: &'static str,
+    code: &str,
+    client_msg_id: &str,
+    wait: Duration,
+) -> Result<ErrorFrame, Stop> {
     let want = spec::code(code);
     let found = conn
         .find(wait, |frame| match &frame.body {
-            Some(Body::Error(e)) if e.client_msg_id == client_msg_id || e.client_msg_id.is_empty() => Some(e.clone()),
-            Some(Body::SendAck(a)) if a.client_msg_id == client_msg_id => Some(ErrorFrame { code: 0, message: format!("SendAck {{message_id: {:?}}}", a.message_id), ..Default::default() }),
+            Some(Body::Error(e)) if e.client_msg_id == client_msg_id || e.client_msg_id.is_empty() => {
+                Some(e.clone())
+            }
+            Some(Body::SendAck(a)) if a.client_msg_id == client_msg_id => Some(ErrorFrame {
+                code: 0,
+                message: format!("SendAck {{message_id: {:?}}}", a.message_id),
+                ..Default::default()
+            }),
             _ => None,
         })
         .await;
     match found {
         Ok(error) if error.code == want && error.client_msg_id == client_msg_id => Ok(error),
-        Ok(error) if error.code == 0 => Err(fail(requirement, format!("Error {code} carrying client_msg_id {client_msg_id:?}"), error.message)),
+        Ok(error) if error.code == 0 => Err(fail(
+            requirement,
+            format!("Error {code} carrying client_msg_id {client_msg_id:?}"),
+            error.message,
+        )),
         Ok(error) => Err(fail(
             requirement,
             format!("Error {code} ({want}) carrying client_msg_id {client_msg_id:?}"),
-            format!("Error {} {} carrying {:?}", error.code, spec::code_name(error.code).unwrap_or("?"), error.client_msg_id),
+            format!(
+                "Error {} {} carrying {:?}",
+                error.code,
+                spec::code_name(error.code).unwrap_or("?"),
+                error.client_msg_id
+            ),
         )),
-        Err(event) => Err(fail(requirement, format!("Error {code} carrying client_msg_id {client_msg_id:?}"), event.describe())),
+        Err(event) => Err(fail(
+            requirement,
+            format!("Error {code} carrying client_msg_id {client_msg_id:?}"),
+            event.describe(),
+        )),
     }
 }
 
 /// The SendAck for `client_msg_id` (skipping other frames, which stay pending).
-pub async fn expect_ack(conn: &mut Conn, requirement: &'static str, client_msg_id: &str, wait: Duration) -> Result<SendAck, Stop> {
+pub async fn expect_ack(
+    conn: &mut Conn,
+    requirement: &'static str,
+    client_msg_id: &str,
+    wait: Duration,
+) -> Result<SendAck, Stop> {
     let found = conn
         .find(wait, |frame| match &frame.body {
             Some(Body::SendAck(a)) if a.client_msg_id == client_msg_id => Some(Ok(a.clone())),
-            Some(Body::Error(e)) if e.client_msg_id == client_msg_id || e.client_msg_id.is_empty() => Some(Err(e.clone())),
+            Some(Body::Error(e)) if e.client_msg_id == client_msg_id || e.client_msg_id.is_empty() => {
+                Some(Err(e.clone()))
+            }
             _ => None,
         })
         .await;
@@ -317,7 +387,12 @@ pub async fn expect_ack(conn: &mut Conn, requirement: &'static str, client_msg_i
         Ok(Err(error)) => Err(fail(
             requirement,
             format!("SendAck for {client_msg_id:?}"),
-            format!("Error {} {} {:?}", error.code, spec::code_name(error.code).unwrap_or("?"), error.message),
+            format!(
+                "Error {} {} {:?}",
+                error.code,
+                spec::code_name(error.code).unwrap_or("?"),
+                error.message
+            ),
         )),
         Err(event) => Err(fail(requirement, format!("SendAck for {client_msg_id:?}"), event.describe())),
     }
@@ -327,7 +402,12 @@ pub async fn expect_ack(conn: &mut Conn, requirement: &'static str, client_msg_i
 ///
 /// Deliveries to everyone (seq 0) are passed over: other cases running against the same
 /// deployment broadcast too. Cases about broadcast look for their message by id.
-pub async fn expect_deliver(conn: &mut Conn, requirement: &'static str, what: &str, wait: Duration) -> Result<cim_proto::v1::Deliver, Stop> {
+pub async fn expect_deliver(
+    conn: &mut Conn,
+    requirement: &'static str,
+    what: &str,
+    wait: Duration,
+) -> Result<cim_proto::v1::Deliver, Stop> {
     let found = conn
         .find(wait, |frame| match &frame.body {
             Some(Body::Deliver(d)) if d.seq != 0 => Some(Ok(d.clone())),
@@ -338,15 +418,27 @@ pub async fn expect_deliver(conn: &mut Conn, requirement: &'static str, what: &s
         .await;
     match found {
         Ok(Ok(deliver)) => Ok(deliver),
-        Ok(Err(error)) => Err(fail(requirement, what.to_owned(), format!("Error {} {:?}", error.code, error.message))),
+        Ok(Err(error)) => {
+            Err(fail(requirement, what.to_owned(), format!("Error {} {:?}", error.code, error.message)))
+        }
         Err(event) => Err(fail(requirement, what.to_owned(), event.describe())),
     }
 }
 
 /// No Deliver of an inbox entry arrives within `wait` (broadcasts pass, as for
 /// [`expect_deliver`]).
-pub async fn expect_no_deliver(conn: &mut Conn, requirement: &'static str, what: &str, wait: Duration) -> Result<(), Stop> {
-    match conn.find(wait, |frame| matches!(&frame.body, Some(Body::Deliver(d)) if d.seq != 0).then(|| frame.clone())).await {
+pub async fn expect_no_deliver(
+    conn: &mut Conn,
+    requirement: &'static str,
+    what: &str,
+    wait: Duration,
+) -> Result<(), Stop> {
+    match conn
+        .find(wait, |frame| {
+            matches!(&frame.body, Some(Body::Deliver(d)) if d.seq != 0).then(|| frame.clone())
+        })
+        .await
+    {
         Ok(frame) => Err(fail(requirement, what.to_owned(), crate::transcript::describe(&frame))),
         Err(_) => Ok(()),
     }

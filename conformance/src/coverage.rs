@@ -103,7 +103,8 @@ pub fn catalog_problems(catalog: &[Case]) -> Vec<String> {
         }
         for id in case.covers {
             if spec::requirement(id).is_none() {
-                problems.push(format!("{} covers {id}, which spec/v1/requirements.toml does not have", case.id));
+                problems
+                    .push(format!("{} covers {id}, which spec/v1/requirements.toml does not have", case.id));
             }
         }
     }
@@ -113,10 +114,15 @@ pub fn catalog_problems(catalog: &[Case]) -> Vec<String> {
         let name = role_name(role);
         for id in untestable(role).keys() {
             match spec::requirement(id) {
-                None => problems.push(format!("untestable.toml [{name}] lists {id}, which spec/v1/requirements.toml does not have")),
-                Some(r) if !r.roles.contains(&role) => problems.push(format!("untestable.toml [{name}] lists {id}, which does not bind the {name}")),
+                None => problems.push(format!(
+                    "untestable.toml [{name}] lists {id}, which spec/v1/requirements.toml does not have"
+                )),
+                Some(r) if !r.roles.contains(&role) => problems
+                    .push(format!("untestable.toml [{name}] lists {id}, which does not bind the {name}")),
                 Some(_) if role == Role::Server && covered.contains(id.as_str()) => {
-                    problems.push(format!("untestable.toml [{name}] lists {id}, but a case covers it: remove the entry"));
+                    problems.push(format!(
+                        "untestable.toml [{name}] lists {id}, but a case covers it: remove the entry"
+                    ));
                 }
                 Some(_) => {}
             }

@@ -1,7 +1,8 @@
 //! Builders of the frames the harness sends, with the fields a case usually wants.
 
 use cim_proto::v1::{
-    DeliverAck, Error, Everyone, Frame, Hello, Ping, Pong, Recipient, ResumePoint, Send, frame::Body, recipient,
+    DeliverAck, Error, Everyone, Frame, Hello, Ping, Pong, Recipient, ResumePoint, Send, frame::Body,
+    recipient,
 };
 
 /// Wraps a body in a Frame.

@@ -41,7 +41,7 @@ enum Command {
     ///
     ///   cim-conformance server --route http://127.0.0.1:8083
     #[command(after_long_help = EXIT_CODES)]
-    Server(ServerArgs),
+    Server(Box<ServerArgs>),
     /// List the cases, with the requirements they cover and their tags.
     List {
         /// One JSON object per case, in a JSON array.
@@ -173,7 +173,7 @@ struct RunArgs {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Server(args) => server(args),
+        Command::Server(args) => server(*args),
         Command::List { json, selection } => list(json, &selection),
         Command::Explain { id } => explain(&id),
         Command::Coverage { role, check, json } => coverage_command(&role, check, json),
@@ -191,7 +191,10 @@ fn server(args: ServerArgs) -> ExitCode {
     }
     let expected_failures = match &args.run.expected_failures {
         None => Default::default(),
-        Some(path) => match std::fs::read_to_string(path).map_err(|e| e.to_string()).and_then(|t| select::parse_expected_failures(&t)) {
+        Some(path) => match std::fs::read_to_string(path)
+            .map_err(|e| e.to_string())
+            .and_then(|t| select::parse_expected_failures(&t))
+        {
             Ok(entries) => entries,
             Err(e) => return usage_error(&format!("{}: {e}", path.display())),
         },
@@ -252,7 +255,12 @@ fn server(args: ServerArgs) -> ExitCode {
     }
     let style = console::Style::detect();
     let total = selected.len();
-    println!("cim-conformance {}: {total} cases against {} (seed {seed}, -j {})", env!("CARGO_PKG_VERSION"), args.route, options.jobs.max(1));
+    println!(
+        "cim-conformance {}: {total} cases against {} (seed {seed}, -j {})",
+        env!("CARGO_PKG_VERSION"),
+        args.route,
+        options.jobs.max(1)
+    );
     let mut done = 0;
     let quiet = args.run.quiet;
     let run = runtime.block_on(runner::run(catalog, &selected, &options, |result| {
@@ -264,7 +272,16 @@ fn server(args: ServerArgs) -> ExitCode {
     let covering: Vec<&cim_conformance::case::Case> = selected
         .iter()
         .copied()
-        .filter(|c| run.results.iter().any(|r| r.id == c.id && !matches!(r.verdict, cim_conformance::verdict::Verdict::Skip | cim_conformance::verdict::Verdict::NotApplicable)))
+        .filter(|c| {
+            run.results.iter().any(|r| {
+                r.id == c.id
+                    && !matches!(
+                        r.verdict,
+                        cim_conformance::verdict::Verdict::Skip
+                            | cim_conformance::verdict::Verdict::NotApplicable
+                    )
+            })
+        })
         .collect();
     let coverage = coverage::by_section(&covering, &[spec::Role::Server]);
     let report = Report::new("server", args.route.clone(), seed, args.run.strict, &run, coverage);
@@ -290,7 +307,10 @@ fn server(args: ServerArgs) -> ExitCode {
 /// Any HTTP answer from the route's Health operation means it is there.
 async fn reachable(route: &str) -> Result<(), String> {
     let url = format!("{}/healthz", route.trim_end_matches('/'));
-    let client = reqwest::Client::builder().timeout(std::time::Duration::from_secs(5)).build().map_err(|e| e.to_string())?;
+    let client = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(5))
+        .build()
+        .map_err(|e| e.to_string())?;
     client.get(&url).send().await.map(drop).map_err(|e| {
         let mut text = e.to_string();
         let mut source = std::error::Error::source(&e);
@@ -327,11 +347,16 @@ fn explain(id: &str) -> ExitCode {
         println!("{} ({}, binds {})", requirement.id, requirement.level, roles.join(", "));
         println!("  \"{}\"", requirement.text);
         println!("  spec/v1/protocol.md §{}", spec::section_of(&requirement.id));
-        let covering: Vec<_> = catalog.iter().filter(|c| c.covers.contains(&requirement.id.as_str())).collect();
+        let covering: Vec<_> =
+            catalog.iter().filter(|c| c.covers.contains(&requirement.id.as_str())).collect();
         if covering.is_empty() {
             let reasons: Vec<String> = [spec::Role::Server, spec::Role::Client, spec::Role::Route]
                 .into_iter()
-                .filter_map(|role| coverage::untestable(role).get(&requirement.id).map(|why| format!("  {}: {why}", coverage::role_name(role))))
+                .filter_map(|role| {
+                    coverage::untestable(role)
+                        .get(&requirement.id)
+                        .map(|why| format!("  {}: {why}", coverage::role_name(role)))
+                })
                 .collect();
             if reasons.is_empty() {
                 println!("\nNo case covers it yet.");
@@ -343,7 +368,10 @@ fn explain(id: &str) -> ExitCode {
             for case in &covering {
                 println!("  {:<48} {}", case.id, case.title);
             }
-            println!("\nRun them:\n  cim-conformance server --route http://127.0.0.1:8083 --run {}", requirement.id);
+            println!(
+                "\nRun them:\n  cim-conformance server --route http://127.0.0.1:8083 --run {}",
+                requirement.id
+            );
         }
         return ExitCode::SUCCESS;
     }
@@ -360,7 +388,9 @@ fn explain(id: &str) -> ExitCode {
         println!("\nRun it:\n  cim-conformance server --route http://127.0.0.1:8083 --run {}", case.id);
         return ExitCode::SUCCESS;
     }
-    usage_error(&format!("{id} is neither a requirement id (CIM-4.2-3) nor a case id; `cim-conformance list` shows the cases"))
+    usage_error(&format!(
+        "{id} is neither a requirement id (CIM-4.2-3) nor a case id; `cim-conformance list` shows the cases"
+    ))
 }
 
 fn coverage_command(roles: &[RoleArg], check: bool, as_json: bool) -> ExitCode {
@@ -379,9 +409,18 @@ fn coverage_command(roles: &[RoleArg], check: bool, as_json: bool) -> ExitCode {
     } else {
         println!("{:<8} {:>8} {:>10} {:>6}  missing", "section", "covered", "untestable", "of");
         for s in &sections {
-            println!("{:<8} {:>8} {:>10} {:>6}  {}", s.section, s.covered, s.untestable, s.mandatory, s.missing.join(" "));
+            println!(
+                "{:<8} {:>8} {:>10} {:>6}  {}",
+                s.section,
+                s.covered,
+                s.untestable,
+                s.mandatory,
+                s.missing.join(" ")
+            );
         }
-        let (c, u, m) = sections.iter().fold((0, 0, 0), |(c, u, m), s| (c + s.covered, u + s.untestable, m + s.mandatory));
+        let (c, u, m) = sections
+            .iter()
+            .fold((0, 0, 0), |(c, u, m), s| (c + s.covered, u + s.untestable, m + s.mandatory));
         println!("{:<8} {c:>8} {u:>10} {m:>6}", "total");
         for problem in &problems {
             println!("problem: {problem}");
@@ -389,7 +428,10 @@ fn coverage_command(roles: &[RoleArg], check: bool, as_json: bool) -> ExitCode {
     }
     let missing: usize = sections.iter().map(|s| s.missing.len()).sum();
     if check && (missing > 0 || !problems.is_empty()) {
-        eprintln!("error: {missing} MUST/MUST NOT requirements are neither covered nor justified in conformance/untestable.toml; {} catalog problems", problems.len());
+        eprintln!(
+            "error: {missing} MUST/MUST NOT requirements are neither covered nor justified in conformance/untestable.toml; {} catalog problems",
+            problems.len()
+        );
         return ExitCode::from(1);
     }
     ExitCode::SUCCESS

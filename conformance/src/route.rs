@@ -92,9 +92,16 @@ impl Route {
     }
 
     /// Any call: method, path, bearer token, body.
-    pub async fn call(&self, method: &str, path: &str, token: Option<&str>, body: Option<&Value>) -> Result<Answer, RouteError> {
+    pub async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&Value>,
+    ) -> Result<Answer, RouteError> {
         let url = format!("{}{}", self.base, path);
-        let method = reqwest::Method::from_bytes(method.as_bytes()).map_err(|e| RouteError::Unreachable(e.to_string()))?;
+        let method = reqwest::Method::from_bytes(method.as_bytes())
+            .map_err(|e| RouteError::Unreachable(e.to_string()))?;
         let mut request = self.http.request(method.clone(), &url);
         if let Some(token) = token {
             request = request.header("authorization", format!("Bearer {token}"));
@@ -108,16 +115,31 @@ impl Route {
         })?;
         let status = response.status().as_u16();
         let text = response.text().await.unwrap_or_default();
-        self.transcript.push("route", Direction::Note, format!("{method} {path} -> {status} {}", shorten(&text)));
+        self.transcript.push(
+            "route",
+            Direction::Note,
+            format!("{method} {path} -> {status} {}", shorten(&text)),
+        );
         let body = serde_json::from_str(&text).unwrap_or(Value::Null);
         Ok(Answer { status, body })
     }
 
-    async fn expect(&self, method: &str, path: &str, token: Option<&str>, body: Option<&Value>, status: u16) -> Result<Value, RouteError> {
+    async fn expect(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&Value>,
+        status: u16,
+    ) -> Result<Value, RouteError> {
         let answer = self.call(method, path, token, body).await?;
         if answer.status != status {
             let code = answer.body.get("code").and_then(Value::as_u64).and_then(|c| u32::try_from(c).ok());
-            return Err(RouteError::Status { status: answer.status, code, body: shorten(&answer.body.to_string()) });
+            return Err(RouteError::Status {
+                status: answer.status,
+                code,
+                body: shorten(&answer.body.to_string()),
+            });
         }
         Ok(answer.body)
     }
@@ -126,7 +148,11 @@ impl Route {
     pub async fn register(&self, user_name: &str, password: &str) -> Result<String, RouteError> {
         let body = json!({"user_name": user_name, "password": password});
         let answer = self.expect("POST", "/v1/register", None, Some(&body), 201).await?;
-        answer.get("user_id").and_then(Value::as_str).map(str::to_owned).ok_or_else(|| RouteError::Shape("no user_id".into()))
+        answer
+            .get("user_id")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .ok_or_else(|| RouteError::Shape("no user_id".into()))
     }
 
     /// Login with a password.
@@ -137,7 +163,12 @@ impl Route {
     }
 
     /// CreateGroup with these other members.
-    pub async fn create_group(&self, token: &str, group_id: &str, members: &[&str]) -> Result<(), RouteError> {
+    pub async fn create_group(
+        &self,
+        token: &str,
+        group_id: &str,
+        members: &[&str],
+    ) -> Result<(), RouteError> {
         let body = json!({"group_id": group_id, "member_user_ids": members});
         self.expect("POST", "/v1/groups", Some(token), Some(&body), 201).await.map(drop)
     }

@@ -72,7 +72,12 @@ fn run_tag() -> String {
 }
 
 /// Runs `cases`, calling `progress` as each finishes.
-pub async fn run(catalog: &[Case], cases: &[&'static Case], options: &RunOptions, mut progress: impl FnMut(&CaseResult)) -> Run {
+pub async fn run(
+    catalog: &[Case],
+    cases: &[&'static Case],
+    options: &RunOptions,
+    mut progress: impl FnMut(&CaseResult),
+) -> Run {
     let started = Instant::now();
     let started_at_ms = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -94,7 +99,8 @@ pub async fn run(catalog: &[Case], cases: &[&'static Case], options: &RunOptions
     }
     results.sort_by_key(|(index, _)| *index);
     let known: Vec<&str> = catalog.iter().map(|c| c.id).collect();
-    let unknown_expected = options.expected_failures.keys().filter(|id| !known.contains(&id.as_str())).cloned().collect();
+    let unknown_expected =
+        options.expected_failures.keys().filter(|id| !known.contains(&id.as_str())).cloned().collect();
     Run {
         results: results.into_iter().map(|(_, r)| r).collect(),
         unknown_expected,
@@ -103,7 +109,12 @@ pub async fn run(catalog: &[Case], cases: &[&'static Case], options: &RunOptions
     }
 }
 
-async fn run_one(case: &'static Case, target: Arc<Target>, prefix: String, options: &RunOptions) -> CaseResult {
+async fn run_one(
+    case: &'static Case,
+    target: Arc<Target>,
+    prefix: String,
+    options: &RunOptions,
+) -> CaseResult {
     let started = Instant::now();
     let seed = options.seed ^ fnv(case.id);
     let budget = case.budget.mul_f64(options.timeout_scale);
@@ -117,7 +128,10 @@ async fn run_one(case: &'static Case, target: Arc<Target>, prefix: String, optio
     });
     let outcome = match task.await {
         Ok(Ok(outcome)) => outcome,
-        Ok(Err(_)) => Err(Stop::Error(format!("the case did not finish within its budget of {} s", budget.as_secs_f64()))),
+        Ok(Err(_)) => Err(Stop::Error(format!(
+            "the case did not finish within its budget of {} s",
+            budget.as_secs_f64()
+        ))),
         Err(error) => Err(Stop::Error(format!("the case panicked: {error}"))),
     };
     // Rules every frame obeys, noticed on the way, fail a case that otherwise passed.
@@ -144,11 +158,17 @@ async fn run_one(case: &'static Case, target: Arc<Target>, prefix: String, optio
         match verdict {
             Verdict::Fail | Verdict::Warn => {
                 verdict = Verdict::Xfail;
-                reason = Some(if why.is_empty() { "listed in the expected-failures file".to_owned() } else { why.clone() });
+                reason = Some(if why.is_empty() {
+                    "listed in the expected-failures file".to_owned()
+                } else {
+                    why.clone()
+                });
             }
             Verdict::Pass => {
                 verdict = Verdict::Xpass;
-                reason = Some("passes, but the expected-failures file lists it: remove the stale entry".to_owned());
+                reason = Some(
+                    "passes, but the expected-failures file lists it: remove the stale entry".to_owned(),
+                );
                 failure = None;
             }
             _ => {}

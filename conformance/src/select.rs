@@ -56,7 +56,10 @@ pub fn parse_expected_failures(text: &str) -> Result<BTreeMap<String, String>, S
         }
         let (id, reason) = line.split_once('#').map_or((line, ""), |(id, reason)| (id.trim(), reason.trim()));
         if id.contains(char::is_whitespace) {
-            return Err(format!("line {}: expected a case id, then optionally `# reason`: {line:?}", number + 1));
+            return Err(format!(
+                "line {}: expected a case id, then optionally `# reason`: {line:?}",
+                number + 1
+            ));
         }
         entries.insert(id.to_owned(), reason.to_owned());
     }
@@ -78,7 +81,8 @@ mod tests {
 
     #[test]
     fn expected_failures_take_comments_and_reasons() {
-        let parsed = parse_expected_failures("# known\nserver.a.b  # issue 12\n\nserver.c\n").unwrap_or_default();
+        let parsed =
+            parse_expected_failures("# known\nserver.a.b  # issue 12\n\nserver.c\n").unwrap_or_default();
         assert_eq!(parsed.get("server.a.b").map(String::as_str), Some("issue 12"));
         assert_eq!(parsed.get("server.c").map(String::as_str), Some(""));
         assert!(parse_expected_failures("two words").is_err());

@@ -63,7 +63,13 @@ pub struct Transcript {
 
 impl Default for Transcript {
     fn default() -> Self {
-        Self { inner: Arc::new(Mutex::new(Inner { started: Instant::now(), lines: Vec::new(), violations: Vec::new() })) }
+        Self {
+            inner: Arc::new(Mutex::new(Inner {
+                started: Instant::now(),
+                lines: Vec::new(),
+                violations: Vec::new(),
+            })),
+        }
     }
 }
 

@@ -82,7 +82,8 @@ impl ReportedFailure {
         Self {
             requirement: failure.requirement.to_owned(),
             level: requirement.map_or_else(|| "?".to_owned(), |r| r.level.keyword().to_owned()),
-            quote: requirement.map_or_else(|| "(not in spec/v1/requirements.toml)".to_owned(), |r| r.text.clone()),
+            quote: requirement
+                .map_or_else(|| "(not in spec/v1/requirements.toml)".to_owned(), |r| r.text.clone()),
             expected: failure.expected.clone(),
             actual: failure.actual.clone(),
         }

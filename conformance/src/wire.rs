@@ -162,7 +162,16 @@ impl Conn {
     }
 
     fn new(label: &str, io: Io, transcript: &Transcript) -> Self {
-        Self { label: label.to_owned(), io, buf: Vec::new(), pending: Default::default(), transcript: transcript.clone(), closed: false, seen: Seen::default(), auto_pong: true }
+        Self {
+            label: label.to_owned(),
+            io,
+            buf: Vec::new(),
+            pending: Default::default(),
+            transcript: transcript.clone(),
+            closed: false,
+            seen: Seen::default(),
+            auto_pong: true,
+        }
     }
 
     /// The connection's name in the transcript.
@@ -210,7 +219,9 @@ impl Conn {
     async fn write_frame_bytes(&mut self, payload: &[u8]) {
         let result = match &mut self.io {
             Io::Tcp(stream) => stream.write_all(&prefixed(payload)).await.map_err(|e| e.to_string()),
-            Io::Ws(ws) => ws.send(WsMessage::Binary(payload.to_vec().into())).await.map_err(|e| e.to_string()),
+            Io::Ws(ws) => {
+                ws.send(WsMessage::Binary(payload.to_vec().into())).await.map_err(|e| e.to_string())
+            }
         };
         self.note_write(result);
     }
@@ -245,13 +256,15 @@ impl Conn {
 
     /// The first frame, within `wait`, that `pick` accepts; frames it does not accept are kept
     /// for later calls. The error is what ended the wait (never `Event::Frame`).
-    pub async fn find<T>(&mut self, wait: Duration, mut pick: impl FnMut(&Frame) -> Option<T>) -> Result<T, Event> {
-        if let Some(pos) = self.pending.iter().position(|f| pick(f).is_some()) {
-            if let Some(frame) = self.pending.remove(pos) {
-                if let Some(found) = pick(&frame) {
-                    return Ok(found);
-                }
-            }
+    pub async fn find<T>(
+        &mut self,
+        wait: Duration,
+        mut pick: impl FnMut(&Frame) -> Option<T>,
+    ) -> Result<T, Event> {
+        if let Some(pos) = self.pending.iter().position(|f| pick(f).is_some())
+            && let Some(found) = self.pending.remove(pos).and_then(|frame| pick(&frame))
+        {
+            return Ok(found);
         }
         let deadline = Instant::now() + wait;
         loop {
@@ -280,15 +293,21 @@ impl Conn {
                     for failure in self.seen.check(frame) {
                         self.transcript.violation(&self.label, failure);
                     }
-                    if let (true, Some(cim_proto::v1::frame::Body::Ping(ping))) = (self.auto_pong, &frame.body) {
+                    if let (true, Some(cim_proto::v1::frame::Body::Ping(ping))) =
+                        (self.auto_pong, &frame.body)
+                    {
                         let pong = crate::frames::pong(ping.nonce);
                         self.send(&pong).await;
                         continue;
                     }
                 }
-                Event::Closed => self.transcript.push(&self.label, Direction::Note, "closed by the implementation"),
+                Event::Closed => {
+                    self.transcript.push(&self.label, Direction::Note, "closed by the implementation")
+                }
                 Event::Timeout => {}
-                Event::Invalid(what) => self.transcript.push(&self.label, Direction::Note, format!("invalid: {what}")),
+                Event::Invalid(what) => {
+                    self.transcript.push(&self.label, Direction::Note, format!("invalid: {what}"))
+                }
             }
             return event;
         }
@@ -312,10 +331,15 @@ impl Conn {
                 match message {
                     WsMessage::Binary(bytes) if bytes.len() > MAX_FRAME => {
                         self.transcript.violation(&self.label, oversized(bytes.len()));
-                        return Event::Invalid(format!("a binary message of {} bytes, over {MAX_FRAME}", bytes.len()));
+                        return Event::Invalid(format!(
+                            "a binary message of {} bytes, over {MAX_FRAME}",
+                            bytes.len()
+                        ));
                     }
                     WsMessage::Binary(bytes) => return decode(&bytes),
-                    WsMessage::Text(text) => return Event::Invalid(format!("a WebSocket text message {:?}", text.as_str())),
+                    WsMessage::Text(text) => {
+                        return Event::Invalid(format!("a WebSocket text message {:?}", text.as_str()));
+                    }
                     WsMessage::Close(_) => {
                         self.closed = true;
                         return Event::Closed;
@@ -330,7 +354,12 @@ impl Conn {
         let Io::Tcp(stream) = &mut self.io else { return Event::Closed };
         loop {
             match parse_prefix(&self.buf) {
-                Prefix::Bad => return Event::Invalid(format!("a length prefix of more than 5 bytes: {}", hex(&self.buf))),
+                Prefix::Bad => {
+                    return Event::Invalid(format!(
+                        "a length prefix of more than 5 bytes: {}",
+                        hex(&self.buf)
+                    ));
+                }
                 Prefix::Complete { len, .. } if len > MAX_FRAME as u64 => {
                     self.transcript.violation(&self.label, oversized(len as usize));
                     return Event::Invalid(format!("a length prefix of {len} bytes, over {MAX_FRAME}"));
@@ -339,11 +368,14 @@ impl Conn {
                     let mut shortest = Vec::new();
                     put_varint(len, &mut shortest);
                     if shortest.len() != header {
-                        self.transcript.violation(&self.label, Failure {
-                            requirement: "CIM-3.1-1",
-                            expected: "each length prefix in its shortest form".to_owned(),
-                            actual: format!("a {header}-byte prefix for a frame of {len} bytes"),
-                        });
+                        self.transcript.violation(
+                            &self.label,
+                            Failure {
+                                requirement: "CIM-3.1-1",
+                                expected: "each length prefix in its shortest form".to_owned(),
+                                actual: format!("a {header}-byte prefix for a frame of {len} bytes"),
+                            },
+                        );
                     }
                     let end = header + len as usize;
                     let event = decode(&self.buf[header..end]);
@@ -429,7 +461,9 @@ impl Seen {
             breach("CIM-11.1-1", "nothing after a fatal Error");
         }
         match &frame.body {
-            Some(Body::Welcome(_)) if self.welcome => breach("CIM-4.1-9", "at most one Welcome on a connection"),
+            Some(Body::Welcome(_)) if self.welcome => {
+                breach("CIM-4.1-9", "at most one Welcome on a connection")
+            }
             Some(Body::Welcome(_)) => self.welcome = true,
             Some(Body::Error(error)) => {
                 let code = error.code;
@@ -439,13 +473,20 @@ impl Seen {
                 if (6000..7000).contains(&code) {
                     breach("CIM-11.2-3", "no Error frame with a code of 6000–6999");
                 }
-                let may_carry = (3000..4000).contains(&code) || code == crate::spec::code("FORBIDDEN") || code == crate::spec::code("UNAVAILABLE");
+                let may_carry = (3000..4000).contains(&code)
+                    || code == crate::spec::code("FORBIDDEN")
+                    || code == crate::spec::code("UNAVAILABLE");
                 if !error.client_msg_id.is_empty() && !may_carry {
-                    breach("CIM-11.1-6", "client_msg_id only in Errors of 3000–3999, FORBIDDEN and UNAVAILABLE");
+                    breach(
+                        "CIM-11.1-6",
+                        "client_msg_id only in Errors of 3000–3999, FORBIDDEN and UNAVAILABLE",
+                    );
                 }
                 self.fatal |= error.client_msg_id.is_empty();
             }
-            Some(Body::GoAway(_)) if self.go_away => breach("CIM-12.1-8", "at most one GoAway on a connection"),
+            Some(Body::GoAway(_)) if self.go_away => {
+                breach("CIM-12.1-8", "at most one GoAway on a connection")
+            }
             Some(Body::GoAway(_)) => self.go_away = true,
             Some(Body::Deliver(deliver)) => {
                 if self.go_away {

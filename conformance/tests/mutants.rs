@@ -51,10 +51,14 @@ async fn caught_by(mutant: Mutant) -> Vec<String> {
     };
     let run = runner::run(catalog, &selected, &options, |_| {}).await;
     deployment.stop().await;
-    run.results.into_iter().filter(|r| r.verdict == Verdict::Fail).map(|r| {
-        let requirement = r.failure.map(|f| f.requirement).unwrap_or_default();
-        format!("{} ({requirement})", r.id)
-    }).collect()
+    run.results
+        .into_iter()
+        .filter(|r| r.verdict == Verdict::Fail)
+        .map(|r| {
+            let requirement = r.failure.map(|f| f.requirement).unwrap_or_default();
+            format!("{} ({requirement})", r.id)
+        })
+        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -62,7 +66,10 @@ async fn every_mutant_is_caught_by_a_case() {
     let mut table = BTreeMap::new();
     // A few at a time: each runs the whole catalog against its own deployment.
     for chunk in MUTANTS.chunks(6) {
-        let results = futures_util::future::join_all(chunk.iter().map(|(name, mutant)| async move { (*name, caught_by(*mutant).await) })).await;
+        let results = futures_util::future::join_all(
+            chunk.iter().map(|(name, mutant)| async move { (*name, caught_by(*mutant).await) }),
+        )
+        .await;
         table.extend(results);
     }
     let mut report = String::new();
@@ -75,6 +82,7 @@ async fn every_mutant_is_caught_by_a_case() {
     println!("{report}");
     let path = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("mutants.json");
     let _ = std::fs::write(&path, serde_json::to_string_pretty(&table).unwrap_or_default());
-    let missed: Vec<&&str> = table.iter().filter(|(_, cases)| cases.is_empty()).map(|(name, _)| name).collect();
+    let missed: Vec<&&str> =
+        table.iter().filter(|(_, cases)| cases.is_empty()).map(|(name, _)| name).collect();
     assert!(missed.is_empty(), "mutants no case caught: {missed:?}\n{report}");
 }

@@ -18,7 +18,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use anyhow::Context as _;
 use bytes::Bytes;
 use cim_backend::messaging::{Outgoing, accept_and_push};
-use cim_backend::{Fanout, MessageIds, Registry, Store, TokenKeys, UserRecord, now_ms, verify_password_bounded};
+use cim_backend::{
+    Fanout, MessageIds, Registry, Store, TokenKeys, UserRecord, now_ms, verify_password_bounded,
+};
 use cim_core::ErrorCode;
 use cim_core::wire;
 use tokio::net::TcpListener;

@@ -36,7 +36,11 @@ pub(super) fn cases() -> Vec<Case> {
 }
 
 fn tcp_only(conn: &crate::wire::Conn) -> Result<(), Stop> {
-    if conn.is_websocket() { Err(Stop::NotApplicable("length prefixes exist only on TCP".into())) } else { Ok(()) }
+    if conn.is_websocket() {
+        Err(Stop::NotApplicable("length prefixes exist only on TCP".into()))
+    } else {
+        Ok(())
+    }
 }
 
 async fn padded_prefix(cx: &mut Cx) -> Result<(), Stop> {
@@ -107,7 +111,13 @@ async fn truncated(cx: &mut Cx) -> Result<(), Stop> {
     session.conn.send_bytes(&send[..send.len() - 1], "a Send without its last byte").await;
     session.conn.shutdown().await;
     let wait = cx.wait(std::time::Duration::from_secs(2));
-    crate::case::expect_no_deliver(&mut listener.conn, "CIM-3.1-5", "no Deliver of a Send cut off by the end of the connection", wait).await
+    crate::case::expect_no_deliver(
+        &mut listener.conn,
+        "CIM-3.1-5",
+        "no Deliver of a Send cut off by the end of the connection",
+        wait,
+    )
+    .await
 }
 
 async fn malformed(cx: &mut Cx) -> Result<(), Stop> {
@@ -116,7 +126,8 @@ async fn malformed(cx: &mut Cx) -> Result<(), Stop> {
     let wait = cx.answer_wait();
     // A field header with wire type 7 (no such type), a length running past the end, and a
     // Hello whose device_id is not UTF-8.
-    let bad_utf8 = Raw::new().message(1, &Raw::new().varint(1, 1).bytes(2, login.token.as_bytes()).bytes(3, &[0xff, 0xfe, 0x41]));
+    let bad_utf8 = Raw::new()
+        .message(1, &Raw::new().varint(1, 1).bytes(2, login.token.as_bytes()).bytes(3, &[0xff, 0xfe, 0x41]));
     let payloads: [(Vec<u8>, &str); 3] = [
         (vec![0x0f, 0x01], "a field with wire type 7"),
         (vec![0x0a, 0x7f, 0x01], "a message field longer than the frame"),
@@ -134,7 +145,10 @@ async fn unknown_frame(cx: &mut Cx) -> Result<(), Stop> {
     let alice = cx.user("alice").await?;
     let login = cx.login(&alice, "d1").await?;
     let wait = cx.answer_wait();
-    let payloads: [(Vec<u8>, &str); 2] = [(Vec::new(), "an empty Frame"), (Raw::new().bytes(42, b"").into_bytes(), "a Frame whose body is field 42")];
+    let payloads: [(Vec<u8>, &str); 2] = [
+        (Vec::new(), "an empty Frame"),
+        (Raw::new().bytes(42, b"").into_bytes(), "a Frame whose body is field 42"),
+    ];
     for (payload, what) in payloads {
         let mut conn = cx.connect(&login).await?;
         conn.send_payload(&payload, what).await;
@@ -142,7 +156,10 @@ async fn unknown_frame(cx: &mut Cx) -> Result<(), Stop> {
     }
     // Also after Welcome.
     let mut session = cx.open(&alice, "d2").await?;
-    session.conn.send_payload(&Raw::new().bytes(42, b"x").into_bytes(), "a Frame whose body is field 42").await;
+    session
+        .conn
+        .send_payload(&Raw::new().bytes(42, b"x").into_bytes(), "a Frame whose body is field 42")
+        .await;
     expect_fatal(&mut session.conn, "CIM-3.4-2", "UNKNOWN_FRAME", wait).await.map(drop)
 }
 
@@ -161,7 +178,9 @@ async fn unknown_fields(cx: &mut Cx) -> Result<(), Stop> {
     let wait = cx.answer_wait();
     match conn.next(wait).await {
         Event::Frame(Frame { body: Some(Body::Welcome(_)) }) => {}
-        other => return Err(fail("CIM-3.4-3", "Welcome: unknown fields of Hello are ignored", other.describe())),
+        other => {
+            return Err(fail("CIM-3.4-3", "Welcome: unknown fields of Hello are ignored", other.describe()));
+        }
     }
     let send = Raw::new()
         .bytes(1, b"unknown-fields-1")
@@ -180,7 +199,8 @@ async fn largest_hello(cx: &mut Cx) -> Result<(), Stop> {
     let base = Raw::new().varint(1, 1).bytes(2, login.token.as_bytes()).bytes(3, b"d1");
     // Pad with an unknown field so the Frame is exactly 65536 bytes.
     let mut padding = 65_536 - 16 - base.as_bytes().len();
-    let size = |pad: usize| Raw::new().message(1, &base.clone().bytes(1000, &vec![b'p'; pad])).into_bytes().len();
+    let size =
+        |pad: usize| Raw::new().message(1, &base.clone().bytes(1000, &vec![b'p'; pad])).into_bytes().len();
     while size(padding) > 65_536 {
         padding -= 1;
     }
@@ -239,7 +259,8 @@ const TLS10_CLIENT_HELLO: [u8; 50] = [
     0x16, 0x03, 0x01, 0x00, 0x2d, // handshake record, TLS 1.0, 45 bytes
     0x01, 0x00, 0x00, 0x29, // ClientHello, 41 bytes
     0x03, 0x01, // client_version TLS 1.0
-    0x63, 0x69, 0x6d, 0x2d, 0x63, 0x6f, 0x6e, 0x66, 0x6f, 0x72, 0x6d, 0x61, 0x6e, 0x63, 0x65, 0x2d, // random (32 bytes)
+    0x63, 0x69, 0x6d, 0x2d, 0x63, 0x6f, 0x6e, 0x66, 0x6f, 0x72, 0x6d, 0x61, 0x6e, 0x63, 0x65,
+    0x2d, // random (32 bytes)
     0x74, 0x6c, 0x73, 0x31, 0x30, 0x2d, 0x6f, 0x6e, 0x6c, 0x79, 0x2d, 0x70, 0x72, 0x6f, 0x62, 0x65, //
     0x00, // no session id
     0x00, 0x02, 0x00, 0x2f, // one suite: TLS_RSA_WITH_AES_128_CBC_SHA
@@ -257,11 +278,16 @@ async fn tls_version(cx: &mut Cx) -> Result<(), Stop> {
     } else {
         return Err(Stop::NotApplicable("the assigned server offers no TLS endpoint".into()));
     };
-    let mut conn = crate::wire::Conn::tcp(&endpoint, "tls", &cx.transcript).await.map_err(|e| Stop::Error(format!("cannot connect to {endpoint}: {e}")))?;
+    let mut conn = crate::wire::Conn::tcp(&endpoint, "tls", &cx.transcript)
+        .await
+        .map_err(|e| Stop::Error(format!("cannot connect to {endpoint}: {e}")))?;
     let answer = conn.raw_exchange(&TLS10_CLIENT_HELLO, cx.answer_wait()).await;
     // A ServerHello is a handshake record (0x16) whose first message is type 2.
     let accepted = answer.len() >= 6 && answer[0] == 0x16 && answer[5] == 0x02;
-    check("CIM-3.3-2", !accepted, "an alert or a closed connection for a ClientHello offering only TLS 1.0", || {
-        format!("a ServerHello: {}", crate::transcript::hex(&answer))
-    })
+    check(
+        "CIM-3.3-2",
+        !accepted,
+        "an alert or a closed connection for a ClientHello offering only TLS 1.0",
+        || format!("a ServerHello: {}", crate::transcript::hex(&answer)),
+    )
 }

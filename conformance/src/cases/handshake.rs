@@ -54,30 +54,49 @@ async fn welcome(cx: &mut Cx) -> Result<(), Stop> {
     let alice = cx.user("alice").await?;
     let session = cx.open(&alice, "d1").await?;
     let w = &session.welcome;
-    check("CIM-4.2-2", w.version == 1, "Welcome.version 1, the only version offered", || format!("version {}", w.version))?;
+    check("CIM-4.2-2", w.version == 1, "Welcome.version 1, the only version offered", || {
+        format!("version {}", w.version)
+    })?;
     check("CIM-4.4-2", !w.session_id.is_empty(), "a non-empty session_id", || "an empty session_id".into())?;
-    check("CIM-4.4-3", w.user_id == session.login.user_id, format!("user_id {:?}, the user the token names", session.login.user_id), || {
-        format!("user_id {:?}", w.user_id)
+    check(
+        "CIM-4.4-3",
+        w.user_id == session.login.user_id,
+        format!("user_id {:?}, the user the token names", session.login.user_id),
+        || format!("user_id {:?}", w.user_id),
+    )?;
+    let Some(resume) = &w.resume else {
+        return Err(fail("CIM-4.4-4", "Welcome.resume present", "no resume"));
+    };
+    check(
+        "CIM-4.4-4",
+        resume.outcome != 0 && resume.epoch != 0 && resume.next_seq >= 1,
+        "an outcome, a non-zero epoch and next_seq ≥ 1",
+        || format!("outcome {}, epoch {}, next_seq {}", resume.outcome, resume.epoch, resume.next_seq),
+    )?;
+    check("CIM-8.4-5", resume.outcome == 1, "outcome FRESH (1) for a Hello without resume", || {
+        format!("outcome {}", resume.outcome)
     })?;
-    let Some(resume) = &w.resume else { return Err(fail("CIM-4.4-4", "Welcome.resume present", "no resume")) };
-    check("CIM-4.4-4", resume.outcome != 0 && resume.epoch != 0 && resume.next_seq >= 1, "an outcome, a non-zero epoch and next_seq ≥ 1", || {
-        format!("outcome {}, epoch {}, next_seq {}", resume.outcome, resume.epoch, resume.next_seq)
-    })?;
-    check("CIM-8.4-5", resume.outcome == 1, "outcome FRESH (1) for a Hello without resume", || format!("outcome {}", resume.outcome))?;
-    check("CIM-6.1-1", (5000..=300_000).contains(&w.heartbeat_interval_ms), "heartbeat_interval_ms in 5000..=300000", || {
-        format!("{}", w.heartbeat_interval_ms)
-    })?;
+    check(
+        "CIM-6.1-1",
+        (5000..=300_000).contains(&w.heartbeat_interval_ms),
+        "heartbeat_interval_ms in 5000..=300000",
+        || format!("{}", w.heartbeat_interval_ms),
+    )?;
     check(
         "CIM-6.1-2",
         u64::from(w.heartbeat_timeout_ms) >= 2 * u64::from(w.heartbeat_interval_ms),
         "heartbeat_timeout_ms at least twice the interval",
         || format!("interval {}, timeout {}", w.heartbeat_interval_ms, w.heartbeat_timeout_ms),
     )?;
-    let limits = w.limits.clone().unwrap_or_default();
-    let (frame_size, body) = (effective(limits.max_frame_size, 65_536), effective(limits.max_body_size, 61_440));
-    check("CIM-10.1-3", frame_size >= body + 1024, "max_frame_size at least 1024 more than max_body_size", || {
-        format!("max_frame_size {frame_size}, max_body_size {body}")
-    })?;
+    let limits = w.limits.unwrap_or_default();
+    let (frame_size, body) =
+        (effective(limits.max_frame_size, 65_536), effective(limits.max_body_size, 61_440));
+    check(
+        "CIM-10.1-3",
+        frame_size >= body + 1024,
+        "max_frame_size at least 1024 more than max_body_size",
+        || format!("max_frame_size {frame_size}, max_body_size {body}"),
+    )?;
     check("CIM-10.1-4", body <= 61_440, "max_body_size at most 61440", || format!("{body}"))?;
     Ok(())
 }
@@ -91,13 +110,20 @@ async fn welcome_informational(cx: &mut Cx) -> Result<(), Stop> {
     let alice = cx.user("alice").await?;
     let session = cx.open(&alice, "d1").await?;
     let w = &session.welcome;
-    check("CIM-4.4-5", w.server_time_ms != 0 && !w.server_id.is_empty(), "server_time_ms and server_id set", || {
-        format!("server_time_ms {}, server_id {:?}", w.server_time_ms, w.server_id)
-    })?;
-    let l = w.limits.clone().unwrap_or_default();
+    check(
+        "CIM-4.4-5",
+        w.server_time_ms != 0 && !w.server_id.is_empty(),
+        "server_time_ms and server_id set",
+        || format!("server_time_ms {}, server_id {:?}", w.server_time_ms, w.server_id),
+    )?;
+    let l = w.limits.unwrap_or_default();
     check(
         "CIM-10.1-1",
-        l.max_frame_size != 0 && l.max_body_size != 0 && l.max_in_flight != 0 && l.sends_per_second != 0 && l.send_burst != 0,
+        l.max_frame_size != 0
+            && l.max_body_size != 0
+            && l.max_in_flight != 0
+            && l.sends_per_second != 0
+            && l.send_burst != 0,
         "every field of Welcome.limits set",
         || format!("{l:?}"),
     )
@@ -109,7 +135,9 @@ async fn highest_common_version(cx: &mut Cx) -> Result<(), Stop> {
     let mut h = hello(&login.token, "d1");
     h.versions = vec![7, 1, 1, 4_000_000_000];
     let session = cx.open_with(login, "d1", &frame(Body::Hello(h))).await?;
-    check("CIM-4.2-2", session.welcome.version == 1, "Welcome.version 1", || format!("version {}", session.welcome.version))
+    check("CIM-4.2-2", session.welcome.version == 1, "Welcome.version 1", || {
+        format!("version {}", session.welcome.version)
+    })
 }
 
 async fn unsupported_version(cx: &mut Cx) -> Result<(), Stop> {
@@ -170,9 +198,22 @@ async fn server_only_frames(cx: &mut Cx) -> Result<(), Stop> {
     let alice = cx.user("alice").await?;
     let wait = cx.answer_wait();
     let bodies = [
-        Body::Welcome(Welcome { version: 1, session_id: "s".into(), user_id: "u".into(), ..Default::default() }),
-        Body::SendAck(SendAck { client_msg_id: "m".into(), message_id: "01ARZ3NDEKTSV4RRFFQ69G5FAV".into(), ..Default::default() }),
-        Body::Deliver(Deliver { seq: 1, message_id: "01ARZ3NDEKTSV4RRFFQ69G5FAV".into(), ..Default::default() }),
+        Body::Welcome(Welcome {
+            version: 1,
+            session_id: "s".into(),
+            user_id: "u".into(),
+            ..Default::default()
+        }),
+        Body::SendAck(SendAck {
+            client_msg_id: "m".into(),
+            message_id: "01ARZ3NDEKTSV4RRFFQ69G5FAV".into(),
+            ..Default::default()
+        }),
+        Body::Deliver(Deliver {
+            seq: 1,
+            message_id: "01ARZ3NDEKTSV4RRFFQ69G5FAV".into(),
+            ..Default::default()
+        }),
         Body::GoAway(GoAway { reason: 1, ..Default::default() }),
     ];
     for body in bodies {
@@ -224,7 +265,13 @@ async fn client_name(cx: &mut Cx) -> Result<(), Stop> {
         let wait = cx.answer_wait();
         match conn.next(wait).await {
             Event::Frame(Frame { body: Some(Body::Welcome(_)) }) => {}
-            other => return Err(fail("CIM-4.3-6", format!("Welcome for client_name of {} bytes", name.len()), other.describe())),
+            other => {
+                return Err(fail(
+                    "CIM-4.3-6",
+                    format!("Welcome for client_name of {} bytes", name.len()),
+                    other.describe(),
+                ));
+            }
         }
     }
     Ok(())
@@ -253,7 +300,9 @@ async fn session_ids(cx: &mut Cx) -> Result<(), Stop> {
     for (user, device) in [(&alice, "d1"), (&alice, "d2"), (&bob, "d1"), (&alice, "d1")] {
         let session = cx.open(user, device).await?;
         let id = session.welcome.session_id.clone();
-        check("CIM-4.4-2", seen.insert(id.clone()), "a session_id no other session had", || format!("{id:?} again"))?;
+        check("CIM-4.4-2", seen.insert(id.clone()), "a session_id no other session had", || {
+            format!("{id:?} again")
+        })?;
     }
     Ok(())
 }
@@ -266,9 +315,12 @@ async fn handshake_timeout(cx: &mut Cx) -> Result<(), Stop> {
     let wait = cx.wait(Duration::from_secs(20));
     expect_fatal(&mut conn, "CIM-4.5-1", "HANDSHAKE_TIMEOUT", wait).await?;
     let took = started.elapsed();
-    check("CIM-4.5-2", took <= cx.wait(Duration::from_millis(10_500)), "HANDSHAKE_TIMEOUT within 10 s", || {
-        format!("after {} ms", took.as_millis())
-    })
+    check(
+        "CIM-4.5-2",
+        took <= cx.wait(Duration::from_millis(10_500)),
+        "HANDSHAKE_TIMEOUT within 10 s",
+        || format!("after {} ms", took.as_millis()),
+    )
 }
 
 async fn partial_hello_timeout(cx: &mut Cx) -> Result<(), Stop> {
@@ -308,7 +360,9 @@ async fn assigned_endpoints(cx: &mut Cx) -> Result<(), Stop> {
         expect_welcome(&mut conn, wait).await?;
     }
     if offered == 0 {
-        return Err(Stop::NotApplicable("the assigned server lists only TLS endpoints, which the harness does not speak yet".into()));
+        return Err(Stop::NotApplicable(
+            "the assigned server lists only TLS endpoints, which the harness does not speak yet".into(),
+        ));
     }
     Ok(())
 }

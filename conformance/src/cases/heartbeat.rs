@@ -38,8 +38,16 @@ async fn pong(cx: &mut Cx) -> Result<(), Stop> {
         });
         match got.await {
             Ok(n) if n == nonce => {}
-            Ok(n) => return Err(fail("CIM-6.2-3", format!("Pong {{nonce: {nonce}}}"), format!("Pong {{nonce: {n}}}"))),
-            Err(event) => return Err(fail("CIM-6.2-3", format!("Pong {{nonce: {nonce}}}"), event.describe())),
+            Ok(n) => {
+                return Err(fail(
+                    "CIM-6.2-3",
+                    format!("Pong {{nonce: {nonce}}}"),
+                    format!("Pong {{nonce: {n}}}"),
+                ));
+            }
+            Err(event) => {
+                return Err(fail("CIM-6.2-3", format!("Pong {{nonce: {nonce}}}"), event.describe()));
+            }
         }
     }
     Ok(())
@@ -54,7 +62,11 @@ async fn unmatched_pong(cx: &mut Cx) -> Result<(), Stop> {
     let wait = cx.answer_wait();
     match session.conn.next(wait).await {
         Event::Frame(Frame { body: Some(Body::Pong(p)) }) if p.nonce == 5 => Ok(()),
-        other => Err(fail("CIM-6.2-5", "the unmatched Pong ignored: Pong {nonce: 5} for the next Ping", other.describe())),
+        other => Err(fail(
+            "CIM-6.2-5",
+            "the unmatched Pong ignored: Pong {nonce: 5} for the next Ping",
+            other.describe(),
+        )),
     }
 }
 
@@ -69,18 +81,24 @@ async fn welcome_for(cx: &mut Cx, interval_ms: u32) -> Result<cim_proto::v1::Wel
 async fn negotiation(cx: &mut Cx) -> Result<(), Stop> {
     for (asked, want) in [(1_000, 5_000), (12_000, 12_000), (400_000, 300_000)] {
         let w = welcome_for(cx, asked).await?;
-        check("CIM-6.1-1", (5000..=300_000).contains(&w.heartbeat_interval_ms), "heartbeat_interval_ms in 5000..=300000", || {
-            format!("{} for a requested {asked}", w.heartbeat_interval_ms)
-        })?;
+        check(
+            "CIM-6.1-1",
+            (5000..=300_000).contains(&w.heartbeat_interval_ms),
+            "heartbeat_interval_ms in 5000..=300000",
+            || format!("{} for a requested {asked}", w.heartbeat_interval_ms),
+        )?;
         check(
             "CIM-6.1-2",
             u64::from(w.heartbeat_timeout_ms) >= 2 * u64::from(w.heartbeat_interval_ms),
             "heartbeat_timeout_ms at least twice the interval",
             || format!("interval {}, timeout {}", w.heartbeat_interval_ms, w.heartbeat_timeout_ms),
         )?;
-        check("CIM-6.1-3", w.heartbeat_interval_ms == want, format!("interval {want} for a requested {asked}"), || {
-            format!("{}", w.heartbeat_interval_ms)
-        })?;
+        check(
+            "CIM-6.1-3",
+            w.heartbeat_interval_ms == want,
+            format!("interval {want} for a requested {asked}"),
+            || format!("{}", w.heartbeat_interval_ms),
+        )?;
     }
     Ok(())
 }
@@ -104,7 +122,10 @@ async fn short_heartbeat_session(cx: &mut Cx) -> Result<(crate::wire::Conn, Dura
     let session = cx.open_with(login, "d1", &frame(Body::Hello(h))).await?;
     let timeout = Duration::from_millis(u64::from(session.welcome.heartbeat_timeout_ms.max(1)));
     if timeout > Duration::from_secs(30) {
-        return Err(Stop::Skip(format!("the server's heartbeat timeout is {} ms even for a 5000 ms interval; too long to wait for", timeout.as_millis())));
+        return Err(Stop::Skip(format!(
+            "the server's heartbeat timeout is {} ms even for a 5000 ms interval; too long to wait for",
+            timeout.as_millis()
+        )));
     }
     Ok((session.conn, timeout))
 }
@@ -126,13 +147,27 @@ async fn dead_peer(cx: &mut Cx) -> Result<(), Stop> {
     match found {
         Ok(e) if e.code == want => {}
         Ok(e) => return Err(fail("CIM-6.3-2", "Error HEARTBEAT_TIMEOUT", format!("Error {}", e.code))),
-        Err(event) => return Err(fail("CIM-6.3-2", format!("Error HEARTBEAT_TIMEOUT within {} ms of silence", timeout.as_millis()), event.describe())),
+        Err(event) => {
+            return Err(fail(
+                "CIM-6.3-2",
+                format!("Error HEARTBEAT_TIMEOUT within {} ms of silence", timeout.as_millis()),
+                event.describe(),
+            ));
+        }
     }
     // Some slack for the welcome round trip and timer granularity.
-    check("CIM-6.3-3", took + Duration::from_millis(250) >= timeout, format!("no timeout before {} ms of silence", timeout.as_millis()), || {
-        format!("timed out after {} ms", took.as_millis())
-    })?;
-    check("CIM-11.1-1", conn.closes_within(cx.answer_wait()).await, "the connection closed after the fatal Error", || "still open".into())
+    check(
+        "CIM-6.3-3",
+        took + Duration::from_millis(250) >= timeout,
+        format!("no timeout before {} ms of silence", timeout.as_millis()),
+        || format!("timed out after {} ms", took.as_millis()),
+    )?;
+    check(
+        "CIM-11.1-1",
+        conn.closes_within(cx.answer_wait()).await,
+        "the connection closed after the fatal Error",
+        || "still open".into(),
+    )
 }
 
 async fn any_frame_counts(cx: &mut Cx) -> Result<(), Stop> {
@@ -152,7 +187,11 @@ async fn any_frame_counts(cx: &mut Cx) -> Result<(), Stop> {
             .await;
         match found {
             Ok(e) => {
-                return Err(fail("CIM-6.3-1", "the session kept open: every frame shows the client is alive", format!("Error {} {:?}", e.code, e.message)));
+                return Err(fail(
+                    "CIM-6.3-1",
+                    "the session kept open: every frame shows the client is alive",
+                    format!("Error {} {:?}", e.code, e.message),
+                ));
             }
             Err(Event::Timeout) => {}
             Err(other) => return Err(fail("CIM-6.3-1", "the session kept open", other.describe())),

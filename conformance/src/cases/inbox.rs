@@ -4,7 +4,9 @@ use std::time::Duration;
 
 use cim_proto::v1::frame::Body;
 
-use crate::case::{Case, Cx, Session, Stop, User, check, expect_ack, expect_deliver, expect_fatal, expect_no_deliver, fail};
+use crate::case::{
+    Case, Cx, Session, Stop, User, check, expect_ack, expect_deliver, expect_fatal, expect_no_deliver, fail,
+};
 use crate::frames;
 
 pub(super) fn cases() -> Vec<Case> {
@@ -47,14 +49,24 @@ async fn fill_inbox(cx: &mut Cx, count: usize) -> Result<(User, Vec<String>), St
 
 /// Reads `ids.len()` Delivers and checks they are those messages with consecutive seqs from
 /// `first`; returns the last seq.
-async fn expect_entries(cx: &Cx, session: &mut Session, requirement: &'static str, first: u64, ids: &[String]) -> Result<u64, Stop> {
+async fn expect_entries(
+    cx: &Cx,
+    session: &mut Session,
+    requirement: &'static str,
+    first: u64,
+    ids: &[String],
+) -> Result<u64, Stop> {
     let wait = cx.answer_wait();
     let mut seq = first;
     for (i, id) in ids.iter().enumerate() {
-        let d = expect_deliver(&mut session.conn, requirement, &format!("entry {} (seq {seq})", i + 1), wait).await?;
-        check(requirement, d.seq == seq && &d.message_id == id, format!("seq {seq} holding message {id}"), || {
-            format!("seq {} holding message {}", d.seq, d.message_id)
-        })?;
+        let d = expect_deliver(&mut session.conn, requirement, &format!("entry {} (seq {seq})", i + 1), wait)
+            .await?;
+        check(
+            requirement,
+            d.seq == seq && &d.message_id == id,
+            format!("seq {seq} holding message {id}"),
+            || format!("seq {} holding message {}", d.seq, d.message_id),
+        )?;
         seq += 1;
     }
     Ok(seq - 1)
@@ -68,7 +80,9 @@ async fn replay_then_live(cx: &mut Cx) -> Result<(), Stop> {
     let (bob, ids) = fill_inbox(cx, 5).await?;
     let mut b = cx.open(&bob, "d1").await?;
     let (outcome, _, next) = resume_of(&b);
-    check("CIM-8.4-5", outcome == 1, "outcome FRESH for a Hello without resume", || format!("outcome {outcome}"))?;
+    check("CIM-8.4-5", outcome == 1, "outcome FRESH for a Hello without resume", || {
+        format!("outcome {outcome}")
+    })?;
     let last = expect_entries(cx, &mut b, "CIM-8.2-1", next, &ids).await?;
     // A new message while bob is online arrives without anything else happening.
     let alice = cx.user("carol").await?;
@@ -78,9 +92,12 @@ async fn replay_then_live(cx: &mut Cx) -> Result<(), Stop> {
     a.conn.send(&frames::send(&id, frames::to_user(&bob.id), "live")).await;
     let ack = expect_ack(&mut a.conn, "CIM-7.2-2", &id, wait).await?;
     let d = expect_deliver(&mut b.conn, "CIM-8.2-4", "the new entry, live", wait).await?;
-    check("CIM-8.1-1", d.seq == last + 1 && d.message_id == ack.message_id, format!("seq {} for the live entry", last + 1), || {
-        format!("seq {} ({})", d.seq, d.message_id)
-    })
+    check(
+        "CIM-8.1-1",
+        d.seq == last + 1 && d.message_id == ack.message_id,
+        format!("seq {} for the live entry", last + 1),
+        || format!("seq {} ({})", d.seq, d.message_id),
+    )
 }
 
 async fn resume(cx: &mut Cx) -> Result<(), Stop> {
@@ -94,9 +111,12 @@ async fn resume(cx: &mut Cx) -> Result<(), Stop> {
     let login = cx.login(&bob, "d1").await?;
     let mut again = cx.reopen(&login, "d1", epoch, next + 2).await?;
     let (outcome, epoch2, next2) = resume_of(&again);
-    check("CIM-8.4-6", outcome == 2 && epoch2 == epoch && next2 == next + 3, format!("RESUMED (2), epoch {epoch}, next_seq {}", next + 3), || {
-        format!("outcome {outcome}, epoch {epoch2}, next_seq {next2}")
-    })?;
+    check(
+        "CIM-8.4-6",
+        outcome == 2 && epoch2 == epoch && next2 == next + 3,
+        format!("RESUMED (2), epoch {epoch}, next_seq {}", next + 3),
+        || format!("outcome {outcome}, epoch {epoch2}, next_seq {next2}"),
+    )?;
     expect_entries(cx, &mut again, "CIM-8.1-2", next + 3, &ids[3..]).await?;
     expect_no_deliver(&mut again.conn, "CIM-8.2-2", "nothing more", cx.wait(Duration::from_millis(500))).await
 }
@@ -114,9 +134,12 @@ async fn resume_records_ack(cx: &mut Cx) -> Result<(), Stop> {
     let last = next + ids.len() as u64 - 1;
     let again = cx.reopen(&login, "d1", epoch, last).await?;
     let (outcome, _, next2) = resume_of(&again);
-    check("CIM-8.4-10", outcome == 2 && next2 == last + 1, format!("RESUMED with next_seq {}", last + 1), || {
-        format!("outcome {outcome}, next_seq {next2}")
-    })
+    check(
+        "CIM-8.4-10",
+        outcome == 2 && next2 == last + 1,
+        format!("RESUMED with next_seq {}", last + 1),
+        || format!("outcome {outcome}, next_seq {next2}"),
+    )
 }
 
 async fn epoch_zero(cx: &mut Cx) -> Result<(), Stop> {
@@ -124,7 +147,9 @@ async fn epoch_zero(cx: &mut Cx) -> Result<(), Stop> {
     let login = cx.login(&bob, "d1").await?;
     let b = cx.reopen(&login, "d1", 0, 5).await?;
     let (outcome, epoch, _) = resume_of(&b);
-    check("CIM-8.4-5", outcome == 1 && epoch != 0, "FRESH with the current epoch", || format!("outcome {outcome}, epoch {epoch}"))
+    check("CIM-8.4-5", outcome == 1 && epoch != 0, "FRESH with the current epoch", || {
+        format!("outcome {outcome}, epoch {epoch}")
+    })
 }
 
 async fn epoch_changed(cx: &mut Cx) -> Result<(), Stop> {
@@ -136,9 +161,12 @@ async fn epoch_changed(cx: &mut Cx) -> Result<(), Stop> {
     let login = cx.login(&bob, "d1").await?;
     let mut b = cx.reopen(&login, "d1", stale, 1).await?;
     let (outcome, epoch2, next2) = resume_of(&b);
-    check("CIM-8.4-8", outcome == 3 && epoch2 == epoch && next2 == next, format!("EPOCH_CHANGED (3), epoch {epoch}, next_seq {next}"), || {
-        format!("outcome {outcome}, epoch {epoch2}, next_seq {next2}")
-    })?;
+    check(
+        "CIM-8.4-8",
+        outcome == 3 && epoch2 == epoch && next2 == next,
+        format!("EPOCH_CHANGED (3), epoch {epoch}, next_seq {next}"),
+        || format!("outcome {outcome}, epoch {epoch2}, next_seq {next2}"),
+    )?;
     check("CIM-8.1-4", epoch2 != 0, "a non-zero epoch", || "epoch 0".into())?;
     expect_entries(cx, &mut b, "CIM-8.2-1", next2, &ids).await.map(drop)
 }
@@ -186,8 +214,14 @@ async fn old_ack_ignored(cx: &mut Cx) -> Result<(), Stop> {
         .await;
     match got {
         Ok(Ok(())) => Ok(()),
-        Ok(Err(e)) => Err(fail("CIM-8.3-5", "old DeliverAcks ignored without error", format!("Error {} {:?}", e.code, e.message))),
-        Err(event) => Err(fail("CIM-8.3-5", "old DeliverAcks ignored; Pong for the Ping after them", event.describe())),
+        Ok(Err(e)) => Err(fail(
+            "CIM-8.3-5",
+            "old DeliverAcks ignored without error",
+            format!("Error {} {:?}", e.code, e.message),
+        )),
+        Err(event) => {
+            Err(fail("CIM-8.3-5", "old DeliverAcks ignored; Pong for the Ping after them", event.describe()))
+        }
     }
 }
 
@@ -210,8 +244,13 @@ async fn acks_per_device(cx: &mut Cx) -> Result<(), Stop> {
     let login = cx.login(&bob, "laptop").await?;
     let mut again = cx.reopen(&login, "laptop", epoch, next - 1).await?;
     let (outcome, _, next2) = resume_of(&again);
-    check("CIM-8.3-7", outcome == 2 && next2 == next, format!("RESUMED with next_seq {next}: the phone's acknowledgement removed nothing the laptop still needs"), || {
-        format!("outcome {outcome}, next_seq {next2}")
-    })?;
+    check(
+        "CIM-8.3-7",
+        outcome == 2 && next2 == next,
+        format!(
+            "RESUMED with next_seq {next}: the phone's acknowledgement removed nothing the laptop still needs"
+        ),
+        || format!("outcome {outcome}, next_seq {next2}"),
+    )?;
     expect_entries(cx, &mut again, "CIM-8.3-6", next, &ids).await.map(drop)
 }

@@ -5,7 +5,10 @@ use std::time::Duration;
 
 use cim_proto::v1::{Recipient, Send, frame::Body, recipient};
 
-use crate::case::{Case, Cx, Session, Stop, check, expect_ack, expect_deliver, expect_fatal, expect_no_deliver, expect_rejection, fail};
+use crate::case::{
+    Case, Cx, Session, Stop, check, expect_ack, expect_deliver, expect_fatal, expect_no_deliver,
+    expect_rejection, fail,
+};
 use crate::frames::{self, frame};
 
 pub(super) fn cases() -> Vec<Case> {
@@ -98,20 +101,35 @@ async fn one_to_one(cx: &mut Cx) -> Result<(), Stop> {
     a.conn.send(&frames::send_bytes(&id, frames::to_user(&bob.id), "application/x-test", body.clone())).await;
     let wait = cx.answer_wait();
     let ack = expect_ack(&mut a.conn, "CIM-7.2-2", &id, wait).await?;
-    check("CIM-7.4-5", !ack.live_only && !ack.duplicate, "live_only false and duplicate false", || format!("{ack:?}"))?;
+    check("CIM-7.4-5", !ack.live_only && !ack.duplicate, "live_only false and duplicate false", || {
+        format!("{ack:?}")
+    })?;
     let time = ulid_time(&ack.message_id);
-    check("CIM-7.5-1", time.is_some(), "a message_id that is a canonical ULID", || format!("{:?}", ack.message_id))?;
+    check("CIM-7.5-1", time.is_some(), "a message_id that is a canonical ULID", || {
+        format!("{:?}", ack.message_id)
+    })?;
     check("CIM-7.5-3", time == Some(ack.sent_at_ms), "the ULID's time equal to sent_at_ms", || {
         format!("ULID time {time:?}, sent_at_ms {}", ack.sent_at_ms)
     })?;
     let d = expect_deliver(&mut b.conn, "CIM-7.2-1", "the message in bob's session", wait).await?;
-    check("CIM-7.2-3", d.message_id == ack.message_id && d.sent_at_ms == ack.sent_at_ms, "Deliver with the SendAck's message_id and sent_at_ms", || {
-        format!("Deliver {:?} at {}, SendAck {:?} at {}", d.message_id, d.sent_at_ms, ack.message_id, ack.sent_at_ms)
-    })?;
+    check(
+        "CIM-7.2-3",
+        d.message_id == ack.message_id && d.sent_at_ms == ack.sent_at_ms,
+        "Deliver with the SendAck's message_id and sent_at_ms",
+        || {
+            format!(
+                "Deliver {:?} at {}, SendAck {:?} at {}",
+                d.message_id, d.sent_at_ms, ack.message_id, ack.sent_at_ms
+            )
+        },
+    )?;
     let to_bob = Some(frames::to_user(&bob.id));
     check(
         "CIM-8.2-3",
-        d.from_user_id == alice.id && d.to == to_bob && d.content_type == "application/x-test" && d.body.as_ref() == body.as_slice(),
+        d.from_user_id == alice.id
+            && d.to == to_bob
+            && d.content_type == "application/x-test"
+            && d.body.as_ref() == body.as_slice(),
         "from_user_id, to, content_type and body as sent",
         || format!("{d:?}"),
     )
@@ -126,7 +144,13 @@ async fn to_self(cx: &mut Cx) -> Result<(), Stop> {
     let wait = cx.answer_wait();
     let ack = expect_ack(&mut a1.conn, "CIM-7.1-9", &id, wait).await?;
     for session in [&mut a1, &mut a2] {
-        let d = expect_deliver(&mut session.conn, "CIM-7.1-9", "the message in the sender's own inbox, on each device", wait).await?;
+        let d = expect_deliver(
+            &mut session.conn,
+            "CIM-7.1-9",
+            "the message in the sender's own inbox, on each device",
+            wait,
+        )
+        .await?;
         check("CIM-7.1-9", d.message_id == ack.message_id, "the note to self", || format!("{d:?}"))?;
     }
     Ok(())
@@ -163,7 +187,10 @@ async fn unknown_recipient(cx: &mut Cx) -> Result<(), Stop> {
 
 async fn group_of(cx: &mut Cx, owner: &Session, members: &[&str]) -> Result<String, Stop> {
     let group = cx.name("team");
-    cx.route.create_group(&owner.login.token, &group, members).await.map_err(|e| Stop::Error(format!("CreateGroup failed: {e}")))?;
+    cx.route
+        .create_group(&owner.login.token, &group, members)
+        .await
+        .map_err(|e| Stop::Error(format!("CreateGroup failed: {e}")))?;
     Ok(group)
 }
 
@@ -177,7 +204,13 @@ async fn not_a_member(cx: &mut Cx) -> Result<(), Stop> {
     a.conn.send(&frames::send(&id, frames::to_group(&group), "let me in")).await;
     let wait = cx.answer_wait();
     expect_rejection(&mut a.conn, "CIM-7.3-2", "FORBIDDEN", &id, wait).await?;
-    expect_no_deliver(&mut b.conn, "CIM-7.2-4", "no Deliver of a rejected message", cx.wait(Duration::from_secs(1))).await
+    expect_no_deliver(
+        &mut b.conn,
+        "CIM-7.2-4",
+        "no Deliver of a rejected message",
+        cx.wait(Duration::from_secs(1)),
+    )
+    .await
 }
 
 async fn group(cx: &mut Cx) -> Result<(), Stop> {
@@ -191,17 +224,31 @@ async fn group(cx: &mut Cx) -> Result<(), Stop> {
     let wait = cx.answer_wait();
     let ack = expect_ack(&mut a.conn, "CIM-7.2-2", &id, wait).await?;
     for session in [&mut b, &mut c] {
-        let d = expect_deliver(&mut session.conn, "CIM-7.3-3", "the group message, on every other member's session", wait).await?;
+        let d = expect_deliver(
+            &mut session.conn,
+            "CIM-7.3-3",
+            "the group message, on every other member's session",
+            wait,
+        )
+        .await?;
         check(
             "CIM-8.2-3",
-            d.message_id == ack.message_id && d.to == Some(frames::to_group(&group)) && d.from_user_id == alice.id,
+            d.message_id == ack.message_id
+                && d.to == Some(frames::to_group(&group))
+                && d.from_user_id == alice.id,
             "to the group, from alice, with the SendAck's message_id",
             || format!("{d:?}"),
         )?;
     }
     let quiet = cx.wait(Duration::from_secs(1));
     expect_no_deliver(&mut a.conn, "CIM-7.3-4", "no copy of the group message for its sender", quiet).await?;
-    expect_no_deliver(&mut a2.conn, "CIM-7.3-4", "no copy of the group message on the sender's other device", quiet).await
+    expect_no_deliver(
+        &mut a2.conn,
+        "CIM-7.3-4",
+        "no copy of the group message on the sender's other device",
+        quiet,
+    )
+    .await
 }
 
 async fn group_membership_at_acceptance(cx: &mut Cx) -> Result<(), Stop> {
@@ -214,12 +261,19 @@ async fn group_membership_at_acceptance(cx: &mut Cx) -> Result<(), Stop> {
     expect_ack(&mut a.conn, "CIM-7.2-2", &first, wait).await?;
     expect_deliver(&mut b.conn, "CIM-7.3-3", "the first group message for bob", wait).await?;
     let mut d = cx.open(&dave, "d1").await?;
-    cx.route.join_group(&d.login.token, &group).await.map_err(|e| Stop::Error(format!("JoinGroup failed: {e}")))?;
+    cx.route
+        .join_group(&d.login.token, &group)
+        .await
+        .map_err(|e| Stop::Error(format!("JoinGroup failed: {e}")))?;
     let second = cx.client_msg_id();
     a.conn.send(&frames::send(&second, frames::to_group(&group), "after dave")).await;
     let ack = expect_ack(&mut a.conn, "CIM-7.2-2", &second, wait).await?;
-    let got = expect_deliver(&mut d.conn, "CIM-7.3-3", "the second group message for dave, a member by then", wait).await?;
-    check("CIM-7.3-3", got.message_id == ack.message_id, "only the message sent after dave joined", || format!("{got:?}"))
+    let got =
+        expect_deliver(&mut d.conn, "CIM-7.3-3", "the second group message for dave, a member by then", wait)
+            .await?;
+    check("CIM-7.3-3", got.message_id == ack.message_id, "only the message sent after dave joined", || {
+        format!("{got:?}")
+    })
 }
 
 async fn everyone(cx: &mut Cx) -> Result<(), Stop> {
@@ -258,8 +312,16 @@ async fn everyone(cx: &mut Cx) -> Result<(), Stop> {
         })
         .await;
     match replay {
-        Ok(0) => Err(fail("CIM-7.4-3", "no broadcast on a session opened after it was accepted", "delivered with seq 0")),
-        Ok(seq) => Err(fail("CIM-7.4-1", "the broadcast in no inbox", format!("replayed from the inbox with seq {seq}"))),
+        Ok(0) => Err(fail(
+            "CIM-7.4-3",
+            "no broadcast on a session opened after it was accepted",
+            "delivered with seq 0",
+        )),
+        Ok(seq) => Err(fail(
+            "CIM-7.4-1",
+            "the broadcast in no inbox",
+            format!("replayed from the inbox with seq {seq}"),
+        )),
         Err(_) => Ok(()),
     }
 }
@@ -289,7 +351,9 @@ async fn everyone_reaches_all(cx: &mut Cx) -> Result<(), Stop> {
             _ => None,
         })
         .await;
-    check("CIM-7.4-2", own.is_err(), "no copy on the session that sent it", || "delivered to its sender".into())
+    check("CIM-7.4-2", own.is_err(), "no copy on the session that sent it", || {
+        "delivered to its sender".into()
+    })
 }
 
 async fn client_msg_id_too_long(cx: &mut Cx) -> Result<(), Stop> {
@@ -323,7 +387,12 @@ async fn no_recipient(cx: &mut Cx) -> Result<(), Stop> {
     for to in recipients {
         let mut a = cx.open(&alice, "d1").await?;
         let id = cx.client_msg_id();
-        let send = Send { client_msg_id: id, to, content_type: "text/plain".into(), body: b"to whom".to_vec().into() };
+        let send = Send {
+            client_msg_id: id,
+            to,
+            content_type: "text/plain".into(),
+            body: b"to whom".to_vec().into(),
+        };
         a.conn.send(&frame(Body::Send(send))).await;
         expect_fatal(&mut a.conn, "CIM-7.1-5", "INVALID_FIELD", wait).await?;
     }
@@ -344,18 +413,35 @@ async fn body_size(cx: &mut Cx) -> Result<(), Stop> {
     let max = if max == 0 { 61_440 } else { max } as usize;
     let wait = cx.answer_wait();
     let big = cx.client_msg_id();
-    a.conn.send(&frames::send_bytes(&big, frames::to_user(&bob.id), "application/octet-stream", vec![7; max + 1])).await;
+    a.conn
+        .send(&frames::send_bytes(
+            &big,
+            frames::to_user(&bob.id),
+            "application/octet-stream",
+            vec![7; max + 1],
+        ))
+        .await;
     expect_rejection(&mut a.conn, "CIM-7.1-7", "BODY_TOO_LARGE", &big, wait).await?;
     let fits = cx.client_msg_id();
-    a.conn.send(&frames::send_bytes(&fits, frames::to_user(&bob.id), "application/octet-stream", vec![8; max])).await;
+    a.conn
+        .send(&frames::send_bytes(&fits, frames::to_user(&bob.id), "application/octet-stream", vec![8; max]))
+        .await;
     let ack = expect_ack(&mut a.conn, "CIM-7.1-7", &fits, wait).await?;
     let d = expect_deliver(&mut b.conn, "CIM-7.2-1", "the message of max_body_size", wait).await?;
-    check("CIM-7.2-4", d.message_id == ack.message_id, "only the message that fits delivered, not the rejected one", || {
-        format!("Deliver of {} bytes", d.body.len())
-    })
+    check(
+        "CIM-7.2-4",
+        d.message_id == ack.message_id,
+        "only the message that fits delivered, not the rejected one",
+        || format!("Deliver of {} bytes", d.body.len()),
+    )
 }
 
-async fn send_many(cx: &mut Cx, from: &mut Session, to: &str, count: usize) -> Result<Vec<cim_proto::v1::SendAck>, Stop> {
+async fn send_many(
+    cx: &mut Cx,
+    from: &mut Session,
+    to: &str,
+    count: usize,
+) -> Result<Vec<cim_proto::v1::SendAck>, Stop> {
     let ids: Vec<String> = (0..count).map(|_| cx.client_msg_id()).collect();
     for (i, id) in ids.iter().enumerate() {
         from.conn.send(&frames::send(id, frames::to_user(to), &format!("message {i}"))).await;
@@ -373,7 +459,9 @@ async fn message_ids_unique(cx: &mut Cx) -> Result<(), Stop> {
     let acks = send_many(cx, &mut a, &bob.id, 30).await?;
     let mut seen = std::collections::BTreeSet::new();
     for ack in &acks {
-        check("CIM-7.5-2", seen.insert(ack.message_id.clone()), "a message_id no other message has", || format!("{:?} twice", ack.message_id))?;
+        check("CIM-7.5-2", seen.insert(ack.message_id.clone()), "a message_id no other message has", || {
+            format!("{:?} twice", ack.message_id)
+        })?;
     }
     Ok(())
 }
@@ -382,9 +470,12 @@ async fn message_ids_increase(cx: &mut Cx) -> Result<(), Stop> {
     let (_alice, bob, mut a, _b) = pair(cx).await?;
     let acks = send_many(cx, &mut a, &bob.id, 30).await?;
     for pair in acks.windows(2) {
-        check("CIM-7.5-4", pair[0].message_id < pair[1].message_id, "message ids in increasing string order", || {
-            format!("{:?} then {:?}", pair[0].message_id, pair[1].message_id)
-        })?;
+        check(
+            "CIM-7.5-4",
+            pair[0].message_id < pair[1].message_id,
+            "message ids in increasing string order",
+            || format!("{:?} then {:?}", pair[0].message_id, pair[1].message_id),
+        )?;
     }
     Ok(())
 }
@@ -397,7 +488,9 @@ async fn check_order(cx: &mut Cx) -> Result<(), Stop> {
     let wait = cx.answer_wait();
     let long_id = "k".repeat(65);
     let nobody = cx.name("nobody");
-    a.conn.send(&frames::send_bytes(&long_id, frames::to_user(&nobody), "text/plain", vec![b'x'; max + 1])).await;
+    a.conn
+        .send(&frames::send_bytes(&long_id, frames::to_user(&nobody), "text/plain", vec![b'x'; max + 1]))
+        .await;
     expect_rejection(&mut a.conn, "CIM-7.1-12", "INVALID_CLIENT_MSG_ID", &long_id, wait).await?;
     // The body size before the recipient's existence.
     let id = cx.client_msg_id();
@@ -413,16 +506,26 @@ async fn dedupe_same_session(cx: &mut Cx) -> Result<(), Stop> {
     let first = expect_ack(&mut a.conn, "CIM-7.2-2", &id, wait).await?;
     a.conn.send(&frames::send(&id, frames::to_user(&bob.id), "once, again")).await;
     let second = expect_ack(&mut a.conn, "CIM-9.1-3", &id, wait).await?;
-    check("CIM-9.1-3", second.duplicate, "duplicate true for the repeated client_msg_id", || format!("{second:?}"))?;
+    check("CIM-9.1-3", second.duplicate, "duplicate true for the repeated client_msg_id", || {
+        format!("{second:?}")
+    })?;
     check(
         "CIM-9.1-3",
-        second.message_id == first.message_id && second.sent_at_ms == first.sent_at_ms && second.live_only == first.live_only,
+        second.message_id == first.message_id
+            && second.sent_at_ms == first.sent_at_ms
+            && second.live_only == first.live_only,
         "the original message_id, sent_at_ms and live_only",
         || format!("first {first:?}, then {second:?}"),
     )?;
     let d = expect_deliver(&mut b.conn, "CIM-7.2-1", "the message once", wait).await?;
     check("CIM-9.1-2", d.message_id == first.message_id, "the original message", || format!("{d:?}"))?;
-    expect_no_deliver(&mut b.conn, "CIM-9.1-2", "no second Deliver of a duplicate", cx.wait(Duration::from_secs(1))).await
+    expect_no_deliver(
+        &mut b.conn,
+        "CIM-9.1-2",
+        "no second Deliver of a duplicate",
+        cx.wait(Duration::from_secs(1)),
+    )
+    .await
 }
 
 async fn dedupe_other_device(cx: &mut Cx) -> Result<(), Stop> {
@@ -434,9 +537,12 @@ async fn dedupe_other_device(cx: &mut Cx) -> Result<(), Stop> {
     let first = expect_ack(&mut a.conn, "CIM-7.2-2", &id, wait).await?;
     a2.conn.send(&frames::send(&id, frames::to_user(&bob.id), "from the laptop")).await;
     let second = expect_ack(&mut a2.conn, "CIM-9.1-4", &id, wait).await?;
-    check("CIM-9.1-4", second.duplicate && second.message_id == first.message_id, "a duplicate of the first device's message", || {
-        format!("{second:?}")
-    })?;
+    check(
+        "CIM-9.1-4",
+        second.duplicate && second.message_id == first.message_id,
+        "a duplicate of the first device's message",
+        || format!("{second:?}"),
+    )?;
     expect_deliver(&mut b.conn, "CIM-7.2-1", "the message once", wait).await?;
     expect_no_deliver(&mut b.conn, "CIM-9.1-2", "no second Deliver", cx.wait(Duration::from_secs(1))).await
 }
@@ -449,14 +555,21 @@ async fn dedupe_concurrent(cx: &mut Cx) -> Result<(), Stop> {
         let id = cx.client_msg_id();
         let send = frames::send(&id, frames::to_user(&bob.id), &format!("race {round}"));
         tokio::join!(a.conn.send(&send), a2.conn.send(&send));
-        let (x, y) = (expect_ack(&mut a.conn, "CIM-9.1-4", &id, wait).await?, expect_ack(&mut a2.conn, "CIM-9.1-4", &id, wait).await?);
-        check("CIM-9.1-4", x.message_id == y.message_id && (x.duplicate != y.duplicate), "one acceptance and one duplicate, with one message_id", || {
-            format!("{x:?} and {y:?}")
-        })?;
+        let (x, y) = (
+            expect_ack(&mut a.conn, "CIM-9.1-4", &id, wait).await?,
+            expect_ack(&mut a2.conn, "CIM-9.1-4", &id, wait).await?,
+        );
+        check(
+            "CIM-9.1-4",
+            x.message_id == y.message_id && (x.duplicate != y.duplicate),
+            "one acceptance and one duplicate, with one message_id",
+            || format!("{x:?} and {y:?}"),
+        )?;
         let d = expect_deliver(&mut b.conn, "CIM-9.1-5", "the raced message once", wait).await?;
         check("CIM-9.1-5", d.message_id == x.message_id, "the raced message", || format!("{d:?}"))?;
     }
-    expect_no_deliver(&mut b.conn, "CIM-9.1-5", "each raced message once", cx.wait(Duration::from_secs(1))).await
+    expect_no_deliver(&mut b.conn, "CIM-9.1-5", "each raced message once", cx.wait(Duration::from_secs(1)))
+        .await
 }
 
 async fn dedupe_broadcast(cx: &mut Cx) -> Result<(), Stop> {
@@ -467,9 +580,12 @@ async fn dedupe_broadcast(cx: &mut Cx) -> Result<(), Stop> {
     let first = expect_ack(&mut a.conn, "CIM-7.2-2", &id, wait).await?;
     a.conn.send(&frames::send(&id, frames::to_everyone(), "hear ye")).await;
     let second = expect_ack(&mut a.conn, "CIM-9.1-3", &id, wait).await?;
-    check("CIM-9.1-3", second.duplicate && second.live_only && second.message_id == first.message_id, "a duplicate, live_only as the original", || {
-        format!("{first:?}, then {second:?}")
-    })
+    check(
+        "CIM-9.1-3",
+        second.duplicate && second.live_only && second.message_id == first.message_id,
+        "a duplicate, live_only as the original",
+        || format!("{first:?}, then {second:?}"),
+    )
 }
 
 async fn pipelined(cx: &mut Cx) -> Result<(), Stop> {
@@ -478,7 +594,11 @@ async fn pipelined(cx: &mut Cx) -> Result<(), Stop> {
     let ids: Vec<String> = (0..count).map(|_| cx.client_msg_id()).collect();
     let mut burst = Vec::new();
     for (i, id) in ids.iter().enumerate() {
-        burst.extend(crate::wire::prefixed(&crate::wire::encode(&frames::send(id, frames::to_user(&bob.id), &format!("{i}")))));
+        burst.extend(crate::wire::prefixed(&crate::wire::encode(&frames::send(
+            id,
+            frames::to_user(&bob.id),
+            &format!("{i}"),
+        ))));
     }
     if a.conn.is_websocket() {
         for (i, id) in ids.iter().enumerate() {
@@ -498,7 +618,9 @@ async fn pipelined(cx: &mut Cx) -> Result<(), Stop> {
         check("CIM-9.2-2", d.message_id == ack.message_id, format!("message {i} in the order sent"), || {
             format!("{:?}", String::from_utf8_lossy(&d.body))
         })?;
-        check("CIM-8.1-1", d.seq == first_seq + i as u64, format!("seq {}", first_seq + i as u64), || format!("seq {}", d.seq))?;
+        check("CIM-8.1-1", d.seq == first_seq + i as u64, format!("seq {}", first_seq + i as u64), || {
+            format!("seq {}", d.seq)
+        })?;
     }
     expect_no_deliver(&mut b.conn, "CIM-8.2-2", "no entry twice", cx.wait(Duration::from_millis(500))).await
 }
@@ -514,7 +636,9 @@ async fn replaced(cx: &mut Cx) -> Result<(), Stop> {
             _ => None,
         })
         .await
-        .map_err(|event| fail("CIM-9.3-2", "GoAway SESSION_REPLACED on the older session of the device", event.describe()))?;
+        .map_err(|event| {
+            fail("CIM-9.3-2", "GoAway SESSION_REPLACED on the older session of the device", event.describe())
+        })?;
     check("CIM-9.3-2", reason == 2, "GoAway reason SESSION_REPLACED (2)", || format!("reason {reason}"))
 }
 
@@ -526,9 +650,12 @@ async fn replaced_closes(cx: &mut Cx) -> Result<(), Stop> {
         .find(wait, |f| matches!(f.body, Some(Body::GoAway(_))).then_some(()))
         .await
         .map_err(|event| fail("CIM-9.3-2", "GoAway SESSION_REPLACED", event.describe()))?;
-    check("CIM-12.1-4", old.conn.closes_within(cx.wait(Duration::from_secs(5))).await, "the connection closed within 5 s of GoAway", || {
-        "still open".into()
-    })
+    check(
+        "CIM-12.1-4",
+        old.conn.closes_within(cx.wait(Duration::from_secs(5))).await,
+        "the connection closed within 5 s of GoAway",
+        || "still open".into(),
+    )
 }
 
 async fn every_session(cx: &mut Cx) -> Result<(), Stop> {
@@ -538,7 +665,13 @@ async fn every_session(cx: &mut Cx) -> Result<(), Stop> {
     let wait = cx.answer_wait();
     for session in [&mut b1, &mut b2] {
         for (i, ack) in acks.iter().enumerate() {
-            let d = expect_deliver(&mut session.conn, "CIM-9.3-1", &format!("entry {i} on each of bob's sessions"), wait).await?;
+            let d = expect_deliver(
+                &mut session.conn,
+                "CIM-9.3-1",
+                &format!("entry {i} on each of bob's sessions"),
+                wait,
+            )
+            .await?;
             check("CIM-9.3-1", d.message_id == ack.message_id, format!("entry {i}"), || format!("{d:?}"))?;
         }
     }
@@ -548,8 +681,9 @@ async fn every_session(cx: &mut Cx) -> Result<(), Stop> {
 async fn rate(cx: &mut Cx) -> Result<(), Stop> {
     let alice = cx.user("alice").await?;
     let mut a = cx.open(&alice, "d1").await?;
-    let limits = a.welcome.limits.clone().unwrap_or_default();
-    let (per_second, burst, in_flight) = (limits.sends_per_second, limits.send_burst.max(1), limits.max_in_flight.max(1));
+    let limits = a.welcome.limits.unwrap_or_default();
+    let (per_second, burst, in_flight) =
+        (limits.sends_per_second, limits.send_burst.max(1), limits.max_in_flight.max(1));
     if per_second == 0 {
         return Err(Stop::NotApplicable("Welcome announces no sends_per_second".into()));
     }
@@ -571,7 +705,9 @@ async fn rate(cx: &mut Cx) -> Result<(), Stop> {
                 .conn
                 .find(wait, |f| match &f.body {
                     Some(Body::SendAck(x)) if &x.client_msg_id == id => Some(None),
-                    Some(Body::Error(e)) if &e.client_msg_id == id || e.client_msg_id.is_empty() => Some(Some(e.clone())),
+                    Some(Body::Error(e)) if &e.client_msg_id == id || e.client_msg_id.is_empty() => {
+                        Some(Some(e.clone()))
+                    }
                     _ => None,
                 })
                 .await
@@ -580,18 +716,29 @@ async fn rate(cx: &mut Cx) -> Result<(), Stop> {
                 if error.code == crate::spec::code("RATE_LIMITED") && limited.is_none() {
                     limited = Some(error);
                 } else if error.code != crate::spec::code("RATE_LIMITED") {
-                    return Err(fail("CIM-10.3-3", "SendAck or RATE_LIMITED", format!("Error {} {:?}", error.code, error.message)));
+                    return Err(fail(
+                        "CIM-10.3-3",
+                        "SendAck or RATE_LIMITED",
+                        format!("Error {} {:?}", error.code, error.message),
+                    ));
                 }
             }
         }
     }
     let Some(error) = limited else {
-        return Err(fail("CIM-10.3-3", format!("RATE_LIMITED once {burst} Sends (send_burst) were taken at once"), format!("{sent} Sends all accepted")));
+        return Err(fail(
+            "CIM-10.3-3",
+            format!("RATE_LIMITED once {burst} Sends (send_burst) were taken at once"),
+            format!("{sent} Sends all accepted"),
+        ));
     };
     let max_wait = 1000u32.div_ceil(per_second);
-    check("CIM-10.3-4", error.retry_after_ms > 0 && error.retry_after_ms <= max_wait, format!("retry_after_ms in 1..={max_wait}"), || {
-        format!("{}", error.retry_after_ms)
-    })
+    check(
+        "CIM-10.3-4",
+        error.retry_after_ms > 0 && error.retry_after_ms <= max_wait,
+        format!("retry_after_ms in 1..={max_wait}"),
+        || format!("{}", error.retry_after_ms),
+    )
 }
 
 async fn session_limit(cx: &mut Cx) -> Result<(), Stop> {
@@ -607,22 +754,47 @@ async fn session_limit(cx: &mut Cx) -> Result<(), Stop> {
             crate::wire::Event::Frame(cim_proto::v1::Frame { body: Some(Body::Welcome(welcome)) }) => {
                 open.push(Session { conn, welcome, login, device });
             }
-            crate::wire::Event::Frame(cim_proto::v1::Frame { body: Some(Body::Error(e)) }) if e.code == crate::spec::code("TOO_MANY_SESSIONS") => {
-                check("CIM-11.1-1", conn.closes_within(wait).await, "the connection closed after TOO_MANY_SESSIONS", || "still open".into())?;
+            crate::wire::Event::Frame(cim_proto::v1::Frame { body: Some(Body::Error(e)) })
+                if e.code == crate::spec::code("TOO_MANY_SESSIONS") =>
+            {
+                check(
+                    "CIM-11.1-1",
+                    conn.closes_within(wait).await,
+                    "the connection closed after TOO_MANY_SESSIONS",
+                    || "still open".into(),
+                )?;
                 return Ok(());
             }
-            other => return Err(fail("CIM-9.3-3", "Welcome, or Error TOO_MANY_SESSIONS past the limit", other.describe())),
+            other => {
+                return Err(fail(
+                    "CIM-9.3-3",
+                    "Welcome, or Error TOO_MANY_SESSIONS past the limit",
+                    other.describe(),
+                ));
+            }
         }
         // Replacing the oldest session is the other answer the spec allows.
         let oldest = &mut open[0];
-        if let Ok(reason) = oldest.conn.find(Duration::from_millis(50), |f| match &f.body {
-            Some(Body::GoAway(g)) => Some(g.reason),
-            _ => None,
-        }).await {
-            return check("CIM-9.3-3", reason == 2, "GoAway SESSION_REPLACED (2) to the oldest session", || format!("GoAway reason {reason}"));
+        if let Ok(reason) = oldest
+            .conn
+            .find(Duration::from_millis(50), |f| match &f.body {
+                Some(Body::GoAway(g)) => Some(g.reason),
+                _ => None,
+            })
+            .await
+        {
+            return check(
+                "CIM-9.3-3",
+                reason == 2,
+                "GoAway SESSION_REPLACED (2) to the oldest session",
+                || format!("GoAway reason {reason}"),
+            );
         }
     }
-    Err(Stop::Skip("64 sessions of one user were all accepted: the limit, if any, is higher than the harness tries".into()))
+    Err(Stop::Skip(
+        "64 sessions of one user were all accepted: the limit, if any, is higher than the harness tries"
+            .into(),
+    ))
 }
 
 async fn largest_deliver(cx: &mut Cx) -> Result<(), Stop> {
@@ -632,11 +804,18 @@ async fn largest_deliver(cx: &mut Cx) -> Result<(), Stop> {
     let id = cx.client_msg_id();
     // A long content type and a long id too, so the Deliver is as large as a Send can make it.
     let content_type = "c".repeat(255);
-    let send = Send { client_msg_id: id.clone(), to: Some(frames::to_user(&bob.id)), content_type, body: vec![9; max].into() };
+    let send = Send {
+        client_msg_id: id.clone(),
+        to: Some(frames::to_user(&bob.id)),
+        content_type,
+        body: vec![9; max].into(),
+    };
     a.conn.send(&frame(Body::Send(send))).await;
     let wait = cx.answer_wait();
     expect_ack(&mut a.conn, "CIM-7.1-7", &id, wait).await?;
     // A Deliver over 65536 bytes is recorded as a violation of CIM-10.2-3 by the connection.
     let d = expect_deliver(&mut b.conn, "CIM-10.2-3", "the Deliver of the largest message", wait).await?;
-    check("CIM-10.2-3", d.body.len() == max, format!("a body of {max} bytes"), || format!("{} bytes", d.body.len()))
+    check("CIM-10.2-3", d.body.len() == max, format!("a body of {max} bytes"), || {
+        format!("{} bytes", d.body.len())
+    })
 }

@@ -50,11 +50,19 @@ async fn answered_or_ended(conn: &mut crate::wire::Conn, wait: Duration, what: &
             if conn.closes_within(wait).await {
                 Ok(())
             } else {
-                Err(fail("CIM-11.1-1", format!("the connection closed after the fatal Error for {what}"), "still open"))
+                Err(fail(
+                    "CIM-11.1-1",
+                    format!("the connection closed after the fatal Error for {what}"),
+                    "still open",
+                ))
             }
         }
         Event::Frame(_) => Ok(()),
-        Event::Closed => Err(fail("CIM-11.1-9", format!("a fatal Error before the connection ends, for {what}"), "closed without an Error")),
+        Event::Closed => Err(fail(
+            "CIM-11.1-9",
+            format!("a fatal Error before the connection ends, for {what}"),
+            "closed without an Error",
+        )),
         other => Err(fail("CIM-11.1-9", format!("an answer or a fatal Error for {what}"), other.describe())),
     }
 }
@@ -76,7 +84,10 @@ fn field_mutations(field: u32) -> Vec<(String, Raw)> {
         (format!("field {field} as fixed32"), Raw::new().fixed32(field, 0xdead_beef)),
         (format!("field {field} with an 11-byte varint"), Raw::new().verbatim(&huge_varint)),
         (format!("field {field} with a length of 2^30"), Raw::new().verbatim(&long_len)),
-        (format!("field {field} as a nested message of garbage"), Raw::new().bytes(field, &[0x0a, 0x05, 0x01])),
+        (
+            format!("field {field} as a nested message of garbage"),
+            Raw::new().bytes(field, &[0x0a, 0x05, 0x01]),
+        ),
     ]
 }
 
@@ -101,7 +112,8 @@ async fn mutated_hello(cx: &mut Cx) -> Result<(), Stop> {
         for (what, mutation) in field_mutations(field) {
             let hello = base(field).verbatim(mutation.as_bytes());
             let mut conn = cx.connect(&login).await?;
-            conn.send_payload(&Raw::new().message(1, &hello).into_bytes(), &format!("Hello with {what}")).await;
+            conn.send_payload(&Raw::new().message(1, &hello).into_bytes(), &format!("Hello with {what}"))
+                .await;
             answered_or_ended(&mut conn, wait, &format!("a Hello with {what}")).await?;
         }
     }
@@ -126,7 +138,10 @@ async fn mutated_send(cx: &mut Cx) -> Result<(), Stop> {
                 send = send.bytes(4, b"mutant");
             }
             let send = send.verbatim(mutation.as_bytes());
-            session.conn.send_payload(&Raw::new().message(5, &send).into_bytes(), &format!("Send with {what}")).await;
+            session
+                .conn
+                .send_payload(&Raw::new().message(5, &send).into_bytes(), &format!("Send with {what}"))
+                .await;
             // An answer to this Send (SendAck or rejection) keeps the session; a fatal Error
             // ends it, and the next mutation gets a new one.
             let answer = session
@@ -141,11 +156,21 @@ async fn mutated_send(cx: &mut Cx) -> Result<(), Stop> {
                 Ok(true) => {}
                 Ok(false) => {
                     if !session.conn.closes_within(wait).await {
-                        return Err(fail("CIM-11.1-1", "the connection closed after the fatal Error", "still open"));
+                        return Err(fail(
+                            "CIM-11.1-1",
+                            "the connection closed after the fatal Error",
+                            "still open",
+                        ));
                     }
                     session = cx.open(&alice, "d1").await?;
                 }
-                Err(event) => return Err(fail("CIM-7.2-2", format!("an answer to a Send with {what}, or a fatal Error"), event.describe())),
+                Err(event) => {
+                    return Err(fail(
+                        "CIM-7.2-2",
+                        format!("an answer to a Send with {what}, or a fatal Error"),
+                        event.describe(),
+                    ));
+                }
             }
         }
     }
@@ -166,8 +191,14 @@ async fn truncated_frames(cx: &mut Cx) -> Result<(), Stop> {
         conn.shutdown().await;
         // Nothing to check but that the server is not confused; the Welcome must not come,
         // since the Hello never completed.
-        if let Event::Frame(Frame { body: Some(Body::Welcome(_)) }) = conn.next(Duration::from_millis(300)).await {
-            return Err(fail("CIM-3.1-5", "no Welcome for a Hello cut off by the end of the connection", "Welcome"));
+        if let Event::Frame(Frame { body: Some(Body::Welcome(_)) }) =
+            conn.next(Duration::from_millis(300)).await
+        {
+            return Err(fail(
+                "CIM-3.1-5",
+                "no Welcome for a Hello cut off by the end of the connection",
+                "Welcome",
+            ));
         }
     }
     still_serving(cx, &alice, "CIM-11.1-10").await
@@ -216,16 +247,29 @@ async fn ping_flood(cx: &mut Cx) -> Result<(), Stop> {
     while next < count {
         match session.conn.next(wait).await {
             Event::Frame(Frame { body: Some(Body::Pong(p)) }) => {
-                check("CIM-6.2-3", p.nonce == next, format!("Pong {{nonce: {next}}}, the Pongs in the order of the Pings"), || {
-                    format!("Pong {{nonce: {}}}", p.nonce)
-                })?;
+                check(
+                    "CIM-6.2-3",
+                    p.nonce == next,
+                    format!("Pong {{nonce: {next}}}, the Pongs in the order of the Pings"),
+                    || format!("Pong {{nonce: {}}}", p.nonce),
+                )?;
                 next += 1;
             }
-            Event::Frame(Frame { body: Some(Body::Error(e)) }) if e.code == crate::spec::code("SLOW_CONSUMER") => {
-                return Err(Stop::Skip("the server ended the flood with SLOW_CONSUMER, which it may (CIM-10.4-1)".into()));
+            Event::Frame(Frame { body: Some(Body::Error(e)) })
+                if e.code == crate::spec::code("SLOW_CONSUMER") =>
+            {
+                return Err(Stop::Skip(
+                    "the server ended the flood with SLOW_CONSUMER, which it may (CIM-10.4-1)".into(),
+                ));
             }
             Event::Frame(_) => {}
-            other => return Err(fail("CIM-6.2-3", format!("{count} Pongs"), format!("{next} Pongs, then {}", other.describe()))),
+            other => {
+                return Err(fail(
+                    "CIM-6.2-3",
+                    format!("{count} Pongs"),
+                    format!("{next} Pongs, then {}", other.describe()),
+                ));
+            }
         }
     }
     Ok(())
@@ -263,9 +307,12 @@ async fn never_reads(cx: &mut Cx) -> Result<(), Stop> {
             let started = Instant::now();
             a.conn.send(&frames::send(&id, frames::to_user(&bob.id), &format!("still there? {i}"))).await;
             expect_ack(&mut a.conn, "CIM-11.1-10", &id, wait).await?;
-            check("CIM-11.1-10", started.elapsed() < Duration::from_secs(1), "other sessions answered promptly", || {
-                format!("a SendAck took {} ms", started.elapsed().as_millis())
-            })?;
+            check(
+                "CIM-11.1-10",
+                started.elapsed() < Duration::from_secs(1),
+                "other sessions answered promptly",
+                || format!("a SendAck took {} ms", started.elapsed().as_millis()),
+            )?;
             tokio::time::sleep(Duration::from_millis(300)).await;
         }
         Ok::<(), Stop>(())
@@ -277,12 +324,23 @@ async fn never_reads(cx: &mut Cx) -> Result<(), Stop> {
 async fn error_from_client(cx: &mut Cx) -> Result<(), Stop> {
     let alice = cx.user("alice").await?;
     let wait = cx.answer_wait();
-    for (code, client_msg_id) in [(crate::spec::code("INTERNAL"), ""), (crate::spec::code("INTERNAL"), "m-1"), (5999, ""), (1999, ""), (64_000, "")] {
+    for (code, client_msg_id) in [
+        (crate::spec::code("INTERNAL"), ""),
+        (crate::spec::code("INTERNAL"), "m-1"),
+        (5999, ""),
+        (1999, ""),
+        (64_000, ""),
+    ] {
         let mut session = cx.open(&alice, "d1").await?;
         session.conn.send(&frames::error(code, client_msg_id)).await;
-        check("CIM-11.1-3", session.conn.closes_within(wait).await, format!("the connection closed after the client's Error {code} (client_msg_id {client_msg_id:?})"), || {
-            "still open".into()
-        })?;
+        check(
+            "CIM-11.1-3",
+            session.conn.closes_within(wait).await,
+            format!(
+                "the connection closed after the client's Error {code} (client_msg_id {client_msg_id:?})"
+            ),
+            || "still open".into(),
+        )?;
     }
     Ok(())
 }
@@ -303,5 +361,11 @@ async fn nothing_after_fatal(cx: &mut Cx) -> Result<(), Stop> {
     }
     let wait = cx.answer_wait();
     crate::case::expect_fatal(&mut session.conn, "CIM-3.4-1", "MALFORMED_FRAME", wait).await?;
-    crate::case::expect_no_deliver(&mut listener.conn, "CIM-11.1-4", "no Deliver of a Send that followed a fatal error", cx.wait(Duration::from_secs(1))).await
+    crate::case::expect_no_deliver(
+        &mut listener.conn,
+        "CIM-11.1-4",
+        "no Deliver of a Send that followed a fatal error",
+        cx.wait(Duration::from_secs(1)),
+    )
+    .await
 }

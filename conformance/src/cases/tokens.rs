@@ -60,7 +60,9 @@ async fn other_device(cx: &mut Cx) -> Result<(), Stop> {
     let error = expect_fatal(&mut conn, "CIM-5.2-3", "UNAUTHENTICATED", wait).await?;
     // A token's second half is its signature: neither it nor the whole may be echoed.
     let tail = &login.token[login.token.len() / 2..];
-    check("CIM-5.4-1", !error.message.contains(tail), "an Error.message without the token", || format!("{:?}", error.message))
+    check("CIM-5.4-1", !error.message.contains(tail), "an Error.message without the token", || {
+        format!("{:?}", error.message)
+    })
 }
 
 async fn user_from_token(cx: &mut Cx) -> Result<(), Stop> {
@@ -68,17 +70,24 @@ async fn user_from_token(cx: &mut Cx) -> Result<(), Stop> {
     let bob = cx.user("bob").await?;
     let mut to_bob = cx.open(&bob, "d1").await?;
     let mut from_alice = cx.open(&alice, "d1").await?;
-    check("CIM-4.4-3", from_alice.welcome.user_id == alice.id, format!("Welcome.user_id {:?}", alice.id), || {
-        format!("{:?}", from_alice.welcome.user_id)
-    })?;
+    check(
+        "CIM-4.4-3",
+        from_alice.welcome.user_id == alice.id,
+        format!("Welcome.user_id {:?}", alice.id),
+        || format!("{:?}", from_alice.welcome.user_id),
+    )?;
     let id = cx.client_msg_id();
     from_alice.conn.send(&frames::send(&id, frames::to_user(&bob.id), "who am I")).await;
     let wait = cx.answer_wait();
     expect_ack(&mut from_alice.conn, "CIM-7.2-2", &id, wait).await?;
-    let deliver = expect_deliver(&mut to_bob.conn, "CIM-8.2-1", "the Deliver of alice's message", wait).await?;
-    check("CIM-7.1-10", deliver.from_user_id == alice.id, format!("from_user_id {:?}, the sending session's user", alice.id), || {
-        format!("from_user_id {:?}", deliver.from_user_id)
-    })?;
+    let deliver =
+        expect_deliver(&mut to_bob.conn, "CIM-8.2-1", "the Deliver of alice's message", wait).await?;
+    check(
+        "CIM-7.1-10",
+        deliver.from_user_id == alice.id,
+        format!("from_user_id {:?}, the sending session's user", alice.id),
+        || format!("from_user_id {:?}", deliver.from_user_id),
+    )?;
     Ok(())
 }
 
@@ -86,7 +95,10 @@ async fn logged_out(cx: &mut Cx) -> Result<(), Stop> {
     let alice = cx.user("alice").await?;
     let mut session = cx.open(&alice, "d1").await?;
     let token = session.login.token.clone();
-    cx.route.logout(&token, false).await.map_err(|e| Stop::Error(format!("the route's Logout failed: {e}")))?;
+    cx.route
+        .logout(&token, false)
+        .await
+        .map_err(|e| Stop::Error(format!("the route's Logout failed: {e}")))?;
     let wait = cx.wait(std::time::Duration::from_secs(5));
     let reason = session
         .conn
@@ -95,7 +107,13 @@ async fn logged_out(cx: &mut Cx) -> Result<(), Stop> {
             _ => None,
         })
         .await
-        .map_err(|event| fail("CIM-14.2-4", "GoAway LOGGED_OUT on the session of the login that logged out", event.describe()))?;
+        .map_err(|event| {
+            fail(
+                "CIM-14.2-4",
+                "GoAway LOGGED_OUT on the session of the login that logged out",
+                event.describe(),
+            )
+        })?;
     check("CIM-12.1-1", reason == 4, "GoAway reason LOGGED_OUT (4)", || format!("reason {reason}"))?;
     let mut conn = cx.connect(&session.login).await?;
     conn.send(&frame(Body::Hello(hello(&token, "d1")))).await;
@@ -116,7 +134,9 @@ mod mint {
 
     /// `<signed>.<signature>` for any first parts.
     pub(super) fn signed_parts(secret: &str, signed: &str) -> String {
-        let Ok(mut mac) = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()) else { return String::new() };
+        let Ok(mut mac) = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()) else {
+            return String::new();
+        };
         mac.update(signed.as_bytes());
         format!("{signed}.{}", URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes()))
     }
@@ -128,7 +148,10 @@ mod mint {
 
 fn secret(cx: &Cx) -> Result<String, Stop> {
     cx.target.token_secret.clone().ok_or_else(|| {
-        Stop::NotApplicable("needs the deployment's token secret (--token-secret) to make tokens the route would not issue".into())
+        Stop::NotApplicable(
+            "needs the deployment's token secret (--token-secret) to make tokens the route would not issue"
+                .into(),
+        )
     })
 }
 
@@ -173,7 +196,12 @@ async fn minted_accepted(cx: &mut Cx) -> Result<(), Stop> {
         Stop::Fail(f) => fail("CIM-5.5-7", "Welcome: members the server does not know are ignored", f.actual),
         other => other,
     })?;
-    check("CIM-5.2-5", welcome.user_id == alice.id, format!("user_id {:?} from the token's sub", alice.id), || format!("{:?}", welcome.user_id))
+    check(
+        "CIM-5.2-5",
+        welcome.user_id == alice.id,
+        format!("user_id {:?} from the token's sub", alice.id),
+        || format!("{:?}", welcome.user_id),
+    )
 }
 
 async fn malformed_signed(cx: &mut Cx) -> Result<(), Stop> {
@@ -189,8 +217,14 @@ async fn malformed_signed(cx: &mut Cx) -> Result<(), Stop> {
         (format!(r#"{{"dev":"d1","lid":"l{now}","iat":{now},"exp":{exp}}}"#), "no sub"),
         (format!(r#"{{"sub":"","dev":"d1","lid":"l{now}","iat":{now},"exp":{exp}}}"#), "an empty sub"),
         (format!(r#"{{"sub":{user:?},"dev":"d1","lid":"","iat":{now},"exp":{exp}}}"#), "an empty lid"),
-        (format!(r#"{{"sub":{user:?},"dev":"d1","lid":"l{now}","iat":"{now}","exp":{exp}}}"#), "iat as a string"),
-        (format!(r#"{{"sub":{user:?},"dev":"d1","lid":"l{now}","iat":{now},"exp":{exp}.5}}"#), "exp not an integer"),
+        (
+            format!(r#"{{"sub":{user:?},"dev":"d1","lid":"l{now}","iat":"{now}","exp":{exp}}}"#),
+            "iat as a string",
+        ),
+        (
+            format!(r#"{{"sub":{user:?},"dev":"d1","lid":"l{now}","iat":{now},"exp":{exp}.5}}"#),
+            "exp not an integer",
+        ),
     ];
     let wait = cx.answer_wait();
     for (payload, what) in payloads {
@@ -202,7 +236,10 @@ async fn malformed_signed(cx: &mut Cx) -> Result<(), Stop> {
     let good = format!(r#"{{"sub":{user:?},"dev":"d1","lid":"l{now}","iat":{now},"exp":{exp}}}"#);
     use base64::Engine as _;
     let encoded = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&good);
-    for (signed, what) in [(format!("v2.{encoded}"), "a first part other than v1"), (format!("v1.{encoded}.extra"), "four parts")] {
+    for (signed, what) in [
+        (format!("v2.{encoded}"), "a first part other than v1"),
+        (format!("v1.{encoded}.extra"), "four parts"),
+    ] {
         cx.note(format!("a signed token with {what}"));
         let mut conn = cx.connect(&login).await?;
         conn.send(&frame(Body::Hello(hello(&mint::signed_parts(&secret, &signed), "d1")))).await;

@@ -62,7 +62,14 @@ pub fn details(case: &CaseResult) -> String {
     if !case.transcript.is_empty() {
         let _ = writeln!(out, "  transcript:");
         for line in &case.transcript {
-            let _ = writeln!(out, "    {:>6} ms {:<5} {} {}", line.at_ms, line.conn, line.direction.arrow(), line.text);
+            let _ = writeln!(
+                out,
+                "    {:>6} ms {:<5} {} {}",
+                line.at_ms,
+                line.conn,
+                line.direction.arrow(),
+                line.text
+            );
         }
     }
     let _ = writeln!(out, "  rerun:    {}", case.rerun);
@@ -99,7 +106,8 @@ pub fn summary(style: Style, report: &Report<'_>) -> String {
         .iter()
         .fold((0, 0, 0), |(c, u, m), s| (c + s.covered, u + s.untestable, m + s.mandatory));
     let _ = writeln!(out, "  {:<8} {covered:>8} {untestable:>10} {mandatory:>10}", "total");
-    let counts: Vec<String> = report.summary.iter().filter(|(_, n)| *n > 0).map(|(v, n)| format!("{n} {}", v.word())).collect();
+    let counts: Vec<String> =
+        report.summary.iter().filter(|(_, n)| *n > 0).map(|(v, n)| format!("{n} {}", v.word())).collect();
     let _ = writeln!(
         out,
         "\n{} cases in {:.1} s (seed {}): {}",

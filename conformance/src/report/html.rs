@@ -25,7 +25,11 @@ fn class(verdict: Verdict) -> &'static str {
 pub fn render(report: &Report<'_>) -> String {
     let mut out = String::new();
     let title = format!("cim-conformance {} report", report.mode);
-    let _ = write!(out, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{}</title><style>{STYLE}</style></head><body>\n", escape(&title));
+    let _ = write!(
+        out,
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{}</title><style>{STYLE}</style></head><body>\n",
+        escape(&title)
+    );
     let _ = writeln!(out, "<h1>{}</h1>", escape(&title));
     let _ = writeln!(
         out,
@@ -46,7 +50,7 @@ pub fn render(report: &Report<'_>) -> String {
     }
     out.push_str("</p>\n<h2>Coverage of MUST and MUST NOT requirements</h2>\n<table><tr><th>Section</th><th>Covered</th><th>Untestable</th><th>Of</th><th></th><th>Missing</th></tr>\n");
     for s in &report.coverage {
-        let width = |n: usize| if s.mandatory == 0 { 0 } else { n * 120 / s.mandatory };
+        let width = |n: usize| (n * 120).checked_div(s.mandatory).unwrap_or(0);
         let _ = writeln!(
             out,
             "<tr><td>§{}</td><td class=n>{}</td><td class=n>{}</td><td class=n>{}</td><td><span class=bar style=\"width:{}px\"></span><span class=\"bar u\" style=\"width:{}px\"></span></td><td>{}</td></tr>",
@@ -61,7 +65,11 @@ pub fn render(report: &Report<'_>) -> String {
     }
     out.push_str("</table>\n<h2>Cases</h2>\n");
     for case in report.cases {
-        let open = if matches!(case.verdict, Verdict::Fail | Verdict::Xpass | Verdict::Error) { " open" } else { "" };
+        let open = if matches!(case.verdict, Verdict::Fail | Verdict::Xpass | Verdict::Error) {
+            " open"
+        } else {
+            ""
+        };
         let _ = writeln!(
             out,
             "<details{open} id=\"{}\"><summary><span class=\"v {}\">{}</span> <code>{}</code> {} <small>({} ms · {})</small></summary>",
@@ -89,7 +97,14 @@ pub fn render(report: &Report<'_>) -> String {
         }
         out.push_str("<pre>");
         for line in &case.transcript {
-            let _ = writeln!(out, "{:>6} ms {:<5} {} {}", line.at_ms, escape(&line.conn), escape(line.direction.arrow()), escape(&line.text));
+            let _ = writeln!(
+                out,
+                "{:>6} ms {:<5} {} {}",
+                line.at_ms,
+                escape(&line.conn),
+                escape(line.direction.arrow()),
+                escape(&line.text)
+            );
         }
         let _ = writeln!(out, "</pre><p>Rerun: <code>{}</code></p></details>", escape(&case.rerun));
     }

@@ -77,17 +77,30 @@ fn testcase(out: &mut String, case: &CaseResult) {
     );
     match case.verdict {
         Verdict::Fail | Verdict::Xpass => {
-            let _ = writeln!(out, "      <failure message=\"{}\" type=\"{}\">{}</failure>", escape(&message), case.verdict.word(), escape(&details));
+            let _ = writeln!(
+                out,
+                "      <failure message=\"{}\" type=\"{}\">{}</failure>",
+                escape(&message),
+                case.verdict.word(),
+                escape(&details)
+            );
         }
         Verdict::Error => {
-            let _ = writeln!(out, "      <error message=\"{}\">{}</error>", escape(&message), escape(&details));
+            let _ =
+                writeln!(out, "      <error message=\"{}\">{}</error>", escape(&message), escape(&details));
         }
         Verdict::Skip | Verdict::NotApplicable => {
-            let _ = writeln!(out, "      <skipped message=\"{}: {}\"/>", case.verdict.word(), escape(&message));
+            let _ =
+                writeln!(out, "      <skipped message=\"{}: {}\"/>", case.verdict.word(), escape(&message));
         }
         Verdict::Pass | Verdict::Warn | Verdict::Info | Verdict::Xfail => {
             if case.verdict != Verdict::Pass {
-                let _ = writeln!(out, "      <system-out>{}: {}</system-out>", case.verdict.word(), escape(&details));
+                let _ = writeln!(
+                    out,
+                    "      <system-out>{}: {}</system-out>",
+                    case.verdict.word(),
+                    escape(&details)
+                );
             }
         }
     }

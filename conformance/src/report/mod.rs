@@ -46,8 +46,18 @@ pub struct Report<'a> {
 
 impl<'a> Report<'a> {
     /// A report of `run`.
-    pub fn new(mode: &'a str, target: String, seed: u64, strict: bool, run: &'a Run, coverage: Vec<SectionCoverage>) -> Self {
-        let summary = Verdict::ALL.iter().map(|v| (*v, run.results.iter().filter(|r| r.verdict == *v).count())).collect();
+    pub fn new(
+        mode: &'a str,
+        target: String,
+        seed: u64,
+        strict: bool,
+        run: &'a Run,
+        coverage: Vec<SectionCoverage>,
+    ) -> Self {
+        let summary = Verdict::ALL
+            .iter()
+            .map(|v| (*v, run.results.iter().filter(|r| r.verdict == *v).count()))
+            .collect();
         Self {
             schema: "cim-conformance-report",
             schema_version: 1,

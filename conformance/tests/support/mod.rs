@@ -51,11 +51,15 @@ impl Deployment {
         options.ws_listen = any_port();
         options.admin_listen = any_port();
         options.internal_listen = any_port();
-        let server = cim_server::start(options, store.clone(), registry.clone(), keys.clone()).await.expect("server starts");
+        let server = cim_server::start(options, store.clone(), registry.clone(), keys.clone())
+            .await
+            .expect("server starts");
         let mut route_options = cim_route::RouteOptions::defaults();
         route_options.http_listen = any_port();
         route_options.grpc_listen = any_port();
-        let route = cim_route::start(route_options, store, registry, keys, Some(server.fanout())).await.expect("route starts");
+        let route = cim_route::start(route_options, store, registry, keys, Some(server.fanout()))
+            .await
+            .expect("route starts");
         let proxy = match mutant {
             Mutant::Wire(m) => Some(proxy::Proxy::start(server.tcp_addr(), m).await),
             _ => None,

@@ -85,16 +85,22 @@ fn prefixed(frame: &Frame) -> Vec<u8> {
     out
 }
 
+/// One frame as read: its bytes with the prefix, and the Frame if they decode.
+type RawFrame = (Vec<u8>, Option<Frame>);
+
+/// Not length-prefixed frames at all.
+struct NotFrames;
+
 /// Splits complete frames off `buf`: `Ok(Some((frame bytes with prefix, decoded)))`, `Ok(None)`
-/// when more bytes are needed, `Err(())` when the bytes are not length-prefixed frames at all.
-fn next_frame(buf: &mut Vec<u8>) -> Result<Option<(Vec<u8>, Option<Frame>)>, ()> {
+/// when more bytes are needed, `Err(NotFrames)` when the bytes are not length-prefixed frames at all.
+fn next_frame(buf: &mut Vec<u8>) -> Result<Option<RawFrame>, NotFrames> {
     let mut len = 0u64;
     for i in 0..5 {
         let Some(&byte) = buf.get(i) else { return Ok(None) };
         len |= u64::from(byte & 0x7f) << (7 * i);
         if byte & 0x80 == 0 {
             if len > 1 << 20 {
-                return Err(());
+                return Err(NotFrames);
             }
             let end = i + 1 + len as usize;
             if buf.len() < end {
@@ -105,7 +111,7 @@ fn next_frame(buf: &mut Vec<u8>) -> Result<Option<(Vec<u8>, Option<Frame>)>, ()>
             return Ok(Some((bytes, frame)));
         }
     }
-    Err(())
+    Err(NotFrames)
 }
 
 async fn relay(client: TcpStream, server: TcpStream, mutant: WireMutant) {
@@ -150,7 +156,7 @@ async fn relay(client: TcpStream, server: TcpStream, mutant: WireMutant) {
             loop {
                 match next_frame(&mut buf) {
                     Ok(None) => break,
-                    Err(()) => {
+                    Err(NotFrames) => {
                         if filtering {
                             let _ = server_write.write_all(&buf).await;
                         }
@@ -217,12 +223,23 @@ async fn relay(client: TcpStream, server: TcpStream, mutant: WireMutant) {
 }
 
 /// A client frame on its way up: whether to forward it.
-fn upstream(mutant: WireMutant, state: &Mutex<State>, frame: Option<&Frame>, to_client: &mpsc::Sender<Vec<u8>>) -> bool {
+fn upstream(
+    mutant: WireMutant,
+    state: &Mutex<State>,
+    frame: Option<&Frame>,
+    to_client: &mpsc::Sender<Vec<u8>>,
+) -> bool {
     let Ok(mut state) = state.lock() else { return true };
     match (mutant, frame.and_then(|f| f.body.as_ref())) {
-        (WireMutant::AcceptsFramesBeforeWelcome, Some(body)) if !state.welcomed => matches!(body, Body::Hello(_)),
-        (WireMutant::AcksBeforeStoring, Some(Body::Send(send))) if state.welcomed && !send.client_msg_id.is_empty() => {
-            let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
+        (WireMutant::AcceptsFramesBeforeWelcome, Some(body)) if !state.welcomed => {
+            matches!(body, Body::Hello(_))
+        }
+        (WireMutant::AcksBeforeStoring, Some(Body::Send(send)))
+            if state.welcomed && !send.client_msg_id.is_empty() =>
+        {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis() as u64);
             let ack = SendAck {
                 client_msg_id: send.client_msg_id.clone(),
                 message_id: fake_ulid(now, state.acked_early.len() as u64),
@@ -239,7 +256,13 @@ fn upstream(mutant: WireMutant, state: &Mutex<State>, frame: Option<&Frame>, to_
 }
 
 /// A server frame on its way down: what the client gets instead.
-fn downstream(mutant: WireMutant, state: &Mutex<State>, bytes: Vec<u8>, frame: Option<Frame>, held: &mut Option<Vec<u8>>) -> Vec<Vec<u8>> {
+fn downstream(
+    mutant: WireMutant,
+    state: &Mutex<State>,
+    bytes: Vec<u8>,
+    frame: Option<Frame>,
+    held: &mut Option<Vec<u8>>,
+) -> Vec<Vec<u8>> {
     let Some(mut frame) = frame else { return vec![bytes] };
     let Ok(mut state) = state.lock() else { return vec![bytes] };
     match (mutant, frame.body.as_mut()) {
@@ -274,7 +297,11 @@ fn downstream(mutant: WireMutant, state: &Mutex<State>, bytes: Vec<u8>, frame: O
                 Vec::new()
             }
         },
-        (WireMutant::AcksBeforeStoring, Some(Body::SendAck(a))) if state.acked_early.remove(&a.client_msg_id) => Vec::new(),
+        (WireMutant::AcksBeforeStoring, Some(Body::SendAck(a)))
+            if state.acked_early.remove(&a.client_msg_id) =>
+        {
+            Vec::new()
+        }
         _ => vec![bytes],
     }
 }

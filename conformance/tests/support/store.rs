@@ -1,8 +1,8 @@
 //! A store that passes everything to a real one, except for one deliberate fault.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use cim_backend::{
@@ -95,7 +95,8 @@ impl Store for MutantStore {
                 })
             }
             StoreMutant::NoDedupe => {
-                message.client_msg_id = format!("{}#{}", message.client_msg_id, self.counter.fetch_add(1, Ordering::Relaxed));
+                message.client_msg_id =
+                    format!("{}#{}", message.client_msg_id, self.counter.fetch_add(1, Ordering::Relaxed));
                 self.inner.accept_message(message).await
             }
             _ => self.inner.accept_message(message).await,
@@ -108,7 +109,12 @@ impl Store for MutantStore {
         }
         Ok(head)
     }
-    async fn read_inbox(&self, user_id: &str, from_seq: u64, limit: usize) -> Result<Vec<wire::Deliver>, StoreError> {
+    async fn read_inbox(
+        &self,
+        user_id: &str,
+        from_seq: u64,
+        limit: usize,
+    ) -> Result<Vec<wire::Deliver>, StoreError> {
         let mut entries = self.inner.read_inbox(user_id, from_seq, limit).await?;
         if self.mutant == StoreMutant::ReversedInbox {
             entries.reverse();
@@ -117,15 +123,23 @@ impl Store for MutantStore {
     }
     async fn ack_inbox(&self, user_id: &str, device_id: &str, up_to_seq: u64) -> Result<(), StoreError> {
         if self.mutant == StoreMutant::SharedAcks {
-            let devices: Vec<String> =
-                self.devices.lock().map(|d| d.get(user_id).into_iter().flatten().cloned().collect()).unwrap_or_default();
+            let devices: Vec<String> = self
+                .devices
+                .lock()
+                .map(|d| d.get(user_id).into_iter().flatten().cloned().collect())
+                .unwrap_or_default();
             for device in devices {
                 self.inner.ack_inbox(user_id, &device, up_to_seq).await?;
             }
         }
         self.inner.ack_inbox(user_id, device_id, up_to_seq).await
     }
-    async fn create_group(&self, group_id: &str, creator: &str, members: &[String]) -> Result<GroupRecord, StoreError> {
+    async fn create_group(
+        &self,
+        group_id: &str,
+        creator: &str,
+        members: &[String],
+    ) -> Result<GroupRecord, StoreError> {
         self.inner.create_group(group_id, creator, members).await
     }
     async fn join_group(&self, group_id: &str, user_id: &str) -> Result<GroupRecord, StoreError> {
