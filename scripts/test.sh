@@ -76,7 +76,8 @@ route_port=$(free_port)
 "$CARGO_TARGET_DIR/debug/cim" up --route-listen "127.0.0.1:$route_port" \
     --route-grpc-listen "127.0.0.1:$(free_port)" --server-listen "127.0.0.1:$(free_port)" \
     --ws-listen "127.0.0.1:$(free_port)" --internal-listen "127.0.0.1:$(free_port)" \
-    --admin-listen "127.0.0.1:$(free_port)" >"$artifacts/cim-up.log" 2>&1 &
+    --admin-listen "127.0.0.1:$(free_port)" --api-key conformance-api-key \
+    --jwt-secret conformance-jwt-secret-0123456789 >"$artifacts/cim-up.log" 2>&1 &
 up_pid=$!
 trap 'kill "$up_pid" 2>/dev/null || true' EXIT
 for _ in $(seq 50); do
@@ -84,6 +85,7 @@ for _ in $(seq 50); do
     sleep 0.2
 done
 "$CARGO_TARGET_DIR/debug/cim-conformance" server --route "http://127.0.0.1:$route_port" -j 8 --quiet \
+    --api-key conformance-api-key --jwt-secret conformance-jwt-secret-0123456789 \
     --json "$artifacts/report.json" --junit "$artifacts/junit.xml" --html "$artifacts/report.html"
 kill "$up_pid" 2>/dev/null || true
 trap - EXIT

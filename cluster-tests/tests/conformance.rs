@@ -23,6 +23,7 @@ async fn a_redis_and_zookeeper_cluster_passes_the_conformance_suite() {
         target: Target {
             route: cluster.route_url().to_owned(),
             token_secret: Some(support::TOKEN_SECRET.to_owned()),
+            api_key: Some(support::API_KEY.to_owned()),
             ..Target::default()
         },
         seed: 11,

@@ -93,8 +93,11 @@ pub struct Target {
     pub server: Option<String>,
     /// WebSocket URL used instead of the `ws_url` the route assigns.
     pub ws: Option<String>,
-    /// API key for Push, when the deployment was given one.
+    /// API key for Push and Servers, when the tester has the deployment's.
     pub api_key: Option<String>,
+    /// The app backend's JWT secret, when the deployment accepts JWT logins and the tester
+    /// has it.
+    pub jwt_secret: Option<String>,
     /// Open sessions over WebSocket instead of TCP.
     pub over_websocket: bool,
     /// The deployment's token secret, when it uses the reference token format (§5.5) and the

@@ -121,6 +121,13 @@ struct ServerArgs {
     /// Connect to this WebSocket URL instead of the ws_url the route assigns.
     #[arg(long)]
     ws: Option<String>,
+    /// The deployment's API key (X-Cim-Api-Key): enables the Push and Servers cases.
+    #[arg(long, env = "CIM_API_KEY", hide_env_values = true)]
+    api_key: Option<String>,
+    /// The app backend's JWT secret, if the deployment accepts JWT logins: enables the JWT
+    /// login cases.
+    #[arg(long, env = "CIM_JWT_SECRET", hide_env_values = true)]
+    jwt_secret: Option<String>,
     /// The deployment's token secret, if it uses the reference token format (§5.5): enables
     /// the cases that need tokens the route would never issue (expired, malformed but signed).
     #[arg(long, env = "CIM_TOKEN_SECRET", hide_env_values = true)]
@@ -219,6 +226,12 @@ fn server(args: ServerArgs) -> ExitCode {
     if matches!(args.transport, Transport::Websocket) {
         rerun.push_str(" --transport websocket");
     }
+    if args.api_key.is_some() {
+        rerun.push_str(" --api-key \"$CIM_API_KEY\"");
+    }
+    if args.jwt_secret.is_some() {
+        rerun.push_str(" --jwt-secret \"$CIM_JWT_SECRET\"");
+    }
     if args.token_secret.is_some() {
         rerun.push_str(" --token-secret \"$CIM_TOKEN_SECRET\"");
     }
@@ -230,7 +243,8 @@ fn server(args: ServerArgs) -> ExitCode {
             route: args.route.clone(),
             server: args.server.clone(),
             ws: args.ws.clone(),
-            api_key: None,
+            api_key: args.api_key.clone(),
+            jwt_secret: args.jwt_secret.clone(),
             token_secret: args.token_secret.clone(),
             over_websocket: matches!(args.transport, Transport::Websocket),
         },

@@ -71,6 +71,17 @@ pub struct Answer {
     pub status: u16,
     /// The body as JSON (`Null` when empty or not JSON).
     pub body: Value,
+    /// The Content-Type header.
+    pub content_type: String,
+    /// The body as text.
+    pub text: String,
+}
+
+impl Answer {
+    /// `code` of an error body.
+    pub fn code(&self) -> Option<u64> {
+        self.body.get("code").and_then(Value::as_u64)
+    }
 }
 
 /// A client of one route's HTTP/JSON binding.
@@ -99,21 +110,45 @@ impl Route {
         token: Option<&str>,
         body: Option<&Value>,
     ) -> Result<Answer, RouteError> {
+        let auth = token.map(|t| format!("Bearer {t}"));
+        let headers: Vec<(&str, &str)> = auth.as_deref().map(|a| ("authorization", a)).into_iter().collect();
+        let body = body.filter(|b| !b.is_null()).map(Value::to_string);
+        self.call_raw(method, path, &headers, body).await
+    }
+
+    /// Any call with any headers and a body sent as it is (as JSON unless a header says
+    /// otherwise).
+    pub async fn call_raw(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<String>,
+    ) -> Result<Answer, RouteError> {
         let url = format!("{}{}", self.base, path);
         let method = reqwest::Method::from_bytes(method.as_bytes())
             .map_err(|e| RouteError::Unreachable(e.to_string()))?;
         let mut request = self.http.request(method.clone(), &url);
-        if let Some(token) = token {
-            request = request.header("authorization", format!("Bearer {token}"));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
         }
         if let Some(body) = body {
-            request = request.json(body);
+            if !headers.iter().any(|(n, _)| n.eq_ignore_ascii_case("content-type")) {
+                request = request.header("content-type", "application/json");
+            }
+            request = request.body(body);
         }
         let response = request.send().await.map_err(|e| {
             self.transcript.push("route", Direction::Note, format!("{method} {path}: no answer: {e}"));
             RouteError::Unreachable(e.to_string())
         })?;
         let status = response.status().as_u16();
+        let content_type = response
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
         let text = response.text().await.unwrap_or_default();
         self.transcript.push(
             "route",
@@ -121,7 +156,7 @@ impl Route {
             format!("{method} {path} -> {status} {}", shorten(&text)),
         );
         let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-        Ok(Answer { status, body })
+        Ok(Answer { status, body, content_type, text })
     }
 
     async fn expect(

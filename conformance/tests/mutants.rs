@@ -39,6 +39,8 @@ async fn caught_by(mutant: Mutant) -> Vec<String> {
             route: deployment.route_url(),
             server: Some(deployment.server_addr()),
             token_secret: Some(support::TOKEN_SECRET.to_owned()),
+            api_key: Some(support::API_KEY.to_owned()),
+            jwt_secret: Some(support::JWT_SECRET.to_owned()),
             ..Target::default()
         },
         seed: 7,

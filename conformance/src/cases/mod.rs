@@ -6,6 +6,7 @@ mod heartbeat;
 mod inbox;
 mod messaging;
 mod robustness;
+mod route_api;
 mod tokens;
 
 use crate::case::Case;
@@ -22,6 +23,7 @@ pub fn catalog() -> &'static [Case] {
         all.extend(messaging::cases());
         all.extend(inbox::cases());
         all.extend(robustness::cases());
+        all.extend(route_api::cases());
         all
     })
 }

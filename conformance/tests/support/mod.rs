@@ -24,6 +24,10 @@ pub enum Mutant {
 
 /// The token secret of every test deployment, so that the harness can mint tokens.
 pub const TOKEN_SECRET: &str = "conformance-test-secret-0123456789abcdef";
+/// The API key of every test deployment.
+pub const API_KEY: &str = "conformance-test-api-key";
+/// The app backend's JWT secret of every test deployment.
+pub const JWT_SECRET: &str = "conformance-test-jwt-secret-0123456789";
 
 /// A route and a server on in-memory backends, on free ports of 127.0.0.1.
 pub struct Deployment {
@@ -57,6 +61,8 @@ impl Deployment {
         let mut route_options = cim_route::RouteOptions::defaults();
         route_options.http_listen = any_port();
         route_options.grpc_listen = any_port();
+        route_options.api_key = Some(API_KEY.to_owned());
+        route_options.jwt_secret = Some(JWT_SECRET.to_owned());
         let route = cim_route::start(route_options, store, registry, keys, Some(server.fanout()))
             .await
             .expect("route starts");
