@@ -75,6 +75,8 @@ pub struct Answer {
     pub content_type: String,
     /// The body as text.
     pub text: String,
+    /// The Retry-After header, if any.
+    pub retry_after: Option<String>,
 }
 
 impl Answer {
@@ -143,12 +145,10 @@ impl Route {
             RouteError::Unreachable(e.to_string())
         })?;
         let status = response.status().as_u16();
-        let content_type = response
-            .headers()
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_owned();
+        let header =
+            |name: &str| response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let content_type = header("content-type").unwrap_or_default();
+        let retry_after = header("retry-after");
         let text = response.text().await.unwrap_or_default();
         self.transcript.push(
             "route",
@@ -156,7 +156,44 @@ impl Route {
             format!("{method} {path} -> {status} {}", shorten(&text)),
         );
         let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-        Ok(Answer { status, body, content_type, text })
+        let answer = Answer { status, body, content_type, text, retry_after };
+        if status >= 400 && !matches!(path, "/healthz" | "/metrics") {
+            self.check_error_body(&answer);
+        }
+        Ok(answer)
+    }
+
+    /// Every refusal carries code, name and message (CIM-14.6-1), with a code of the table of
+    /// §14.6 answered with its status (CIM-14.6-3).
+    fn check_error_body(&self, answer: &Answer) {
+        use crate::case::Failure;
+        let code = answer.code().and_then(|c| u32::try_from(c).ok());
+        let name = code.and_then(crate::spec::code_name);
+        let shaped = name.is_some()
+            && answer.body.get("name").and_then(Value::as_str) == name
+            && answer.body.get("message").is_some_and(Value::is_string);
+        if !shaped {
+            self.transcript.violation(
+                "route",
+                Failure {
+                    requirement: "CIM-14.6-1",
+                    expected: "an error body with code (a registry code), its name, and message".to_owned(),
+                    actual: format!("HTTP {} {}", answer.status, shorten(&answer.text)),
+                },
+            );
+            return;
+        }
+        let listed = name.and_then(|n| crate::spec::route_error_statuses().get(n)).copied();
+        if listed != Some(answer.status) {
+            self.transcript.violation(
+                "route",
+                Failure {
+                    requirement: "CIM-14.6-3",
+                    expected: format!("a code of the table of §14.6, with its HTTP status ({listed:?})"),
+                    actual: format!("HTTP {} with {}", answer.status, name.unwrap_or("?")),
+                },
+            );
+        }
     }
 
     async fn expect(

@@ -56,6 +56,28 @@ pub fn code_name(code: u32) -> Option<&'static str> {
     registry().iter().find(|(_, c)| **c == code).map(|(name, _)| name.as_str())
 }
 
+/// The table of §14.6: error name → the HTTP status the route answers it with.
+pub fn route_error_statuses() -> &'static HashMap<String, u16> {
+    static TABLE: OnceLock<HashMap<String, u16>> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        let text = cim_spec::PROTOCOL_V1;
+        let section = text.split("### 14.6 Errors").nth(1).unwrap_or_default();
+        let mut table = HashMap::new();
+        for line in section.lines().skip_while(|l| !l.starts_with("| Codes")).skip(2) {
+            let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+            let (Some(names), Some(status)) =
+                (cells.get(1), cells.get(2).and_then(|s| s.parse::<u16>().ok()))
+            else {
+                break;
+            };
+            for name in names.split(',') {
+                table.insert(name.trim().to_owned(), status);
+            }
+        }
+        table
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -66,5 +88,9 @@ mod tests {
         assert_eq!(code_name(2001), Some("TOKEN_EXPIRED"));
         assert_eq!(section_of("CIM-10.3-2"), "10.3");
         assert!(requirement("CIM-4.1-1").is_some_and(|r| r.level == Level::Must));
+        let statuses = route_error_statuses();
+        assert_eq!(statuses.get("INVALID_CREDENTIALS"), Some(&401));
+        assert_eq!(statuses.get("SHUTTING_DOWN"), Some(&503));
+        assert_eq!(statuses.len(), 14);
     }
 }

@@ -58,7 +58,8 @@ async fn the_reference_deployment_passes_every_case_and_reports_in_every_format(
     assert_eq!(report["schema_version"], 1);
     assert_eq!(report["summary"]["fail"], 0);
     assert_eq!(report["summary"]["error"], 0);
-    // With the token secret, only the TLS case lacks what it needs (the deployment has no TLS).
+    // With every secret given, only TLS and rate limiting are missing: the deployment has
+    // neither.
     let not_applicable: Vec<&str> = report["cases"]
         .as_array()
         .into_iter()
@@ -66,7 +67,7 @@ async fn the_reference_deployment_passes_every_case_and_reports_in_every_format(
         .filter(|c| c["verdict"] == "n/a")
         .filter_map(|c| c["id"].as_str())
         .collect();
-    assert_eq!(not_applicable, ["server.tls.version"]);
+    assert_eq!(not_applicable, ["server.tls.version", "route.rate-limit"]);
     let cases = report["cases"].as_array().expect("cases");
     assert_eq!(cases.len(), cim_conformance::cases::catalog().len());
     assert!(

@@ -12,7 +12,7 @@ use crate::route::{Answer, RouteError};
 pub(super) fn cases() -> Vec<Case> {
     vec![
         crate::case!("route.register", "Register answers 201 with the user_id; bad names, short passwords and taken names fail with their codes",
-            covers: ["CIM-14.4-8", "CIM-14.4-9", "CIM-14.4-10", "CIM-14.1-5", "CIM-14.6-1"], tags: ["route"], budget: 30, register),
+            covers: ["CIM-14.4-8", "CIM-14.4-9", "CIM-14.4-10", "CIM-14.1-5", "CIM-14.6-1", "CIM-14.6-3"], tags: ["route"], budget: 30, register),
         crate::case!("route.login", "Login answers every field of §14.4, and refuses bad credentials alike",
             covers: ["CIM-14.4-11", "CIM-14.4-12", "CIM-14.2-1", "CIM-14.2-5", "CIM-14.2-7", "CIM-5.1-2", "CIM-5.1-3"], tags: ["route", "login"], budget: 30, login),
         crate::case!("route.login-fields", "Login with a bad device_id, both or neither credential fails with INVALID_FIELD",
@@ -34,7 +34,7 @@ pub(super) fn cases() -> Vec<Case> {
         crate::case!("route.groups", "CreateGroup, JoinGroup, LeaveGroup, GroupMembers and MyGroups as §14.4 says",
             covers: ["CIM-14.4-19", "CIM-14.4-20", "CIM-14.4-23", "CIM-14.4-25", "CIM-14.4-26", "CIM-14.4-28"], tags: ["route", "groups"], budget: 30, groups),
         crate::case!("route.group-errors", "Group calls fail with INVALID_FIELD, NOT_FOUND, ALREADY_EXISTS and FORBIDDEN where §14.4 says",
-            covers: ["CIM-14.4-21", "CIM-14.4-22", "CIM-14.4-24", "CIM-14.4-27"], tags: ["route", "groups"], budget: 30, group_errors),
+            covers: ["CIM-14.4-21", "CIM-14.4-22", "CIM-14.4-24", "CIM-14.4-27", "CIM-14.6-3"], tags: ["route", "groups"], budget: 30, group_errors),
         crate::case!("route.push", "Push with the API key sends as the named user, text or base64, deduplicated",
             covers: ["CIM-14.4-29", "CIM-14.4-30", "CIM-14.3-1", "CIM-14.1-2"], tags: ["route", "push", "needs-api-key"], budget: 30, push),
         crate::case!("route.push-errors", "Push with a bad recipient, body or sender fails with its code",
@@ -43,6 +43,8 @@ pub(super) fn cases() -> Vec<Case> {
             covers: ["CIM-14.4-32", "CIM-14.1-2"], tags: ["route", "needs-api-key"], budget: 20, servers),
         crate::case!("route.health", "Health answers without credentials with ok, version and checks",
             covers: ["CIM-14.4-33"], tags: ["route"], budget: 20, health),
+        crate::case!("route.rate-limit", "A route that rate-limits answers RATE_LIMITED with Retry-After",
+            covers: ["CIM-14.6-4"], tags: ["route", "limits"], budget: 60, rate_limit),
         crate::case!("route.jwt-login", "A JWT login takes the user from sub and refuses bad algorithms, signatures and times",
             covers: ["CIM-5.3-1", "CIM-5.3-2"], tags: ["route", "login", "needs-jwt-secret"], budget: 30, jwt_login),
     ]
@@ -821,4 +823,24 @@ async fn jwt_login(cx: &mut Cx) -> Result<(), Stop> {
         refused("CIM-5.3-1", &answer, 401, "INVALID_CREDENTIALS", &format!("a JWT with {what}"))?;
     }
     Ok(())
+}
+
+async fn rate_limit(cx: &mut Cx) -> Result<(), Stop> {
+    // Failed logins are what a route would limit first; they are also cheap for it.
+    let nobody = cx.name("nobody");
+    let body = json!({"user_name": nobody, "password": "not-a-password", "device_id": "d1"}).to_string();
+    for _ in 0..300 {
+        let answer = cx.route.call_raw("POST", "/v1/login", &[], Some(body.clone())).await.map_err(env)?;
+        if answer.status == 429 || answer.code() == Some(u64::from(crate::spec::code("RATE_LIMITED"))) {
+            refused("CIM-14.6-4", &answer, 429, "RATE_LIMITED", "a rate-limited call")?;
+            let retry_after = answer.retry_after.clone();
+            return check(
+                "CIM-14.6-4",
+                retry_after.as_deref().is_some_and(|s| s.parse::<u64>().is_ok()),
+                "a Retry-After header of whole seconds",
+                || format!("{retry_after:?}"),
+            );
+        }
+    }
+    Err(Stop::NotApplicable("the route did not rate-limit 300 failed logins in a row".into()))
 }
