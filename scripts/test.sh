@@ -90,6 +90,10 @@ done
 kill "$up_pid" 2>/dev/null || true
 trap - EXIT
 
+step "cim-conformance client mode against the Rust SDK's driver (reports in artifacts/conformance/)"
+"$CARGO_TARGET_DIR/debug/cim-conformance" client -j 4 --quiet --junit "$artifacts/client-junit.xml" \
+    --html "$artifacts/client-report.html" -- "$CARGO_TARGET_DIR/debug/cim-sdk-driver"
+
 # --- Spec -------------------------------------------------------------------------------------
 step "spec: requirements.toml is generated from protocol.md"
 python3 scripts/gen_requirements.py --check

@@ -18,7 +18,7 @@ use support::Cluster;
 async fn a_redis_and_zookeeper_cluster_passes_the_conformance_suite() {
     let cluster = Cluster::start(3).await;
     let catalog = cases::catalog();
-    let selected = select::select(catalog, &[], &[]);
+    let selected = select::select(catalog, &[], &["client.*".to_owned()]);
     let options = RunOptions {
         target: Target {
             route: cluster.route_url().to_owned(),
@@ -36,6 +36,7 @@ async fn a_redis_and_zookeeper_cluster_passes_the_conformance_suite() {
             "cim-conformance server --route {} --token-secret \"$CIM_TOKEN_SECRET\"",
             cluster.route_url()
         ),
+        rerun_tail: String::new(),
     };
     let run = runner::run(catalog, &selected, &options, |_| {}).await;
     let report = Report::new(

@@ -100,6 +100,8 @@ pub struct Target {
     pub jwt_secret: Option<String>,
     /// Open sessions over WebSocket instead of TCP.
     pub over_websocket: bool,
+    /// Client mode: the driver command the harness starts once per case (spec/v1/driver.md).
+    pub driver: Option<Vec<String>>,
     /// The deployment's token secret, when it uses the reference token format (§5.5) and the
     /// tester shares it: cases then mint tokens (expired, malformed but signed).
     pub token_secret: Option<String>,

@@ -10,6 +10,7 @@
 
 pub mod case;
 pub mod cases;
+pub mod client_mode;
 pub mod coverage;
 pub mod frames;
 pub mod report;

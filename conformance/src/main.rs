@@ -42,6 +42,15 @@ enum Command {
     ///   cim-conformance server --route http://127.0.0.1:8083
     #[command(after_long_help = EXIT_CODES)]
     Server(Box<ServerArgs>),
+    /// Run the client cases against a client, steered through a driver program.
+    ///
+    /// The harness plays the route and the server. It starts the driver once per case with
+    /// CIM_CONFORMANCE_ROUTE set, and speaks JSON lines with it as spec/v1/driver.md says.
+    /// Example, with the driver built on the Rust SDK:
+    ///
+    ///   cim-conformance client -- cargo run -q -p cim-conformance-driver
+    #[command(after_long_help = EXIT_CODES)]
+    Client(Box<ClientArgs>),
     /// List the cases, with the requirements they cover and their tags.
     List {
         /// One JSON object per case, in a JSON array.
@@ -142,6 +151,17 @@ struct ServerArgs {
 }
 
 #[derive(Args, Debug)]
+struct ClientArgs {
+    #[command(flatten)]
+    selection: Selection,
+    #[command(flatten)]
+    run: RunArgs,
+    /// The driver command and its arguments.
+    #[arg(last = true, required = true, value_name = "COMMAND")]
+    command: Vec<String>,
+}
+
+#[derive(Args, Debug)]
 struct RunArgs {
     /// A file of cases expected to fail, one id per line with an optional `# reason`. They
     /// are reported xfail; one that passes is reported xpass, a stale entry.
@@ -181,6 +201,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Server(args) => server(*args),
+        Command::Client(args) => client(*args),
         Command::List { json, selection } => list(json, &selection),
         Command::Explain { id } => explain(&id),
         Command::Coverage { role, check, json } => coverage_command(&role, check, json),
@@ -193,29 +214,6 @@ fn usage_error(message: &str) -> ExitCode {
 }
 
 fn server(args: ServerArgs) -> ExitCode {
-    if !(args.run.timeout_scale > 0.0 && args.run.timeout_scale.is_finite()) {
-        return usage_error("--timeout-scale must be a positive number");
-    }
-    let expected_failures = match &args.run.expected_failures {
-        None => Default::default(),
-        Some(path) => match std::fs::read_to_string(path)
-            .map_err(|e| e.to_string())
-            .and_then(|t| select::parse_expected_failures(&t))
-        {
-            Ok(entries) => entries,
-            Err(e) => return usage_error(&format!("{}: {e}", path.display())),
-        },
-    };
-    let catalog = cases::catalog();
-    let selected = select::select(catalog, &args.selection.run, &args.selection.skip);
-    if selected.is_empty() {
-        return usage_error("no case matches --run/--skip; `cim-conformance list` shows them");
-    }
-    let seed = args.run.seed.unwrap_or_else(|| {
-        let mut bytes = [0u8; 8];
-        let _ = getrandom::fill(&mut bytes);
-        u64::from_le_bytes(bytes) >> 12
-    });
     let mut rerun = format!("cim-conformance server --route {}", args.route);
     if let Some(server) = &args.server {
         rerun.push_str(&format!(" --server {server}"));
@@ -226,35 +224,104 @@ fn server(args: ServerArgs) -> ExitCode {
     if matches!(args.transport, Transport::Websocket) {
         rerun.push_str(" --transport websocket");
     }
-    if args.api_key.is_some() {
-        rerun.push_str(" --api-key \"$CIM_API_KEY\"");
+    for (flag, given, variable) in [
+        ("--api-key", args.api_key.is_some(), "CIM_API_KEY"),
+        ("--jwt-secret", args.jwt_secret.is_some(), "CIM_JWT_SECRET"),
+        ("--token-secret", args.token_secret.is_some(), "CIM_TOKEN_SECRET"),
+    ] {
+        if given {
+            rerun.push_str(&format!(" {flag} \"${variable}\""));
+        }
     }
-    if args.jwt_secret.is_some() {
-        rerun.push_str(" --jwt-secret \"$CIM_JWT_SECRET\"");
+    let target = Target {
+        route: args.route.clone(),
+        server: args.server.clone(),
+        ws: args.ws.clone(),
+        api_key: args.api_key.clone(),
+        jwt_secret: args.jwt_secret.clone(),
+        token_secret: args.token_secret.clone(),
+        over_websocket: matches!(args.transport, Transport::Websocket),
+        driver: None,
+    };
+    let route = args.route.clone();
+    run_mode(Mode::Server, target, &args.selection, &args.run, rerun, Some(&route))
+}
+
+fn client(args: ClientArgs) -> ExitCode {
+    let shown: Vec<String> =
+        args.command.iter().map(|a| if a.contains(' ') { format!("{a:?}") } else { a.clone() }).collect();
+    let rerun = "cim-conformance client".to_owned();
+    let target = Target { driver: Some(args.command.clone()), ..Target::default() };
+    run_mode(Mode::Client(shown.join(" ")), target, &args.selection, &args.run, rerun, None)
+}
+
+enum Mode {
+    Server,
+    /// With the driver command as shown.
+    Client(String),
+}
+
+fn run_mode(
+    mode: Mode,
+    target: Target,
+    selection: &Selection,
+    run_args: &RunArgs,
+    rerun: String,
+    route: Option<&str>,
+) -> ExitCode {
+    if !(run_args.timeout_scale > 0.0 && run_args.timeout_scale.is_finite()) {
+        return usage_error("--timeout-scale must be a positive number");
     }
-    if args.token_secret.is_some() {
-        rerun.push_str(" --token-secret \"$CIM_TOKEN_SECRET\"");
-    }
-    if args.run.timeout_scale != 1.0 {
-        rerun.push_str(&format!(" --timeout-scale {}", args.run.timeout_scale));
-    }
-    let options = RunOptions {
-        target: Target {
-            route: args.route.clone(),
-            server: args.server.clone(),
-            ws: args.ws.clone(),
-            api_key: args.api_key.clone(),
-            jwt_secret: args.jwt_secret.clone(),
-            token_secret: args.token_secret.clone(),
-            over_websocket: matches!(args.transport, Transport::Websocket),
+    let expected_failures = match &run_args.expected_failures {
+        None => Default::default(),
+        Some(path) => match std::fs::read_to_string(path)
+            .map_err(|e| e.to_string())
+            .and_then(|t| select::parse_expected_failures(&t))
+        {
+            Ok(entries) => entries,
+            Err(e) => return usage_error(&format!("{}: {e}", path.display())),
         },
+    };
+    let catalog = cases::catalog();
+    let is_client_case = |id: &str| id.starts_with("client.");
+    let selected: Vec<&cim_conformance::case::Case> =
+        select::select(catalog, &selection.run, &selection.skip)
+            .into_iter()
+            .filter(|c| is_client_case(c.id) == matches!(mode, Mode::Client(_)))
+            .collect();
+    if selected.is_empty() {
+        return usage_error("no case matches --run/--skip; `cim-conformance list` shows them");
+    }
+    let seed = run_args.seed.unwrap_or_else(|| {
+        let mut bytes = [0u8; 8];
+        let _ = getrandom::fill(&mut bytes);
+        u64::from_le_bytes(bytes) >> 12
+    });
+    let (mode_name, described, roles) = match &mode {
+        Mode::Server => {
+            ("server", route.unwrap_or_default().to_owned(), vec![spec::Role::Server, spec::Role::Route])
+        }
+        Mode::Client(command) => ("client", command.clone(), vec![spec::Role::Client]),
+    };
+    let rerun = if run_args.timeout_scale == 1.0 {
+        rerun
+    } else {
+        format!("{rerun} --timeout-scale {}", run_args.timeout_scale)
+    };
+    let rerun_tail = match &mode {
+        Mode::Client(command) => format!(" -- {command}"),
+        Mode::Server => String::new(),
+    };
+    let options = RunOptions {
+        target,
         seed,
-        shuffle: args.run.shuffle,
-        jobs: args.run.jobs,
-        timeout_scale: args.run.timeout_scale,
-        strict: args.run.strict,
+        shuffle: run_args.shuffle,
+        jobs: run_args.jobs,
+        timeout_scale: run_args.timeout_scale,
+        strict: run_args.strict,
         expected_failures,
         rerun_base: rerun,
+        rerun_tail,
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
@@ -263,20 +330,21 @@ fn server(args: ServerArgs) -> ExitCode {
             return ExitCode::from(3);
         }
     };
-    if let Err(why) = runtime.block_on(reachable(&args.route)) {
-        eprintln!("error: cannot reach the route at {}: {why}", args.route);
+    if let Some(route) = route
+        && let Err(why) = runtime.block_on(reachable(route))
+    {
+        eprintln!("error: cannot reach the route at {route}: {why}");
         return ExitCode::from(4);
     }
     let style = console::Style::detect();
     let total = selected.len();
     println!(
-        "cim-conformance {}: {total} cases against {} (seed {seed}, -j {})",
+        "cim-conformance {}: {total} {mode_name} cases against {described} (seed {seed}, -j {})",
         env!("CARGO_PKG_VERSION"),
-        args.route,
         options.jobs.max(1)
     );
     let mut done = 0;
-    let quiet = args.run.quiet;
+    let quiet = run_args.quiet;
     let run = runtime.block_on(runner::run(catalog, &selected, &options, |result| {
         done += 1;
         if !quiet {
@@ -297,13 +365,13 @@ fn server(args: ServerArgs) -> ExitCode {
             })
         })
         .collect();
-    let coverage = coverage::by_section(&covering, &[spec::Role::Server]);
-    let report = Report::new("server", args.route.clone(), seed, args.run.strict, &run, coverage);
+    let coverage = coverage::by_section(&covering, &roles);
+    let report = Report::new(mode_name, described, seed, run_args.strict, &run, coverage);
     print!("{}", console::summary(style, &report));
     for (path, text) in [
-        (&args.run.json, args.run.json.as_ref().map(|_| json::render(&report))),
-        (&args.run.junit, args.run.junit.as_ref().map(|_| junit::render(&report))),
-        (&args.run.html, args.run.html.as_ref().map(|_| html::render(&report))),
+        (&run_args.json, run_args.json.as_ref().map(|_| json::render(&report))),
+        (&run_args.junit, run_args.junit.as_ref().map(|_| junit::render(&report))),
+        (&run_args.html, run_args.html.as_ref().map(|_| html::render(&report))),
     ] {
         if let (Some(path), Some(text)) = (path, text) {
             match std::fs::write(path, text) {

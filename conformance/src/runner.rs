@@ -27,8 +27,10 @@ pub struct RunOptions {
     pub strict: bool,
     /// Case id → reason, from `--expected-failures`.
     pub expected_failures: BTreeMap<String, String>,
-    /// The command line that reruns a case, without `--run` and `--seed`.
+    /// The command line that reruns a case, up to where `--run` and `--seed` go.
     pub rerun_base: String,
+    /// What follows them (client mode: `-- <driver command>`).
+    pub rerun_tail: String,
 }
 
 /// Everything a run found.
@@ -97,7 +99,9 @@ pub async fn run(
         progress(&result);
         results.push((index, result));
     }
-    results.sort_by_key(|(index, _)| *index);
+    // Reports list cases in catalog order whatever order they ran in.
+    let position = |id: &str| cases.iter().position(|c| c.id == id).unwrap_or(usize::MAX);
+    results.sort_by_key(|(_, result)| position(&result.id));
     let known: Vec<&str> = catalog.iter().map(|c| c.id).collect();
     let unknown_expected =
         options.expected_failures.keys().filter(|id| !known.contains(&id.as_str())).cloned().collect();
@@ -184,7 +188,10 @@ async fn run_one(
         failure,
         reason,
         transcript: transcript.lines(),
-        rerun: format!("{} --run {} --seed {}", options.rerun_base, case.id, options.seed),
+        rerun: format!(
+            "{} --run {} --seed {}{}",
+            options.rerun_base, case.id, options.seed, options.rerun_tail
+        ),
     }
 }
 

@@ -150,6 +150,17 @@ impl Conn {
         Ok(Self::new(label, Io::Tcp(stream), transcript))
     }
 
+    /// A TCP connection the harness accepted, playing the server.
+    pub fn accepted(stream: TcpStream, label: &str, transcript: &Transcript) -> Self {
+        let _ = stream.set_nodelay(true);
+        let peer = stream.peer_addr().map(|a| a.to_string()).unwrap_or_default();
+        transcript.push(label, Direction::Note, format!("accepted a TCP connection from {peer}"));
+        let mut conn = Self::new(label, Io::Tcp(stream), transcript);
+        // Rules on what a server sends do not apply to what a client sends.
+        conn.seen.peer_is_client = true;
+        conn
+    }
+
     /// Opens a WebSocket connection.
     pub async fn websocket(url: &str, label: &str, transcript: &Transcript) -> std::io::Result<Self> {
         let connect = tokio_tungstenite::connect_async(url);
@@ -445,6 +456,7 @@ fn oversized(len: usize) -> Failure {
 /// What an implementation sent so far on one connection, for the rules every frame obeys.
 #[derive(Default)]
 struct Seen {
+    peer_is_client: bool,
     welcome: bool,
     go_away: bool,
     fatal: bool,
@@ -454,6 +466,9 @@ impl Seen {
     fn check(&mut self, frame: &Frame) -> Vec<Failure> {
         use cim_proto::v1::frame::Body;
         let mut out = Vec::new();
+        if self.peer_is_client {
+            return client_rules(frame, &mut self.fatal);
+        }
         let mut breach = |requirement, expected: &str| {
             out.push(Failure { requirement, expected: expected.to_owned(), actual: describe(frame) });
         };
@@ -507,6 +522,37 @@ impl Seen {
         }
         out
     }
+}
+
+/// Rules every frame a client sends obeys.
+fn client_rules(frame: &Frame, fatal: &mut bool) -> Vec<Failure> {
+    use cim_proto::v1::frame::Body;
+    let mut out = Vec::new();
+    let mut breach = |requirement, expected: &str| {
+        out.push(Failure { requirement, expected: expected.to_owned(), actual: describe(frame) });
+    };
+    if *fatal {
+        breach("CIM-11.1-1", "nothing after a fatal Error");
+    }
+    match &frame.body {
+        Some(Body::Error(error)) => {
+            if !error.client_msg_id.is_empty() {
+                breach("CIM-11.1-5", "no client_msg_id in an Error a client sends");
+            }
+            if crate::spec::code_name(error.code).is_none() {
+                breach("CIM-11.2-1", "an Error code from the registry of §11.2");
+            }
+            if (6000..7000).contains(&error.code) {
+                breach("CIM-11.2-3", "no Error frame with a code of 6000–6999");
+            }
+            *fatal = true;
+        }
+        Some(Body::DeliverAck(ack)) if ack.up_to_seq == 0 => {
+            breach("CIM-7.4-6", "no DeliverAck with up_to_seq 0")
+        }
+        _ => {}
+    }
+    out
 }
 
 enum Prefix {

@@ -33,7 +33,7 @@ const MUTANTS: &[(&str, Mutant)] = &[
 async fn caught_by(mutant: Mutant) -> Vec<String> {
     let deployment = Deployment::start(mutant).await;
     let catalog = cases::catalog();
-    let selected = select::select(catalog, &[], &[]);
+    let selected = select::select(catalog, &[], &["client.*".to_owned()]);
     let options = RunOptions {
         target: Target {
             route: deployment.route_url(),
@@ -50,6 +50,7 @@ async fn caught_by(mutant: Mutant) -> Vec<String> {
         strict: false,
         expected_failures: BTreeMap::new(),
         rerun_base: String::new(),
+        rerun_tail: String::new(),
     };
     let run = runner::run(catalog, &selected, &options, |_| {}).await;
     deployment.stop().await;

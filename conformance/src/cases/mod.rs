@@ -1,5 +1,6 @@
 //! The catalog: every case, grouped by the part of the spec it checks.
 
+mod client;
 mod framing;
 mod handshake;
 mod heartbeat;
@@ -24,6 +25,7 @@ pub fn catalog() -> &'static [Case] {
         all.extend(inbox::cases());
         all.extend(robustness::cases());
         all.extend(route_api::cases());
+        all.extend(client::cases());
         all
     })
 }

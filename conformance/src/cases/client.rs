@@ -1,0 +1,404 @@
+//! Client cases: the harness plays route and server, the client runs inside a driver
+//! (spec/v1/driver.md). Ids start with `client.`; `cim-conformance client` runs only these.
+
+use std::time::{Duration, Instant};
+
+use cim_proto::v1::{Deliver, Error as ErrorFrame, Frame, GoAway, Hello, SendAck, frame::Body};
+use serde_json::json;
+
+use crate::case::{Case, Cx, Stop, check, fail};
+use crate::client_mode::ClientHarness;
+use crate::frames::{self, frame};
+use crate::wire::{Conn, Event};
+
+pub(super) fn cases() -> Vec<Case> {
+    vec![
+        crate::case!("client.handshake.hello", "The client's first frame is a Hello with version 1, its device and the token as issued",
+            covers: ["CIM-4.1-1", "CIM-4.2-1", "CIM-4.3-1", "CIM-4.3-4", "CIM-5.1-4", "CIM-3.1-1"], tags: ["client", "handshake"], budget: 30, hello),
+        crate::case!("client.handshake.waits-for-welcome", "Before Welcome the client sends nothing but its Hello",
+            covers: ["CIM-4.1-2"], tags: ["client", "handshake"], budget: 30, waits_for_welcome),
+        crate::case!("client.handshake.unexpected-before-welcome", "A Deliver before Welcome gets UNEXPECTED_FRAME",
+            covers: ["CIM-4.1-5"], tags: ["client", "handshake"], budget: 30, unexpected_before_welcome),
+        crate::case!("client.handshake.wrong-version", "A Welcome with a version the client did not offer gets INVALID_FIELD",
+            covers: ["CIM-4.2-5"], tags: ["client", "handshake"], budget: 30, wrong_version),
+        crate::case!("client.handshake.incomplete-welcome", "A Welcome without resume gets INVALID_FIELD",
+            covers: ["CIM-4.4-6"], tags: ["client", "handshake"], budget: 30, incomplete_welcome),
+        crate::case!("client.heartbeat.pong", "The client answers a Ping with a Pong of the same nonce",
+            covers: ["CIM-6.2-3"], tags: ["client", "heartbeat"], budget: 30, client_pong),
+        crate::case!("client.send.acked", "A message is sent with a valid id and reported sent only after its SendAck",
+            covers: ["CIM-7.1-1", "CIM-7.2-7", "CIM-7.2-6"], tags: ["client", "messaging"], budget: 30, send_acked),
+        crate::case!("client.deliver.in-order-once", "Entries reach the application in order and once, and are acknowledged",
+            covers: ["CIM-8.2-5", "CIM-9.1-7", "CIM-8.3-1", "CIM-7.4-6"], tags: ["client", "inbox"], budget: 30, deliver_in_order_once),
+        crate::case!("client.deliver.acked-promptly", "Processed entries are acknowledged within a second",
+            covers: ["CIM-8.3-2"], tags: ["client", "inbox"], budget: 30, acked_promptly),
+        crate::case!("client.resume.after-loss", "After a lost connection the client reconnects and resumes from what it processed",
+            covers: ["CIM-8.4-1", "CIM-8.4-2", "CIM-6.3-4"], tags: ["client", "resume"], budget: 40, resume_after_loss),
+        crate::case!("client.retransmit", "A Send unanswered when the connection drops is sent again, unchanged, on the next session",
+            covers: ["CIM-13.2-1", "CIM-9.2-3"], tags: ["client", "resume"], budget: 40, retransmit),
+        crate::case!("client.fatal-error.no-retry", "After a fatal Error whose retry is No the client closes and does not reconnect",
+            covers: ["CIM-11.1-2", "CIM-11.3-4"], tags: ["client", "errors"], budget: 30, fatal_no_retry),
+        crate::case!("client.goaway.replaced", "After GoAway SESSION_REPLACED the client does not reconnect",
+            covers: ["CIM-12.2-5"], tags: ["client", "goaway"], budget: 30, goaway_replaced),
+    ]
+}
+
+/// The driver logged in, the client connected and sent its Hello.
+async fn connected(cx: &Cx) -> Result<(ClientHarness, Conn, Hello), Stop> {
+    let mut harness = ClientHarness::start(cx).await?;
+    harness.login("alice", "d1").await;
+    let (conn, hello) = harness.accept_hello(cx.wait(Duration::from_secs(10))).await?;
+    Ok((harness, conn, hello))
+}
+
+/// …and welcomed, with a fresh inbox.
+async fn welcomed(cx: &Cx) -> Result<(ClientHarness, Conn), Stop> {
+    let (mut harness, mut conn, hello) = connected(cx).await?;
+    conn.send(&harness.welcome(&hello, 1, 1)).await;
+    harness
+        .expect_event("DRV-4-1", "a connected event", cx.wait(Duration::from_secs(5)), |e| {
+            e["event"] == "connected"
+        })
+        .await?;
+    Ok((harness, conn))
+}
+
+async fn hello(cx: &mut Cx) -> Result<(), Stop> {
+    let (harness, _conn, hello) = connected(cx).await?;
+    check("CIM-4.2-1", hello.versions.contains(&1), "Hello.versions containing 1", || {
+        format!("{:?}", hello.versions)
+    })?;
+    check(
+        "CIM-4.3-1",
+        hello.device_id == "d1",
+        "device_id \"d1\", the device the driver logged in with",
+        || format!("{:?}", hello.device_id),
+    )?;
+    check(
+        "CIM-4.3-4",
+        hello.max_frame_size == 0 || hello.max_frame_size >= 65_536,
+        "max_frame_size 0 or at least 65536",
+        || format!("{}", hello.max_frame_size),
+    )?;
+    let issued = harness.logins().last().map(|l| l.token.clone()).unwrap_or_default();
+    check("CIM-5.1-4", hello.token == issued, "Hello.token exactly as the route issued it", || {
+        "another token".into()
+    })
+}
+
+async fn waits_for_welcome(cx: &mut Cx) -> Result<(), Stop> {
+    let (mut harness, mut conn, _hello) = connected(cx).await?;
+    // A send while the handshake is pending must wait for Welcome.
+    harness.command(json!({"cmd": "send", "ref": "early", "to": {"user_id": "bob"}, "content_type": "text/plain", "body": "hi"})).await;
+    match conn.next(cx.wait(Duration::from_millis(1500))).await {
+        Event::Timeout | Event::Closed => Ok(()),
+        Event::Frame(Frame { body: Some(Body::Error(e)) }) if e.client_msg_id.is_empty() => Ok(()),
+        other => {
+            Err(fail("CIM-4.1-2", "nothing but Hello (or a fatal Error) before Welcome", other.describe()))
+        }
+    }
+}
+
+async fn expect_client_fatal(
+    conn: &mut Conn,
+    requirement: &'static str,
+    code: &str,
+    wait: Duration,
+) -> Result<(), Stop> {
+    let want = crate::spec::code(code);
+    match conn.next(wait).await {
+        Event::Frame(Frame { body: Some(Body::Error(e)) }) if e.code == want => {}
+        other => {
+            return Err(fail(
+                requirement,
+                format!("Error {code} ({want}), then the connection closes"),
+                other.describe(),
+            ));
+        }
+    }
+    check(
+        "CIM-11.1-1",
+        conn.closes_within(wait).await,
+        format!("the connection closed after Error {code}"),
+        || "still open".into(),
+    )
+}
+
+async fn unexpected_before_welcome(cx: &mut Cx) -> Result<(), Stop> {
+    let (_harness, mut conn, _hello) = connected(cx).await?;
+    let deliver = Deliver {
+        seq: 1,
+        message_id: "01ARZ3NDEKTSV4RRFFQ69G5FAV".into(),
+        from_user_id: "bob".into(),
+        to: Some(frames::to_user("alice")),
+        content_type: "text/plain".into(),
+        body: b"early".to_vec().into(),
+        sent_at_ms: 1,
+    };
+    conn.send(&frame(Body::Deliver(deliver))).await;
+    expect_client_fatal(&mut conn, "CIM-4.1-5", "UNEXPECTED_FRAME", cx.answer_wait()).await
+}
+
+async fn wrong_version(cx: &mut Cx) -> Result<(), Stop> {
+    let (harness, mut conn, hello) = connected(cx).await?;
+    let mut welcome = harness.welcome(&hello, 1, 1);
+    if let Some(Body::Welcome(w)) = welcome.body.as_mut() {
+        w.version = 4_000_000;
+    }
+    conn.send(&welcome).await;
+    expect_client_fatal(&mut conn, "CIM-4.2-5", "INVALID_FIELD", cx.answer_wait()).await
+}
+
+async fn incomplete_welcome(cx: &mut Cx) -> Result<(), Stop> {
+    let (harness, mut conn, hello) = connected(cx).await?;
+    let mut welcome = harness.welcome(&hello, 1, 1);
+    if let Some(Body::Welcome(w)) = welcome.body.as_mut() {
+        w.resume = None;
+    }
+    conn.send(&welcome).await;
+    expect_client_fatal(&mut conn, "CIM-4.4-6", "INVALID_FIELD", cx.answer_wait()).await
+}
+
+async fn client_pong(cx: &mut Cx) -> Result<(), Stop> {
+    let (_harness, mut conn) = welcomed(cx).await?;
+    for nonce in [7, u64::MAX] {
+        conn.send(&frames::ping(nonce)).await;
+        let got = conn
+            .find(cx.answer_wait(), |f| match &f.body {
+                Some(Body::Pong(p)) => Some(p.nonce),
+                _ => None,
+            })
+            .await;
+        match got {
+            Ok(n) if n == nonce => {}
+            Ok(n) => {
+                return Err(fail(
+                    "CIM-6.2-3",
+                    format!("Pong {{nonce: {nonce}}}"),
+                    format!("Pong {{nonce: {n}}}"),
+                ));
+            }
+            Err(event) => {
+                return Err(fail("CIM-6.2-3", format!("Pong {{nonce: {nonce}}}"), event.describe()));
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn next_send(
+    conn: &mut Conn,
+    requirement: &'static str,
+    wait: Duration,
+) -> Result<cim_proto::v1::Send, Stop> {
+    conn.find(wait, |f| match &f.body {
+        Some(Body::Send(s)) => Some(s.clone()),
+        _ => None,
+    })
+    .await
+    .map_err(|event| fail(requirement, "a Send for the driver's send command", event.describe()))
+}
+
+async fn send_acked(cx: &mut Cx) -> Result<(), Stop> {
+    let (mut harness, mut conn) = welcomed(cx).await?;
+    harness.command(json!({"cmd": "send", "ref": "m1", "to": {"user_id": "bob"}, "content_type": "text/plain", "body": "hello bob"})).await;
+    let send = next_send(&mut conn, "CIM-7.1-1", cx.answer_wait()).await?;
+    check(
+        "CIM-7.1-1",
+        (1..=64).contains(&send.client_msg_id.len()),
+        "a client_msg_id of 1..=64 bytes",
+        || format!("{:?}", send.client_msg_id),
+    )?;
+    // Not reported sent before the SendAck.
+    let early = harness.event(Duration::from_millis(700), |e| e["event"] == "sent").await;
+    check("CIM-7.2-7", early.is_none(), "no sent event before the SendAck", || format!("{early:?}"))?;
+    // An ack for another id first: matched by id, not order (CIM-7.2-6, CIM-7.2-8).
+    let stray = SendAck {
+        client_msg_id: "not-in-flight".into(),
+        message_id: "01ARZ3NDEKTSV4RRFFQ69G5FAA".into(),
+        sent_at_ms: 1,
+        duplicate: false,
+        live_only: false,
+    };
+    conn.send(&frame(Body::SendAck(stray))).await;
+    let ack = SendAck {
+        client_msg_id: send.client_msg_id.clone(),
+        message_id: "01ARZ3NDEKTSV4RRFFQ69G5FAV".into(),
+        sent_at_ms: 1,
+        duplicate: false,
+        live_only: false,
+    };
+    conn.send(&frame(Body::SendAck(ack))).await;
+    let sent = harness
+        .expect_event("CIM-7.2-7", "a sent event after the SendAck", cx.answer_wait(), |e| {
+            e["event"] == "sent" || e["event"] == "send_failed"
+        })
+        .await?;
+    check(
+        "CIM-7.2-6",
+        sent["event"] == "sent" && sent["message_id"] == "01ARZ3NDEKTSV4RRFFQ69G5FAV",
+        "sent with the SendAck's message_id",
+        || sent.to_string(),
+    )
+}
+
+fn deliver(seq: u64, message_id: &str, text: &str) -> Frame {
+    frame(Body::Deliver(Deliver {
+        seq,
+        message_id: message_id.into(),
+        from_user_id: "bob".into(),
+        to: Some(frames::to_user("alice")),
+        content_type: "text/plain".into(),
+        body: text.as_bytes().to_vec().into(),
+        sent_at_ms: 1_700_000_000_000,
+    }))
+}
+
+const IDS: [&str; 4] = [
+    "01HF0000000000000000000001",
+    "01HF0000000000000000000002",
+    "01HF0000000000000000000003",
+    "01HF0000000000000000000004",
+];
+
+async fn deliver_in_order_once(cx: &mut Cx) -> Result<(), Stop> {
+    let (mut harness, mut conn) = welcomed(cx).await?;
+    for (i, id) in IDS.iter().take(3).enumerate() {
+        conn.send(&deliver(i as u64 + 1, id, &format!("m{}", i + 1))).await;
+    }
+    // The same message again under a new seq: a copy the application must not see twice.
+    conn.send(&deliver(4, IDS[0], "m1 again")).await;
+    let wait = cx.answer_wait();
+    for id in IDS.iter().take(3) {
+        let event = harness
+            .expect_event("CIM-8.2-5", &format!("message {id}"), wait, |e| e["event"] == "message")
+            .await?;
+        check(
+            "CIM-8.2-5",
+            event["message_id"] == *id,
+            format!("message {id}, in the order delivered"),
+            || event.to_string(),
+        )?;
+    }
+    let again = harness.event(Duration::from_millis(800), |e| e["event"] == "message").await;
+    check("CIM-9.1-7", again.is_none(), "a message id already handed over is not handed over again", || {
+        format!("{again:?}")
+    })?;
+    // Acknowledged, never beyond what was delivered.
+    let ack = conn
+        .find(cx.wait(Duration::from_secs(3)), |f| match &f.body {
+            Some(Body::DeliverAck(a)) if a.up_to_seq >= 3 => Some(a.up_to_seq),
+            _ => None,
+        })
+        .await
+        .map_err(|event| {
+            fail("CIM-8.3-1", "a DeliverAck covering the processed entries", event.describe())
+        })?;
+    check("CIM-8.3-1", ack <= 4, "no acknowledgement beyond the entries delivered", || {
+        format!("up_to_seq {ack}")
+    })
+}
+
+async fn acked_promptly(cx: &mut Cx) -> Result<(), Stop> {
+    let (_harness, mut conn) = welcomed(cx).await?;
+    conn.send(&deliver(1, IDS[0], "ack me")).await;
+    let started = Instant::now();
+    conn.find(cx.wait(Duration::from_millis(1500)), |f| {
+        matches!(&f.body, Some(Body::DeliverAck(a)) if a.up_to_seq >= 1).then_some(())
+    })
+    .await
+    .map_err(|event| fail("CIM-8.3-2", "a DeliverAck within 1 s of the entry", event.describe()))?;
+    check("CIM-8.3-2", started.elapsed() <= cx.wait(Duration::from_millis(1200)), "within 1 s", || {
+        format!("{} ms", started.elapsed().as_millis())
+    })
+}
+
+async fn resume_after_loss(cx: &mut Cx) -> Result<(), Stop> {
+    let (mut harness, mut conn) = welcomed(cx).await?;
+    for (i, id) in IDS.iter().take(3).enumerate() {
+        conn.send(&deliver(i as u64 + 1, id, &format!("m{}", i + 1))).await;
+    }
+    for _ in 0..3 {
+        harness
+            .expect_event("CIM-8.2-5", "the three messages", cx.answer_wait(), |e| e["event"] == "message")
+            .await?;
+    }
+    drop(conn);
+    // Backoff (base 500 ms, doubling) and perhaps a new login: allow 15 s.
+    let (_conn, hello) =
+        harness.accept_hello(cx.wait(Duration::from_secs(15))).await.map_err(|stop| match stop {
+            Stop::Fail(f) => {
+                fail("CIM-6.3-4", "a new connection and Hello after the connection was lost", f.actual)
+            }
+            other => other,
+        })?;
+    let resume = hello.resume.unwrap_or_default();
+    check(
+        "CIM-8.4-2",
+        resume.epoch == harness.epoch,
+        format!("Hello.resume with the epoch {} of the Welcome", harness.epoch),
+        || format!("{:?}", hello.resume),
+    )?;
+    check("CIM-8.4-1", resume.last_acked_seq == 3, "last_acked_seq 3, the last entry processed", || {
+        format!("{}", resume.last_acked_seq)
+    })
+}
+
+async fn retransmit(cx: &mut Cx) -> Result<(), Stop> {
+    let (mut harness, mut conn) = welcomed(cx).await?;
+    harness.command(json!({"cmd": "send", "ref": "m1", "to": {"user_id": "bob"}, "content_type": "text/plain", "body": "first"})).await;
+    harness.command(json!({"cmd": "send", "ref": "m2", "to": {"user_id": "bob"}, "content_type": "text/plain", "body": "second"})).await;
+    let first = next_send(&mut conn, "CIM-7.1-1", cx.answer_wait()).await?;
+    let second = next_send(&mut conn, "CIM-7.1-1", cx.answer_wait()).await?;
+    // Neither answered: the connection drops.
+    drop(conn);
+    let (mut again, hello) = harness.accept_hello(cx.wait(Duration::from_secs(15))).await?;
+    again.send(&harness.welcome(&hello, 1, 2)).await;
+    let wait = cx.answer_wait();
+    let resent_first = next_send(&mut again, "CIM-13.2-1", wait).await?;
+    let resent_second = next_send(&mut again, "CIM-13.2-1", wait).await?;
+    check(
+        "CIM-13.2-1",
+        resent_first == first && resent_second == second,
+        "both Sends again, unchanged (id, recipient, content_type, body)",
+        || format!("{resent_first:?} / {resent_second:?}"),
+    )?;
+    check("CIM-9.2-3", resent_first.client_msg_id == first.client_msg_id, "in their original order", || {
+        "another order".into()
+    })
+}
+
+async fn fatal_no_retry(cx: &mut Cx) -> Result<(), Stop> {
+    let (mut harness, mut conn) = welcomed(cx).await?;
+    let error = ErrorFrame {
+        code: crate::spec::code("INVALID_FIELD"),
+        message: "sent by cim-conformance".into(),
+        client_msg_id: String::new(),
+        retry_after_ms: 0,
+    };
+    conn.send(&frame(Body::Error(error))).await;
+    check(
+        "CIM-11.1-2",
+        conn.closes_within(cx.answer_wait()).await,
+        "the client closes the connection",
+        || "still open".into(),
+    )?;
+    let back = harness.reconnects_within(cx.wait(Duration::from_secs(4))).await;
+    check("CIM-11.3-4", !back, "no new connection after a fatal Error whose retry is No", || {
+        "the client reconnected".into()
+    })
+}
+
+async fn goaway_replaced(cx: &mut Cx) -> Result<(), Stop> {
+    let (mut harness, mut conn) = welcomed(cx).await?;
+    conn.send(&frame(Body::GoAway(GoAway {
+        reason: 2,
+        message: "replaced by cim-conformance".into(),
+        reconnect_after_ms: 0,
+    })))
+    .await;
+    drop(conn);
+    let back = harness.reconnects_within(cx.wait(Duration::from_secs(4))).await;
+    check("CIM-12.2-5", !back, "no new connection after GoAway SESSION_REPLACED", || {
+        "the client reconnected".into()
+    })
+}
