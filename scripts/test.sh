@@ -53,7 +53,7 @@ fi
 step "cargo test (workspace)"
 cargo test --workspace --locked
 
-step "cim-proto gRPC services compile (the grpc feature no test above enables)"
+step "cim-proto with the grpc feature compiles on its own"
 cargo check -p cim-proto --features grpc --locked
 
 step "cim-core is sans-IO: no async runtime or networking crate among its dependencies"
@@ -65,16 +65,17 @@ fi
 echo "ok: $(wc -l <<<"$deps") crates, none of them I/O"
 
 # --- Conformance ------------------------------------------------------------------------------
-step "cim-conformance: every server MUST is covered by a case or justified (conformance/untestable.toml)"
-"$CARGO_TARGET_DIR/debug/cim-conformance" coverage --role server --check | tail -1
+step "cim-conformance: every server and route MUST is covered by a case or justified (conformance/untestable.toml)"
+"$CARGO_TARGET_DIR/debug/cim-conformance" coverage --role server --role route --check | tail -1
 
 step "cim-conformance against cim up (reports kept in artifacts/conformance/)"
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 artifacts="$PWD/artifacts/conformance"
 mkdir -p "$artifacts"
 route_port=$(free_port)
+grpc_port=$(free_port)
 "$CARGO_TARGET_DIR/debug/cim" up --route-listen "127.0.0.1:$route_port" \
-    --route-grpc-listen "127.0.0.1:$(free_port)" --server-listen "127.0.0.1:$(free_port)" \
+    --route-grpc-listen "127.0.0.1:$grpc_port" --server-listen "127.0.0.1:$(free_port)" \
     --ws-listen "127.0.0.1:$(free_port)" --internal-listen "127.0.0.1:$(free_port)" \
     --admin-listen "127.0.0.1:$(free_port)" --api-key conformance-api-key \
     --jwt-secret conformance-jwt-secret-0123456789 >"$artifacts/cim-up.log" 2>&1 &
@@ -85,6 +86,7 @@ for _ in $(seq 50); do
     sleep 0.2
 done
 "$CARGO_TARGET_DIR/debug/cim-conformance" server --route "http://127.0.0.1:$route_port" -j 8 --quiet \
+    --route-grpc "http://127.0.0.1:$grpc_port" \
     --api-key conformance-api-key --jwt-secret conformance-jwt-secret-0123456789 \
     --json "$artifacts/report.json" --junit "$artifacts/junit.xml" --html "$artifacts/report.html"
 kill "$up_pid" 2>/dev/null || true

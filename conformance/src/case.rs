@@ -89,6 +89,8 @@ pub fn check(
 pub struct Target {
     /// Base URL of the route's HTTP/JSON binding.
     pub route: String,
+    /// URL of the route's gRPC binding (`http://host:port`), for the gRPC cases.
+    pub route_grpc: Option<String>,
     /// `host:port` used instead of the `tcp_endpoint` the route assigns.
     pub server: Option<String>,
     /// WebSocket URL used instead of the `ws_url` the route assigns.

@@ -124,6 +124,9 @@ struct ServerArgs {
     /// Base URL of the route's HTTP/JSON API.
     #[arg(long, env = "CIM_ROUTE", default_value = "http://127.0.0.1:8083")]
     route: String,
+    /// URL of the route's gRPC binding (e.g. http://127.0.0.1:8084): enables the gRPC cases.
+    #[arg(long, env = "CIM_ROUTE_GRPC")]
+    route_grpc: Option<String>,
     /// Connect to this `host:port` instead of the tcp_endpoint the route assigns.
     #[arg(long)]
     server: Option<String>,
@@ -215,6 +218,9 @@ fn usage_error(message: &str) -> ExitCode {
 
 fn server(args: ServerArgs) -> ExitCode {
     let mut rerun = format!("cim-conformance server --route {}", args.route);
+    if let Some(grpc) = &args.route_grpc {
+        rerun.push_str(&format!(" --route-grpc {grpc}"));
+    }
     if let Some(server) = &args.server {
         rerun.push_str(&format!(" --server {server}"));
     }
@@ -235,6 +241,7 @@ fn server(args: ServerArgs) -> ExitCode {
     }
     let target = Target {
         route: args.route.clone(),
+        route_grpc: args.route_grpc.clone(),
         server: args.server.clone(),
         ws: args.ws.clone(),
         api_key: args.api_key.clone(),

@@ -37,6 +37,7 @@ async fn caught_by(mutant: Mutant) -> Vec<String> {
     let options = RunOptions {
         target: Target {
             route: deployment.route_url(),
+            route_grpc: Some(deployment.route_grpc_url()),
             server: Some(deployment.server_addr()),
             token_secret: Some(support::TOKEN_SECRET.to_owned()),
             api_key: Some(support::API_KEY.to_owned()),

@@ -8,6 +8,7 @@ mod inbox;
 mod messaging;
 mod robustness;
 mod route_api;
+mod route_grpc;
 mod tokens;
 
 use crate::case::Case;
@@ -25,6 +26,7 @@ pub fn catalog() -> &'static [Case] {
         all.extend(inbox::cases());
         all.extend(robustness::cases());
         all.extend(route_api::cases());
+        all.extend(route_grpc::cases());
         all.extend(client::cases());
         all
     })

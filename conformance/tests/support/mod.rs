@@ -78,6 +78,11 @@ impl Deployment {
         self.route.url()
     }
 
+    /// The route's gRPC URL.
+    pub fn route_grpc_url(&self) -> String {
+        format!("http://{}", self.route.grpc_addr())
+    }
+
     /// Where the harness should connect over TCP: the proxy of a wire mutant, else the server.
     pub fn server_addr(&self) -> String {
         self.proxy.as_ref().map_or(self.server.tcp_addr(), |p| p.addr()).to_string()
