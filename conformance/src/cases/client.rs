@@ -37,6 +37,32 @@ pub(super) fn cases() -> Vec<Case> {
             covers: ["CIM-13.2-1", "CIM-9.2-3"], tags: ["client", "resume"], budget: 40, retransmit),
         crate::case!("client.fatal-error.no-retry", "After a fatal Error whose retry is No the client closes and does not reconnect",
             covers: ["CIM-11.1-2", "CIM-11.3-4"], tags: ["client", "errors"], budget: 30, fatal_no_retry),
+        crate::case!("client.framing.malformed", "A frame that is not protobuf gets MALFORMED_FRAME",
+            covers: ["CIM-3.4-1"], tags: ["client", "framing"], budget: 30, client_malformed),
+        crate::case!("client.framing.unknown-frame", "A Frame with a body the client does not know gets UNKNOWN_FRAME",
+            covers: ["CIM-3.4-2"], tags: ["client", "framing"], budget: 30, client_unknown_frame),
+        crate::case!("client.framing.bad-prefix", "A length prefix of more than 5 bytes gets BAD_LENGTH_PREFIX",
+            covers: ["CIM-3.1-3"], tags: ["client", "framing"], budget: 30, client_bad_prefix),
+        crate::case!("client.framing.too-large", "A length prefix over 65536 gets FRAME_TOO_LARGE",
+            covers: ["CIM-3.1-4", "CIM-10.2-1"], tags: ["client", "framing"], budget: 30, client_too_large),
+        crate::case!("client.framing.unknown-fields", "Unknown fields in Welcome and Deliver are ignored",
+            covers: ["CIM-3.4-3", "CIM-3.1-2"], tags: ["client", "framing"], budget: 30, client_unknown_fields),
+        crate::case!("client.handshake.second-welcome", "A second Welcome, or a Hello, from the server gets UNEXPECTED_FRAME",
+            covers: ["CIM-4.1-8"], tags: ["client", "handshake"], budget: 30, second_welcome),
+        crate::case!("client.heartbeat.unmatched-pong", "A Pong that answers no Ping is ignored",
+            covers: ["CIM-6.2-5"], tags: ["client", "heartbeat"], budget: 30, client_unmatched_pong),
+        crate::case!("client.errors.stray-error", "An Error for a message not in flight neither closes the connection nor surfaces",
+            covers: ["CIM-11.1-7", "CIM-11.1-8", "CIM-7.2-8"], tags: ["client", "errors"], budget: 30, stray_error),
+        crate::case!("client.errors.rejected-not-retried", "A Send rejected with a code whose retry is No is reported and not sent again",
+            covers: ["CIM-11.3-1", "CIM-11.1-7"], tags: ["client", "errors"], budget: 30, rejected_not_retried),
+        crate::case!("client.resume.epoch-changed", "A new epoch is reported to the application before any entry of it",
+            covers: ["CIM-8.4-11"], tags: ["client", "resume"], budget: 40, epoch_changed),
+        crate::case!("client.resume.gap", "A GAP outcome, or an outcome the client does not know, is reported before any entry",
+            covers: ["CIM-8.4-12", "CIM-8.4-13"], tags: ["client", "resume"], budget: 40, gap),
+        crate::case!("client.goaway.shutdown", "After GoAway SHUTDOWN the client sends nothing more there, waits, logs in again and reconnects",
+            covers: ["CIM-12.2-1", "CIM-12.2-3", "CIM-12.2-7"], tags: ["client", "goaway"], budget: 40, goaway_shutdown),
+        crate::case!("client.goaway.unknown-reason", "A GoAway reason the client does not know is taken as SHUTDOWN",
+            covers: ["CIM-12.2-6"], tags: ["client", "goaway"], budget: 40, goaway_unknown_reason),
         crate::case!("client.goaway.replaced", "After GoAway SESSION_REPLACED the client does not reconnect",
             covers: ["CIM-12.2-5"], tags: ["client", "goaway"], budget: 30, goaway_replaced),
     ]
@@ -400,5 +426,272 @@ async fn goaway_replaced(cx: &mut Cx) -> Result<(), Stop> {
     let back = harness.reconnects_within(cx.wait(Duration::from_secs(4))).await;
     check("CIM-12.2-5", !back, "no new connection after GoAway SESSION_REPLACED", || {
         "the client reconnected".into()
+    })
+}
+
+async fn client_malformed(cx: &mut Cx) -> Result<(), Stop> {
+    let (_harness, mut conn) = welcomed(cx).await?;
+    conn.send_payload(&[0x0f, 0x01], "a field with wire type 7").await;
+    expect_client_fatal(&mut conn, "CIM-3.4-1", "MALFORMED_FRAME", cx.answer_wait()).await
+}
+
+async fn client_unknown_frame(cx: &mut Cx) -> Result<(), Stop> {
+    let (_harness, mut conn) = welcomed(cx).await?;
+    conn.send_payload(
+        &crate::wire::Raw::new().bytes(42, b"x").into_bytes(),
+        "a Frame whose body is field 42",
+    )
+    .await;
+    expect_client_fatal(&mut conn, "CIM-3.4-2", "UNKNOWN_FRAME", cx.answer_wait()).await
+}
+
+async fn client_bad_prefix(cx: &mut Cx) -> Result<(), Stop> {
+    let (_harness, mut conn) = welcomed(cx).await?;
+    conn.send_bytes(&[0x80, 0x80, 0x80, 0x80, 0x80, 0x01], "a 6-byte length prefix").await;
+    expect_client_fatal(&mut conn, "CIM-3.1-3", "BAD_LENGTH_PREFIX", cx.answer_wait()).await
+}
+
+async fn client_too_large(cx: &mut Cx) -> Result<(), Stop> {
+    let (_harness, mut conn, hello) = connected(cx).await?;
+    let limit = if hello.max_frame_size == 0 { 65_536 } else { u64::from(hello.max_frame_size) };
+    let mut prefix = Vec::new();
+    crate::wire::put_varint(limit + 1, &mut prefix);
+    conn.send_bytes(&prefix, "a length prefix one over the client's maximum frame size, and no frame").await;
+    expect_client_fatal(&mut conn, "CIM-3.1-4", "FRAME_TOO_LARGE", cx.answer_wait()).await
+}
+
+async fn client_unknown_fields(cx: &mut Cx) -> Result<(), Stop> {
+    let (mut harness, mut conn, hello) = connected(cx).await?;
+    // Field 99 of the Welcome message: append it inside the Welcome's bytes.
+    let Some(Body::Welcome(w)) = harness.welcome(&hello, 1, 1).body else {
+        return Err(Stop::Error("no welcome".into()));
+    };
+    use prost::Message as _;
+    let mut inner = w.encode_to_vec();
+    inner.extend(crate::wire::Raw::new().varint(99, 7).bytes(100, b"later").into_bytes());
+    let welcome = crate::wire::Raw::new().bytes(2, &inner).into_bytes();
+    // Sent with a padded (5-byte) length prefix, which a receiver accepts (CIM-3.1-2).
+    let len = welcome.len() as u32;
+    let mut bytes = vec![
+        (len & 0x7f) as u8 | 0x80,
+        ((len >> 7) & 0x7f) as u8 | 0x80,
+        ((len >> 14) & 0x7f) as u8 | 0x80,
+        ((len >> 21) & 0x7f) as u8 | 0x80,
+        (len >> 28) as u8,
+    ];
+    bytes.extend_from_slice(&welcome);
+    conn.send_bytes(&bytes, "Welcome with fields 99 and 100, behind a 5-byte prefix").await;
+    harness
+        .expect_event("CIM-3.4-3", "connected: unknown fields of Welcome ignored", cx.answer_wait(), |e| {
+            e["event"] == "connected"
+        })
+        .await?;
+    let Some(Body::Deliver(d)) = deliver(1, IDS[0], "with extras").body else {
+        return Err(Stop::Error("no deliver".into()));
+    };
+    let mut inner = d.encode_to_vec();
+    inner.extend(crate::wire::Raw::new().bytes(50, b"x").into_bytes());
+    conn.send_payload(&crate::wire::Raw::new().bytes(7, &inner).into_bytes(), "Deliver with field 50").await;
+    harness
+        .expect_event("CIM-3.4-3", "the message: unknown fields of Deliver ignored", cx.answer_wait(), |e| {
+            e["event"] == "message"
+        })
+        .await
+        .map(drop)
+}
+
+async fn second_welcome(cx: &mut Cx) -> Result<(), Stop> {
+    let (harness, mut conn, hello) = connected(cx).await?;
+    let welcome = harness.welcome(&hello, 1, 1);
+    conn.send(&welcome).await;
+    conn.send(&welcome).await;
+    expect_client_fatal(&mut conn, "CIM-4.1-8", "UNEXPECTED_FRAME", cx.answer_wait()).await?;
+    let (mut harness, mut conn) = welcomed(cx).await?;
+    let _ = &mut harness;
+    conn.send(&frame(Body::Hello(frames::hello("t", "d")))).await;
+    expect_client_fatal(&mut conn, "CIM-4.1-8", "UNEXPECTED_FRAME", cx.answer_wait()).await
+}
+
+/// The connection is still open and the client still answers Pings.
+async fn still_open(conn: &mut Conn, requirement: &'static str, wait: Duration) -> Result<(), Stop> {
+    conn.send(&frames::ping(4242)).await;
+    conn.find(wait, |f| matches!(&f.body, Some(Body::Pong(p)) if p.nonce == 4242).then_some(()))
+        .await
+        .map_err(|event| fail(requirement, "the connection kept open (a Pong for a Ping)", event.describe()))
+}
+
+async fn client_unmatched_pong(cx: &mut Cx) -> Result<(), Stop> {
+    let (_harness, mut conn) = welcomed(cx).await?;
+    conn.send(&frames::pong(987_654_321)).await;
+    still_open(&mut conn, "CIM-6.2-5", cx.answer_wait()).await
+}
+
+async fn stray_error(cx: &mut Cx) -> Result<(), Stop> {
+    let (mut harness, mut conn) = welcomed(cx).await?;
+    let stray = ErrorFrame {
+        code: crate::spec::code("UNKNOWN_RECIPIENT"),
+        message: "not yours".into(),
+        client_msg_id: "never-sent".into(),
+        retry_after_ms: 0,
+    };
+    conn.send(&frame(Body::Error(stray))).await;
+    let stray_ack = SendAck {
+        client_msg_id: "never-sent-either".into(),
+        message_id: "01ARZ3NDEKTSV4RRFFQ69G5FAV".into(),
+        sent_at_ms: 1,
+        duplicate: false,
+        live_only: false,
+    };
+    conn.send(&frame(Body::SendAck(stray_ack))).await;
+    still_open(&mut conn, "CIM-11.1-7", cx.answer_wait()).await?;
+    let surfaced = harness
+        .event(Duration::from_millis(500), |e| e["event"] == "sent" || e["event"] == "send_failed")
+        .await;
+    check(
+        "CIM-11.1-8",
+        surfaced.is_none(),
+        "nothing reported for an Error or SendAck of no message in flight",
+        || format!("{surfaced:?}"),
+    )
+}
+
+async fn rejected_not_retried(cx: &mut Cx) -> Result<(), Stop> {
+    let (mut harness, mut conn) = welcomed(cx).await?;
+    harness.command(json!({"cmd": "send", "ref": "m1", "to": {"user_id": "nobody"}, "content_type": "text/plain", "body": "hello?"})).await;
+    let send = next_send(&mut conn, "CIM-7.1-1", cx.answer_wait()).await?;
+    let reject = ErrorFrame {
+        code: crate::spec::code("UNKNOWN_RECIPIENT"),
+        message: "no such user".into(),
+        client_msg_id: send.client_msg_id.clone(),
+        retry_after_ms: 0,
+    };
+    conn.send(&frame(Body::Error(reject))).await;
+    let failed = harness
+        .expect_event("CIM-11.3-1", "send_failed for the rejected message", cx.answer_wait(), |e| {
+            e["event"] == "send_failed" || e["event"] == "sent"
+        })
+        .await?;
+    check(
+        "CIM-11.3-1",
+        failed["event"] == "send_failed" && failed["code"] == 3000,
+        "send_failed with code 3000",
+        || failed.to_string(),
+    )?;
+    still_open(&mut conn, "CIM-11.1-7", cx.answer_wait()).await?;
+    let again = conn
+        .find(Duration::from_millis(800), |f| {
+            matches!(&f.body, Some(Body::Send(s)) if s.client_msg_id == send.client_msg_id).then_some(())
+        })
+        .await;
+    check("CIM-11.3-1", again.is_err(), "the rejected Send not sent again", || "sent again".into())
+}
+
+/// A first session that processed entry 1, then a new connection whose Welcome says `outcome`
+/// with `epoch`; entry `next_seq` follows. Returns the events after the Welcome.
+async fn resumed_with(cx: &Cx, outcome: i32, epoch_delta: u64) -> Result<Vec<serde_json::Value>, Stop> {
+    let (mut harness, mut conn) = welcomed(cx).await?;
+    conn.send(&deliver(1, IDS[0], "before")).await;
+    harness
+        .expect_event("CIM-8.2-5", "the first message", cx.answer_wait(), |e| e["event"] == "message")
+        .await?;
+    drop(conn);
+    let (mut conn, hello) = harness.accept_hello(cx.wait(Duration::from_secs(15))).await?;
+    harness.epoch = harness.epoch.wrapping_add(epoch_delta);
+    conn.send(&harness.welcome(&hello, 1, outcome)).await;
+    conn.send(&deliver(1, IDS[1], "after")).await;
+    let mut events = Vec::new();
+    while let Some(event) =
+        harness.event(cx.answer_wait(), |e| e["event"] == "message" || e["event"] == "messages_lost").await
+    {
+        let done = event["event"] == "message";
+        events.push(event);
+        if done {
+            break;
+        }
+    }
+    Ok(events)
+}
+
+fn lost_before_message(events: &[serde_json::Value]) -> bool {
+    let lost = events.iter().position(|e| e["event"] == "messages_lost");
+    let message = events.iter().position(|e| e["event"] == "message");
+    matches!((lost, message), (Some(l), Some(m)) if l < m)
+}
+
+async fn epoch_changed(cx: &mut Cx) -> Result<(), Stop> {
+    let events = resumed_with(cx, 3, 17).await?;
+    check(
+        "CIM-8.4-11",
+        lost_before_message(&events),
+        "messages_lost before the first message of the new epoch",
+        || format!("{events:?}"),
+    )
+}
+
+async fn gap(cx: &mut Cx) -> Result<(), Stop> {
+    let events = resumed_with(cx, 4, 0).await?;
+    check(
+        "CIM-8.4-12",
+        lost_before_message(&events),
+        "messages_lost before the first message after GAP",
+        || format!("{events:?}"),
+    )?;
+    let events = resumed_with(cx, 77, 0).await?;
+    check(
+        "CIM-8.4-13",
+        lost_before_message(&events),
+        "an unknown outcome taken as GAP: messages_lost first",
+        || format!("{events:?}"),
+    )
+}
+
+async fn goaway_then(cx: &Cx, reason: i32) -> Result<(), Stop> {
+    let (mut harness, mut conn) = welcomed(cx).await?;
+    let logins = harness.logins().len();
+    let pause = 600;
+    conn.send(&frame(Body::GoAway(GoAway {
+        reason,
+        message: "moving you".into(),
+        reconnect_after_ms: pause,
+    })))
+    .await;
+    let sent_at = Instant::now();
+    harness.command(json!({"cmd": "send", "ref": "m1", "to": {"user_id": "bob"}, "content_type": "text/plain", "body": "after goaway"})).await;
+    let on_old =
+        conn.find(Duration::from_millis(400), |f| matches!(f.body, Some(Body::Send(_))).then_some(())).await;
+    check("CIM-12.2-1", on_old.is_err(), "no Send on a connection that received GoAway", || "a Send".into())?;
+    drop(conn);
+    let (_again, _hello) =
+        harness.accept_hello(cx.wait(Duration::from_secs(15))).await.map_err(|stop| match stop {
+            Stop::Fail(f) => fail("CIM-12.2-3", "a new connection after GoAway", f.actual),
+            other => other,
+        })?;
+    let waited = sent_at.elapsed();
+    check(
+        "CIM-12.2-3",
+        harness.logins().len() > logins,
+        "a new login at the route before connecting again",
+        || "no new login".into(),
+    )?;
+    check(
+        "CIM-12.2-7",
+        waited >= Duration::from_millis(u64::from(pause)),
+        format!("at least reconnect_after_ms ({pause} ms) before the next connection"),
+        || format!("{} ms", waited.as_millis()),
+    )
+}
+
+async fn goaway_shutdown(cx: &mut Cx) -> Result<(), Stop> {
+    goaway_then(cx, 1).await
+}
+
+async fn goaway_unknown_reason(cx: &mut Cx) -> Result<(), Stop> {
+    goaway_then(cx, 99).await.map_err(|stop| match stop {
+        Stop::Fail(f) => fail(
+            "CIM-12.2-6",
+            "an unknown reason handled as SHUTDOWN",
+            format!("{}: {}", f.requirement, f.actual),
+        ),
+        other => other,
     })
 }
