@@ -204,24 +204,11 @@ impl Cx {
     /// Opens a connection to the server a login was assigned (or the one given on the command
     /// line), over the transport the run uses.
     pub async fn connect(&mut self, login: &Login) -> Result<Conn, Stop> {
-        self.conns += 1;
-        let label = format!("c{}", self.conns);
         if self.target.over_websocket {
-            let url = self.target.ws.clone().unwrap_or_else(|| login.server.ws_url.clone());
-            if url.is_empty() {
-                return Err(Stop::NotApplicable("the assigned server offers no WebSocket transport".into()));
-            }
-            return Conn::websocket(&url, &label, &self.transcript)
-                .await
-                .map_err(|e| Stop::Error(format!("cannot connect to {url}: {e}")));
+            self.connect_websocket(login).await
+        } else {
+            self.connect_tcp(login).await
         }
-        let addr = self.target.server.clone().unwrap_or_else(|| login.server.tcp_endpoint.clone());
-        if addr.is_empty() {
-            return Err(Stop::NotApplicable("the assigned server offers no TCP transport".into()));
-        }
-        Conn::tcp(&addr, &label, &self.transcript)
-            .await
-            .map_err(|e| Stop::Error(format!("cannot connect to {addr}: {e}")))
     }
 
     /// A WebSocket connection for a login, whatever the run's transport.

@@ -28,6 +28,21 @@ pub fn put_varint(mut value: u64, out: &mut Vec<u8>) {
     out.push(value as u8);
 }
 
+/// `payload` behind a length prefix padded to the full 5 bytes: valid framing that is not the
+/// shortest form (CIM-3.1-2).
+pub fn padded_prefixed(payload: &[u8]) -> Vec<u8> {
+    let len = payload.len() as u32;
+    let mut out = vec![
+        (len & 0x7f) as u8 | 0x80,
+        ((len >> 7) & 0x7f) as u8 | 0x80,
+        ((len >> 14) & 0x7f) as u8 | 0x80,
+        ((len >> 21) & 0x7f) as u8 | 0x80,
+        (len >> 28) as u8,
+    ];
+    out.extend_from_slice(payload);
+    out
+}
+
 /// A frame's protobuf bytes.
 pub fn encode(frame: &Frame) -> Vec<u8> {
     frame.encode_to_vec()

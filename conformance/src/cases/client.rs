@@ -471,15 +471,7 @@ async fn client_unknown_fields(cx: &mut Cx) -> Result<(), Stop> {
     inner.extend(crate::wire::Raw::new().varint(99, 7).bytes(100, b"later").into_bytes());
     let welcome = crate::wire::Raw::new().bytes(2, &inner).into_bytes();
     // Sent with a padded (5-byte) length prefix, which a receiver accepts (CIM-3.1-2).
-    let len = welcome.len() as u32;
-    let mut bytes = vec![
-        (len & 0x7f) as u8 | 0x80,
-        ((len >> 7) & 0x7f) as u8 | 0x80,
-        ((len >> 14) & 0x7f) as u8 | 0x80,
-        ((len >> 21) & 0x7f) as u8 | 0x80,
-        (len >> 28) as u8,
-    ];
-    bytes.extend_from_slice(&welcome);
+    let bytes = crate::wire::padded_prefixed(&welcome);
     conn.send_bytes(&bytes, "Welcome with fields 99 and 100, behind a 5-byte prefix").await;
     harness
         .expect_event("CIM-3.4-3", "connected: unknown fields of Welcome ignored", cx.answer_wait(), |e| {

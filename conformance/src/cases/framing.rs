@@ -49,16 +49,7 @@ async fn padded_prefix(cx: &mut Cx) -> Result<(), Stop> {
     let mut conn = cx.connect(&login).await?;
     tcp_only(&conn)?;
     let payload = encode(&frame(Body::Hello(hello(&login.token, "d1"))));
-    // The length as a 5-byte varint: four continuation bytes holding zeros beyond the value.
-    let len = payload.len() as u32;
-    let mut bytes = vec![
-        (len & 0x7f) as u8 | 0x80,
-        ((len >> 7) & 0x7f) as u8 | 0x80,
-        ((len >> 14) & 0x7f) as u8 | 0x80,
-        ((len >> 21) & 0x7f) as u8 | 0x80,
-        (len >> 28) as u8,
-    ];
-    bytes.extend_from_slice(&payload);
+    let bytes = crate::wire::padded_prefixed(&payload);
     conn.send_bytes(&bytes, "Hello with a 5-byte length prefix").await;
     let wait = cx.answer_wait();
     match conn.next(wait).await {

@@ -76,18 +76,7 @@ async fn welcome(cx: &mut Cx) -> Result<(), Stop> {
     check("CIM-8.4-5", resume.outcome == 1, "outcome FRESH (1) for a Hello without resume", || {
         format!("outcome {}", resume.outcome)
     })?;
-    check(
-        "CIM-6.1-1",
-        (5000..=300_000).contains(&w.heartbeat_interval_ms),
-        "heartbeat_interval_ms in 5000..=300000",
-        || format!("{}", w.heartbeat_interval_ms),
-    )?;
-    check(
-        "CIM-6.1-2",
-        u64::from(w.heartbeat_timeout_ms) >= 2 * u64::from(w.heartbeat_interval_ms),
-        "heartbeat_timeout_ms at least twice the interval",
-        || format!("interval {}, timeout {}", w.heartbeat_interval_ms, w.heartbeat_timeout_ms),
-    )?;
+    super::heartbeat::heartbeat_bounds(w)?;
     let limits = w.limits.unwrap_or_default();
     let (frame_size, body) =
         (effective(limits.max_frame_size, 65_536), effective(limits.max_body_size, 61_440));
