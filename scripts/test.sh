@@ -94,6 +94,7 @@ trap - EXIT
 
 step "cim-conformance client mode against the Rust SDK's driver (reports in artifacts/conformance/)"
 "$CARGO_TARGET_DIR/debug/cim-conformance" client -j 4 --quiet --junit "$artifacts/client-junit.xml" \
+    --expected-failures conformance/driver-rust/expected-failures.txt \
     --html "$artifacts/client-report.html" -- "$CARGO_TARGET_DIR/debug/cim-sdk-driver"
 
 # --- Spec -------------------------------------------------------------------------------------

@@ -27,11 +27,24 @@ pub struct IssuedLogin {
     pub token: String,
 }
 
+/// How the route refuses the next Login: HTTP status, registry code and name, Retry-After.
+#[derive(Clone, Debug)]
+pub struct Refusal {
+    /// HTTP status.
+    pub status: u16,
+    /// Registry code.
+    pub code: u32,
+    /// Seconds for a Retry-After header, if any.
+    pub retry_after: Option<u32>,
+}
+
 /// The route, the server's listener and the driver of one client case.
 pub struct ClientHarness {
     transcript: Transcript,
     server: TcpListener,
     logins: Arc<Mutex<Vec<IssuedLogin>>>,
+    refusals: Arc<Mutex<std::collections::VecDeque<Refusal>>>,
+    login_requests: Arc<std::sync::atomic::AtomicU32>,
     route_task: tokio::task::JoinHandle<()>,
     driver: Child,
     stdin: ChildStdin,
@@ -64,8 +77,15 @@ impl ClientHarness {
             TcpListener::bind("127.0.0.1:0").await.map_err(|e| Stop::Error(format!("cannot listen: {e}")))?;
         let route_url = format!("http://{}", route.local_addr().map_err(|e| Stop::Error(e.to_string()))?);
         let logins = Arc::new(Mutex::new(Vec::new()));
-        let route_task =
-            tokio::spawn(serve_route(route, server_addr.to_string(), logins.clone(), transcript.clone()));
+        let refusals = Arc::new(Mutex::new(std::collections::VecDeque::new()));
+        let login_requests = Arc::new(std::sync::atomic::AtomicU32::new(0));
+        let route_task = tokio::spawn(serve_route(
+            route,
+            server_addr.to_string(),
+            logins.clone(),
+            (refusals.clone(), login_requests.clone()),
+            transcript.clone(),
+        ));
 
         let (program, args) =
             command.split_first().ok_or_else(|| Stop::Error("an empty driver command".into()))?;
@@ -108,6 +128,8 @@ impl ClientHarness {
             transcript,
             server,
             logins,
+            refusals,
+            login_requests,
             route_task,
             driver: child,
             stdin,
@@ -175,6 +197,16 @@ impl ClientHarness {
         self.command(json!({"cmd": "login", "user_name": user_name, "password": "conformance-pw", "device_id": device_id})).await;
     }
 
+    /// Makes the route refuse the next Logins, in order.
+    pub fn refuse_logins(&self, refusals: impl IntoIterator<Item = Refusal>) {
+        self.refusals.lock().unwrap_or_else(PoisonError::into_inner).extend(refusals);
+    }
+
+    /// Login calls the route received, answered or refused.
+    pub fn login_requests(&self) -> u32 {
+        self.login_requests.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// The logins the route has answered so far.
     pub fn logins(&self) -> Vec<IssuedLogin> {
         self.logins.lock().unwrap_or_else(PoisonError::into_inner).clone()
@@ -237,6 +269,10 @@ async fn serve_route(
     listener: TcpListener,
     server: String,
     logins: Arc<Mutex<Vec<IssuedLogin>>>,
+    (refusals, login_requests): (
+        Arc<Mutex<std::collections::VecDeque<Refusal>>>,
+        Arc<std::sync::atomic::AtomicU32>,
+    ),
     transcript: Transcript,
 ) {
     let mut issued = 0u32;
@@ -280,7 +316,51 @@ async fn serve_route(
         let body: Value =
             serde_json::from_slice(buf.get(head_end..).unwrap_or_default()).unwrap_or(Value::Null);
         transcript.push("route", Direction::Note, format!("{request_line} {body}"));
-        let (status, answer) = if request_line.starts_with("POST /v1/login ") {
+        if request_line.starts_with("POST ")
+            && !head.to_ascii_lowercase().contains("content-type: application/json")
+        {
+            transcript.violation(
+                "route",
+                crate::case::Failure {
+                    requirement: "CIM-14.4-1",
+                    expected: "a JSON request body sent with Content-Type: application/json".into(),
+                    actual: request_line.clone(),
+                },
+            );
+        }
+        if request_line.starts_with("POST /v1/login ")
+            && (body.get("user_name").is_none() || body.get("device_id").is_none())
+        {
+            transcript.violation(
+                "route",
+                crate::case::Failure {
+                    requirement: "CIM-14.4-2",
+                    expected: "members named as the fields of route.proto (user_name, password, device_id)"
+                        .into(),
+                    actual: body.to_string(),
+                },
+            );
+        }
+        let refusal = if request_line.starts_with("POST /v1/login ") {
+            login_requests.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            refusals.lock().unwrap_or_else(PoisonError::into_inner).pop_front()
+        } else {
+            None
+        };
+        let mut extra_headers = String::new();
+        let (status, answer) = if let Some(refusal) = refusal {
+            if let Some(seconds) = refusal.retry_after {
+                extra_headers = format!("retry-after: {seconds}\r\n");
+            }
+            let name = crate::spec::code_name(refusal.code).unwrap_or("UNKNOWN");
+            let status = match refusal.status {
+                401 => "401 Unauthorized",
+                429 => "429 Too Many Requests",
+                503 => "503 Service Unavailable",
+                _ => "400 Bad Request",
+            };
+            (status, json!({"code": refusal.code, "name": name, "message": "refused by cim-conformance"}))
+        } else if request_line.starts_with("POST /v1/login ") {
             issued += 1;
             let user_name = body["user_name"].as_str().unwrap_or_default().to_owned();
             let device_id = body["device_id"].as_str().unwrap_or_default().to_owned();
@@ -307,7 +387,7 @@ async fn serve_route(
         };
         let text = answer.to_string();
         let response = format!(
-            "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{text}",
+            "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n{extra_headers}connection: close\r\n\r\n{text}",
             text.len()
         );
         let _ = stream.write_all(response.as_bytes()).await;

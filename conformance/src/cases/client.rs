@@ -63,8 +63,40 @@ pub(super) fn cases() -> Vec<Case> {
             covers: ["CIM-12.2-1", "CIM-12.2-3", "CIM-12.2-7"], tags: ["client", "goaway"], budget: 40, goaway_shutdown),
         crate::case!("client.goaway.unknown-reason", "A GoAway reason the client does not know is taken as SHUTDOWN",
             covers: ["CIM-12.2-6"], tags: ["client", "goaway"], budget: 40, goaway_unknown_reason),
+        crate::case!("client.handshake.welcome-timeout", "Without Welcome or Error within 10 s the client closes and connects again",
+            covers: ["CIM-4.5-3"], tags: ["client", "handshake", "slow"], budget: 40, welcome_timeout),
+        crate::case!("client.token.relogin", "After UNAUTHENTICATED the client logs in again and presents a new token",
+            covers: ["CIM-5.2-8"], tags: ["client", "token"], budget: 40, relogin),
+        crate::case!("client.heartbeat.ping", "The client sends a Ping once the heartbeat interval passes without a frame from it",
+            covers: ["CIM-6.2-1"], tags: ["client", "heartbeat", "slow"], budget: 40, client_ping),
+        crate::case!("client.heartbeat.dead-peer", "A client that hears nothing for heartbeat_timeout_ms closes and reconnects",
+            covers: ["CIM-6.3-4", "CIM-6.3-1"], tags: ["client", "heartbeat", "slow"], budget: 60, client_dead_peer),
+        crate::case!("client.deliver.opaque-fields", "An empty content_type is text/plain and a message_id of any form is handed over",
+            covers: ["CIM-7.1-11", "CIM-7.5-5"], tags: ["client", "inbox"], budget: 30, opaque_fields),
+        crate::case!("client.deliver.not-behind-resume-point", "An entry at or below the processed seq is not handed over again",
+            covers: ["CIM-9.1-6"], tags: ["client", "inbox"], budget: 30, not_behind),
+        crate::case!("client.limits.in-flight", "The client keeps at most max_in_flight Sends unanswered",
+            covers: ["CIM-10.3-1", "CIM-10.1-2"], tags: ["client", "limits"], budget: 30, in_flight),
+        crate::case!("client.errors.nothing-after-fatal", "Frames after one the client ends the connection for are not processed",
+            covers: ["CIM-11.1-4", "CIM-11.1-1", "CIM-11.1-5", "CIM-11.2-1", "CIM-11.2-3"], tags: ["client", "errors"], budget: 30, nothing_after_fatal),
+        crate::case!("client.errors.unknown-codes", "Unknown fatal codes are retried by their range: 5xxx after a delay, 1xxx not",
+            covers: ["CIM-11.2-2", "CIM-3.4-4"], tags: ["client", "errors"], budget: 40, unknown_codes),
+        crate::case!("client.errors.retry-after", "After a fatal Error with retry_after_ms the client waits at least that long",
+            covers: ["CIM-11.3-3"], tags: ["client", "errors"], budget: 40, retry_after),
+        crate::case!("client.goaway.token-expired", "After GoAway TOKEN_EXPIRED the client logs in again before reconnecting",
+            covers: ["CIM-12.2-4"], tags: ["client", "goaway"], budget: 40, goaway_token_expired),
+        crate::case!("client.reconnect.backoff", "A client whose connections keep failing backs off instead of storming",
+            covers: ["CIM-13.1-1"], tags: ["client", "reconnect"], budget: 30, backoff),
+        crate::case!("client.route.login-refused", "A refused login is reported with its registry code; requests are JSON with the proto's names",
+            covers: ["CIM-14.6-5", "CIM-14.4-1", "CIM-14.4-2", "CIM-14.4-6"], tags: ["client", "route"], budget: 30, login_refused),
+        crate::case!("client.route.relogin-retried", "A relogin refused with an unknown 5xxx code is retried",
+            covers: ["CIM-14.6-6"], tags: ["client", "route"], budget: 40, relogin_retried),
+        crate::case!("client.route.retry-after", "A relogin refused with RATE_LIMITED is not repeated before Retry-After",
+            covers: ["CIM-14.6-8"], tags: ["client", "route"], budget: 40, relogin_retry_after),
+        crate::case!("client.route.no-retry", "A relogin refused with INVALID_CREDENTIALS is not repeated",
+            covers: ["CIM-14.6-7"], tags: ["client", "route"], budget: 40, relogin_no_retry),
         crate::case!("client.goaway.replaced", "After GoAway SESSION_REPLACED the client does not reconnect",
-            covers: ["CIM-12.2-5"], tags: ["client", "goaway"], budget: 30, goaway_replaced),
+            covers: ["CIM-12.2-5", "CIM-13.2-2"], tags: ["client", "goaway"], budget: 30, goaway_replaced),
     ]
 }
 
@@ -686,4 +718,330 @@ async fn goaway_unknown_reason(cx: &mut Cx) -> Result<(), Stop> {
         ),
         other => other,
     })
+}
+
+fn welcome_with(
+    harness: &ClientHarness,
+    hello: &Hello,
+    edit: impl FnOnce(&mut cim_proto::v1::Welcome),
+) -> Frame {
+    let mut welcome = harness.welcome(hello, 1, 1);
+    if let Some(Body::Welcome(w)) = welcome.body.as_mut() {
+        edit(w);
+    }
+    welcome
+}
+
+async fn welcome_timeout(cx: &mut Cx) -> Result<(), Stop> {
+    let (mut harness, mut conn, _hello) = connected(cx).await?;
+    let started = Instant::now();
+    check(
+        "CIM-4.5-3",
+        conn.closes_within(cx.wait(Duration::from_secs(13))).await,
+        "the client closes within 10 s without Welcome",
+        || "still open after 13 s".into(),
+    )?;
+    check("CIM-4.5-3", started.elapsed() >= Duration::from_millis(9_500), "not before 10 s", || {
+        format!("closed after {} ms", started.elapsed().as_millis())
+    })?;
+    check(
+        "CIM-4.5-3",
+        harness.reconnects_within(cx.wait(Duration::from_secs(15))).await,
+        "a new connection (§13)",
+        || "none".into(),
+    )
+}
+
+async fn relogin(cx: &mut Cx) -> Result<(), Stop> {
+    let (mut harness, mut conn, hello) = connected(cx).await?;
+    let first = hello.token.clone();
+    let error = ErrorFrame {
+        code: crate::spec::code("UNAUTHENTICATED"),
+        message: "token refused by cim-conformance".into(),
+        client_msg_id: String::new(),
+        retry_after_ms: 0,
+    };
+    conn.send(&frame(Body::Error(error))).await;
+    let _ = conn.closes_within(cx.answer_wait()).await;
+    let (_conn, again) = harness.accept_hello(cx.wait(Duration::from_secs(15))).await?;
+    check(
+        "CIM-5.2-8",
+        again.token != first && harness.logins().len() >= 2,
+        "a new login and its new token",
+        || format!("{} logins; same token: {}", harness.logins().len(), again.token == first),
+    )
+}
+
+async fn client_ping(cx: &mut Cx) -> Result<(), Stop> {
+    let (harness, mut conn, hello) = connected(cx).await?;
+    conn.send(&welcome_with(&harness, &hello, |w| {
+        w.heartbeat_interval_ms = 5_000;
+        w.heartbeat_timeout_ms = 12_500;
+    }))
+    .await;
+    let started = Instant::now();
+    conn.find(cx.wait(Duration::from_secs(7)), |f| matches!(f.body, Some(Body::Ping(_))).then_some(()))
+        .await
+        .map_err(|event| {
+            fail("CIM-6.2-1", "a Ping within the 5000 ms interval (and some slack)", event.describe())
+        })?;
+    check(
+        "CIM-6.2-1",
+        started.elapsed() >= Duration::from_millis(2_000),
+        "not a Ping storm: the first after some of the interval",
+        || format!("after {} ms", started.elapsed().as_millis()),
+    )
+}
+
+async fn client_dead_peer(cx: &mut Cx) -> Result<(), Stop> {
+    let (mut harness, mut conn, hello) = connected(cx).await?;
+    conn.send(&welcome_with(&harness, &hello, |w| {
+        w.heartbeat_interval_ms = 5_000;
+        w.heartbeat_timeout_ms = 10_000;
+    }))
+    .await;
+    // The first 8 s the harness answers Pings: the client must stay (CIM-6.3-1). Then silence.
+    conn.auto_pong = true;
+    let alive = conn.closes_within(Duration::from_secs(8)).await;
+    check("CIM-6.3-1", !alive, "the connection kept while the server answers", || "closed".into())?;
+    conn.auto_pong = false;
+    let silent = Instant::now();
+    let closed = conn.closes_within(cx.wait(Duration::from_secs(14))).await;
+    check("CIM-6.3-4", closed, "the client closes after 10000 ms without a frame", || {
+        "still open after 14 s of silence".into()
+    })?;
+    check(
+        "CIM-6.3-4",
+        harness.reconnects_within(cx.wait(Duration::from_secs(15))).await,
+        "and reconnects",
+        || format!("no new connection (closed after {} ms of silence)", silent.elapsed().as_millis()),
+    )
+}
+
+async fn opaque_fields(cx: &mut Cx) -> Result<(), Stop> {
+    let (mut harness, mut conn) = welcomed(cx).await?;
+    let mut odd = deliver(1, "not-a-ulid:42", "plain");
+    if let Some(Body::Deliver(d)) = odd.body.as_mut() {
+        d.content_type = String::new();
+    }
+    conn.send(&odd).await;
+    let event = harness
+        .expect_event("CIM-7.5-5", "the message with message_id \"not-a-ulid:42\"", cx.answer_wait(), |e| {
+            e["event"] == "message"
+        })
+        .await?;
+    check("CIM-7.5-5", event["message_id"] == "not-a-ulid:42", "the message_id as given", || {
+        event.to_string()
+    })?;
+    check(
+        "CIM-7.1-11",
+        event["content_type"] == "text/plain",
+        "an empty content_type read as text/plain",
+        || event.to_string(),
+    )
+}
+
+async fn not_behind(cx: &mut Cx) -> Result<(), Stop> {
+    let (mut harness, mut conn) = welcomed(cx).await?;
+    conn.send(&deliver(1, IDS[0], "one")).await;
+    conn.send(&deliver(2, IDS[1], "two")).await;
+    for _ in 0..2 {
+        harness
+            .expect_event("CIM-8.2-5", "messages 1 and 2", cx.answer_wait(), |e| e["event"] == "message")
+            .await?;
+    }
+    // seq 2 again, with another message: behind what the client processed.
+    conn.send(&deliver(2, IDS[2], "two again")).await;
+    let again = harness.event(Duration::from_millis(800), |e| e["event"] == "message").await;
+    check("CIM-9.1-6", again.is_none(), "no entry at or below the processed seq handed over", || {
+        format!("{again:?}")
+    })
+}
+
+async fn in_flight(cx: &mut Cx) -> Result<(), Stop> {
+    let (mut harness, mut conn, hello) = connected(cx).await?;
+    // A Welcome without limits except max_in_flight 2: the rest are the defaults (CIM-10.1-2).
+    conn.send(&welcome_with(&harness, &hello, |w| {
+        w.limits = Some(cim_proto::v1::Limits { max_in_flight: 2, ..Default::default() });
+    }))
+    .await;
+    harness
+        .expect_event("DRV-4-1", "a connected event", cx.answer_wait(), |e| e["event"] == "connected")
+        .await?;
+    for i in 0..5 {
+        harness.command(json!({"cmd": "send", "ref": format!("m{i}"), "to": {"user_id": "bob"}, "content_type": "text/plain", "body": format!("m{i}")})).await;
+    }
+    let first = next_send(&mut conn, "CIM-10.1-2", cx.answer_wait()).await?;
+    let _second = next_send(&mut conn, "CIM-10.1-2", cx.answer_wait()).await?;
+    let third =
+        conn.find(Duration::from_millis(800), |f| matches!(f.body, Some(Body::Send(_))).then_some(())).await;
+    check("CIM-10.3-1", third.is_err(), "no third Send while two are unanswered (max_in_flight 2)", || {
+        "a third Send".into()
+    })?;
+    let ack = SendAck {
+        client_msg_id: first.client_msg_id,
+        message_id: "01ARZ3NDEKTSV4RRFFQ69G5FAV".into(),
+        sent_at_ms: 1,
+        duplicate: false,
+        live_only: false,
+    };
+    conn.send(&frame(Body::SendAck(ack))).await;
+    next_send(&mut conn, "CIM-10.3-1", cx.answer_wait()).await.map(drop)
+}
+
+async fn nothing_after_fatal(cx: &mut Cx) -> Result<(), Stop> {
+    let (mut harness, mut conn) = welcomed(cx).await?;
+    let mut bytes = crate::wire::prefixed(&[0x0f, 0x01]);
+    bytes.extend(crate::wire::prefixed(&crate::wire::encode(&deliver(1, IDS[0], "after the end"))));
+    conn.send_bytes(&bytes, "a malformed frame and a Deliver in one write").await;
+    expect_client_fatal(&mut conn, "CIM-3.4-1", "MALFORMED_FRAME", cx.answer_wait()).await?;
+    let processed = harness.event(Duration::from_millis(800), |e| e["event"] == "message").await;
+    check("CIM-11.1-4", processed.is_none(), "no message from a frame after the fatal one", || {
+        format!("{processed:?}")
+    })
+}
+
+async fn fatal_then_reconnects(cx: &Cx, code: u32, retry_after_ms: u32) -> Result<(bool, Duration), Stop> {
+    let (mut harness, mut conn) = welcomed(cx).await?;
+    conn.send(&frame(Body::Error(ErrorFrame {
+        code,
+        message: "sent by cim-conformance".into(),
+        client_msg_id: String::new(),
+        retry_after_ms,
+    })))
+    .await;
+    let sent = Instant::now();
+    let _ = conn.closes_within(cx.answer_wait()).await;
+    let back = harness.reconnects_within(cx.wait(Duration::from_secs(8))).await;
+    Ok((back, sent.elapsed()))
+}
+
+async fn unknown_codes(cx: &mut Cx) -> Result<(), Stop> {
+    let (back, _) = fatal_then_reconnects(cx, 5999, 0).await?;
+    check("CIM-11.2-2", back, "a reconnect after unknown code 5999 (retry After)", || "no reconnect".into())?;
+    let (back, _) = fatal_then_reconnects(cx, 1999, 0).await?;
+    check("CIM-11.2-2", !back, "no reconnect after unknown code 1999 (retry No)", || "reconnected".into())
+}
+
+async fn retry_after(cx: &mut Cx) -> Result<(), Stop> {
+    let (back, after) = fatal_then_reconnects(cx, crate::spec::code("UNAVAILABLE"), 2_000).await?;
+    check(
+        "CIM-11.3-3",
+        !back || after >= Duration::from_millis(2_000),
+        "no new connection before retry_after_ms (2000 ms)",
+        || format!("reconnected after {} ms", after.as_millis()),
+    )?;
+    check("CIM-11.3-3", back, "a reconnect after UNAVAILABLE (retry After)", || {
+        "no reconnect within 8 s".into()
+    })
+}
+
+async fn goaway_token_expired(cx: &mut Cx) -> Result<(), Stop> {
+    let (mut harness, mut conn) = welcomed(cx).await?;
+    let logins = harness.logins().len();
+    conn.send(&frame(Body::GoAway(GoAway {
+        reason: 3,
+        message: "token expired".into(),
+        reconnect_after_ms: 0,
+    })))
+    .await;
+    drop(conn);
+    let (_conn, hello) = harness.accept_hello(cx.wait(Duration::from_secs(15))).await?;
+    let newest = harness.logins().last().map(|l| l.token.clone()).unwrap_or_default();
+    check(
+        "CIM-12.2-4",
+        harness.logins().len() > logins && hello.token == newest,
+        "a new login, and its token in the next Hello",
+        || format!("{} logins before, {} after", logins, harness.logins().len()),
+    )
+}
+
+async fn backoff(cx: &mut Cx) -> Result<(), Stop> {
+    let (mut harness, conn, _hello) = connected(cx).await?;
+    drop(conn);
+    // Every connection closes at once, without Welcome.
+    let started = Instant::now();
+    let mut attempts = 0;
+    while started.elapsed() < Duration::from_secs(4) {
+        let Some(conn) = harness.accept(Duration::from_millis(500)).await else { continue };
+        attempts += 1;
+        drop(conn);
+    }
+    // Full jitter from 500 ms doubling: a handful of attempts in 4 s; a client without
+    // backoff makes hundreds.
+    check("CIM-13.1-1", attempts <= 12, "at most a dozen attempts in 4 s of failures", || {
+        format!("{attempts} attempts")
+    })
+}
+
+use crate::client_mode::Refusal;
+
+async fn login_refused(cx: &mut Cx) -> Result<(), Stop> {
+    let mut harness = ClientHarness::start(cx).await?;
+    harness.refuse_logins([Refusal {
+        status: 401,
+        code: crate::spec::code("INVALID_CREDENTIALS"),
+        retry_after: None,
+    }]);
+    harness.login("alice", "d1").await;
+    let failed = harness
+        .expect_event("CIM-14.6-5", "login_failed with code 6002", cx.answer_wait(), |e| {
+            e["event"] == "login_failed"
+        })
+        .await?;
+    check("CIM-14.6-5", failed["code"] == 6002, "the registry code of the answer", || failed.to_string())?;
+    // A successful login whose answer has a member from a later version (CIM-14.4-6).
+    harness.login("alice", "d1").await;
+    harness.accept_hello(cx.wait(Duration::from_secs(10))).await.map(drop)
+}
+
+/// Welcomed, then GoAway SHUTDOWN while the route refuses the next logins as given.
+async fn relogin_after(cx: &Cx, refusals: Vec<Refusal>) -> Result<(ClientHarness, Instant, u32), Stop> {
+    let (harness, mut conn) = welcomed(cx).await?;
+    let before = harness.login_requests();
+    harness.refuse_logins(refusals);
+    conn.send(&frame(Body::GoAway(GoAway {
+        reason: 1,
+        message: "moving you".into(),
+        reconnect_after_ms: 0,
+    })))
+    .await;
+    drop(conn);
+    Ok((harness, Instant::now(), before))
+}
+
+async fn relogin_retried(cx: &mut Cx) -> Result<(), Stop> {
+    let (mut harness, _, _) =
+        relogin_after(cx, vec![Refusal { status: 503, code: 5999, retry_after: None }]).await?;
+    harness.accept_hello(cx.wait(Duration::from_secs(20))).await.map(drop).map_err(|stop| match stop {
+        Stop::Fail(f) => {
+            fail("CIM-14.6-6", "the login retried after code 5999 (retry After), then a connection", f.actual)
+        }
+        other => other,
+    })
+}
+
+async fn relogin_retry_after(cx: &mut Cx) -> Result<(), Stop> {
+    let refusal = Refusal { status: 429, code: crate::spec::code("RATE_LIMITED"), retry_after: Some(2) };
+    let (mut harness, started, _) = relogin_after(cx, vec![refusal]).await?;
+    harness.accept_hello(cx.wait(Duration::from_secs(20))).await?;
+    check(
+        "CIM-14.6-8",
+        started.elapsed() >= Duration::from_secs(2),
+        "no retry before Retry-After (2 s)",
+        || format!("connected {} ms after GoAway", started.elapsed().as_millis()),
+    )
+}
+
+async fn relogin_no_retry(cx: &mut Cx) -> Result<(), Stop> {
+    let refusal = Refusal { status: 401, code: crate::spec::code("INVALID_CREDENTIALS"), retry_after: None };
+    let (harness, _, before) = relogin_after(cx, vec![refusal]).await?;
+    tokio::time::sleep(cx.wait(Duration::from_secs(4))).await;
+    let requests = harness.login_requests() - before;
+    check(
+        "CIM-14.6-7",
+        requests == 1,
+        "one Login call after GoAway: no automatic retry after INVALID_CREDENTIALS",
+        || format!("{requests} Login calls"),
+    )
 }
