@@ -108,10 +108,17 @@ pub fn catalog_problems(catalog: &[Case]) -> Vec<String> {
             }
         }
     }
-    // Cases of the server mode cover requirements for the server and the route they reach.
-    let covered: BTreeSet<&str> = catalog.iter().flat_map(|c| c.covers.iter().copied()).collect();
+    // Server-mode cases speak for the server and the route, client-mode cases for the client.
+    let covered_by = |client_mode: bool| -> BTreeSet<&str> {
+        catalog
+            .iter()
+            .filter(|c| c.id.starts_with("client.") == client_mode)
+            .flat_map(|c| c.covers.iter().copied())
+            .collect()
+    };
     for role in [Role::Server, Role::Client, Role::Route] {
         let name = role_name(role);
+        let covered = covered_by(role == Role::Client);
         for id in untestable(role).keys() {
             match spec::requirement(id) {
                 None => problems.push(format!(
@@ -119,7 +126,7 @@ pub fn catalog_problems(catalog: &[Case]) -> Vec<String> {
                 )),
                 Some(r) if !r.roles.contains(&role) => problems
                     .push(format!("untestable.toml [{name}] lists {id}, which does not bind the {name}")),
-                Some(_) if role == Role::Server && covered.contains(id.as_str()) => {
+                Some(_) if covered.contains(id.as_str()) => {
                     problems.push(format!(
                         "untestable.toml [{name}] lists {id}, but a case covers it: remove the entry"
                     ));

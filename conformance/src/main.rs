@@ -484,12 +484,18 @@ fn explain(id: &str) -> ExitCode {
 
 fn coverage_command(roles: &[RoleArg], check: bool, as_json: bool) -> ExitCode {
     let catalog = cases::catalog();
-    let all: Vec<&cim_conformance::case::Case> = catalog.iter().collect();
     let roles: Vec<spec::Role> = if roles.is_empty() {
         vec![spec::Role::Server, spec::Role::Client, spec::Role::Route]
     } else {
         roles.iter().map(|r| r.role()).collect()
     };
+    // Client cases speak for clients, the others for servers and routes.
+    let with_client = roles.contains(&spec::Role::Client);
+    let with_others = roles.iter().any(|r| *r != spec::Role::Client);
+    let all: Vec<&cim_conformance::case::Case> = catalog
+        .iter()
+        .filter(|c| if c.id.starts_with("client.") { with_client } else { with_others })
+        .collect();
     let sections = coverage::by_section(&all, &roles);
     let problems = coverage::catalog_problems(catalog);
     if as_json {
