@@ -419,6 +419,21 @@ pub async fn expect_deliver(
     }
 }
 
+/// The reason of the next GoAway (skipping other frames, which stay pending).
+pub async fn expect_go_away(
+    conn: &mut Conn,
+    requirement: &'static str,
+    what: &str,
+    wait: Duration,
+) -> Result<i32, Stop> {
+    conn.find(wait, |f| match &f.body {
+        Some(Body::GoAway(g)) => Some(g.reason),
+        _ => None,
+    })
+    .await
+    .map_err(|event| fail(requirement, what.to_owned(), event.describe()))
+}
+
 /// No Deliver of an inbox entry arrives within `wait` (broadcasts pass, as for
 /// [`expect_deliver`]).
 pub async fn expect_no_deliver(

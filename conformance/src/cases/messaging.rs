@@ -629,16 +629,13 @@ async fn replaced(cx: &mut Cx) -> Result<(), Stop> {
     let (alice, _bob, mut old, _b) = pair(cx).await?;
     let _new = cx.open(&alice, "d1").await?;
     let wait = cx.answer_wait();
-    let reason = old
-        .conn
-        .find(wait, |f| match &f.body {
-            Some(Body::GoAway(g)) => Some(g.reason),
-            _ => None,
-        })
-        .await
-        .map_err(|event| {
-            fail("CIM-9.3-2", "GoAway SESSION_REPLACED on the older session of the device", event.describe())
-        })?;
+    let reason = crate::case::expect_go_away(
+        &mut old.conn,
+        "CIM-9.3-2",
+        "GoAway SESSION_REPLACED on the older session of the device",
+        wait,
+    )
+    .await?;
     check("CIM-9.3-2", reason == 2, "GoAway reason SESSION_REPLACED (2)", || format!("reason {reason}"))
 }
 

@@ -3,7 +3,6 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use cim_proto::v1::frame::Body;
 use serde_json::{Value, json};
 
 use crate::case::{Case, Cx, Stop, User, check, expect_deliver, fail};
@@ -333,20 +332,13 @@ async fn logout(cx: &mut Cx) -> Result<(), Stop> {
     })?;
     let wait = cx.wait(std::time::Duration::from_secs(5));
     for session in [&mut phone, &mut laptop] {
-        let reason = session
-            .conn
-            .find(wait, |f| match &f.body {
-                Some(Body::GoAway(g)) => Some(g.reason),
-                _ => None,
-            })
-            .await
-            .map_err(|event| {
-                fail(
-                    "CIM-14.2-4",
-                    format!("GoAway LOGGED_OUT on the {} session", session.device),
-                    event.describe(),
-                )
-            })?;
+        let reason = crate::case::expect_go_away(
+            &mut session.conn,
+            "CIM-14.2-4",
+            &format!("GoAway LOGGED_OUT on the {} session", session.device),
+            wait,
+        )
+        .await?;
         check("CIM-14.2-4", reason == 4, "GoAway reason LOGGED_OUT (4)", || format!("reason {reason}"))?;
     }
     Ok(())

@@ -100,20 +100,13 @@ async fn logged_out(cx: &mut Cx) -> Result<(), Stop> {
         .await
         .map_err(|e| Stop::Error(format!("the route's Logout failed: {e}")))?;
     let wait = cx.wait(std::time::Duration::from_secs(5));
-    let reason = session
-        .conn
-        .find(wait, |f| match &f.body {
-            Some(Body::GoAway(g)) => Some(g.reason),
-            _ => None,
-        })
-        .await
-        .map_err(|event| {
-            fail(
-                "CIM-14.2-4",
-                "GoAway LOGGED_OUT on the session of the login that logged out",
-                event.describe(),
-            )
-        })?;
+    let reason = crate::case::expect_go_away(
+        &mut session.conn,
+        "CIM-14.2-4",
+        "GoAway LOGGED_OUT on the session of the login that logged out",
+        wait,
+    )
+    .await?;
     check("CIM-12.1-1", reason == 4, "GoAway reason LOGGED_OUT (4)", || format!("reason {reason}"))?;
     let mut conn = cx.connect(&session.login).await?;
     conn.send(&frame(Body::Hello(hello(&token, "d1")))).await;
