@@ -419,6 +419,21 @@ pub async fn expect_deliver(
     }
 }
 
+/// A Pong with `nonce` must come within `wait` (CIM-6.2-3), skipping other frames.
+pub async fn expect_pong(conn: &mut Conn, nonce: u64, wait: Duration) -> Result<(), Stop> {
+    let got = conn
+        .find(wait, |f| match &f.body {
+            Some(Body::Pong(p)) => Some(p.nonce),
+            _ => None,
+        })
+        .await;
+    match got {
+        Ok(n) if n == nonce => Ok(()),
+        Ok(n) => Err(fail("CIM-6.2-3", format!("Pong {{nonce: {nonce}}}"), format!("Pong {{nonce: {n}}}"))),
+        Err(event) => Err(fail("CIM-6.2-3", format!("Pong {{nonce: {nonce}}}"), event.describe())),
+    }
+}
+
 /// The reason of the next GoAway (skipping other frames, which stay pending).
 pub async fn expect_go_away(
     conn: &mut Conn,

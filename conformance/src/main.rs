@@ -502,21 +502,7 @@ fn coverage_command(roles: &[RoleArg], check: bool, as_json: bool) -> ExitCode {
         let value = serde_json::json!({"sections": sections, "problems": problems});
         println!("{}", serde_json::to_string_pretty(&value).unwrap_or_default());
     } else {
-        println!("{:<8} {:>8} {:>10} {:>6}  missing", "section", "covered", "untestable", "of");
-        for s in &sections {
-            println!(
-                "{:<8} {:>8} {:>10} {:>6}  {}",
-                s.section,
-                s.covered,
-                s.untestable,
-                s.mandatory,
-                s.missing.join(" ")
-            );
-        }
-        let (c, u, m) = sections
-            .iter()
-            .fold((0, 0, 0), |(c, u, m), s| (c + s.covered, u + s.untestable, m + s.mandatory));
-        println!("{:<8} {c:>8} {u:>10} {m:>6}", "total");
+        print!("{}", console::coverage_table(&sections, ""));
         for problem in &problems {
             println!("problem: {problem}");
         }

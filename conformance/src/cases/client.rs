@@ -220,25 +220,7 @@ async fn client_pong(cx: &mut Cx) -> Result<(), Stop> {
     let (_harness, mut conn) = welcomed(cx).await?;
     for nonce in [7, u64::MAX] {
         conn.send(&frames::ping(nonce)).await;
-        let got = conn
-            .find(cx.answer_wait(), |f| match &f.body {
-                Some(Body::Pong(p)) => Some(p.nonce),
-                _ => None,
-            })
-            .await;
-        match got {
-            Ok(n) if n == nonce => {}
-            Ok(n) => {
-                return Err(fail(
-                    "CIM-6.2-3",
-                    format!("Pong {{nonce: {nonce}}}"),
-                    format!("Pong {{nonce: {n}}}"),
-                ));
-            }
-            Err(event) => {
-                return Err(fail("CIM-6.2-3", format!("Pong {{nonce: {nonce}}}"), event.describe()));
-            }
-        }
+        crate::case::expect_pong(&mut conn, nonce, cx.answer_wait()).await?;
     }
     Ok(())
 }

@@ -32,23 +32,7 @@ async fn pong(cx: &mut Cx) -> Result<(), Stop> {
     let wait = cx.answer_wait();
     for nonce in [0, 1, u64::MAX] {
         session.conn.send(&frames::ping(nonce)).await;
-        let got = session.conn.find(wait, |f| match &f.body {
-            Some(Body::Pong(p)) => Some(p.nonce),
-            _ => None,
-        });
-        match got.await {
-            Ok(n) if n == nonce => {}
-            Ok(n) => {
-                return Err(fail(
-                    "CIM-6.2-3",
-                    format!("Pong {{nonce: {nonce}}}"),
-                    format!("Pong {{nonce: {n}}}"),
-                ));
-            }
-            Err(event) => {
-                return Err(fail("CIM-6.2-3", format!("Pong {{nonce: {nonce}}}"), event.describe()));
-            }
-        }
+        crate::case::expect_pong(&mut session.conn, nonce, wait).await?;
     }
     Ok(())
 }

@@ -76,6 +76,28 @@ pub fn details(case: &CaseResult) -> String {
     out
 }
 
+/// Coverage per section and in total, one line each, every line starting with `indent`.
+pub fn coverage_table(sections: &[crate::coverage::SectionCoverage], indent: &str) -> String {
+    let mut out = String::new();
+    let _ =
+        writeln!(out, "{indent}{:<8} {:>8} {:>10} {:>10}  missing", "section", "covered", "untestable", "of");
+    for s in sections {
+        let _ = writeln!(
+            out,
+            "{indent}{:<8} {:>8} {:>10} {:>10}  {}",
+            s.section,
+            s.covered,
+            s.untestable,
+            s.mandatory,
+            s.missing.join(" ")
+        );
+    }
+    let (covered, untestable, mandatory) =
+        sections.iter().fold((0, 0, 0), |(c, u, m), s| (c + s.covered, u + s.untestable, m + s.mandatory));
+    let _ = writeln!(out, "{indent}{:<8} {covered:>8} {untestable:>10} {mandatory:>10}", "total");
+    out
+}
+
 /// The part printed after the progress lines.
 pub fn summary(style: Style, report: &Report<'_>) -> String {
     let mut out = String::new();
@@ -89,23 +111,7 @@ pub fn summary(style: Style, report: &Report<'_>) -> String {
         let _ = writeln!(out, "\nwarning: the expected-failures file names {id}, which is not a case");
     }
     let _ = writeln!(out, "\ncoverage of MUST and MUST NOT requirements, by section:");
-    let _ = writeln!(out, "  {:<8} {:>8} {:>10} {:>10}  missing", "section", "covered", "untestable", "of");
-    for section in &report.coverage {
-        let _ = writeln!(
-            out,
-            "  {:<8} {:>8} {:>10} {:>10}  {}",
-            section.section,
-            section.covered,
-            section.untestable,
-            section.mandatory,
-            section.missing.join(" ")
-        );
-    }
-    let (covered, untestable, mandatory) = report
-        .coverage
-        .iter()
-        .fold((0, 0, 0), |(c, u, m), s| (c + s.covered, u + s.untestable, m + s.mandatory));
-    let _ = writeln!(out, "  {:<8} {covered:>8} {untestable:>10} {mandatory:>10}", "total");
+    out.push_str(&coverage_table(&report.coverage, "  "));
     let counts: Vec<String> =
         report.summary.iter().filter(|(_, n)| *n > 0).map(|(v, n)| format!("{n} {}", v.word())).collect();
     let _ = writeln!(
