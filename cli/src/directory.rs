@@ -61,16 +61,7 @@ pub(crate) struct UsersArgs {
 pub(crate) async fn users(args: UsersArgs) -> Result<(), Failure> {
     let (route, login) = log_in(&args.account, "cim-users").await?;
     let users = if args.online {
-        let mut users = Vec::new();
-        let mut page_token = String::new();
-        loop {
-            let page = route.online_users(&login.token, &page_token, 500).await?;
-            users.extend(page.users);
-            if page.next_page_token.is_empty() {
-                break users;
-            }
-            page_token = page.next_page_token;
-        }
+        route.all_online_users(&login.token, 500).await?
     } else {
         route.users_by_prefix(&login.token, args.prefix.as_deref().unwrap_or(""), 1000).await?
     };

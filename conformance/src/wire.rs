@@ -7,7 +7,7 @@ use std::time::Duration;
 use cim_proto::v1::Frame;
 use futures_util::{SinkExt, StreamExt};
 use prost::Message as _;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::{Instant, timeout_at};
 use tokio_tungstenite::tungstenite::Message as WsMessage;
@@ -135,9 +135,18 @@ impl Event {
     }
 }
 
+/// A byte stream the harness speaks over: TCP, or TLS over TCP.
+pub trait Duplex: AsyncRead + AsyncWrite + Unpin + Send + Sync {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send + Sync> Duplex for T {}
+
+/// A connection's byte stream, whatever carries it.
+pub type Stream = Box<dyn Duplex>;
+
 enum Io {
-    Tcp(TcpStream),
-    Ws(Box<tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<TcpStream>>>),
+    /// Varint-framed frames on a byte stream.
+    Stream(Stream),
+    /// One frame per binary message.
+    Ws(Box<tokio_tungstenite::WebSocketStream<Stream>>),
 }
 
 /// One connection to the implementation under test, recorded in the case's transcript.
@@ -162,27 +171,59 @@ impl Conn {
             .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "connect timed out"))??;
         stream.set_nodelay(true)?;
         transcript.push(label, Direction::Note, format!("connected over TCP to {addr}"));
-        Ok(Self::new(label, Io::Tcp(stream), transcript))
+        Ok(Self::new(label, Io::Stream(Box::new(stream)), transcript))
     }
 
-    /// A TCP connection the harness accepted, playing the server.
-    pub fn accepted(stream: TcpStream, label: &str, transcript: &Transcript) -> Self {
-        let _ = stream.set_nodelay(true);
-        let peer = stream.peer_addr().map(|a| a.to_string()).unwrap_or_default();
-        transcript.push(label, Direction::Note, format!("accepted a TCP connection from {peer}"));
-        let mut conn = Self::new(label, Io::Tcp(stream), transcript);
+    /// A connection the harness accepted, playing the server: `stream` is TCP, or TLS over
+    /// it; `what` says which, for the transcript.
+    pub fn accepted(stream: Stream, what: &str, label: &str, transcript: &Transcript) -> Self {
+        transcript.push(label, Direction::Note, format!("accepted {what}"));
+        let mut conn = Self::new(label, Io::Stream(stream), transcript);
         // Rules on what a server sends do not apply to what a client sends.
         conn.seen.peer_is_client = true;
         conn
     }
 
-    /// Opens a WebSocket connection.
+    /// A WebSocket connection the harness accepted, playing the server: completes the
+    /// WebSocket handshake on `stream` within `wait`.
+    pub async fn accepted_websocket(
+        stream: Stream,
+        what: &str,
+        label: &str,
+        transcript: &Transcript,
+        wait: Duration,
+    ) -> std::io::Result<Self> {
+        let ws = tokio::time::timeout(wait, tokio_tungstenite::accept_async(stream))
+            .await
+            .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "no WebSocket handshake"))?
+            .map_err(std::io::Error::other)?;
+        transcript.push(label, Direction::Note, format!("accepted a WebSocket connection {what}"));
+        let mut conn = Self::new(label, Io::Ws(Box::new(ws)), transcript);
+        conn.seen.peer_is_client = true;
+        Ok(conn)
+    }
+
+    /// Opens a WebSocket connection to a `ws://` URL.
     pub async fn websocket(url: &str, label: &str, transcript: &Transcript) -> std::io::Result<Self> {
-        let connect = tokio_tungstenite::connect_async(url);
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
+        let request = url.into_client_request().map_err(std::io::Error::other)?;
+        let uri = request.uri();
+        if uri.scheme_str() != Some("ws") {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!("{url}: the harness speaks ws:// only; put wss:// behind a TLS-terminating proxy"),
+            ));
+        }
+        let addr = format!("{}:{}", uri.host().unwrap_or_default(), uri.port_u16().unwrap_or(80));
+        let connect = async {
+            let tcp = TcpStream::connect(&addr).await?;
+            tcp.set_nodelay(true)?;
+            let stream: Stream = Box::new(tcp);
+            tokio_tungstenite::client_async(request, stream).await.map_err(std::io::Error::other)
+        };
         let (ws, _) = tokio::time::timeout(Duration::from_secs(5), connect)
             .await
-            .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "connect timed out"))?
-            .map_err(std::io::Error::other)?;
+            .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "connect timed out"))??;
         transcript.push(label, Direction::Note, format!("connected over WebSocket to {url}"));
         Ok(Self::new(label, Io::Ws(Box::new(ws)), transcript))
     }
@@ -227,7 +268,7 @@ impl Conn {
     pub async fn send_bytes(&mut self, bytes: &[u8], what: &str) {
         self.transcript.push(&self.label, Direction::Out, format!("{what}: {}", hex(bytes)));
         let result = match &mut self.io {
-            Io::Tcp(stream) => stream.write_all(bytes).await.map_err(|e| e.to_string()),
+            Io::Stream(stream) => stream.write_all(bytes).await.map_err(|e| e.to_string()),
             Io::Ws(ws) => ws.send(WsMessage::Binary(bytes.to_vec().into())).await.map_err(|e| e.to_string()),
         };
         self.note_write(result);
@@ -244,7 +285,7 @@ impl Conn {
 
     async fn write_frame_bytes(&mut self, payload: &[u8]) {
         let result = match &mut self.io {
-            Io::Tcp(stream) => stream.write_all(&prefixed(payload)).await.map_err(|e| e.to_string()),
+            Io::Stream(stream) => stream.write_all(&prefixed(payload)).await.map_err(|e| e.to_string()),
             Io::Ws(ws) => {
                 ws.send(WsMessage::Binary(payload.to_vec().into())).await.map_err(|e| e.to_string())
             }
@@ -262,7 +303,7 @@ impl Conn {
     pub async fn shutdown(&mut self) {
         self.transcript.push(&self.label, Direction::Note, "harness closes its side");
         match &mut self.io {
-            Io::Tcp(stream) => {
+            Io::Stream(stream) => {
                 let _ = stream.shutdown().await;
             }
             Io::Ws(ws) => {
@@ -344,7 +385,7 @@ impl Conn {
             return Event::Closed;
         }
         match &mut self.io {
-            Io::Tcp(_) => self.read_tcp(deadline).await,
+            Io::Stream(_) => self.read_stream(deadline).await,
             Io::Ws(ws) => loop {
                 let message = match timeout_at(deadline, ws.next()).await {
                     Err(_) => return Event::Timeout,
@@ -362,7 +403,21 @@ impl Conn {
                             bytes.len()
                         ));
                     }
-                    WsMessage::Binary(bytes) => return decode(&bytes),
+                    WsMessage::Binary(bytes) => {
+                        let event = decode(&bytes);
+                        if matches!(event, Event::Invalid(_)) && carries_length_prefix(&bytes) {
+                            self.transcript.violation(
+                                &self.label,
+                                Failure {
+                                    requirement: "CIM-3.2-1",
+                                    expected: "each frame as one binary message without a length prefix"
+                                        .into(),
+                                    actual: format!("a length-prefixed frame: {}", hex(&bytes)),
+                                },
+                            );
+                        }
+                        return event;
+                    }
                     WsMessage::Text(text) => {
                         return Event::Invalid(format!("a WebSocket text message {:?}", text.as_str()));
                     }
@@ -376,8 +431,8 @@ impl Conn {
         }
     }
 
-    async fn read_tcp(&mut self, deadline: Instant) -> Event {
-        let Io::Tcp(stream) = &mut self.io else { return Event::Closed };
+    async fn read_stream(&mut self, deadline: Instant) -> Event {
+        let Io::Stream(stream) = &mut self.io else { return Event::Closed };
         loop {
             match parse_prefix(&self.buf) {
                 Prefix::Bad => {
@@ -431,7 +486,7 @@ impl Conn {
     /// are not cim frames, such as a TLS ClientHello).
     pub async fn raw_exchange(&mut self, bytes: &[u8], wait: Duration) -> Vec<u8> {
         self.transcript.push(&self.label, Direction::Out, format!("raw: {}", hex(bytes)));
-        let Io::Tcp(stream) = &mut self.io else { return Vec::new() };
+        let Io::Stream(stream) = &mut self.io else { return Vec::new() };
         if stream.write_all(bytes).await.is_err() {
             return Vec::new();
         }
@@ -456,6 +511,17 @@ impl Conn {
                 Event::Frame(_) | Event::Invalid(_) => {}
             }
         }
+    }
+}
+
+/// Whether a WebSocket message that is not a frame is a varint prefix followed by exactly one
+/// frame: the TCP framing used where it does not belong (§3.2).
+fn carries_length_prefix(message: &[u8]) -> bool {
+    match parse_prefix(message) {
+        Prefix::Complete { len, header } => {
+            header as u64 + len == message.len() as u64 && Frame::decode(&message[header..]).is_ok()
+        }
+        Prefix::Bad | Prefix::Incomplete => false,
     }
 }
 

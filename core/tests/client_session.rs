@@ -182,6 +182,38 @@ fn local_checks_refuse_bad_sends_before_the_wire() {
 }
 
 #[test]
+fn sends_whose_frame_would_pass_the_announced_maximum_never_reach_the_wire() {
+    // Queued during the handshake under the default limits, then Welcome announces less.
+    let mut script = Script::handshaking();
+    let now = script.now;
+    let long = wire::Recipient { kind: Some(recipient::Kind::UserId("b".repeat(1_100))) };
+    let early = script.client.send(now, long.clone(), "", Bytes::from_static(b"1234")).expect("fits for now");
+    let mut small = welcome(1);
+    if let Some(limits) = small.limits.as_mut() {
+        limits.max_frame_size = 1_024;
+    }
+    script.feed(Body::Welcome(small)).expect("valid welcome");
+    let failed = script.events().into_iter().find_map(|e| match e {
+        ClientEvent::SendFailed { client_msg_id, code, .. } => Some((client_msg_id, code)),
+        _ => None,
+    });
+    assert_eq!(failed, Some((early, ErrorCode::FRAME_TOO_LARGE)));
+    // Once the limit is known, the same send is refused at once.
+    let refused = script.client.send(now, long, "", Bytes::from_static(b"1234"));
+    assert!(matches!(refused, Err(SendError::FrameTooLarge { max: 1_024, .. })), "{refused:?}");
+    assert!(!script.written().iter().any(|f| matches!(f, Body::Send(_))));
+}
+
+#[test]
+fn a_websocket_text_message_ends_the_connection_with_malformed_frame() {
+    let mut script = Script::connected();
+    let now = script.now;
+    assert!(script.client.handle_text_message(now).is_err());
+    assert_eq!(sent_error(&script.written()), Some(ErrorCode::MALFORMED_FRAME));
+    assert_eq!(script.requests(), [Request::Close]);
+}
+
+#[test]
 fn in_flight_window_holds_back_sends_until_acks_arrive() {
     let mut script = Script::connected();
     let now = script.now;

@@ -13,7 +13,7 @@ use cim_core::wire::{self, recipient};
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
-use crate::link::{Link, Transport};
+use crate::link::{Incoming, Link, Transport};
 use crate::route::{Credentials, Login, RouteClient};
 use crate::{Error, Event, Message, Target};
 
@@ -318,6 +318,12 @@ fn endpoint(login: &Login, transport: Transport) -> Option<String> {
     }
 }
 
+/// A token as logs may show it (spec CIM-5.4-1): its first characters and its length.
+fn token_hint(token: &str) -> String {
+    let prefix: String = token.chars().take(6).collect();
+    format!("{prefix}…({} bytes)", token.len())
+}
+
 fn grant(login: &Login, transport: Transport) -> Result<LoginGrant, LoginFailure> {
     let endpoint = endpoint(login, transport).ok_or_else(|| LoginFailure::Unavailable {
         message: format!("server {} offers no {transport:?} endpoint", login.server.server_id),
@@ -355,8 +361,9 @@ impl Driver {
                 read = read => {
                     let now = Instant::now();
                     match read {
-                        Ok(Some(bytes)) => { let _ = self.session.handle_input(now, &bytes); }
-                        Ok(None) | Err(_) => {
+                        Ok(Incoming::Bytes(bytes)) => { let _ = self.session.handle_input(now, &bytes); }
+                        Ok(Incoming::Text) => { let _ = self.session.handle_text_message(now); }
+                        Ok(Incoming::Closed) | Err(_) => {
                             self.link = None;
                             self.session.handle_transport_closed(now);
                         }
@@ -452,6 +459,12 @@ impl Driver {
                 tokio::spawn(async move {
                     let result = match route.login(&credentials, &device).await {
                         Ok(login) => {
+                            tracing::debug!(
+                                user_id = %login.user_id,
+                                server = %login.server.server_id,
+                                token = %token_hint(&login.token),
+                                "logged in again at the route"
+                            );
                             token.send_replace(login.token.clone());
                             grant(&login, transport)
                         }
@@ -464,6 +477,7 @@ impl Driver {
                 });
             }
             Request::Connect { endpoint } => {
+                tracing::debug!(%endpoint, "connecting");
                 let tls = self.tls.clone();
                 tokio::spawn(async move {
                     let outcome = match Link::open(&endpoint, &tls).await {
@@ -483,6 +497,7 @@ impl Driver {
     }
 
     fn on_event(&mut self, event: ClientEvent) {
+        tracing::trace!(?event, "session event");
         let event = match event {
             ClientEvent::Connected { session_id, server_id, resume, .. } => {
                 self.status.send_modify(|s| {

@@ -53,9 +53,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Stream<S> {
         Self { stream, buf: vec![0; 16 * 1024].into_boxed_slice() }
     }
 
-    async fn read(&mut self) -> io::Result<Option<Bytes>> {
+    async fn read(&mut self) -> io::Result<Incoming> {
         let n = self.stream.read(&mut self.buf).await?;
-        Ok((n > 0).then(|| Bytes::copy_from_slice(&self.buf[..n])))
+        Ok(if n > 0 { Incoming::Bytes(Bytes::copy_from_slice(&self.buf[..n])) } else { Incoming::Closed })
     }
 
     async fn write_from(&mut self, session: &mut ClientSession, now: std::time::Instant) -> io::Result<()> {
@@ -69,14 +69,23 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Stream<S> {
     }
 }
 
-async fn ws_read<S: AsyncRead + AsyncWrite + Unpin>(
-    ws: &mut WebSocketStream<S>,
-) -> io::Result<Option<Bytes>> {
+/// What a read from the server brought.
+pub(crate) enum Incoming {
+    /// Bytes of the stream (TCP) or one binary message (WebSocket).
+    Bytes(Bytes),
+    /// A WebSocket text message, which is not a frame.
+    Text,
+    /// The connection closed.
+    Closed,
+}
+
+async fn ws_read<S: AsyncRead + AsyncWrite + Unpin>(ws: &mut WebSocketStream<S>) -> io::Result<Incoming> {
     loop {
         match ws.next().await {
-            Some(Ok(Message::Binary(bytes))) => return Ok(Some(bytes)),
-            Some(Ok(Message::Close(_))) | None => return Ok(None),
-            Some(Ok(_)) => continue,
+            Some(Ok(Message::Binary(bytes))) => return Ok(Incoming::Bytes(bytes)),
+            Some(Ok(Message::Text(_))) => return Ok(Incoming::Text),
+            Some(Ok(Message::Close(_))) | None => return Ok(Incoming::Closed),
+            Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => continue,
             Some(Err(e)) => return Err(io::Error::other(e)),
         }
     }
@@ -150,8 +159,8 @@ impl Link {
         }
     }
 
-    /// The next bytes from the server; `None` when the connection closed.
-    pub(crate) async fn read(&mut self) -> io::Result<Option<Bytes>> {
+    /// What the server sent next.
+    pub(crate) async fn read(&mut self) -> io::Result<Incoming> {
         match self {
             Self::Tcp(stream) => stream.read().await,
             Self::Tls(stream) => stream.read().await,

@@ -226,6 +226,22 @@ impl RouteClient {
         self.call(reqwest::Method::GET, &path, Some(token), None).await
     }
 
+    /// Every online user, following the pages to the end (§14.7): each `next_page_token`
+    /// goes back unchanged, and only an empty one ends the listing, however short a page is.
+    /// A listing is not a snapshot: a user who connects or leaves meanwhile may be missed.
+    pub async fn all_online_users(&self, token: &str, page_size: u32) -> Result<Vec<UserInfo>, Error> {
+        let mut users = Vec::new();
+        let mut page_token = String::new();
+        loop {
+            let page = self.online_users(token, &page_token, page_size).await?;
+            users.extend(page.users);
+            if page.next_page_token.is_empty() {
+                return Ok(users);
+            }
+            page_token = page.next_page_token;
+        }
+    }
+
     /// Users whose name starts with `prefix`.
     pub async fn users_by_prefix(
         &self,

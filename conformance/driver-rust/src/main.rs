@@ -3,19 +3,46 @@
 //! stdout. It decides nothing itself: every behaviour the harness sees is the SDK's.
 
 use bytes::Bytes;
-use cim_sdk::{Client, ClientOptions, Credentials, Error, Event, Target};
+use cim_sdk::{Client, ClientOptions, Credentials, Error, Event, Target, Transport};
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
 
 /// What the command loop hands to the task that owns the client.
 enum ToClient {
     Send { reference: String, to: Target, content_type: String, body: Bytes },
+    OnlineUsers,
     Close,
+}
+
+/// Event lines, written in order by one task.
+type Out = mpsc::UnboundedSender<Value>;
+
+/// The client of the last `login`, owned by its task.
+struct Running {
+    commands: mpsc::UnboundedSender<ToClient>,
+    task: JoinHandle<()>,
+}
+
+impl Running {
+    /// Closes the client and waits until its task has reported it (a login still under way
+    /// is given up after a few seconds).
+    async fn close(self) {
+        let _ = self.commands.send(ToClient::Close);
+        let mut task = self.task;
+        if tokio::time::timeout(std::time::Duration::from_secs(3), &mut task).await.is_err() {
+            task.abort();
+        }
+    }
 }
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
+    // Spec DRV-1-6: the SDK's most detailed logs, on standard error.
+    if std::env::var_os("CIM_CONFORMANCE_LOG").is_some() {
+        tracing_subscriber::fmt().with_writer(std::io::stderr).with_max_level(tracing::Level::TRACE).init();
+    }
     let route = std::env::var("CIM_CONFORMANCE_ROUTE").unwrap_or_default();
     let (out, mut lines_out) = mpsc::unbounded_channel::<Value>();
     let writer = tokio::spawn(async move {
@@ -26,59 +53,91 @@ async fn main() {
         }
     });
     let _ = out.send(json!({"event": "ready"}));
-    let mut client: Option<mpsc::UnboundedSender<ToClient>> = None;
+    let mut client: Option<Running> = None;
     let mut lines = BufReader::new(tokio::io::stdin()).lines();
     while let Ok(Some(line)) = lines.next_line().await {
         let Ok(command) = serde_json::from_str::<Value>(&line) else {
-            let _ = out.send(json!({"event": "unsupported", "cmd": "", "message": "not a JSON object"}));
+            unsupported(&out, "", "not a JSON object");
             continue;
         };
-        let text = |key: &str| command.get(key).and_then(Value::as_str).unwrap_or_default().to_owned();
-        match command.get("cmd").and_then(Value::as_str).unwrap_or_default() {
+        let cmd = command.get("cmd").and_then(Value::as_str).unwrap_or_default();
+        match cmd {
             "login" => {
-                let (tx, rx) = mpsc::unbounded_channel();
-                client = Some(tx);
-                let credentials =
-                    Credentials::Password { user: text("user_name"), password: text("password") };
-                tokio::spawn(run_client(route.clone(), credentials, text("device_id"), rx, out.clone()));
+                let Some(options) = options(&command, &out) else { continue };
+                // Spec DRV-3-4: a new login ends the client of the last one, as an app does
+                // when its user logs out and someone else logs in.
+                if let Some(running) = client.take() {
+                    running.close().await;
+                }
+                let credentials = Credentials::Password {
+                    user: text(&command, "user_name"),
+                    password: text(&command, "password"),
+                };
+                let (commands, rx) = mpsc::unbounded_channel();
+                let task = tokio::spawn(run_client(route.clone(), credentials, options, rx, out.clone()));
+                client = Some(Running { commands, task });
             }
-            "send" => {
-                let Some(to) = target(&command["to"]) else {
-                    let _ = out.send(json!({"event": "unsupported", "cmd": "send", "message": "to must be user_id, group_id or everyone"}));
+            "send" | "online_users" => {
+                let Some(running) = &client else {
+                    unsupported(&out, cmd, &format!("{cmd} before login"));
                     continue;
                 };
-                let send = ToClient::Send {
-                    reference: text("ref"),
-                    to,
-                    content_type: text("content_type"),
-                    body: Bytes::from(text("body").into_bytes()),
+                let message = if cmd == "online_users" {
+                    ToClient::OnlineUsers
+                } else {
+                    let Some(to) = target(&command["to"]) else {
+                        unsupported(&out, cmd, "to must be user_id, group_id or everyone");
+                        continue;
+                    };
+                    ToClient::Send {
+                        reference: text(&command, "ref"),
+                        to,
+                        content_type: text(&command, "content_type"),
+                        body: Bytes::from(text(&command, "body").into_bytes()),
+                    }
                 };
-                match &client {
-                    Some(client) => {
-                        let _ = client.send(send);
-                    }
-                    None => {
-                        let _ = out.send(
-                            json!({"event": "unsupported", "cmd": "send", "message": "send before login"}),
-                        );
-                    }
-                }
+                let _ = running.commands.send(message);
             }
-            "close" => {
-                if let Some(client) = &client {
-                    let _ = client.send(ToClient::Close);
-                }
-                break;
-            }
-            other => {
-                let _ = out.send(json!({"event": "unsupported", "cmd": other, "message": "this driver does not know the command"}));
+            "close" => break,
+            other => unsupported(&out, other, "this driver does not know the command"),
+        }
+    }
+    if let Some(running) = client.take() {
+        running.close().await;
+    }
+    drop(out);
+    let _ = writer.await;
+}
+
+fn text(command: &Value, key: &str) -> String {
+    command.get(key).and_then(Value::as_str).unwrap_or_default().to_owned()
+}
+
+fn unsupported(out: &Out, cmd: &str, message: &str) {
+    let _ = out.send(json!({"event": "unsupported", "cmd": cmd, "message": message}));
+}
+
+/// The client options a `login` asks for, or `None` after answering `unsupported`.
+fn options(command: &Value, out: &Out) -> Option<ClientOptions> {
+    let mut options = ClientOptions::new(text(command, "device_id"));
+    match command.get("transport").and_then(Value::as_str) {
+        None | Some("tcp") => {}
+        Some("websocket") => options = options.transport(Transport::WebSocket),
+        Some(other) => {
+            unsupported(out, "login", &format!("no transport {other:?}"));
+            return None;
+        }
+    }
+    if let Some(pem) = command.get("trust_pem").and_then(Value::as_str) {
+        match options.trust_pem(pem.as_bytes()) {
+            Ok(trusting) => options = trusting,
+            Err(error) => {
+                unsupported(out, "login", &error.to_string());
+                return None;
             }
         }
     }
-    // Let the client's task report its close, then stop writing.
-    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-    drop(out);
-    let _ = writer.await;
+    Some(options)
 }
 
 fn target(to: &Value) -> Option<Target> {
@@ -100,16 +159,34 @@ fn code_of(error: &Error) -> u32 {
     }
 }
 
-/// Logs in, then owns the client: its events go out as lines, sends come in from the loop.
+/// The line for an event of the client.
+fn event_line(event: Event) -> Value {
+    match event {
+        Event::Connected { session_id, .. } => json!({"event": "connected", "session_id": session_id}),
+        Event::Message(m) => json!({
+            "event": "message", "message_id": m.message_id, "from_user_id": m.from, "seq": m.seq,
+            "content_type": m.content_type, "body": String::from_utf8_lossy(&m.body),
+        }),
+        Event::InboxDiscontinuity { outcome, .. } => {
+            let reason = if format!("{outcome:?}").contains("Epoch") { "epoch_changed" } else { "gap" };
+            json!({"event": "messages_lost", "reason": reason})
+        }
+        Event::Disconnected { reason, .. } => json!({"event": "disconnected", "message": reason}),
+        Event::Closed { reason } => json!({"event": "closed", "message": reason}),
+        other => json!({"event": "note", "message": format!("{other:?}")}),
+    }
+}
+
+/// Logs in, then owns the client: its events go out as lines, commands come in from the loop.
 async fn run_client(
     route: String,
     credentials: Credentials,
-    device: String,
+    options: ClientOptions,
     mut commands: mpsc::UnboundedReceiver<ToClient>,
-    out: mpsc::UnboundedSender<Value>,
+    out: Out,
 ) {
-    // Sends given before the session is up wait here, as an application's would.
-    let mut client = match Client::login(&route, credentials, ClientOptions::new(device)).await {
+    // Sends given before the session is up wait in the channel, as an application's would.
+    let mut client = match Client::login(&route, credentials, options).await {
         Ok(client) => client,
         Err(error) => {
             let _ = out.send(
@@ -122,21 +199,7 @@ async fn run_client(
         tokio::select! {
             event = client.next_event() => {
                 let Some(event) = event else { break };
-                let line = match event {
-                    Event::Connected { session_id, .. } => json!({"event": "connected", "session_id": session_id}),
-                    Event::Message(m) => json!({
-                        "event": "message", "message_id": m.message_id, "from_user_id": m.from, "seq": m.seq,
-                        "content_type": m.content_type, "body": String::from_utf8_lossy(&m.body),
-                    }),
-                    Event::InboxDiscontinuity { outcome, .. } => {
-                        let reason = if format!("{outcome:?}").contains("Epoch") { "epoch_changed" } else { "gap" };
-                        json!({"event": "messages_lost", "reason": reason})
-                    }
-                    Event::Disconnected { reason, .. } => json!({"event": "disconnected", "message": reason}),
-                    Event::Closed { reason } => json!({"event": "closed", "message": reason}),
-                    other => json!({"event": "note", "message": format!("{other:?}")}),
-                };
-                let _ = out.send(line);
+                let _ = out.send(event_line(event));
             }
             command = commands.recv() => match command {
                 Some(ToClient::Send { reference, to, content_type, body }) => {
@@ -146,6 +209,21 @@ async fn run_client(
                         let line = match ack.await {
                             Ok(ack) => json!({"event": "sent", "ref": reference, "message_id": ack.message_id, "duplicate": ack.duplicate}),
                             Err(error) => json!({"event": "send_failed", "ref": reference, "code": code_of(&error), "message": error.to_string()}),
+                        };
+                        let _ = out.send(line);
+                    });
+                }
+                Some(ToClient::OnlineUsers) => {
+                    let (route, token) = client.route();
+                    let route = route.clone();
+                    let out = out.clone();
+                    tokio::spawn(async move {
+                        let line = match route.all_online_users(&token, 100).await {
+                            Ok(users) => {
+                                let ids: Vec<String> = users.into_iter().map(|u| u.user_id).collect();
+                                json!({"event": "online_users", "user_ids": ids})
+                            }
+                            Err(error) => json!({"event": "call_failed", "cmd": "online_users", "code": code_of(&error), "message": error.to_string()}),
                         };
                         let _ = out.send(line);
                     });

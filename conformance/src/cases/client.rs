@@ -7,7 +7,7 @@ use cim_proto::v1::{Deliver, Error as ErrorFrame, Frame, GoAway, Hello, SendAck,
 use serde_json::json;
 
 use crate::case::{Case, Cx, Stop, check, fail};
-use crate::client_mode::ClientHarness;
+use crate::client_mode::{ClientHarness, Offer};
 use crate::frames::{self, frame};
 use crate::wire::{Conn, Event};
 
@@ -101,23 +101,34 @@ pub(super) fn cases() -> Vec<Case> {
 }
 
 /// The driver logged in, the client connected and sent its Hello.
-async fn connected(cx: &Cx) -> Result<(ClientHarness, Conn, Hello), Stop> {
+pub(super) async fn connected(cx: &Cx) -> Result<(ClientHarness, Conn, Hello), Stop> {
+    connected_via(cx, Offer::Tcp).await
+}
+
+/// …over what the route offers.
+pub(super) async fn connected_via(cx: &Cx, offer: Offer) -> Result<(ClientHarness, Conn, Hello), Stop> {
     let mut harness = ClientHarness::start(cx).await?;
+    harness.offer(offer)?;
     harness.login("alice", "d1").await;
     let (conn, hello) = harness.accept_hello(cx.wait(Duration::from_secs(10))).await?;
     Ok((harness, conn, hello))
 }
 
 /// …and welcomed, with a fresh inbox.
-async fn welcomed(cx: &Cx) -> Result<(ClientHarness, Conn), Stop> {
-    let (mut harness, mut conn, hello) = connected(cx).await?;
+pub(super) async fn welcomed(cx: &Cx) -> Result<(ClientHarness, Conn), Stop> {
+    welcomed_via(cx, Offer::Tcp).await.map(|(harness, conn, _)| (harness, conn))
+}
+
+/// …over what the route offers; also returns the Hello.
+pub(super) async fn welcomed_via(cx: &Cx, offer: Offer) -> Result<(ClientHarness, Conn, Hello), Stop> {
+    let (mut harness, mut conn, hello) = connected_via(cx, offer).await?;
     conn.send(&harness.welcome(&hello, 1, 1)).await;
     harness
         .expect_event("DRV-4-1", "a connected event", cx.wait(Duration::from_secs(5)), |e| {
             e["event"] == "connected"
         })
         .await?;
-    Ok((harness, conn))
+    Ok((harness, conn, hello))
 }
 
 async fn hello(cx: &mut Cx) -> Result<(), Stop> {
@@ -156,7 +167,7 @@ async fn waits_for_welcome(cx: &mut Cx) -> Result<(), Stop> {
     }
 }
 
-async fn expect_client_fatal(
+pub(super) async fn expect_client_fatal(
     conn: &mut Conn,
     requirement: &'static str,
     code: &str,
@@ -281,7 +292,7 @@ async fn send_acked(cx: &mut Cx) -> Result<(), Stop> {
     )
 }
 
-fn deliver(seq: u64, message_id: &str, text: &str) -> Frame {
+pub(super) fn deliver(seq: u64, message_id: &str, text: &str) -> Frame {
     frame(Body::Deliver(Deliver {
         seq,
         message_id: message_id.into(),
@@ -293,7 +304,7 @@ fn deliver(seq: u64, message_id: &str, text: &str) -> Frame {
     }))
 }
 
-const IDS: [&str; 4] = [
+pub(super) const IDS: [&str; 4] = [
     "01HF0000000000000000000001",
     "01HF0000000000000000000002",
     "01HF0000000000000000000003",
@@ -702,7 +713,7 @@ async fn goaway_unknown_reason(cx: &mut Cx) -> Result<(), Stop> {
     })
 }
 
-fn welcome_with(
+pub(super) fn welcome_with(
     harness: &ClientHarness,
     hello: &Hello,
     edit: impl FnOnce(&mut cim_proto::v1::Welcome),

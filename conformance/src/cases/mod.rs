@@ -1,6 +1,8 @@
 //! The catalog: every case, grouped by the part of the spec it checks.
 
 mod client;
+mod client_session;
+mod client_wire;
 mod framing;
 mod handshake;
 mod heartbeat;
@@ -28,6 +30,8 @@ pub fn catalog() -> &'static [Case] {
         all.extend(route_api::cases());
         all.extend(route_grpc::cases());
         all.extend(client::cases());
+        all.extend(client_wire::cases());
+        all.extend(client_session::cases());
         all
     })
 }

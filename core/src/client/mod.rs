@@ -179,7 +179,12 @@ impl ClientSession {
         if body.len() > self.limits.max_body_size as usize {
             return Err(SendError::BodyTooLarge { len: body.len(), max: self.limits.max_body_size });
         }
-        self.outbox.push(wire::Send { client_msg_id, to: Some(to), content_type: content_type.into(), body });
+        let send = wire::Send { client_msg_id, to: Some(to), content_type: content_type.into(), body };
+        let len = send_frame_len(&send);
+        if len > self.limits.max_frame_size as usize {
+            return Err(SendError::FrameTooLarge { len, max: self.limits.max_frame_size });
+        }
+        self.outbox.push(send);
         self.fill_window(now);
         Ok(())
     }
@@ -247,6 +252,17 @@ impl ClientSession {
         let outcome = self.handle_decoded(now, &mut frames, result);
         self.inbound.recycle(frames);
         outcome
+    }
+
+    /// A WebSocket text message arrived. It is not a frame (CIM-3.2-2): the session answers
+    /// MALFORMED_FRAME and ends the connection.
+    pub fn handle_text_message(&mut self, now: Instant) -> Result<(), ConnectionError> {
+        self.check_connection()?;
+        if matches!(self.state, State::Handshaking { .. } | State::Connected(_)) {
+            let detail = "a WebSocket text message is not a frame; frames travel in binary messages";
+            self.protocol_violation(now, ErrorCode::MALFORMED_FRAME, detail.to_owned());
+        }
+        self.check_connection()
     }
 
     /// The transport closed (or could not be opened).
@@ -638,6 +654,25 @@ impl ClientSession {
                 return;
             }
             let Some(send) = self.outbox.next_to_send(window) else { return };
+            // Queued before a Welcome that announced smaller limits: it can never go out.
+            let too_large = (send.body.len() > self.limits.max_body_size as usize)
+                .then(|| SendError::BodyTooLarge { len: send.body.len(), max: self.limits.max_body_size })
+                .or_else(|| {
+                    let len = send_frame_len(send);
+                    (len > self.limits.max_frame_size as usize)
+                        .then_some(SendError::FrameTooLarge { len, max: self.limits.max_frame_size })
+                });
+            if let Some(error) = too_large {
+                let client_msg_id = send.client_msg_id.clone();
+                self.outbox.answer(&client_msg_id);
+                let (code, message) = (error.code(), error.to_string());
+                self.events.push_back(Queued::Event(ClientEvent::SendFailed {
+                    client_msg_id,
+                    code,
+                    message,
+                }));
+                continue;
+            }
             self.outgoing.push_back(Body::Send(send.clone()));
         }
     }
@@ -652,6 +687,13 @@ impl ClientSession {
             None => Ok(()),
         }
     }
+}
+
+/// The encoded size of a Frame carrying `send` (field 5 of Frame), without building it.
+fn send_frame_len(send: &wire::Send) -> usize {
+    use prost::Message as _;
+    let inner = send.encoded_len();
+    prost::encoding::key_len(5) + prost::encoding::encoded_len_varint(inner as u64) + inner
 }
 
 /// Shortest wait before resending a Send the server refused for a transient reason.

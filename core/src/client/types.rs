@@ -203,6 +203,15 @@ pub enum SendError {
         /// The limit.
         max: u32,
     },
+    /// The Send frame would be over the server's announced (or the default) maximum frame
+    /// size (CIM-10.2-2): a long recipient or content type with a body near its limit.
+    #[error("message frame of {len} bytes exceeds the maximum frame size of {max}")]
+    FrameTooLarge {
+        /// Encoded frame length.
+        len: usize,
+        /// The limit.
+        max: u32,
+    },
     /// The client message id is empty or longer than 64 bytes.
     #[error("client message id must be 1 to 64 bytes")]
     InvalidClientMsgId,
@@ -219,6 +228,7 @@ impl SendError {
     pub fn code(&self) -> ErrorCode {
         match self {
             Self::BodyTooLarge { .. } => ErrorCode::BODY_TOO_LARGE,
+            Self::FrameTooLarge { .. } => ErrorCode::FRAME_TOO_LARGE,
             Self::InvalidClientMsgId => ErrorCode::INVALID_CLIENT_MSG_ID,
             Self::InvalidRecipient => ErrorCode::INVALID_FIELD,
             Self::Closed => ErrorCode::SHUTTING_DOWN,
