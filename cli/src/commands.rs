@@ -111,9 +111,9 @@ pub(crate) async fn register(args: RegisterArgs) -> Result<(), Failure> {
     let account = &args.account;
     let user_id = cim_sdk::register(&account.route, &account.user, &account.password).await?;
     if args.json {
-        println!("{}", json!({ "user_id": user_id, "user_name": account.user }));
+        say!("{}", json!({ "user_id": user_id, "user_name": account.user }));
     } else {
-        println!("registered {user_id}");
+        say!("registered {user_id}");
     }
     Ok(())
 }
@@ -162,11 +162,11 @@ pub(crate) async fn send(args: SendArgs) -> Result<(), Failure> {
             "message_id": ack.message_id, "sent_at_ms": ack.sent_at_ms,
             "duplicate": ack.duplicate, "live_only": ack.live_only,
         });
-        println!("{line}");
+        say!("{line}");
     } else if ack.live_only {
-        println!("sent to everyone online ({})", ack.message_id);
+        say!("sent to everyone online ({})", ack.message_id);
     } else {
-        println!("sent ({})", ack.message_id);
+        say!("sent ({})", ack.message_id);
     }
     Ok(())
 }
@@ -253,9 +253,9 @@ pub(crate) async fn listen(args: ListenArgs) -> Result<(), Failure> {
             Some(Event::Message(message)) => {
                 received += 1;
                 if args.json {
-                    println!("{}", message_json(&message));
+                    say!("{}", message_json(&message));
                 } else {
-                    println!("{}", message_line(&message));
+                    say!("{}", message_line(&message));
                 }
             }
             Some(Event::Closed { reason }) => break Err(Failure { exit: exit::REFUSED, message: reason }),

@@ -35,9 +35,9 @@ pub(crate) async fn login(args: LoginArgs) -> Result<(), Failure> {
             "token_expires_at_ms": login.token_expires_at_ms, "server_id": login.server.server_id,
             "tcp_endpoint": login.server.tcp_endpoint, "ws_url": login.server.ws_url,
         });
-        println!("{line}");
+        say!("{line}");
     } else {
-        println!("{}", login.token);
+        say!("{}", login.token);
     }
     Ok(())
 }
@@ -67,12 +67,12 @@ pub(crate) async fn users(args: UsersArgs) -> Result<(), Failure> {
     };
     for user in users {
         if args.json {
-            println!(
+            say!(
                 "{}",
                 json!({ "user_id": user.user_id, "user_name": user.user_name, "online": user.online })
             );
         } else {
-            println!("{}{}", user.user_name, if user.online { " (online)" } else { "" });
+            say!("{}{}", user.user_name, if user.online { " (online)" } else { "" });
         }
     }
     Ok(())
@@ -133,30 +133,27 @@ pub(crate) async fn groups(args: GroupsArgs) -> Result<(), Failure> {
     match args.action.unwrap_or(GroupAction::List) {
         GroupAction::List => {
             for group in route.my_groups(token).await? {
-                println!("{}", group_line(&group, args.json));
+                say!("{}", group_line(&group, args.json));
             }
         }
         GroupAction::Create { group, members } => {
-            println!(
-                "{}",
-                group_line(&route.create_group(token, &strip(&group), &members).await?, args.json)
-            );
+            say!("{}", group_line(&route.create_group(token, &strip(&group), &members).await?, args.json));
         }
         GroupAction::Join { group } => {
-            println!("{}", group_line(&route.join_group(token, &strip(&group)).await?, args.json));
+            say!("{}", group_line(&route.join_group(token, &strip(&group)).await?, args.json));
         }
         GroupAction::Leave { group } => {
-            println!("{}", group_line(&route.leave_group(token, &strip(&group)).await?, args.json));
+            say!("{}", group_line(&route.leave_group(token, &strip(&group)).await?, args.json));
         }
         GroupAction::Members { group } => {
             for user in route.group_members(token, &strip(&group)).await? {
                 if args.json {
-                    println!(
+                    say!(
                         "{}",
                         json!({ "user_id": user.user_id, "user_name": user.user_name, "online": user.online })
                     );
                 } else {
-                    println!("{}{}", user.user_name, if user.online { " (online)" } else { "" });
+                    say!("{}{}", user.user_name, if user.online { " (online)" } else { "" });
                 }
             }
         }
@@ -187,9 +184,9 @@ pub(crate) fn history(args: HistoryArgs) -> Result<(), Failure> {
     .map_err(|e| Failure { exit: 1, message: format!("cannot read {}: {e}", history.path().display()) })?;
     for entry in entries {
         if args.json {
-            println!("{}", serde_json::to_string(&entry).unwrap_or_default());
+            say!("{}", serde_json::to_string(&entry).unwrap_or_default());
         } else {
-            println!("{}", crate::history::line(&entry));
+            say!("{}", crate::history::line(&entry));
         }
     }
     Ok(())

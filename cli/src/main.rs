@@ -1,5 +1,18 @@
 //! `cim`: run a node with `cim up`, or talk to one from a shell.
 
+/// `println!` that ends the process quietly once standard output is closed, as when the output
+/// is piped into `head`, instead of panicking.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        if let Err(error) = writeln!(std::io::stdout().lock(), $($arg)*)
+            && error.kind() == std::io::ErrorKind::BrokenPipe
+        {
+            std::process::exit(0);
+        }
+    }};
+}
+
 mod chat;
 mod commands;
 mod directory;

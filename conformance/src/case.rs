@@ -84,6 +84,15 @@ pub fn check(
     if condition { Ok(()) } else { Err(fail(requirement, expected, actual())) }
 }
 
+/// How client cases reach their driver (spec/v1/driver.md §1).
+#[derive(Clone, Debug)]
+pub enum Driver {
+    /// A command the harness starts once per case, speaking over its standard streams.
+    Command(Vec<String>),
+    /// A driver started by hand connects here once per case and speaks over the connection.
+    Listen(Arc<tokio::net::TcpListener>),
+}
+
 /// What the harness is pointed at.
 #[derive(Clone, Debug, Default)]
 pub struct Target {
@@ -102,8 +111,8 @@ pub struct Target {
     pub jwt_secret: Option<String>,
     /// Open sessions over WebSocket instead of TCP.
     pub over_websocket: bool,
-    /// Client mode: the driver command the harness starts once per case (spec/v1/driver.md).
-    pub driver: Option<Vec<String>>,
+    /// Client mode: how the harness reaches the driver of each case (spec/v1/driver.md).
+    pub driver: Option<Driver>,
     /// The deployment's token secret, when it uses the reference token format (§5.5) and the
     /// tester shares it: cases then mint tokens (expired, malformed but signed).
     pub token_secret: Option<String>,
@@ -134,6 +143,8 @@ pub struct Session {
 
 /// The context of one running case.
 pub struct Cx {
+    /// The case's id.
+    pub case_id: &'static str,
     /// The deployment under test.
     pub target: Arc<Target>,
     /// The route client, recording into the transcript.
@@ -147,11 +158,11 @@ pub struct Cx {
 }
 
 impl Cx {
-    /// A context whose user and group names start with `prefix`.
-    pub fn new(target: Arc<Target>, prefix: String, scale: f64, seed: u64) -> Self {
+    /// A context for case `case_id`, whose user and group names start with `prefix`.
+    pub fn new(case_id: &'static str, target: Arc<Target>, prefix: String, scale: f64, seed: u64) -> Self {
         let transcript = Transcript::default();
         let route = Route::new(&target.route, &transcript);
-        Self { target, route, transcript, prefix, scale, rng: seed, conns: 0 }
+        Self { case_id, target, route, transcript, prefix, scale, rng: seed, conns: 0 }
     }
 
     /// `base` stretched by `--timeout-scale`.

@@ -3,11 +3,24 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use cim_conformance::case::Target;
+use cim_conformance::case::{Driver, Target};
 use cim_conformance::report::{Report, console, html, json, junit};
 use cim_conformance::runner::{self, RunOptions};
 use cim_conformance::{cases, coverage, select, spec};
 use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// `println!` that ends the process quietly once standard output is closed, as when the output
+/// is piped into `head`, instead of panicking.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        if let Err(error) = writeln!(std::io::stdout().lock(), $($arg)*)
+            && error.kind() == std::io::ErrorKind::BrokenPipe
+        {
+            std::process::exit(0);
+        }
+    }};
+}
 
 const EXIT_CODES: &str = "\
 Exit codes:
@@ -159,8 +172,13 @@ struct ClientArgs {
     selection: Selection,
     #[command(flatten)]
     run: RunArgs,
+    /// Instead of starting a driver, wait at this address for drivers started by hand (on a
+    /// phone, in an emulator): one connects for each case, as spec/v1/driver.md §1.2 says.
+    /// The harness's route and server listen on the same IP. Runs one case at a time.
+    #[arg(long, value_name = "IP:PORT", conflicts_with = "command")]
+    listen: Option<std::net::SocketAddr>,
     /// The driver command and its arguments.
-    #[arg(last = true, required = true, value_name = "COMMAND")]
+    #[arg(last = true, required_unless_present = "listen", value_name = "COMMAND")]
     command: Vec<String>,
 }
 
@@ -255,10 +273,26 @@ fn server(args: ServerArgs) -> ExitCode {
 }
 
 fn client(args: ClientArgs) -> ExitCode {
+    if let Some(listen) = args.listen {
+        if listen.ip().is_unspecified() {
+            return usage_error(
+                "--listen needs the address drivers connect to (such as 192.168.1.10:7700), not an unspecified one",
+            );
+        }
+        let rerun = format!("cim-conformance client --listen {listen}");
+        return run_mode(
+            Mode::ClientListen(listen),
+            Target::default(),
+            &args.selection,
+            &args.run,
+            rerun,
+            None,
+        );
+    }
     let shown: Vec<String> =
         args.command.iter().map(|a| if a.contains(' ') { format!("{a:?}") } else { a.clone() }).collect();
     let rerun = "cim-conformance client".to_owned();
-    let target = Target { driver: Some(args.command.clone()), ..Target::default() };
+    let target = Target { driver: Some(Driver::Command(args.command.clone())), ..Target::default() };
     run_mode(Mode::Client(shown.join(" ")), target, &args.selection, &args.run, rerun, None)
 }
 
@@ -266,6 +300,8 @@ enum Mode {
     Server,
     /// With the driver command as shown.
     Client(String),
+    /// Drivers connect to this address.
+    ClientListen(std::net::SocketAddr),
 }
 
 fn run_mode(
@@ -294,7 +330,7 @@ fn run_mode(
     let selected: Vec<&cim_conformance::case::Case> =
         select::select(catalog, &selection.run, &selection.skip)
             .into_iter()
-            .filter(|c| is_client_case(c.id) == matches!(mode, Mode::Client(_)))
+            .filter(|c| is_client_case(c.id) == !matches!(mode, Mode::Server))
             .collect();
     if selected.is_empty() {
         return usage_error("no case matches --run/--skip; `cim-conformance list` shows them");
@@ -309,6 +345,9 @@ fn run_mode(
             ("server", route.unwrap_or_default().to_owned(), vec![spec::Role::Server, spec::Role::Route])
         }
         Mode::Client(command) => ("client", command.clone(), vec![spec::Role::Client]),
+        Mode::ClientListen(addr) => {
+            ("client", format!("drivers connecting to {addr}"), vec![spec::Role::Client])
+        }
     };
     let rerun = if run_args.timeout_scale == 1.0 {
         rerun
@@ -317,13 +356,18 @@ fn run_mode(
     };
     let rerun_tail = match &mode {
         Mode::Client(command) => format!(" -- {command}"),
-        Mode::Server => String::new(),
+        Mode::Server | Mode::ClientListen(_) => String::new(),
     };
-    let options = RunOptions {
+    let listen = match mode {
+        Mode::ClientListen(addr) => Some(addr),
+        Mode::Server | Mode::Client(_) => None,
+    };
+    let mut options = RunOptions {
         target,
         seed,
         shuffle: run_args.shuffle,
-        jobs: run_args.jobs,
+        // Connected drivers take the cases in turn.
+        jobs: if listen.is_some() { 1 } else { run_args.jobs },
         timeout_scale: run_args.timeout_scale,
         strict: run_args.strict,
         expected_failures,
@@ -343,9 +387,21 @@ fn run_mode(
         eprintln!("error: cannot reach the route at {route}: {why}");
         return ExitCode::from(4);
     }
+    if let Some(addr) = listen {
+        match runtime.block_on(tokio::net::TcpListener::bind(addr)) {
+            Ok(listener) => options.target.driver = Some(Driver::Listen(std::sync::Arc::new(listener))),
+            Err(e) => {
+                eprintln!("error: cannot listen on {addr}: {e}");
+                return ExitCode::from(3);
+            }
+        }
+        say!(
+            "waiting for drivers at {addr}: start one with CIM_CONFORMANCE_CONNECT={addr} (spec/v1/driver.md §1.2)"
+        );
+    }
     let style = console::Style::detect();
     let total = selected.len();
-    println!(
+    say!(
         "cim-conformance {}: {total} {mode_name} cases against {described} (seed {seed}, -j {})",
         env!("CARGO_PKG_VERSION"),
         options.jobs.max(1)
@@ -355,7 +411,7 @@ fn run_mode(
     let run = runtime.block_on(runner::run(catalog, &selected, &options, |result| {
         done += 1;
         if !quiet {
-            println!("{}", console::progress_line(style, done, total, result));
+            say!("{}", console::progress_line(style, done, total, result));
         }
     }));
     let covering: Vec<&cim_conformance::case::Case> = selected
@@ -382,7 +438,7 @@ fn run_mode(
     ] {
         if let (Some(path), Some(text)) = (path, text) {
             match std::fs::write(path, text) {
-                Ok(()) => println!("wrote {}", path.display()),
+                Ok(()) => say!("wrote {}", path.display()),
                 Err(e) => {
                     eprintln!("error: cannot write {}: {e}", path.display());
                     return ExitCode::from(2);
@@ -418,13 +474,13 @@ fn list(as_json: bool, selection: &Selection) -> ExitCode {
             .iter()
             .map(|c| serde_json::json!({"id": c.id, "title": c.title, "covers": c.covers, "tags": c.tags, "budget_secs": c.budget.as_secs()}))
             .collect();
-        println!("{}", serde_json::to_string_pretty(&list).unwrap_or_default());
+        say!("{}", serde_json::to_string_pretty(&list).unwrap_or_default());
     } else {
         for case in &selected {
-            println!("{:<48} {}", case.id, case.title);
-            println!("{:<48} covers {}  [{}]", "", case.covers.join(" "), case.tags.join(", "));
+            say!("{:<48} {}", case.id, case.title);
+            say!("{:<48} covers {}  [{}]", "", case.covers.join(" "), case.tags.join(", "));
         }
-        println!("{} cases", selected.len());
+        say!("{} cases", selected.len());
     }
     ExitCode::SUCCESS
 }
@@ -433,9 +489,9 @@ fn explain(id: &str) -> ExitCode {
     let catalog = cases::catalog();
     if let Some(requirement) = spec::requirement(id) {
         let roles: Vec<String> = requirement.roles.iter().map(|r| format!("{r:?}").to_lowercase()).collect();
-        println!("{} ({}, binds {})", requirement.id, requirement.level, roles.join(", "));
-        println!("  \"{}\"", requirement.text);
-        println!("  spec/v1/protocol.md §{}", spec::section_of(&requirement.id));
+        say!("{} ({}, binds {})", requirement.id, requirement.level, roles.join(", "));
+        say!("  \"{}\"", requirement.text);
+        say!("  spec/v1/protocol.md §{}", spec::section_of(&requirement.id));
         let covering: Vec<_> =
             catalog.iter().filter(|c| c.covers.contains(&requirement.id.as_str())).collect();
         if covering.is_empty() {
@@ -448,16 +504,16 @@ fn explain(id: &str) -> ExitCode {
                 })
                 .collect();
             if reasons.is_empty() {
-                println!("\nNo case covers it yet.");
+                say!("\nNo case covers it yet.");
             } else {
-                println!("\nNo case covers it, because:\n{}", reasons.join("\n"));
+                say!("\nNo case covers it, because:\n{}", reasons.join("\n"));
             }
         } else {
-            println!("\nCovered by:");
+            say!("\nCovered by:");
             for case in &covering {
-                println!("  {:<48} {}", case.id, case.title);
+                say!("  {:<48} {}", case.id, case.title);
             }
-            println!(
+            say!(
                 "\nRun them:\n  cim-conformance server --route http://127.0.0.1:8083 --run {}",
                 requirement.id
             );
@@ -465,16 +521,16 @@ fn explain(id: &str) -> ExitCode {
         return ExitCode::SUCCESS;
     }
     if let Some(case) = catalog.iter().find(|c| c.id == id) {
-        println!("{}: {}", case.id, case.title);
-        println!("  tags: {}", case.tags.join(", "));
-        println!("\nChecks:");
+        say!("{}: {}", case.id, case.title);
+        say!("  tags: {}", case.tags.join(", "));
+        say!("\nChecks:");
         for req in case.covers {
             match spec::requirement(req) {
-                Some(r) => println!("  {} ({}): \"{}\"", r.id, r.level, r.text),
-                None => println!("  {req} (not in the spec)"),
+                Some(r) => say!("  {} ({}): \"{}\"", r.id, r.level, r.text),
+                None => say!("  {req} (not in the spec)"),
             }
         }
-        println!("\nRun it:\n  cim-conformance server --route http://127.0.0.1:8083 --run {}", case.id);
+        say!("\nRun it:\n  cim-conformance server --route http://127.0.0.1:8083 --run {}", case.id);
         return ExitCode::SUCCESS;
     }
     usage_error(&format!(
@@ -500,11 +556,11 @@ fn coverage_command(roles: &[RoleArg], check: bool, as_json: bool) -> ExitCode {
     let problems = coverage::catalog_problems(catalog);
     if as_json {
         let value = serde_json::json!({"sections": sections, "problems": problems});
-        println!("{}", serde_json::to_string_pretty(&value).unwrap_or_default());
+        say!("{}", serde_json::to_string_pretty(&value).unwrap_or_default());
     } else {
         print!("{}", console::coverage_table(&sections, ""));
         for problem in &problems {
-            println!("problem: {problem}");
+            say!("problem: {problem}");
         }
     }
     let missing: usize = sections.iter().map(|s| s.missing.len()).sum();

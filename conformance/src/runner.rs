@@ -122,7 +122,7 @@ async fn run_one(
     let started = Instant::now();
     let seed = options.seed ^ fnv(case.id);
     let budget = case.budget.mul_f64(options.timeout_scale);
-    let cx = Cx::new(target, prefix, options.timeout_scale, seed);
+    let cx = Cx::new(case.id, target, prefix, options.timeout_scale, seed);
     let transcript = cx.transcript.clone();
     // Each case runs in its own task: a panic in a case is the harness's error, not a verdict
     // on the implementation, and must not take the other cases with it.

@@ -13,7 +13,6 @@ use tokio::task::JoinHandle;
 enum ToClient {
     Send { reference: String, to: Target, content_type: String, body: Bytes },
     OnlineUsers,
-    Close,
 }
 
 /// Event lines, written in order by one task.
@@ -22,14 +21,14 @@ type Out = mpsc::UnboundedSender<Value>;
 /// The client of the last `login`, owned by its task.
 struct Running {
     commands: mpsc::UnboundedSender<ToClient>,
+    close: tokio::sync::oneshot::Sender<()>,
     task: JoinHandle<()>,
 }
 
 impl Running {
-    /// Closes the client and waits until its task has reported it (a login still under way
-    /// is given up after a few seconds).
+    /// Closes the client, even one still logging in, and waits until its task has reported it.
     async fn close(self) {
-        let _ = self.commands.send(ToClient::Close);
+        let _ = self.close.send(());
         let mut task = self.task;
         if tokio::time::timeout(std::time::Duration::from_secs(3), &mut task).await.is_err() {
             task.abort();
@@ -39,22 +38,56 @@ impl Running {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
-    // Spec DRV-1-6: the SDK's most detailed logs, on standard error.
-    if std::env::var_os("CIM_CONFORMANCE_LOG").is_some() {
-        tracing_subscriber::fmt().with_writer(std::io::stderr).with_max_level(tracing::Level::TRACE).init();
+    let logs = LogSink::default();
+    match std::env::var("CIM_CONFORMANCE_CONNECT") {
+        // Spec DRV-1-7: one connection per case, until the harness is gone.
+        Ok(harness) => {
+            install_logging(logs.clone());
+            while let Ok(stream) = tokio::net::TcpStream::connect(&harness).await {
+                let (read, write) = stream.into_split();
+                let mut lines = BufReader::new(read).lines();
+                // Spec DRV-1-8: the first line says where the route is and whether to log.
+                let Ok(Some(first)) = lines.next_line().await else { continue };
+                let start: Value = serde_json::from_str(&first).unwrap_or_default();
+                let route = text(&start, "route");
+                let log = start["log"] == Value::Bool(true);
+                serve(lines, write, route, log.then(|| logs.clone())).await;
+            }
+        }
+        Err(_) => {
+            // Spec DRV-1-6: the SDK's most detailed logs, on standard error.
+            if std::env::var_os("CIM_CONFORMANCE_LOG").is_some() {
+                tracing_subscriber::fmt()
+                    .with_writer(std::io::stderr)
+                    .with_max_level(tracing::Level::TRACE)
+                    .init();
+            }
+            let route = std::env::var("CIM_CONFORMANCE_ROUTE").unwrap_or_default();
+            let lines = BufReader::new(tokio::io::stdin()).lines();
+            serve(lines, tokio::io::stdout(), route, None).await;
+        }
     }
-    let route = std::env::var("CIM_CONFORMANCE_ROUTE").unwrap_or_default();
+}
+
+/// Speaks the driver contract over one stream of command lines and one of event lines, until
+/// `close` or the end of the commands. With `logs`, log lines go out as `log` events.
+async fn serve<R, W>(mut lines: tokio::io::Lines<R>, mut sink: W, route: String, logs: Option<LogSink>)
+where
+    R: tokio::io::AsyncBufRead + Unpin,
+    W: tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
     let (out, mut lines_out) = mpsc::unbounded_channel::<Value>();
+    if let Some(logs) = &logs {
+        logs.forward_to(Some(out.clone()));
+    }
     let writer = tokio::spawn(async move {
-        let mut stdout = tokio::io::stdout();
         while let Some(event) = lines_out.recv().await {
-            let _ = stdout.write_all(format!("{event}\n").as_bytes()).await;
-            let _ = stdout.flush().await;
+            let _ = sink.write_all(format!("{event}\n").as_bytes()).await;
+            let _ = sink.flush().await;
         }
     });
     let _ = out.send(json!({"event": "ready"}));
     let mut client: Option<Running> = None;
-    let mut lines = BufReader::new(tokio::io::stdin()).lines();
     while let Ok(Some(line)) = lines.next_line().await {
         let Ok(command) = serde_json::from_str::<Value>(&line) else {
             unsupported(&out, "", "not a JSON object");
@@ -74,8 +107,10 @@ async fn main() {
                     password: text(&command, "password"),
                 };
                 let (commands, rx) = mpsc::unbounded_channel();
-                let task = tokio::spawn(run_client(route.clone(), credentials, options, rx, out.clone()));
-                client = Some(Running { commands, task });
+                let (close, closing) = tokio::sync::oneshot::channel();
+                let task =
+                    tokio::spawn(run_client(route.clone(), credentials, options, (rx, closing), out.clone()));
+                client = Some(Running { commands, close, task });
             }
             "send" | "online_users" => {
                 let Some(running) = &client else {
@@ -105,8 +140,45 @@ async fn main() {
     if let Some(running) = client.take() {
         running.close().await;
     }
+    if let Some(logs) = &logs {
+        logs.forward_to(None);
+    }
     drop(out);
     let _ = writer.await;
+}
+
+/// Where log lines go while a connected case asked for them (spec DRV-1-9): `log` events on
+/// its connection; nowhere otherwise.
+#[derive(Clone, Default)]
+struct LogSink(std::sync::Arc<std::sync::Mutex<Option<Out>>>);
+
+impl LogSink {
+    fn forward_to(&self, out: Option<Out>) {
+        *self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = out;
+    }
+}
+
+impl std::io::Write for LogSink {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        if let Some(out) = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).as_ref() {
+            for line in String::from_utf8_lossy(bytes).lines().filter(|l| !l.is_empty()) {
+                let _ = out.send(json!({"event": "log", "message": line}));
+            }
+        }
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn install_logging(sink: LogSink) {
+    tracing_subscriber::fmt()
+        .with_writer(move || sink.clone())
+        .with_ansi(false)
+        .with_max_level(tracing::Level::TRACE)
+        .init();
 }
 
 fn text(command: &Value, key: &str) -> String {
@@ -182,11 +254,18 @@ async fn run_client(
     route: String,
     credentials: Credentials,
     options: ClientOptions,
-    mut commands: mpsc::UnboundedReceiver<ToClient>,
+    (mut commands, mut closing): (mpsc::UnboundedReceiver<ToClient>, tokio::sync::oneshot::Receiver<()>),
     out: Out,
 ) {
     // Sends given before the session is up wait in the channel, as an application's would.
-    let mut client = match Client::login(&route, credentials, options).await {
+    let login = tokio::select! {
+        login = Client::login(&route, credentials, options) => login,
+        _ = &mut closing => {
+            let _ = out.send(json!({"event": "closed", "message": "closed by the driver while logging in"}));
+            return;
+        }
+    };
+    let mut client = match login {
         Ok(client) => client,
         Err(error) => {
             let _ = out.send(
@@ -228,12 +307,13 @@ async fn run_client(
                         let _ = out.send(line);
                     });
                 }
-                Some(ToClient::Close) | None => {
-                    client.close().await;
-                    let _ = out.send(json!({"event": "closed", "message": "closed by the driver"}));
-                    break;
-                }
+                None => break,
             },
+            _ = &mut closing => {
+                client.close().await;
+                let _ = out.send(json!({"event": "closed", "message": "closed by the driver"}));
+                break;
+            }
         }
     }
 }

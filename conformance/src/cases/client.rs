@@ -523,8 +523,9 @@ async fn second_welcome(cx: &mut Cx) -> Result<(), Stop> {
     conn.send(&welcome).await;
     conn.send(&welcome).await;
     expect_client_fatal(&mut conn, "CIM-4.1-8", "UNEXPECTED_FRAME", cx.answer_wait()).await?;
-    let (mut harness, mut conn) = welcomed(cx).await?;
-    let _ = &mut harness;
+    // A driver that connects serves one harness at a time (spec DRV-1-7).
+    drop((harness, conn));
+    let (_harness, mut conn) = welcomed(cx).await?;
     conn.send(&frame(Body::Hello(frames::hello("t", "d")))).await;
     expect_client_fatal(&mut conn, "CIM-4.1-8", "UNEXPECTED_FRAME", cx.answer_wait()).await
 }

@@ -241,8 +241,8 @@ async fn token_not_logged(cx: &mut Cx) -> Result<(), Stop> {
         messages
     };
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let logs = harness.stderr();
-    cx.note(format!("the driver wrote {} lines to standard error", logs.len()));
+    let logs = harness.logs();
+    cx.note(format!("the driver logged {} lines", logs.len()));
     for login in harness.logins() {
         let token = &login.token;
         let logged = logs.iter().find(|line| line.contains(token.as_str()));

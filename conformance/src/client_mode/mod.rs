@@ -7,12 +7,12 @@ use std::time::Duration;
 
 use cim_proto::v1::{Frame, Hello, Limits, ResumeResult, Welcome, frame::Body};
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::net::TcpListener;
 use tokio::process::{Child, ChildStdin, Command};
 use tokio::sync::mpsc;
 
-use crate::case::{Cx, Stop, fail};
+use crate::case::{Cx, Driver, Stop, fail};
 use crate::transcript::{Direction, Transcript};
 use crate::wire::{Conn, Event};
 
@@ -67,6 +67,35 @@ impl std::fmt::Display for AcceptFailure {
     }
 }
 
+/// A byte stream from the driver.
+type DriverStream = Box<dyn AsyncRead + Unpin + Send>;
+
+/// Starts the driver command with the route's URL in its environment.
+fn spawn(
+    command: &[String],
+    route_url: &str,
+    detailed_logs: bool,
+) -> Result<(Child, ChildStdin, tokio::process::ChildStdout, tokio::process::ChildStderr), Stop> {
+    let (program, args) =
+        command.split_first().ok_or_else(|| Stop::Error("an empty driver command".into()))?;
+    let mut process = Command::new(program);
+    process.args(args).env("CIM_CONFORMANCE_ROUTE", route_url);
+    if detailed_logs {
+        process.env("CIM_CONFORMANCE_LOG", "1");
+    }
+    let mut child = process
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| Stop::Error(format!("cannot start the driver {program:?}: {e}")))?;
+    match (child.stdin.take(), child.stdout.take(), child.stderr.take()) {
+        (Some(stdin), Some(stdout), Some(stderr)) => Ok((child, stdin, stdout, stderr)),
+        _ => Err(Stop::Error("the driver's standard streams are not available".into())),
+    }
+}
+
 /// The route, the server's listener and the driver of one client case.
 pub struct ClientHarness {
     transcript: Transcript,
@@ -77,10 +106,14 @@ pub struct ClientHarness {
     tls: Option<tls::TlsServer>,
     /// The TLS versions the last ClientHello offered.
     pub client_hello_versions: Option<Vec<u16>>,
-    driver: Child,
-    stdin: ChildStdin,
+    /// The driver's process, when the harness started it.
+    process: Option<Child>,
+    /// Where commands go: the process's standard input, or the driver's connection.
+    commands: Box<dyn AsyncWrite + Unpin + Send + Sync>,
     events: mpsc::UnboundedReceiver<Value>,
-    stderr: Arc<Mutex<Vec<String>>>,
+    /// Set when the driver's event stream ends.
+    ended: tokio::sync::watch::Receiver<bool>,
+    logs: Arc<Mutex<Vec<String>>>,
     conns: u32,
     /// The epoch the harness's server gives every inbox.
     pub epoch: u64,
@@ -89,8 +122,11 @@ pub struct ClientHarness {
 impl Drop for ClientHarness {
     fn drop(&mut self) {
         self.route_task.abort();
-        // Spec DRV-1-5: a driver still running after its case is ended.
-        let _ = self.driver.start_kill();
+        // Spec DRV-1-5: a driver still running after its case is ended. (A driver that
+        // connected sees its connection close when `commands` drops.)
+        if let Some(process) = &mut self.process {
+            let _ = process.start_kill();
+        }
     }
 }
 
@@ -108,12 +144,20 @@ impl ClientHarness {
     }
 
     async fn start_with(cx: &Cx, detailed_logs: bool) -> Result<Self, Stop> {
-        let command = cx.target.driver.clone().ok_or_else(|| {
-            Stop::Skip("client cases need a driver command (cim-conformance client -- …)".into())
+        let driver = cx.target.driver.clone().ok_or_else(|| {
+            Stop::Skip("client cases need a driver (cim-conformance client -- <command>, or --listen)".into())
         })?;
         let transcript = cx.transcript.clone();
-        let listen = || async {
-            TcpListener::bind("127.0.0.1:0").await.map_err(|e| Stop::Error(format!("cannot listen: {e}")))
+        // A driver that connects may run on another machine: the route and the server listen
+        // where it reached the harness.
+        let host = match &driver {
+            Driver::Listen(listener) => listener.local_addr().map_err(|e| Stop::Error(e.to_string()))?.ip(),
+            Driver::Command(_) => std::net::Ipv4Addr::LOCALHOST.into(),
+        };
+        let listen = || async move {
+            TcpListener::bind((host, 0))
+                .await
+                .map_err(|e| Stop::Error(format!("cannot listen on {host}: {e}")))
         };
         let (server, route_listener) = (listen().await?, listen().await?);
         let route_url =
@@ -121,49 +165,69 @@ impl ClientHarness {
         let route = Arc::new(route::RouteState::default());
         let route_task = tokio::spawn(route::serve(route_listener, route.clone(), transcript.clone()));
 
-        let (program, args) =
-            command.split_first().ok_or_else(|| Stop::Error("an empty driver command".into()))?;
-        let mut process = Command::new(program);
-        process.args(args).env("CIM_CONFORMANCE_ROUTE", &route_url);
-        if detailed_logs {
-            process.env("CIM_CONFORMANCE_LOG", "1");
-        }
-        let mut child = process
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .map_err(|e| Stop::Error(format!("cannot start the driver {program:?}: {e}")))?;
-        let (Some(stdin), Some(stdout), Some(stderr)) =
-            (child.stdin.take(), child.stdout.take(), child.stderr.take())
-        else {
-            return Err(Stop::Error("the driver's standard streams are not available".into()));
+        let (process, commands, events_in, logs_in): (
+            Option<Child>,
+            Box<dyn AsyncWrite + Unpin + Send + Sync>,
+            DriverStream,
+            Option<DriverStream>,
+        ) = match &driver {
+            Driver::Command(command) => {
+                let (child, stdin, stdout, stderr) = spawn(command, &route_url, detailed_logs)?;
+                (Some(child), Box::new(stdin), Box::new(stdout), Some(Box::new(stderr)))
+            }
+            Driver::Listen(listener) => {
+                let addr = listener.local_addr().map_err(|e| Stop::Error(e.to_string()))?;
+                // Within the case's budget: a driver connects again as soon as its last case ends.
+                let wait = cx.wait(Duration::from_secs(10));
+                let (stream, peer) = tokio::time::timeout(wait, listener.accept())
+                    .await
+                    .map_err(|_| {
+                        Stop::Error(format!("no driver connected to {addr} within {} s", wait.as_secs()))
+                    })?
+                    .map_err(|e| Stop::Error(format!("cannot accept a driver on {addr}: {e}")))?;
+                transcript.push("driver", Direction::Note, format!("a driver connected from {peer}"));
+                let (read, mut write) = stream.into_split();
+                let start =
+                    json!({"cmd": "start", "route": route_url, "case": cx.case_id, "log": detailed_logs});
+                transcript.push("driver", Direction::Out, start.to_string());
+                let _ = write.write_all(format!("{start}\n").as_bytes()).await;
+                (None, Box::new(write), Box::new(read), None)
+            }
         };
         let (tx, events) = mpsc::unbounded_channel();
+        let (ended_tx, ended) = tokio::sync::watch::channel(false);
+        let logs = Arc::new(Mutex::new(Vec::new()));
         let out_transcript = transcript.clone();
+        let kept = logs.clone();
         tokio::spawn(async move {
-            let mut lines = BufReader::new(stdout).lines();
+            let mut lines = BufReader::new(events_in).lines();
             while let Ok(Some(line)) = lines.next_line().await {
                 out_transcript.push("driver", Direction::In, line.clone());
                 match serde_json::from_str::<Value>(&line) {
+                    // Spec DRV-1-9: a connected driver's logs come as events.
+                    Ok(value) if value["event"] == "log" => {
+                        let text = value["message"].as_str().unwrap_or_default().to_owned();
+                        kept.lock().unwrap_or_else(PoisonError::into_inner).push(text);
+                    }
                     Ok(value) if value.get("event").is_some() => {
                         let _ = tx.send(value);
                     }
                     _ => out_transcript.push("driver", Direction::Note, "not an event line (spec DRV-1-4)"),
                 }
             }
+            let _ = ended_tx.send(true);
         });
-        let err_transcript = transcript.clone();
-        let stderr_lines = Arc::new(Mutex::new(Vec::new()));
-        let kept = stderr_lines.clone();
-        tokio::spawn(async move {
-            let mut lines = BufReader::new(stderr).lines();
-            while let Ok(Some(line)) = lines.next_line().await {
-                err_transcript.push("driver", Direction::Note, format!("stderr: {line}"));
-                kept.lock().unwrap_or_else(PoisonError::into_inner).push(line);
-            }
-        });
+        if let Some(stderr) = logs_in {
+            let err_transcript = transcript.clone();
+            let kept = logs.clone();
+            tokio::spawn(async move {
+                let mut lines = BufReader::new(stderr).lines();
+                while let Ok(Some(line)) = lines.next_line().await {
+                    err_transcript.push("driver", Direction::Note, format!("stderr: {line}"));
+                    kept.lock().unwrap_or_else(PoisonError::into_inner).push(line);
+                }
+            });
+        }
         let mut harness = Self {
             transcript,
             server,
@@ -172,10 +236,11 @@ impl ClientHarness {
             offer: Offer::Tcp,
             tls: None,
             client_hello_versions: None,
-            driver: child,
-            stdin,
+            process,
+            commands,
             events,
-            stderr: stderr_lines,
+            ended,
+            logs,
             conns: 0,
             epoch: 0x00c1_f00d,
         };
@@ -218,8 +283,8 @@ impl ClientHarness {
     pub async fn command(&mut self, command: Value) {
         let line = format!("{command}\n");
         self.transcript.push("driver", Direction::Out, command.to_string());
-        let _ = self.stdin.write_all(line.as_bytes()).await;
-        let _ = self.stdin.flush().await;
+        let _ = self.commands.write_all(line.as_bytes()).await;
+        let _ = self.commands.flush().await;
     }
 
     /// The next event `pick` accepts within `wait`, skipping others. An `unsupported` event
@@ -299,14 +364,27 @@ impl ClientHarness {
         self.route.online_requests()
     }
 
-    /// What the driver wrote to standard error so far.
-    pub fn stderr(&self) -> Vec<String> {
-        self.stderr.lock().unwrap_or_else(PoisonError::into_inner).clone()
+    /// The driver's logs so far: its standard error, or the `log` events of a driver that
+    /// connected.
+    pub fn logs(&self) -> Vec<String> {
+        self.logs.lock().unwrap_or_else(PoisonError::into_inner).clone()
     }
 
-    /// Waits up to `wait` for the driver to exit; its exit status, or `None` if it still runs.
-    pub async fn exit_status(&mut self, wait: Duration) -> Option<std::process::ExitStatus> {
-        tokio::time::timeout(wait, self.driver.wait()).await.ok()?.ok()
+    /// Waits up to `wait` for the driver to finish: `Some(true)` when its process exited
+    /// successfully or, for a driver that connected, its event stream ended; `Some(false)`
+    /// when its process failed; `None` while it still runs.
+    pub async fn driver_finished(&mut self, wait: Duration) -> Option<bool> {
+        match &mut self.process {
+            Some(process) => {
+                let status = tokio::time::timeout(wait, process.wait()).await.ok()?.ok()?;
+                Some(status.success())
+            }
+            None => {
+                let mut ended = self.ended.clone();
+                tokio::time::timeout(wait, ended.wait_for(|ended| *ended)).await.ok()?.ok()?;
+                Some(true)
+            }
+        }
     }
 
     /// The client's next connection to the server, within `wait`.
