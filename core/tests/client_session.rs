@@ -4,7 +4,8 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use cim_core::client::{
-    ClientConfig, ClientEvent, ClientSession, CloseReason, ConnectionState, LoginGrant, Request, SendError,
+    ClientConfig, ClientEvent, ClientSession, CloseReason, ConnectionState, LoginFailure, LoginGrant,
+    Request, SendError,
 };
 use cim_core::codec::{self, FrameDecoder};
 use cim_core::wire::{self, frame::Body, recipient};
@@ -166,6 +167,25 @@ fn expired_token_leads_to_a_new_login() {
     let Some(ClientEvent::Disconnected { retry_in, .. }) = script.events().pop() else { panic!("retry") };
     script.advance(retry_in);
     assert!(matches!(script.requests()[..], [Request::Login { id: 1 }]));
+}
+
+#[test]
+fn a_login_refused_with_retry_after_is_not_repeated_sooner() {
+    let mut script = Script::handshaking();
+    let error = wire::Error { code: ErrorCode::TOKEN_EXPIRED.0, ..Default::default() };
+    let _ = script.feed(Body::Error(error));
+    let Some(ClientEvent::Disconnected { retry_in, .. }) = script.events().pop() else { panic!("retry") };
+    script.advance(retry_in);
+    let [Request::Close, Request::Login { id }] = script.requests()[..] else { panic!("a new login") };
+    let refused =
+        LoginFailure::RetryAfter { message: "slow down".into(), retry_after: Duration::from_secs(30) };
+    script.client.handle_login_result(script.now, id, Err(refused));
+    let Some(ClientEvent::Disconnected { retry_in, .. }) = script.events().pop() else { panic!("waits") };
+    assert!(retry_in >= Duration::from_secs(30), "{retry_in:?}");
+    script.advance(Duration::from_secs(29));
+    assert!(script.requests().is_empty(), "no login before Retry-After");
+    script.advance(retry_in - Duration::from_secs(29));
+    assert!(matches!(script.requests()[..], [Request::Login { .. }]));
 }
 
 #[test]

@@ -468,8 +468,11 @@ impl Driver {
                             token.send_replace(login.token.clone());
                             grant(&login, transport)
                         }
-                        Err(Error::Route { code, message }) if code.retry() == Retry::No => {
+                        Err(Error::Route { code, message, .. }) if code.retry() == Retry::No => {
                             Err(LoginFailure::Rejected { message })
+                        }
+                        Err(Error::Route { message, retry_after: Some(retry_after), .. }) => {
+                            Err(LoginFailure::RetryAfter { message, retry_after })
                         }
                         Err(e) => Err(LoginFailure::Unavailable { message: e.to_string() }),
                     };

@@ -13,6 +13,9 @@ pub enum Error {
         code: ErrorCode,
         /// The route's explanation.
         message: String,
+        /// How long the route asked to wait before calling again (its `Retry-After`), if it
+        /// said; a RATE_LIMITED call is not repeated sooner (spec CIM-14.6-8).
+        retry_after: Option<std::time::Duration>,
     },
     /// The route or server could not be reached.
     #[error("cannot reach {what}: {message}")]

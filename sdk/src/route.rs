@@ -166,6 +166,13 @@ impl RouteClient {
             message: e.to_string(),
         })?;
         let status = response.status();
+        // Seconds only: the HTTP-date form is not used by cim routes (spec §14.6).
+        let retry_after = response
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(Duration::from_secs);
         let text = response.text().await.unwrap_or_default();
         if status.is_success() {
             let text = if text.trim().is_empty() { "{}" } else { text.as_str() };
@@ -183,7 +190,7 @@ impl RouteClient {
             },
             message: format!("HTTP {status}"),
         });
-        Err(Error::Route { code: ErrorCode(error.code), message: error.message })
+        Err(Error::Route { code: ErrorCode(error.code), message: error.message, retry_after })
     }
 
     /// Creates a built-in account; returns its user id.

@@ -219,6 +219,9 @@ impl ClientSession {
                     Duration::ZERO,
                 );
             }
+            Err(LoginFailure::RetryAfter { message, retry_after }) => {
+                self.retry_later(now, ConnectionError::local(ErrorCode::UNAVAILABLE, message), retry_after);
+            }
         }
     }
 

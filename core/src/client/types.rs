@@ -101,6 +101,14 @@ pub enum LoginFailure {
         /// What went wrong.
         message: String,
     },
+    /// The route asked to be called again no sooner than `retry_after`, as an answer with
+    /// `Retry-After` does (spec CIM-14.6-8): retry with backoff, but not before.
+    RetryAfter {
+        /// What went wrong.
+        message: String,
+        /// The least wait before the next login.
+        retry_after: Duration,
+    },
 }
 
 /// The session's state, for display.
