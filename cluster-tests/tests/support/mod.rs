@@ -14,6 +14,8 @@ use cim_sdk::{Client, ClientOptions, ConnectionState, Credentials, Event};
 
 pub const TOKEN_SECRET: &str = "cluster-tests-token-secret-of-32-bytes-or-more";
 pub const API_KEY: &str = "cluster-tests-api-key";
+/// The app backend's JWT secret the route accepts logins with.
+pub const JWT_SECRET: &str = "cluster-tests-jwt-secret-of-32-bytes-or-more";
 /// ZooKeeper session timeout of every process: how long a killed server stays listed.
 const SESSION_TIMEOUT_SECS: &str = "2";
 
@@ -51,6 +53,7 @@ pub struct Cluster {
     logs: PathBuf,
     route: Child,
     route_url: String,
+    route_grpc_url: String,
     servers: Vec<ServerSlot>,
     http: reqwest::Client,
 }
@@ -75,8 +78,9 @@ impl Cluster {
         let route_url = format!("http://127.0.0.1:{route_port}");
         let mut command = Command::new(env!("CARGO_BIN_EXE_cluster-route"));
         command.args(["--listen", &format!("127.0.0.1:{route_port}")]);
-        command.args(["--grpc-listen", &format!("127.0.0.1:{}", free_port())]);
-        command.args(["--strategy", "round-robin", "--api-key", API_KEY]);
+        let route_grpc_url = format!("http://127.0.0.1:{}", free_port());
+        command.args(["--grpc-listen", route_grpc_url.trim_start_matches("http://")]);
+        command.args(["--strategy", "round-robin", "--api-key", API_KEY, "--jwt-secret", JWT_SECRET]);
         let route = spawn(command, &redis, &zookeeper, &logs, "route");
         let servers = (1..=servers)
             .map(|n| ServerSlot {
@@ -90,7 +94,7 @@ impl Cluster {
             })
             .collect();
         let http = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().expect("http client");
-        let mut cluster = Self { redis, zookeeper, logs, route, route_url, servers, http };
+        let mut cluster = Self { redis, zookeeper, logs, route, route_url, route_grpc_url, servers, http };
         for index in 0..cluster.servers.len() {
             cluster.start_server(index);
         }
@@ -108,6 +112,11 @@ impl Cluster {
 
     pub fn route_url(&self) -> &str {
         &self.route_url
+    }
+
+    /// The route's gRPC binding, `http://127.0.0.1:port`.
+    pub fn route_grpc_url(&self) -> &str {
+        &self.route_grpc_url
     }
 
     pub fn server_ids(&self) -> Vec<String> {
