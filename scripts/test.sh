@@ -20,8 +20,9 @@ step() { printf '\n==> %s\n' "$*"; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
 # --- What the tests need ------------------------------------------------------------------
-# A Rust toolchain with rustfmt and clippy, python3 for the spec tooling, and Debian's
-# redis-server and zookeeper (with a JRE) for the tests that run the real ones on free ports.
+# A Rust toolchain with rustfmt and clippy, python3 for the spec tooling, Debian's
+# redis-server and zookeeper (with a JRE) for the tests that run the real ones on free ports,
+# and chromium for the HTML report.
 # No protoc is needed (protox compiles the .proto files). maturin and Maven join this list
 # with the issues that bring their tests.
 apt_install() {
@@ -38,6 +39,8 @@ command -v python3 >/dev/null || apt_install python3
 command -v redis-server >/dev/null || apt_install redis-server
 [ -e /usr/share/java/zookeeper.jar ] || apt_install zookeeper
 command -v java >/dev/null || apt_install default-jre-headless
+# Headless Chromium opens the conformance HTML report, which must work as one file.
+command -v chromium >/dev/null || apt_install chromium
 if [ "${CIM_SKIP_LINT:-0}" != 1 ]; then
     cargo fmt --version >/dev/null 2>&1 || rustup component add rustfmt
     cargo clippy --version >/dev/null 2>&1 || rustup component add clippy
@@ -93,11 +96,13 @@ done
     --json "$artifacts/report.json" --junit "$artifacts/junit.xml" --html "$artifacts/report.html"
 kill "$up_pid" 2>/dev/null || true
 trap - EXIT
+python3 scripts/check_html_report.py "$artifacts/report.html" "$artifacts/report.json"
 
 step "cim-conformance client mode against the Rust SDK's driver (reports in artifacts/conformance/)"
 "$CARGO_TARGET_DIR/debug/cim-conformance" client -j 4 --quiet --junit "$artifacts/client-junit.xml" \
-    --expected-failures conformance/driver-rust/expected-failures.txt \
+    --expected-failures conformance/driver-rust/expected-failures.txt --json "$artifacts/client-report.json" \
     --html "$artifacts/client-report.html" -- "$CARGO_TARGET_DIR/debug/cim-sdk-driver"
+python3 scripts/check_html_report.py "$artifacts/client-report.html" "$artifacts/client-report.json"
 
 # --- Spec -------------------------------------------------------------------------------------
 step "spec: requirements.toml is generated from protocol.md"

@@ -289,11 +289,20 @@ fn client(args: ClientArgs) -> ExitCode {
             None,
         );
     }
-    let shown: Vec<String> =
-        args.command.iter().map(|a| if a.contains(' ') { format!("{a:?}") } else { a.clone() }).collect();
+    let shown: Vec<String> = args.command.iter().map(|a| shell_quoted(a)).collect();
     let rerun = "cim-conformance client".to_owned();
     let target = Target { driver: Some(Driver::Command(args.command.clone())), ..Target::default() };
     run_mode(Mode::Client(shown.join(" ")), target, &args.selection, &args.run, rerun, None)
+}
+
+/// `arg` as a POSIX shell reads it back: bare when that is safe, else in single quotes.
+fn shell_quoted(arg: &str) -> String {
+    let safe = |c: char| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c);
+    if !arg.is_empty() && arg.chars().all(safe) {
+        arg.to_owned()
+    } else {
+        format!("'{}'", arg.replace('\'', "'\\''"))
+    }
 }
 
 enum Mode {
@@ -572,4 +581,15 @@ fn coverage_command(roles: &[RoleArg], check: bool, as_json: bool) -> ExitCode {
         return ExitCode::from(1);
     }
     ExitCode::SUCCESS
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn rerun_commands_quote_arguments_as_a_shell_reads_them() {
+        assert_eq!(super::shell_quoted("target/debug/cim-sdk-driver"), "target/debug/cim-sdk-driver");
+        assert_eq!(super::shell_quoted(r#"echo "{}"; cat"#), r#"'echo "{}"; cat'"#);
+        assert_eq!(super::shell_quoted("it's"), r"'it'\''s'");
+        assert_eq!(super::shell_quoted(""), "''");
+    }
 }
