@@ -148,8 +148,12 @@ async fn refuses_certificate(cx: &mut Cx, certificate: Certificate, why: &str) -
 }
 
 async fn tls_wrong_name(cx: &mut Cx) -> Result<(), Stop> {
-    refuses_certificate(cx, Certificate::WrongName, "the certificate names wrong-host.invalid, not 127.0.0.1")
-        .await
+    refuses_certificate(
+        cx,
+        Certificate::WrongName,
+        "the certificate names wrong-host.invalid, not the server's IP",
+    )
+    .await
 }
 
 async fn tls_untrusted(cx: &mut Cx) -> Result<(), Stop> {

@@ -258,7 +258,7 @@ impl ClientHarness {
         let addr = self.server.local_addr().map_err(|e| Stop::Error(e.to_string()))?;
         self.tls = match offer.certificate() {
             Some(certificate) => Some(
-                tls::TlsServer::new(certificate)
+                tls::TlsServer::new(certificate, addr.ip())
                     .map_err(|e| Stop::Error(format!("cannot make a TLS certificate: {e}")))?,
             ),
             None => None,

@@ -12,11 +12,11 @@ use tokio_rustls::TlsAcceptor;
 /// The certificate the harness's server presents.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Certificate {
-    /// Names 127.0.0.1, and the client is told to trust it.
+    /// Names the server's IP, and the client is told to trust it.
     Valid,
     /// Trusted, but names another host.
     WrongName,
-    /// Names 127.0.0.1, but the client is told to trust a different certificate.
+    /// Names the server's IP, but the client is told to trust a different certificate.
     Untrusted,
 }
 
@@ -29,15 +29,15 @@ pub(super) struct TlsServer {
 }
 
 impl TlsServer {
-    /// Makes fresh self-signed certificates for `certificate`.
-    pub(super) fn new(certificate: Certificate) -> Result<Self, String> {
+    /// Makes fresh self-signed certificates for `certificate`, for a server at `ip`.
+    pub(super) fn new(certificate: Certificate, ip: std::net::IpAddr) -> Result<Self, String> {
         let names = match certificate {
             Certificate::WrongName => vec!["wrong-host.invalid".to_owned()],
-            Certificate::Valid | Certificate::Untrusted => vec!["127.0.0.1".to_owned()],
+            Certificate::Valid | Certificate::Untrusted => vec![ip.to_string()],
         };
         let served = rcgen::generate_simple_self_signed(names).map_err(|e| e.to_string())?;
         let trusted_pem = match certificate {
-            Certificate::Untrusted => rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned()])
+            Certificate::Untrusted => rcgen::generate_simple_self_signed(vec![ip.to_string()])
                 .map_err(|e| e.to_string())?
                 .cert
                 .pem(),
