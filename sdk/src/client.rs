@@ -102,15 +102,42 @@ enum Command {
 
 /// A user logged in to cim: sends messages and receives events, reconnecting and resuming
 /// its inbox by itself until [`close`](Self::close).
+///
+/// [`split`](Self::split) divides it into a [`ClientSender`] that any number of tasks share
+/// and the [`Events`] that one task reads: what bindings to other languages build on.
 pub struct Client {
-    commands: mpsc::UnboundedSender<Command>,
+    sender: ClientSender,
+    events: Events,
+}
+
+/// The sending half of a [`Client`]: cheap to clone, usable from any task. The client closes
+/// when [`close`](Self::close) is called, or when the last sender and the events are dropped.
+#[derive(Clone)]
+pub struct ClientSender {
+    shared: std::sync::Arc<Shared>,
+}
+
+/// The events of a [`Client`], in order.
+pub struct Events {
     /// Events that arrived while [`Client::login`] waited for the session, not yet read.
     early: VecDeque<Event>,
     events: mpsc::UnboundedReceiver<Event>,
+    /// Keeps the client running while only the events are held.
+    _shared: std::sync::Arc<Shared>,
+}
+
+struct Shared {
+    commands: mpsc::UnboundedSender<Command>,
     status: watch::Receiver<Status>,
     route: RouteClient,
     token: watch::Receiver<String>,
-    task: JoinHandle<()>,
+    task: std::sync::Mutex<Option<JoinHandle<()>>>,
+}
+
+impl Drop for Shared {
+    fn drop(&mut self) {
+        let _ = self.commands.send(Command::Close);
+    }
 }
 
 impl Client {
@@ -188,23 +215,117 @@ impl Client {
                 return Err(Error::Timeout(format!("no session within {:?}", options.connect_timeout)));
             }
         }
-        Ok(Self { commands, early: early.into(), events, status, route, token, task })
+        let shared = std::sync::Arc::new(Shared {
+            commands,
+            status,
+            route,
+            token,
+            task: std::sync::Mutex::new(Some(task)),
+        });
+        Ok(Self {
+            sender: ClientSender { shared: shared.clone() },
+            events: Events { early: early.into(), events, _shared: shared },
+        })
+    }
+
+    /// Divides the client into a sender to share between tasks and the events to read.
+    pub fn split(self) -> (ClientSender, Events) {
+        (self.sender, self.events)
+    }
+
+    /// The sending half, for a task that sends while this one reads events.
+    pub fn sender(&self) -> ClientSender {
+        self.sender.clone()
     }
 
     /// The logged-in user's id.
     pub fn user_id(&self) -> String {
-        self.status.borrow().user_id.clone()
+        self.sender.user_id()
     }
 
     /// The client's current state.
     pub fn status(&self) -> Status {
-        self.status.borrow().clone()
+        self.sender.status()
     }
 
     /// The route this client logged in at, and the current token for its other calls
     /// (online users, groups).
     pub fn route(&self) -> (&RouteClient, String) {
-        (&self.route, self.token.borrow().clone())
+        self.sender.route()
+    }
+
+    /// Sends a text message to one user and waits until the server has stored it.
+    pub async fn send_to_user(&self, user_id: &str, text: &str) -> Result<wire::SendAck, Error> {
+        self.sender.send_to_user(user_id, text).await
+    }
+
+    /// Sends a text message to a group.
+    pub async fn send_to_group(&self, group_id: &str, text: &str) -> Result<wire::SendAck, Error> {
+        self.sender.send_to_group(group_id, text).await
+    }
+
+    /// Sends a text message to everyone online: live only, never stored.
+    pub async fn broadcast(&self, text: &str) -> Result<wire::SendAck, Error> {
+        self.sender.broadcast(text).await
+    }
+
+    /// Sends any body. Resolves once the server has stored the message in every recipient's
+    /// inbox (or, for a broadcast, handed it to the live sessions); a message sent while the
+    /// connection is down goes out after the reconnect.
+    pub async fn send(&self, to: Target, content_type: &str, body: Bytes) -> Result<wire::SendAck, Error> {
+        self.sender.send(to, content_type, body).await
+    }
+
+    /// Queues a message now and returns its acknowledgement as a future that does not borrow
+    /// the client: an interactive client keeps reading events (with `&mut self`) while its
+    /// sends are in flight. Messages queued in turn are sent in that order.
+    pub fn start_send(
+        &self,
+        to: Target,
+        content_type: &str,
+        body: Bytes,
+    ) -> impl Future<Output = Result<wire::SendAck, Error>> + Send + 'static {
+        self.sender.start_send(to, content_type, body)
+    }
+
+    /// The next event; `None` once the client is closed and every event was read.
+    pub async fn next_event(&mut self) -> Option<Event> {
+        self.events.next().await
+    }
+
+    /// The events as a stream (ends when the client is closed).
+    pub fn events(&mut self) -> impl futures_util::Stream<Item = Event> + '_ {
+        futures_util::stream::unfold(&mut self.events, |events| async move {
+            events.next().await.map(|e| (e, events))
+        })
+    }
+
+    /// The next event if one is waiting.
+    pub fn try_next_event(&mut self) -> Option<Event> {
+        self.events.try_next()
+    }
+
+    /// Closes the connection and stops reconnecting. Unanswered sends fail with `Closed`.
+    pub async fn close(self) {
+        self.sender.close().await;
+    }
+}
+
+impl ClientSender {
+    /// The logged-in user's id.
+    pub fn user_id(&self) -> String {
+        self.shared.status.borrow().user_id.clone()
+    }
+
+    /// The client's current state.
+    pub fn status(&self) -> Status {
+        self.shared.status.borrow().clone()
+    }
+
+    /// The route this client logged in at, and the current token for its other calls
+    /// (online users, groups).
+    pub fn route(&self) -> (&RouteClient, String) {
+        (&self.shared.route, self.shared.token.borrow().clone())
     }
 
     /// Sends a text message to one user and waits until the server has stored it.
@@ -243,44 +364,36 @@ impl Client {
         let (reply, answer) = oneshot::channel();
         let command =
             Command::Send { to: to.into_recipient(), content_type: content_type.to_owned(), body, reply };
-        let queued = self.commands.send(command).map_err(|_| Error::Closed("client closed".into()));
+        let queued = self.shared.commands.send(command).map_err(|_| Error::Closed("client closed".into()));
         async move {
             queued?;
             answer.await.map_err(|_| Error::Closed("client closed".into()))?
         }
     }
 
+    /// Closes the connection and stops reconnecting. Unanswered sends fail with `Closed`;
+    /// the events end after `Closed`. Waits up to 5 s for the client to finish.
+    pub async fn close(&self) {
+        let _ = self.shared.commands.send(Command::Close);
+        let task = self.shared.task.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take();
+        if let Some(mut task) = task {
+            let _ = tokio::time::timeout(Duration::from_secs(5), &mut task).await;
+        }
+    }
+}
+
+impl Events {
     /// The next event; `None` once the client is closed and every event was read.
-    pub async fn next_event(&mut self) -> Option<Event> {
+    pub async fn next(&mut self) -> Option<Event> {
         match self.early.pop_front() {
             Some(event) => Some(event),
             None => self.events.recv().await,
         }
     }
 
-    /// The events as a stream (ends when the client is closed).
-    pub fn events(&mut self) -> impl futures_util::Stream<Item = Event> + '_ {
-        futures_util::stream::unfold(
-            self,
-            |client| async move { client.next_event().await.map(|e| (e, client)) },
-        )
-    }
-
     /// The next event if one is waiting.
-    pub fn try_next_event(&mut self) -> Option<Event> {
+    pub fn try_next(&mut self) -> Option<Event> {
         self.early.pop_front().or_else(|| self.events.try_recv().ok())
-    }
-
-    /// Closes the connection and stops reconnecting. Unanswered sends fail with `Closed`.
-    pub async fn close(mut self) {
-        let _ = self.commands.send(Command::Close);
-        let _ = tokio::time::timeout(Duration::from_secs(5), &mut self.task).await;
-    }
-}
-
-impl Drop for Client {
-    fn drop(&mut self) {
-        let _ = self.commands.send(Command::Close);
     }
 }
 

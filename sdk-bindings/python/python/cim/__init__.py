@@ -1,0 +1,325 @@
+"""cim: the Python SDK of the cim instant-messaging system.
+
+It runs the same Rust core as every cim SDK, so it reconnects, resumes its inbox, drops
+duplicates and keeps order exactly as they do. The API is asyncio::
+
+    import asyncio, cim
+
+    async def main() -> None:
+        await cim.register("http://127.0.0.1:8083", "alice", "secret-pw")
+        async with await cim.Client.login("http://127.0.0.1:8083", "alice", "secret-pw") as alice:
+            await alice.send_to_user("bob", "hi")
+            async for event in alice.events():
+                if isinstance(event, cim.Message):
+                    print(event.from_user_id, event.text)
+
+    asyncio.run(main())
+
+Scripts that do not use asyncio have :mod:`cim.blocking`. Errors are :mod:`cim.errors`.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Literal, Optional, Union
+
+from . import errors
+from ._cim import NativeClient as _NativeClient
+from ._cim import __version__
+from ._cim import register as _register
+from .errors import (
+    AuthenticationError,
+    CimError,
+    ClosedError,
+    InvalidInputError,
+    RejectedError,
+    UnavailableError,
+)
+
+
+@dataclass(frozen=True)
+class SendAck:
+    """The server stored a message (or, for a broadcast, handed it to the live sessions)."""
+
+    message_id: str
+    """The id the server gave the message."""
+    duplicate: bool
+    """True when the server had it already (a retransmission): nothing was stored twice."""
+
+
+@dataclass(frozen=True)
+class User:
+    """A user, as listed by :meth:`Client.online_users`."""
+
+    user_id: str
+    user_name: str
+
+
+@dataclass(frozen=True)
+class Group:
+    """A group and how many members it has."""
+
+    group_id: str
+    member_count: int
+
+
+@dataclass(frozen=True)
+class Connected:
+    """The session is up (again)."""
+
+    session_id: str
+    server_id: str
+    resumed: str
+    """What became of the inbox position: ``"fresh"``, ``"resumed"``, ``"epochchanged"`` or ``"gap"``."""
+
+
+@dataclass(frozen=True)
+class Message:
+    """A message arrived. ``seq`` orders the messages of this user's inbox."""
+
+    seq: int
+    message_id: str
+    from_user_id: str
+    to_kind: Literal["user", "group", "everyone"]
+    to: str
+    """The user or group it was sent to; empty for a broadcast."""
+    content_type: str
+    body: bytes
+    sent_at_ms: int
+
+    @property
+    def text(self) -> str:
+        """The body as UTF-8 text (invalid bytes replaced)."""
+        return self.body.decode("utf-8", errors="replace")
+
+
+@dataclass(frozen=True)
+class MessagesLost:
+    """The inbox did not continue where this device left off: messages may be missing."""
+
+    reason: Literal["epoch_changed", "gap"]
+    epoch: int
+
+
+@dataclass(frozen=True)
+class Disconnected:
+    """The connection is gone; the client reconnects by itself after ``retry_in`` seconds."""
+
+    reason: str
+    retry_in: float
+
+
+@dataclass(frozen=True)
+class Closed:
+    """The client stopped for good; no event follows."""
+
+    reason: str
+
+
+Event = Union[Connected, Message, MessagesLost, Disconnected, Closed]
+"""What :meth:`Client.events` yields."""
+
+_EVENTS = {
+    "connected": Connected,
+    "message": Message,
+    "messages_lost": MessagesLost,
+    "disconnected": Disconnected,
+    "closed": Closed,
+}
+
+
+def _event(raw: dict) -> Optional[Event]:
+    kind = raw.pop("kind")
+    cls = _EVENTS.get(kind)
+    return cls(**raw) if cls is not None else None
+
+
+async def register(route: str, user: str, password: str) -> str:
+    """Creates a built-in account at the route at ``route`` and returns its user id.
+
+    Raises :class:`RejectedError` when the name is taken (code ``ALREADY_EXISTS``).
+    """
+    return await _register(route, user, password)
+
+
+class Client:
+    """A user logged in to cim. It reconnects and resumes by itself until :meth:`close`.
+
+    Create one with :meth:`login`; use it as an async context manager to close it on exit.
+    """
+
+    def __init__(self, native: _NativeClient) -> None:
+        """Wraps a native client; use :meth:`login` instead."""
+        self._native = native
+
+    @classmethod
+    async def login(
+        cls,
+        route: str,
+        user: Optional[str] = None,
+        password: Optional[str] = None,
+        *,
+        jwt: Optional[str] = None,
+        device_id: Optional[str] = None,
+        transport: Literal["tcp", "websocket"] = "tcp",
+        trust_pem: Optional[str] = None,
+        connect_timeout: Optional[float] = None,
+    ) -> Client:
+        """Logs in at the route at ``route`` and waits until the first session is up.
+
+        Give ``user`` and ``password`` for a built-in account, or ``jwt`` for a token of the
+        application's own backend. ``device_id`` names this device (default: the host name);
+        each device of a user has its own place in the inbox. ``trust_pem`` adds a
+        certificate to trust for TLS. Raises :class:`AuthenticationError` for wrong
+        credentials and :class:`UnavailableError` when the route or server cannot be reached.
+        """
+        native = await _NativeClient.login(
+            route,
+            user=user,
+            password=password,
+            jwt=jwt,
+            device_id=device_id or f"py-{socket.gethostname()}",
+            transport=transport,
+            trust_pem=trust_pem,
+            connect_timeout=connect_timeout,
+        )
+        return cls(native)
+
+    @property
+    def user_id(self) -> str:
+        """The logged-in user's id."""
+        return self._native.user_id()
+
+    @property
+    def status(self) -> dict:
+        """The connection state (``"connected"``, ``"waiting"``, …), session, server and RTT."""
+        return self._native.status()
+
+    async def send_to_user(self, user_id: str, text: str) -> SendAck:
+        """Sends a text message to one user; returns once the server has stored it."""
+        return await self._send("user", user_id, "text/plain", text.encode())
+
+    async def send_to_group(self, group_id: str, text: str) -> SendAck:
+        """Sends a text message to every member of a group."""
+        return await self._send("group", group_id, "text/plain", text.encode())
+
+    async def broadcast(self, text: str) -> SendAck:
+        """Sends a text message to everyone online: live only, never stored."""
+        return await self._send("everyone", "", "text/plain", text.encode())
+
+    async def send(
+        self,
+        *,
+        to_user: Optional[str] = None,
+        to_group: Optional[str] = None,
+        everyone: bool = False,
+        body: Union[bytes, str],
+        content_type: str = "text/plain",
+    ) -> SendAck:
+        """Sends any body to exactly one of ``to_user``, ``to_group`` or ``everyone``.
+
+        A message sent while the connection is down goes out after the reconnect; messages
+        sent in turn arrive in that order.
+        """
+        chosen = [to_user is not None, to_group is not None, everyone]
+        if sum(chosen) != 1:
+            raise InvalidInputError("give exactly one of to_user, to_group or everyone=True")
+        data = body.encode() if isinstance(body, str) else bytes(body)
+        if to_user is not None:
+            return await self._send("user", to_user, content_type, data)
+        if to_group is not None:
+            return await self._send("group", to_group, content_type, data)
+        return await self._send("everyone", "", content_type, data)
+
+    async def _send(self, kind: str, target: str, content_type: str, body: bytes) -> SendAck:
+        message_id, duplicate = await self._native.send(kind, target, content_type, body)
+        return SendAck(message_id, duplicate)
+
+    async def online_users(self) -> list[User]:
+        """Every user online now, all pages followed."""
+        return [User(user_id, name) for user_id, name in await self._native.online_users()]
+
+    async def create_group(self, group_id: str, members: Sequence[str] = ()) -> Group:
+        """Creates a group of this user and ``members`` (user ids).
+
+        Raises :class:`RejectedError` with code ``ALREADY_EXISTS`` when the id is in use.
+        """
+        group_id, count = await self._native.create_group(group_id, list(members))
+        return Group(group_id, count)
+
+    async def join_group(self, group_id: str) -> Group:
+        """Joins a group: its messages from now on reach this user."""
+        group_id, count = await self._native.join_group(group_id, True)
+        return Group(group_id, count)
+
+    async def leave_group(self, group_id: str) -> Group:
+        """Leaves a group."""
+        group_id, count = await self._native.join_group(group_id, False)
+        return Group(group_id, count)
+
+    async def groups(self) -> list[Group]:
+        """The groups this user belongs to."""
+        return [Group(group_id, count) for group_id, count in await self._native.groups()]
+
+    async def next_event(self) -> Optional[Event]:
+        """The next event, or ``None`` once the client is closed and every event was read."""
+        while True:
+            raw = await self._native.next_event()
+            if raw is None:
+                return None
+            event = _event(raw)
+            if event is not None:
+                return event
+
+    async def events(self) -> AsyncIterator[Event]:
+        """The events in order, until the client is closed::
+
+        async for event in client.events():
+            ...
+        """
+        while (event := await self.next_event()) is not None:
+            yield event
+
+    async def close(self) -> None:
+        """Closes the client: it stops reconnecting and unanswered sends fail."""
+        await self._native.close()
+
+    async def __aenter__(self) -> Client:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: Optional[type[BaseException]],
+        exc: Optional[BaseException],
+        tb: Optional[TracebackType],
+    ) -> None:
+        await self.close()
+
+    def __repr__(self) -> str:
+        return f"<cim.Client user_id={self.user_id!r} state={self.status['state']!r}>"
+
+
+__all__ = [
+    "Client",
+    "register",
+    "SendAck",
+    "User",
+    "Group",
+    "Event",
+    "Connected",
+    "Message",
+    "MessagesLost",
+    "Disconnected",
+    "Closed",
+    "errors",
+    "CimError",
+    "AuthenticationError",
+    "UnavailableError",
+    "RejectedError",
+    "InvalidInputError",
+    "ClosedError",
+    "__version__",
+]

@@ -1,0 +1,279 @@
+//! `cim._cim`: the native half of the Python SDK. It exposes `cim_sdk` as awaitables on the
+//! running asyncio loop; the typed, documented API people use is `python/cim/__init__.py`,
+//! which wraps this module.
+// pyo3's macros expand to unsafe FFI code.
+#![allow(unsafe_code)]
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use cim_sdk::{Client, ClientOptions, ClientSender, Credentials, Error, Event, Events, Target, Transport};
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+use pyo3_async_runtimes::tokio::future_into_py;
+use tokio::sync::Mutex;
+
+mod errors {
+    pyo3::import_exception!(cim.errors, AuthenticationError);
+    pyo3::import_exception!(cim.errors, UnavailableError);
+    pyo3::import_exception!(cim.errors, RejectedError);
+    pyo3::import_exception!(cim.errors, InvalidInputError);
+    pyo3::import_exception!(cim.errors, ClosedError);
+}
+
+/// An SDK error as the exception of `cim.errors` that fits it, with the registry code.
+fn py_error(error: Error) -> PyErr {
+    use cim_sdk::{ErrorCode, Retry};
+    let code = error.code().map_or(0, |c| c.0);
+    let name = error.code().and_then(ErrorCode::name).unwrap_or("").to_owned();
+    let args = (error.to_string(), code, name);
+    match &error {
+        Error::Route { code, .. }
+            if [ErrorCode::INVALID_CREDENTIALS, ErrorCode::UNAUTHENTICATED, ErrorCode::TOKEN_EXPIRED]
+                .contains(code) =>
+        {
+            errors::AuthenticationError::new_err(args)
+        }
+        Error::Route { code, .. } if code.retry() == Retry::After => errors::UnavailableError::new_err(args),
+        Error::Route { .. } | Error::Rejected { .. } => errors::RejectedError::new_err(args),
+        Error::Unreachable { .. } | Error::Timeout(_) => errors::UnavailableError::new_err(args),
+        Error::InvalidInput(_) => errors::InvalidInputError::new_err(args),
+        _ => errors::ClosedError::new_err(args),
+    }
+}
+
+/// `None`, for futures that resolve to nothing (`Ok(())` would give an empty tuple).
+fn none() -> Py<PyAny> {
+    Python::attach(|py| py.None())
+}
+
+/// Creates a built-in account at the route; resolves to the new user id.
+#[pyfunction]
+fn register<'py>(
+    py: Python<'py>,
+    route: String,
+    user: String,
+    password: String,
+) -> PyResult<Bound<'py, PyAny>> {
+    future_into_py(py, async move { cim_sdk::register(&route, &user, &password).await.map_err(py_error) })
+}
+
+/// A logged-in client: the sender half, shared by every call, and the events, read in turn.
+#[pyclass(frozen, module = "cim._cim")]
+struct NativeClient {
+    sender: ClientSender,
+    events: Arc<Mutex<Events>>,
+}
+
+#[pymethods]
+impl NativeClient {
+    /// Logs in and waits for the first session; resolves to a NativeClient.
+    #[staticmethod]
+    #[pyo3(signature = (route, *, user=None, password=None, jwt=None, device_id, transport="tcp", trust_pem=None, connect_timeout=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn login<'py>(
+        py: Python<'py>,
+        route: String,
+        user: Option<String>,
+        password: Option<String>,
+        jwt: Option<String>,
+        device_id: String,
+        transport: &str,
+        trust_pem: Option<String>,
+        connect_timeout: Option<f64>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let credentials = match (user, password, jwt) {
+            (Some(user), Some(password), None) => Credentials::Password { user, password },
+            (None, None, Some(jwt)) => Credentials::Jwt(jwt),
+            _ => return Err(PyValueError::new_err("give user and password, or jwt")),
+        };
+        let mut options = ClientOptions::new(device_id);
+        options = match transport {
+            "tcp" => options.transport(Transport::Tcp),
+            "websocket" => options.transport(Transport::WebSocket),
+            other => {
+                return Err(PyValueError::new_err(format!(
+                    "transport must be tcp or websocket, not {other:?}"
+                )));
+            }
+        };
+        if let Some(pem) = trust_pem {
+            options = options.trust_pem(pem.as_bytes()).map_err(py_error)?;
+        }
+        if let Some(seconds) = connect_timeout {
+            options.connect_timeout = std::time::Duration::try_from_secs_f64(seconds)
+                .map_err(|_| PyValueError::new_err("connect_timeout must be a positive number of seconds"))?;
+        }
+        future_into_py(py, async move {
+            let client = Client::login(&route, credentials, options).await.map_err(py_error)?;
+            let (sender, events) = client.split();
+            Ok(NativeClient { sender, events: Arc::new(Mutex::new(events)) })
+        })
+    }
+
+    /// The logged-in user's id.
+    fn user_id(&self) -> String {
+        self.sender.user_id()
+    }
+
+    /// The connection state, session and server, as a dict.
+    fn status<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let status = self.sender.status();
+        let dict = PyDict::new(py);
+        dict.set_item("state", format!("{:?}", status.state).to_lowercase())?;
+        dict.set_item("user_id", status.user_id)?;
+        dict.set_item("session_id", status.session_id)?;
+        dict.set_item("server_id", status.server_id)?;
+        dict.set_item("rtt", status.rtt.map(|d| d.as_secs_f64()))?;
+        Ok(dict)
+    }
+
+    /// Sends `body` to a user (`kind` "user"), a group ("group") or everyone ("everyone",
+    /// `target` ignored); resolves to (message_id, duplicate) once the server stored it.
+    fn send<'py>(
+        &self,
+        py: Python<'py>,
+        kind: &str,
+        target: String,
+        content_type: String,
+        body: Vec<u8>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let to = match kind {
+            "user" => Target::User(target),
+            "group" => Target::Group(target),
+            "everyone" => Target::Everyone,
+            other => return Err(PyValueError::new_err(format!("unknown recipient kind {other:?}"))),
+        };
+        let ack = self.sender.start_send(to, &content_type, Bytes::from(body));
+        future_into_py(py, async move {
+            let ack = ack.await.map_err(py_error)?;
+            Ok((ack.message_id, ack.duplicate))
+        })
+    }
+
+    /// Every online user, following the pages to the end; resolves to [(user_id, user_name)].
+    fn online_users<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let (route, token) = self.sender.route();
+        let route = route.clone();
+        future_into_py(py, async move {
+            let users = route.all_online_users(&token, 500).await.map_err(py_error)?;
+            Ok(users.into_iter().map(|u| (u.user_id, u.user_name)).collect::<Vec<_>>())
+        })
+    }
+
+    /// Creates a group with the caller and `members`; resolves to (group_id, member_count).
+    fn create_group<'py>(
+        &self,
+        py: Python<'py>,
+        group_id: String,
+        members: Vec<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let (route, token) = self.sender.route();
+        let route = route.clone();
+        future_into_py(py, async move {
+            let group = route.create_group(&token, &group_id, &members).await.map_err(py_error)?;
+            Ok((group.group_id, group.member_count))
+        })
+    }
+
+    /// Joins (`join` true) or leaves a group; resolves to (group_id, member_count).
+    fn join_group<'py>(&self, py: Python<'py>, group_id: String, join: bool) -> PyResult<Bound<'py, PyAny>> {
+        let (route, token) = self.sender.route();
+        let route = route.clone();
+        future_into_py(py, async move {
+            let group = if join {
+                route.join_group(&token, &group_id).await
+            } else {
+                route.leave_group(&token, &group_id).await
+            }
+            .map_err(py_error)?;
+            Ok((group.group_id, group.member_count))
+        })
+    }
+
+    /// The caller's groups; resolves to [(group_id, member_count)].
+    fn groups<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let (route, token) = self.sender.route();
+        let route = route.clone();
+        future_into_py(py, async move {
+            let groups = route.my_groups(&token).await.map_err(py_error)?;
+            Ok(groups.into_iter().map(|g| (g.group_id, g.member_count)).collect::<Vec<_>>())
+        })
+    }
+
+    /// The next event as a dict with a "kind", or None once the client is closed.
+    fn next_event<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let events = self.events.clone();
+        future_into_py(py, async move {
+            let event = events.lock().await.next().await;
+            Python::attach(|py| match event {
+                Some(event) => event_dict(py, event).map(Bound::unbind),
+                None => Ok(py.None()),
+            })
+        })
+    }
+
+    /// Closes the client: no more reconnects; unanswered sends fail.
+    fn close<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let sender = self.sender.clone();
+        future_into_py(py, async move {
+            sender.close().await;
+            Ok(none())
+        })
+    }
+}
+
+fn event_dict(py: Python<'_>, event: Event) -> PyResult<Bound<'_, PyAny>> {
+    let dict = PyDict::new(py);
+    match event {
+        Event::Connected { session_id, server_id, resume } => {
+            dict.set_item("kind", "connected")?;
+            dict.set_item("session_id", session_id)?;
+            dict.set_item("server_id", server_id)?;
+            dict.set_item("resumed", format!("{resume:?}").to_lowercase())?;
+        }
+        Event::Message(m) => {
+            dict.set_item("kind", "message")?;
+            dict.set_item("seq", m.seq)?;
+            dict.set_item("message_id", m.message_id)?;
+            dict.set_item("from_user_id", m.from)?;
+            let (to_kind, to) = match m.to {
+                Target::User(id) => ("user", id),
+                Target::Group(id) => ("group", id),
+                Target::Everyone => ("everyone", String::new()),
+            };
+            dict.set_item("to_kind", to_kind)?;
+            dict.set_item("to", to)?;
+            dict.set_item("content_type", m.content_type)?;
+            dict.set_item("body", pyo3::types::PyBytes::new(py, &m.body))?;
+            dict.set_item("sent_at_ms", m.sent_at_ms)?;
+        }
+        Event::InboxDiscontinuity { outcome, epoch } => {
+            dict.set_item("kind", "messages_lost")?;
+            let reason = if format!("{outcome:?}").contains("Epoch") { "epoch_changed" } else { "gap" };
+            dict.set_item("reason", reason)?;
+            dict.set_item("epoch", epoch)?;
+        }
+        Event::Disconnected { reason, retry_in } => {
+            dict.set_item("kind", "disconnected")?;
+            dict.set_item("reason", reason)?;
+            dict.set_item("retry_in", retry_in.as_secs_f64())?;
+        }
+        Event::Closed { reason } => {
+            dict.set_item("kind", "closed")?;
+            dict.set_item("reason", reason)?;
+        }
+        _ => dict.set_item("kind", "other")?,
+    }
+    Ok(dict.into_any())
+}
+
+/// The native module behind `cim`.
+#[pymodule]
+fn _cim(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(register, m)?)?;
+    m.add_class::<NativeClient>()?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    Ok(())
+}

@@ -1,0 +1,78 @@
+"""A real `cim up` node for the tests, on free ports, stopped afterwards.
+
+The `cim` binary comes from $CIM_BIN, else $CARGO_TARGET_DIR/debug/cim, else the
+workspace's target/debug/cim: build it first (`cargo build -p cim`).
+"""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import socket
+import subprocess
+import time
+import urllib.request
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[3]
+
+
+def _cim_binary() -> pathlib.Path:
+    if os.environ.get("CIM_BIN"):
+        return pathlib.Path(os.environ["CIM_BIN"])
+    target = pathlib.Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
+    return target / "debug" / "cim"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Node:
+    """A running `cim up`."""
+
+    def __init__(self, route: str, process: subprocess.Popen) -> None:
+        self.route = route
+        self.process = process
+
+
+@pytest.fixture(scope="session")
+def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Node]:
+    binary = _cim_binary()
+    if not binary.exists():
+        pytest.fail(f"{binary} not found: run `cargo build -p cim` or set CIM_BIN")
+    route_port = _free_port()
+    args = [str(binary), "up", "--route-listen", f"127.0.0.1:{route_port}"]
+    for flag in ["--route-grpc-listen", "--server-listen", "--ws-listen", "--internal-listen", "--admin-listen"]:
+        args += [flag, f"127.0.0.1:{_free_port()}"]
+    log = (tmp_path_factory.mktemp("cim-up") / "cim-up.log").open("w")
+    process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
+    route = f"http://127.0.0.1:{route_port}"
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            urllib.request.urlopen(f"{route}/healthz", timeout=1)
+            break
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                pytest.fail(f"cim up did not start; see {log.name}")
+            time.sleep(0.1)
+    yield Node(route, process)
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+@pytest.fixture
+def name() -> object:
+    """Unique user and group names for one test."""
+    prefix = uuid.uuid4().hex[:8]
+    return lambda short: f"{short}-{prefix}"

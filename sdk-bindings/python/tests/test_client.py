@@ -1,0 +1,149 @@
+"""The Python SDK against a live `cim up`: login, one-to-one, group, broadcast, resume, errors."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Callable, Optional
+
+import pytest
+
+import cim
+import cim.blocking
+
+PASSWORD = "python-sdk-pw"
+
+
+async def logged_in(route: str, user: str, device: str = "d1") -> cim.Client:
+    try:
+        await cim.register(route, user, PASSWORD)
+    except cim.RejectedError as e:
+        assert e.code_name == "ALREADY_EXISTS"
+    return await cim.Client.login(route, user, PASSWORD, device_id=device)
+
+
+async def next_message(client: cim.Client, timeout: float = 10) -> cim.Message:
+    async def wait() -> cim.Message:
+        async for event in client.events():
+            if isinstance(event, cim.Message):
+                return event
+        raise AssertionError("the client closed before a message came")
+
+    return await asyncio.wait_for(wait(), timeout)
+
+
+def test_one_to_one_message_arrives_with_sender_and_text(node, name: Callable[[str], str]) -> None:
+    async def main() -> None:
+        async with await logged_in(node.route, name("alice")) as alice, await logged_in(
+            node.route, name("bob")
+        ) as bob:
+            assert alice.status["state"] == "connected"
+            ack = await alice.send_to_user(bob.user_id, "hi bob")
+            assert ack.message_id and not ack.duplicate
+            message = await next_message(bob)
+            assert (message.from_user_id, message.text, message.to_kind) == (alice.user_id, "hi bob", "user")
+            assert message.message_id == ack.message_id
+
+    asyncio.run(main())
+
+
+def test_group_message_reaches_members_but_not_those_who_left(node, name: Callable[[str], str]) -> None:
+    async def main() -> None:
+        alice = await logged_in(node.route, name("alice"))
+        bob = await logged_in(node.route, name("bob"))
+        carol = await logged_in(node.route, name("carol"))
+        group = await alice.create_group(name("team"), [bob.user_id])
+        assert group.member_count == 2
+        await carol.join_group(group.group_id)
+        assert [g.group_id for g in await carol.groups()] == [group.group_id]
+        await alice.send_to_group(group.group_id, "one")
+        for member in (bob, carol):
+            message = await next_message(member)
+            assert (message.to_kind, message.to, message.text) == ("group", group.group_id, "one")
+        await carol.leave_group(group.group_id)
+        await alice.send_to_group(group.group_id, "two")
+        assert (await next_message(bob)).text == "two"
+        with pytest.raises(asyncio.TimeoutError):
+            await next_message(carol, timeout=1)
+        for client in (alice, bob, carol):
+            await client.close()
+
+    asyncio.run(main())
+
+
+def test_broadcast_reaches_everyone_online(node, name: Callable[[str], str]) -> None:
+    async def main() -> None:
+        async with await logged_in(node.route, name("alice")) as alice, await logged_in(
+            node.route, name("bob")
+        ) as bob:
+            online = {u.user_id for u in await alice.online_users()}
+            assert {alice.user_id, bob.user_id} <= online
+            await alice.broadcast("hello all")
+            message = await next_message(bob)
+            assert (message.to_kind, message.text) == ("everyone", "hello all")
+
+    asyncio.run(main())
+
+
+def test_messages_sent_while_offline_arrive_once_on_the_next_login(node, name: Callable[[str], str]) -> None:
+    async def main() -> None:
+        alice = await logged_in(node.route, name("alice"))
+        bob = await logged_in(node.route, name("bob"))
+        await alice.send_to_user(bob.user_id, "first")
+        assert (await next_message(bob)).text == "first"
+        await bob.close()
+        # After close the events drain and end.
+        while await asyncio.wait_for(bob.next_event(), 5) is not None:
+            pass
+        await alice.send_to_user(bob.user_id, "while you were away")
+        # The same device logs in again: it resumes after "first".
+        bob = await cim.Client.login(node.route, name("bob"), PASSWORD, device_id="d1")
+        again = await next_message(bob)
+        assert again.text == "while you were away"
+        with pytest.raises(asyncio.TimeoutError):
+            await next_message(bob, timeout=1)
+        await alice.close()
+        await bob.close()
+
+    asyncio.run(main())
+
+
+def test_errors_carry_registry_codes_and_builtin_bases(node, name: Callable[[str], str]) -> None:
+    async def main() -> None:
+        user = name("dora")
+        await cim.register(node.route, user, PASSWORD)
+        with pytest.raises(cim.RejectedError) as taken:
+            await cim.register(node.route, user, PASSWORD)
+        assert taken.value.code_name == "ALREADY_EXISTS" and taken.value.code > 0
+        with pytest.raises(PermissionError) as wrong:
+            await cim.Client.login(node.route, user, "not-the-password")
+        assert isinstance(wrong.value, cim.AuthenticationError)
+        assert wrong.value.code_name == "INVALID_CREDENTIALS"
+        with pytest.raises(ConnectionError) as unreachable:
+            await cim.Client.login("http://127.0.0.1:9", user, PASSWORD, connect_timeout=2)
+        assert isinstance(unreachable.value, cim.UnavailableError)
+        async with await cim.Client.login(node.route, user, PASSWORD) as dora:
+            with pytest.raises(cim.RejectedError) as unknown:
+                await dora.send_to_user(name("nobody"), "hello?")
+            assert unknown.value.code_name == "UNKNOWN_RECIPIENT"
+            with pytest.raises(ValueError):
+                await dora.send(to_user="x", everyone=True, body="two targets")
+        with pytest.raises(cim.ClosedError):
+            await dora.send_to_user(user, "after close")
+
+    asyncio.run(main())
+
+
+def test_the_blocking_client_works_without_asyncio(node, name: Callable[[str], str]) -> None:
+    alice_name, bob_name = name("alice"), name("bob")
+    cim.blocking.register(node.route, alice_name, PASSWORD)
+    cim.blocking.register(node.route, bob_name, PASSWORD)
+    with cim.blocking.Client.login(node.route, alice_name, PASSWORD) as alice, cim.blocking.Client.login(
+        node.route, bob_name, PASSWORD
+    ) as bob:
+        alice.send_to_user(bob.user_id, "no asyncio here")
+        event: Optional[cim.Event] = None
+        while not isinstance(event, cim.Message):
+            event = bob.next_event(timeout=10)
+        assert event.text == "no asyncio here"
+        with pytest.raises(TimeoutError):
+            bob.next_event(timeout=0.5)
