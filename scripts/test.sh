@@ -22,7 +22,8 @@ die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 # --- What the tests need ------------------------------------------------------------------
 # A Rust toolchain with rustfmt and clippy, python3 for the spec tooling, Debian's
 # redis-server and zookeeper (with a JRE) for the tests that run the real ones on free ports,
-# and chromium for the HTML report.
+# chromium for the HTML report, and python3-venv for the Python SDK (maturin and pytest come
+# from PyPI into ~/.cache/cim/venv).
 # No protoc is needed (protox compiles the .proto files). maturin and Maven join this list
 # with the issues that bring their tests.
 apt_install() {
@@ -41,6 +42,8 @@ command -v redis-server >/dev/null || apt_install redis-server
 command -v java >/dev/null || apt_install default-jre-headless
 # Headless Chromium opens the conformance HTML report, which must work as one file.
 command -v chromium >/dev/null || apt_install chromium
+# The Python SDK builds with maturin in a virtualenv of its own.
+python3 -c 'import venv, ensurepip' 2>/dev/null || apt_install python3-venv
 if [ "${CIM_SKIP_LINT:-0}" != 1 ]; then
     cargo fmt --version >/dev/null 2>&1 || rustup component add rustfmt
     cargo clippy --version >/dev/null 2>&1 || rustup component add clippy
@@ -103,6 +106,20 @@ step "cim-conformance client mode against the Rust SDK's driver (reports in arti
     --expected-failures conformance/driver-rust/expected-failures.txt --json "$artifacts/client-report.json" \
     --html "$artifacts/client-report.html" -- "$CARGO_TARGET_DIR/debug/cim-sdk-driver"
 python3 scripts/check_html_report.py "$artifacts/client-report.html" "$artifacts/client-report.json"
+
+# --- SDK bindings -----------------------------------------------------------------------------
+step "Python SDK: build the wheel with maturin, pytest against cim up"
+venv="$HOME/.cache/cim/venv"
+[ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+"$venv/bin/pip" install -q "maturin>=1.9.4,<2" "pytest>=8"
+# A dev-profile build reuses the workspace's debug artifacts; `pip install` alone builds release.
+MATURIN_PEP517_ARGS="--profile dev" "$venv/bin/pip" install -q --no-build-isolation --force-reinstall \
+    ./sdk-bindings/python
+CIM_BIN="$CARGO_TARGET_DIR/debug/cim" "$venv/bin/python" -m pytest -q sdk-bindings/python/tests
+
+step "cim-conformance client mode against the Python SDK's driver"
+"$CARGO_TARGET_DIR/debug/cim-conformance" client -j 4 --quiet --junit "$artifacts/client-python-junit.xml" \
+    -- "$venv/bin/python" sdk-bindings/python/driver/cim_driver.py
 
 # --- Spec -------------------------------------------------------------------------------------
 step "spec: requirements.toml is generated from protocol.md"

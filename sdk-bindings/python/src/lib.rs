@@ -4,14 +4,15 @@
 // pyo3's macros expand to unsafe FFI code.
 #![allow(unsafe_code)]
 
-use std::sync::Arc;
+use std::future::Future;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex as StdMutex, OnceLock, PoisonError, Weak};
 
 use bytes::Bytes;
 use cim_sdk::{Client, ClientOptions, ClientSender, Credentials, Error, Event, Events, Target, Transport};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
-use pyo3_async_runtimes::tokio::future_into_py;
 use tokio::sync::Mutex;
 
 mod errors {
@@ -43,6 +44,68 @@ fn py_error(error: Error) -> PyErr {
     }
 }
 
+/// Native futures not yet resolved. A future that resolves after the interpreter began to
+/// finalize would take the GIL from a tokio thread and abort the process, so
+/// [`_shutdown`], registered with `atexit`, closes every client and waits for these first.
+static IN_FLIGHT: AtomicUsize = AtomicUsize::new(0);
+
+/// Every client still alive, for [`_shutdown`] to close.
+static LIVE: StdMutex<Vec<Weak<ClientSender>>> = StdMutex::new(Vec::new());
+
+/// The runtime every native future runs on.
+static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+
+struct InFlight;
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        IN_FLIGHT.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// `fut` as an awaitable on the running asyncio loop, counted in [`IN_FLIGHT`].
+fn future_into_py<F, T>(py: Python<'_>, fut: F) -> PyResult<Bound<'_, PyAny>>
+where
+    F: Future<Output = PyResult<T>> + Send + 'static,
+    T: for<'py> IntoPyObject<'py> + Send + 'static,
+{
+    IN_FLIGHT.fetch_add(1, Ordering::SeqCst);
+    let counted = InFlight;
+    pyo3_async_runtimes::tokio::future_into_py(py, async move {
+        let _counted = counted;
+        fut.await
+    })
+}
+
+/// Closes every live client and waits up to `timeout` seconds for the native futures to
+/// resolve, while the interpreter can still take their results. Called at exit.
+#[pyfunction]
+fn _shutdown(py: Python<'_>, timeout: f64) {
+    let Some(runtime) = RUNTIME.get() else { return };
+    let senders: Vec<Arc<ClientSender>> =
+        LIVE.lock().unwrap_or_else(PoisonError::into_inner).drain(..).filter_map(|w| w.upgrade()).collect();
+    let wait = std::time::Duration::try_from_secs_f64(timeout).unwrap_or_default();
+    py.detach(move || {
+        let deadline = std::time::Instant::now() + wait;
+        runtime.block_on(async {
+            let closing = senders.iter().map(|sender| sender.close());
+            let _ = tokio::time::timeout(wait, futures_join_all(closing)).await;
+        });
+        while IN_FLIGHT.load(Ordering::SeqCst) > 0 && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        // The last futures hand their results to asyncio right after they finish.
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    });
+}
+
+/// Awaits every future of `futures`.
+async fn futures_join_all<F: Future<Output = ()>>(futures: impl Iterator<Item = F>) {
+    for future in futures {
+        future.await;
+    }
+}
+
 /// `None`, for futures that resolve to nothing (`Ok(())` would give an empty tuple).
 fn none() -> Py<PyAny> {
     Python::attach(|py| py.None())
@@ -62,7 +125,7 @@ fn register<'py>(
 /// A logged-in client: the sender half, shared by every call, and the events, read in turn.
 #[pyclass(frozen, module = "cim._cim")]
 struct NativeClient {
-    sender: ClientSender,
+    sender: Arc<ClientSender>,
     events: Arc<Mutex<Events>>,
 }
 
@@ -108,6 +171,10 @@ impl NativeClient {
         future_into_py(py, async move {
             let client = Client::login(&route, credentials, options).await.map_err(py_error)?;
             let (sender, events) = client.split();
+            let sender = Arc::new(sender);
+            let mut live = LIVE.lock().unwrap_or_else(PoisonError::into_inner);
+            live.retain(|w| w.strong_count() > 0);
+            live.push(Arc::downgrade(&sender));
             Ok(NativeClient { sender, events: Arc::new(Mutex::new(events)) })
         })
     }
@@ -272,7 +339,14 @@ fn event_dict(py: Python<'_>, event: Event) -> PyResult<Bound<'_, PyAny>> {
 /// The native module behind `cim`.
 #[pymodule]
 fn _cim(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().enable_all().thread_name("cim-sdk").build().map_err(
+            |e| pyo3::exceptions::PyRuntimeError::new_err(format!("cannot start the runtime: {e}")),
+        )?;
+    // A second import in one process keeps the first runtime.
+    let _ = pyo3_async_runtimes::tokio::init_with_runtime(RUNTIME.get_or_init(|| runtime));
     m.add_function(wrap_pyfunction!(register, m)?)?;
+    m.add_function(wrap_pyfunction!(_shutdown, m)?)?;
     m.add_class::<NativeClient>()?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())

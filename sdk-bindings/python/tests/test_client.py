@@ -147,3 +147,39 @@ def test_the_blocking_client_works_without_asyncio(node, name: Callable[[str], s
         assert event.text == "no asyncio here"
         with pytest.raises(TimeoutError):
             bob.next_event(timeout=0.5)
+
+
+def test_a_script_that_exits_with_an_event_pending_exits_cleanly(node, name: Callable[[str], str]) -> None:
+    """Native futures still pending at exit must not abort the interpreter as it finalizes."""
+    import subprocess
+    import sys
+    import textwrap
+
+    erin, frank = name("erin"), name("frank")
+    script = textwrap.dedent(
+        f"""
+        import asyncio, cim
+
+        async def pump(client):
+            async for event in client.events():
+                pass
+
+        async def main():
+            for user in ({erin!r}, {frank!r}):
+                await cim.register({node.route!r}, user, "pw-erin-123")
+            erin = await cim.Client.login({node.route!r}, {erin!r}, "pw-erin-123")
+            frank = await cim.Client.login({node.route!r}, {frank!r}, "pw-erin-123")
+            reading = asyncio.ensure_future(pump(frank))
+            await asyncio.gather(*(erin.send_to_user(frank.user_id, str(i)) for i in range(50)))
+            await frank.close()
+            reading.cancel()
+            # Leaves at once: erin is never closed, frank's cancelled read still finishes natively.
+
+        asyncio.run(main())
+        print("done")
+        """
+    )
+    finished = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert finished.returncode == 0, finished.stderr
+    assert finished.stdout.strip() == "done"
+    assert "Fatal Python error" not in finished.stderr

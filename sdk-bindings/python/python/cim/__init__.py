@@ -20,6 +20,7 @@ Scripts that do not use asyncio have :mod:`cim.blocking`. Errors are :mod:`cim.e
 
 from __future__ import annotations
 
+import atexit
 import socket
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ from typing import Literal, Optional, Union
 
 from . import errors
 from ._cim import NativeClient as _NativeClient
+from ._cim import _shutdown
 from ._cim import __version__
 from ._cim import register as _register
 from .errors import (
@@ -38,6 +40,10 @@ from .errors import (
     RejectedError,
     UnavailableError,
 )
+
+
+# Native futures must resolve before the interpreter finalizes: close every client at exit.
+atexit.register(_shutdown, 2.0)
 
 
 @dataclass(frozen=True)

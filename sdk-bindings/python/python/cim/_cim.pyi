@@ -4,6 +4,7 @@ from typing import Any, Optional
 
 __version__: str
 
+def _shutdown(timeout: float) -> None: ...
 def register(route: str, user: str, password: str) -> asyncio.Future[str]: ...
 
 class NativeClient:
