@@ -40,6 +40,8 @@ command -v python3 >/dev/null || apt_install python3
 command -v redis-server >/dev/null || apt_install redis-server
 [ -e /usr/share/java/zookeeper.jar ] || apt_install zookeeper
 command -v java >/dev/null || apt_install default-jre-headless
+command -v javac >/dev/null || apt_install default-jdk-headless
+command -v mvn >/dev/null || apt_install maven
 # Headless Chromium opens the conformance HTML report, which must work as one file.
 command -v chromium >/dev/null || apt_install chromium
 # The Python SDK builds with maturin in a virtualenv of its own.
@@ -120,6 +122,36 @@ CIM_BIN="$CARGO_TARGET_DIR/debug/cim" "$venv/bin/python" -m pytest -q sdk-bindin
 step "cim-conformance client mode against the Python SDK's driver"
 "$CARGO_TARGET_DIR/debug/cim-conformance" client -j 4 --quiet --junit "$artifacts/client-python-junit.xml" \
     -- "$venv/bin/python" sdk-bindings/python/driver/cim_driver.py
+
+step "Kotlin SDK: build libcim_ffi, generate the Kotlin and Swift bindings, JUnit against cim up"
+cargo build -q --locked -p cim-ffi
+bindgen() { cargo run -q --locked -p cim-ffi --features cli --bin uniffi-bindgen -- generate --no-format "$@" \
+    "$CARGO_TARGET_DIR/debug/libcim_ffi.so"; }
+rm -rf sdk-bindings/kotlin/generated
+bindgen --language kotlin --out-dir sdk-bindings/kotlin/generated
+# The Swift package is not compiled here (no Swift toolchain): its generated sources are kept in
+# git, and a change to the API shows as a diff that fails this step until it is committed.
+bindgen --language swift --out-dir sdk-bindings/swift/Sources/Cim
+mv sdk-bindings/swift/Sources/Cim/CimFFI.h sdk-bindings/swift/Sources/CimFFI/include/
+mv sdk-bindings/swift/Sources/Cim/CimFFI.modulemap sdk-bindings/swift/Sources/CimFFI/include/module.modulemap
+git diff --exit-code --stat -- sdk-bindings/swift || die "the generated Swift API changed: review and commit sdk-bindings/swift"
+# What can be checked of it without Swift: the C header parses, and declares only symbols the
+# library exports.
+swift_header=sdk-bindings/swift/Sources/CimFFI/include/CimFFI.h
+gcc -fsyntax-only -w -D_Nullable= -D_Nonnull= -x c "$swift_header"
+missing=$(comm -23 <(grep -oE '\b(uniffi|ffi)_cim_ffi_[a-z0-9_]+\(' "$swift_header" | tr -d '(' | sort -u) \
+    <(nm -D --defined-only "$CARGO_TARGET_DIR/debug/libcim_ffi.so" | awk '{print $3}' | sort -u))
+[ -z "$missing" ] || die "CimFFI.h declares symbols libcim_ffi.so lacks: $missing"
+mvn_opts=(-B -q -f sdk-bindings/kotlin/pom.xml -Dnative.lib.dir="$CARGO_TARGET_DIR/debug" -Dcim.bin="$CARGO_TARGET_DIR/debug/cim")
+mvn "${mvn_opts[@]}" test
+mvn "${mvn_opts[@]}" dependency:build-classpath -Dmdep.includeScope=runtime \
+    -Dmdep.outputFile=target/classpath.txt >/dev/null
+
+step "cim-conformance client mode against the Kotlin SDK's driver"
+kotlin_driver=(java -Djna.library.path="$CARGO_TARGET_DIR/debug"
+    -cp "sdk-bindings/kotlin/target/classes:$(cat sdk-bindings/kotlin/target/classpath.txt)" dev.cim.DriverKt)
+"$CARGO_TARGET_DIR/debug/cim-conformance" client -j 4 --quiet --junit "$artifacts/client-kotlin-junit.xml" \
+    -- "${kotlin_driver[@]}"
 
 # --- Spec -------------------------------------------------------------------------------------
 step "spec: requirements.toml is generated from protocol.md"

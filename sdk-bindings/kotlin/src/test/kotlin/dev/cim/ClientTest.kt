@@ -1,0 +1,106 @@
+package dev.cim
+
+import dev.cim.ffi.CimException
+import dev.cim.ffi.Client
+import dev.cim.ffi.ClientEvent
+import dev.cim.ffi.LoginOptions
+import dev.cim.ffi.Recipient
+import dev.cim.ffi.Transport
+import dev.cim.ffi.register
+import java.util.UUID
+import kotlin.test.assertEquals
+import kotlin.test.assertFalse
+import kotlin.test.assertTrue
+import kotlinx.coroutines.flow.first
+import kotlinx.coroutines.runBlocking
+import kotlinx.coroutines.withTimeout
+import kotlinx.coroutines.withTimeoutOrNull
+import org.junit.jupiter.api.AfterAll
+import org.junit.jupiter.api.BeforeAll
+import org.junit.jupiter.api.Test
+import org.junit.jupiter.api.TestInstance
+import org.junit.jupiter.api.assertThrows
+
+/** The Kotlin SDK against a live `cim up`. */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class ClientTest {
+    private lateinit var node: CimNode
+    private val password = "kotlin-sdk-pw"
+
+    @BeforeAll fun start() { node = CimNode() }
+    @AfterAll fun stop() { node.close() }
+
+    private fun name(short: String) = "$short-${UUID.randomUUID().toString().take(8)}"
+
+    private suspend fun loggedIn(user: String, transport: Transport = Transport.TCP): Client {
+        register(node.route, user, password)
+        return Client.login(node.route, user, password, LoginOptions("kt-device", transport, null, 10_000uL))
+    }
+
+    @Test fun `a message reaches the other user through the Flow of events`() = runBlocking {
+        val alice = loggedIn(name("alice"))
+        val bob = loggedIn(name("bob"), Transport.WEB_SOCKET)
+        val ack = alice.sendToUser(bob.userId(), "hi from Kotlin")
+        assertFalse(ack.duplicate)
+        val message = withTimeout(10_000) { bob.messages().first() }
+        assertEquals("hi from Kotlin", message.text)
+        assertEquals(alice.userId(), message.fromUserId)
+        assertEquals(ack.messageId, message.messageId)
+        assertEquals(Recipient.User(bob.userId()), message.to)
+        alice.shutdown(); bob.shutdown(); alice.close(); bob.close()
+    }
+
+    @Test fun `a broadcast reaches everyone online and suspend calls list them`() = runBlocking {
+        val alice = loggedIn(name("alice"))
+        val bob = loggedIn(name("bob"))
+        assertTrue(alice.onlineUsers().map { it.userId }.containsAll(listOf(alice.userId(), bob.userId())))
+        alice.broadcast("to all")
+        val message = withTimeout(10_000) { bob.messages().first() }
+        assertEquals(Recipient.Everyone, message.to)
+        alice.shutdown(); bob.shutdown(); alice.close(); bob.close()
+    }
+
+    @Test fun `errors carry the registry code`() = runBlocking {
+        val user = name("dora")
+        register(node.route, user, password)
+        val taken = assertThrows<CimException.Rejected> { runBlocking { register(node.route, user, password) } }
+        assertEquals("ALREADY_EXISTS", taken.codeName)
+        val wrong = assertThrows<CimException.Authentication> {
+            runBlocking { Client.login(node.route, user, "wrong-password", LoginOptions("d", Transport.TCP, null, 5_000uL)) }
+        }
+        assertEquals("INVALID_CREDENTIALS", wrong.codeName)
+        assertTrue(wrong.code > 0u)
+        val dora = Client.login(node.route, user, password, LoginOptions("d", Transport.TCP, null, 5_000uL))
+        val unknown = assertThrows<CimException.Rejected> { runBlocking { dora.sendToUser(name("nobody"), "?") } }
+        assertEquals("UNKNOWN_RECIPIENT", unknown.codeName)
+        dora.shutdown()
+        assertThrows<CimException.Closed> { runBlocking { dora.sendToUser(user, "after shutdown") } }
+        dora.close()
+    }
+
+    @Test fun `the README example runs`() = runBlocking {
+        val said = dev.cim.examples.hello(node.route)
+        assertTrue(said.matches(Regex("bob-\\w+ got 'hello from Kotlin' from alice-\\w+")), said)
+    }
+
+    @Test fun `releasing a subscription stops its events`() = runBlocking {
+        val alice = loggedIn(name("alice"))
+        val bob = loggedIn(name("bob"))
+        // The first collection ends (and releases its subscription) after one message.
+        alice.sendToUser(bob.userId(), "one")
+        assertEquals("one", withTimeout(10_000) { bob.messages().first() }.text)
+        // Events go to the next subscriber, not to the released one.
+        alice.sendToUser(bob.userId(), "two")
+        assertEquals("two", withTimeout(10_000) { bob.messages().first() }.text)
+        alice.shutdown()
+        bob.shutdown()
+        // With both subscriptions released, the events are free to read: they end with Closed.
+        val rest = withTimeoutOrNull(10_000) {
+            mutableListOf<ClientEvent>().also { seen ->
+                while (true) seen += bob.nextEvent() ?: break
+            }
+        }
+        assertTrue(rest != null && rest.last() is ClientEvent.Closed, "events after shutdown: $rest")
+        alice.close(); bob.close()
+    }
+}
