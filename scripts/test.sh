@@ -99,9 +99,14 @@ done
     --route-grpc "http://127.0.0.1:$grpc_port" \
     --api-key conformance-api-key --jwt-secret conformance-jwt-secret-0123456789 \
     --json "$artifacts/report.json" --junit "$artifacts/junit.xml" --html "$artifacts/report.html"
+python3 scripts/check_html_report.py "$artifacts/report.html" "$artifacts/report.json"
+
+step "the Rust SDK's example (sdk/examples/hello.rs) against the same cim up"
+said=$("$CARGO_TARGET_DIR/debug/examples/hello" "http://127.0.0.1:$route_port")
+echo "$said"
+grep -q 'got "hello from Rust"' <<<"$said" || die "the Rust example did not deliver its message"
 kill "$up_pid" 2>/dev/null || true
 trap - EXIT
-python3 scripts/check_html_report.py "$artifacts/report.html" "$artifacts/report.json"
 
 step "cim-conformance client mode against the Rust SDK's driver (reports in artifacts/conformance/)"
 "$CARGO_TARGET_DIR/debug/cim-conformance" client -j 4 --quiet --junit "$artifacts/client-junit.xml" \

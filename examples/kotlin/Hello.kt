@@ -17,7 +17,7 @@ import kotlinx.coroutines.withTimeout
 /** Registers alice and bob, sends bob a message and returns what bob received. */
 suspend fun hello(route: String): String {
     val suffix = UUID.randomUUID().toString().take(6)
-    val options = LoginOptions(deviceId = "kotlin-example", transport = Transport.TCP, trustPem = null, connectTimeoutMs = 10_000uL)
+    val options = LoginOptions(deviceId = "kotlin-example", transport = Transport.TCP, trustPem = null, connectTimeoutMs = null)
     for (name in listOf("alice-$suffix", "bob-$suffix")) register(route, name, "correct horse battery")
     val alice = Client.login(route, "alice-$suffix", "correct horse battery", options)
     val bob = Client.login(route, "bob-$suffix", "correct horse battery", options)

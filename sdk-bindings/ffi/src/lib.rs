@@ -125,9 +125,10 @@ pub struct LoginOptions {
     /// A PEM certificate to trust for TLS besides the usual roots.
     #[uniffi(default = None)]
     pub trust_pem: Option<String>,
-    /// How long to wait for the first session, in milliseconds.
-    #[uniffi(default = 10000)]
-    pub connect_timeout_ms: u64,
+    /// How long to wait for the first session, in milliseconds; `None` takes the Rust SDK's
+    /// default (15 s).
+    #[uniffi(default = None)]
+    pub connect_timeout_ms: Option<u64>,
 }
 
 /// Who a message is for.
@@ -426,7 +427,9 @@ impl Client {
         if let Some(pem) = options.trust_pem {
             sdk_options = sdk_options.trust_pem(pem.as_bytes())?;
         }
-        sdk_options.connect_timeout = Duration::from_millis(options.connect_timeout_ms.max(1));
+        if let Some(ms) = options.connect_timeout_ms {
+            sdk_options.connect_timeout = Duration::from_millis(ms.max(1));
+        }
         let client =
             on_runtime(async move { cim_sdk::Client::login(&route, credentials, sdk_options).await })
                 .await??;

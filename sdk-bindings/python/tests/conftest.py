@@ -41,34 +41,51 @@ class Node:
         self.process = process
 
 
-@pytest.fixture(scope="session")
-def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Node]:
+JWT_SECRET = "python-sdk-tests-jwt-secret-0123456789"
+
+
+def start_cim_up(args: list[str], log_path: pathlib.Path, route: str) -> subprocess.Popen:
+    """Starts `cim up` with `args` and waits until its route answers."""
     binary = _cim_binary()
     if not binary.exists():
         pytest.fail(f"{binary} not found: run `cargo build -p cim` or set CIM_BIN")
-    route_port = _free_port()
-    args = [str(binary), "up", "--route-listen", f"127.0.0.1:{route_port}"]
-    for flag in ["--route-grpc-listen", "--server-listen", "--ws-listen", "--internal-listen", "--admin-listen"]:
-        args += [flag, f"127.0.0.1:{_free_port()}"]
-    log = (tmp_path_factory.mktemp("cim-up") / "cim-up.log").open("w")
-    process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
-    route = f"http://127.0.0.1:{route_port}"
+    log = log_path.open("a")
+    process = subprocess.Popen([str(binary), "up", *args], stdout=log, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 20
     while True:
         try:
             urllib.request.urlopen(f"{route}/healthz", timeout=1)
-            break
+            return process
         except OSError:
             if process.poll() is not None or time.monotonic() > deadline:
                 process.kill()
-                pytest.fail(f"cim up did not start; see {log.name}")
+                pytest.fail(f"cim up did not start; see {log_path}")
             time.sleep(0.1)
-    yield Node(route, process)
+
+
+def stop(process: subprocess.Popen) -> None:
     process.terminate()
     try:
         process.wait(timeout=10)
     except subprocess.TimeoutExpired:
         process.kill()
+
+
+def cim_up_args() -> tuple[list[str], str]:
+    """Arguments for `cim up` on free ports (with JWT logins), and its route URL."""
+    route_port = _free_port()
+    args = ["--route-listen", f"127.0.0.1:{route_port}", "--jwt-secret", JWT_SECRET]
+    for flag in ["--route-grpc-listen", "--server-listen", "--ws-listen", "--internal-listen", "--admin-listen"]:
+        args += [flag, f"127.0.0.1:{_free_port()}"]
+    return args, f"http://127.0.0.1:{route_port}"
+
+
+@pytest.fixture(scope="session")
+def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Node]:
+    args, route = cim_up_args()
+    process = start_cim_up(args, tmp_path_factory.mktemp("cim-up") / "cim-up.log", route)
+    yield Node(route, process)
+    stop(process)
 
 
 @pytest.fixture

@@ -1303,9 +1303,10 @@ public struct LoginOptions: Equatable, Hashable {
      */
     public var trustPem: String?
     /**
-     * How long to wait for the first session, in milliseconds.
+     * How long to wait for the first session, in milliseconds; `None` takes the Rust SDK's
+     * default (15 s).
      */
-    public var connectTimeoutMs: UInt64
+    public var connectTimeoutMs: UInt64?
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -1320,8 +1321,9 @@ public struct LoginOptions: Equatable, Hashable {
          * A PEM certificate to trust for TLS besides the usual roots.
          */trustPem: String? = nil, 
         /**
-         * How long to wait for the first session, in milliseconds.
-         */connectTimeoutMs: UInt64 = UInt64(10000)) {
+         * How long to wait for the first session, in milliseconds; `None` takes the Rust SDK's
+         * default (15 s).
+         */connectTimeoutMs: UInt64? = nil) {
         self.deviceId = deviceId
         self.transport = transport
         self.trustPem = trustPem
@@ -1347,7 +1349,7 @@ public struct FfiConverterTypeLoginOptions: FfiConverterRustBuffer {
                 deviceId: FfiConverterString.read(from: &buf), 
                 transport: FfiConverterTypeTransport.read(from: &buf), 
                 trustPem: FfiConverterOptionString.read(from: &buf), 
-                connectTimeoutMs: FfiConverterUInt64.read(from: &buf)
+                connectTimeoutMs: FfiConverterOptionUInt64.read(from: &buf)
         )
     }
 
@@ -1355,7 +1357,7 @@ public struct FfiConverterTypeLoginOptions: FfiConverterRustBuffer {
         FfiConverterString.write(value.deviceId, into: &buf)
         FfiConverterTypeTransport.write(value.transport, into: &buf)
         FfiConverterOptionString.write(value.trustPem, into: &buf)
-        FfiConverterUInt64.write(value.connectTimeoutMs, into: &buf)
+        FfiConverterOptionUInt64.write(value.connectTimeoutMs, into: &buf)
     }
 }
 
@@ -2128,6 +2130,30 @@ public func FfiConverterTypeTransport_lower(_ value: Transport) -> RustBuffer {
     return FfiConverterTypeTransport.lower(value)
 }
 
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionUInt64: FfiConverterRustBuffer {
+    typealias SwiftType = UInt64?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterUInt64.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterUInt64.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
 
 #if swift(>=5.8)
 @_documentation(visibility: private)

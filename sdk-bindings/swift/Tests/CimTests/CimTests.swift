@@ -9,7 +9,7 @@ final class CimTests: XCTestCase {
         for name in ["alice-\(suffix)", "bob-\(suffix)"] {
             _ = try await register(route: route, user: name, password: "swift-sdk-pw")
         }
-        let options = { LoginOptions(deviceId: "swift", transport: .tcp, trustPem: nil, connectTimeoutMs: 10_000) }
+        let options = { LoginOptions(deviceId: "swift", transport: .tcp, trustPem: nil, connectTimeoutMs: nil) }
         let alice = try await Client.login(route: route, user: "alice-\(suffix)", password: "swift-sdk-pw", options: options())
         let bob = try await Client.login(route: route, user: "bob-\(suffix)", password: "swift-sdk-pw", options: options())
         _ = try await alice.sendToUser(userId: bob.userId(), text: "hi from Swift")

@@ -82,7 +82,7 @@ private class Session(
             deviceId = command.optString("device_id"),
             transport = transport,
             trustPem = if (command.has("trust_pem")) command.getString("trust_pem") else null,
-            connectTimeoutMs = 10_000uL,
+            connectTimeoutMs = null,
         )
         val logged = try {
             Client.login(route, command.optString("user_name"), command.optString("password"), options)

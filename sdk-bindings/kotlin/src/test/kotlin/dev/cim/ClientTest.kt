@@ -34,7 +34,7 @@ class ClientTest {
 
     private suspend fun loggedIn(user: String, transport: Transport = Transport.TCP): Client {
         register(node.route, user, password)
-        return Client.login(node.route, user, password, LoginOptions("kt-device", transport, null, 10_000uL))
+        return Client.login(node.route, user, password, LoginOptions("kt-device", transport, null, null))
     }
 
     @Test fun `a message reaches the other user through the Flow of events`() = runBlocking {
