@@ -135,7 +135,8 @@ bindgen() { cargo run -q --locked -p cim-ffi --features cli --bin uniffi-bindgen
 rm -rf sdk-bindings/kotlin/generated
 bindgen --language kotlin --out-dir sdk-bindings/kotlin/generated
 # The Swift package is not compiled here (no Swift toolchain): its generated sources are kept in
-# git, and a change to the API shows as a diff that fails this step until it is committed.
+# git and must match what the library generates; its public API is also an insta snapshot
+# (sdk-bindings/ffi/tests/snapshots), checked by cargo test, so changes show in review.
 bindgen --language swift --out-dir sdk-bindings/swift/Sources/Cim
 mv sdk-bindings/swift/Sources/Cim/CimFFI.h sdk-bindings/swift/Sources/CimFFI/include/
 mv sdk-bindings/swift/Sources/Cim/CimFFI.modulemap sdk-bindings/swift/Sources/CimFFI/include/module.modulemap
