@@ -44,7 +44,40 @@ pub enum Error {
     Timeout(String),
 }
 
+/// What an [`Error`] means for the caller: the few kinds that bindings to other languages
+/// turn into their own exception types.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// Wrong credentials, or a token no longer accepted.
+    Authentication,
+    /// The route or server cannot be reached or is overloaded; trying later may help.
+    Unavailable,
+    /// The request was refused (an unknown recipient, a name taken, …).
+    Rejected,
+    /// An argument cannot be sent as given.
+    InvalidInput,
+    /// The client is closed.
+    Closed,
+}
+
 impl Error {
+    /// The kind of failure, from the variant and the registry code's retry class.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Self::Route { code, .. }
+                if [ErrorCode::INVALID_CREDENTIALS, ErrorCode::UNAUTHENTICATED, ErrorCode::TOKEN_EXPIRED]
+                    .contains(code) =>
+            {
+                ErrorKind::Authentication
+            }
+            Self::Route { code, .. } if code.retry() == cim_core::Retry::After => ErrorKind::Unavailable,
+            Self::Route { .. } | Self::Rejected { .. } => ErrorKind::Rejected,
+            Self::Unreachable { .. } | Self::Timeout(_) => ErrorKind::Unavailable,
+            Self::InvalidInput(_) => ErrorKind::InvalidInput,
+            Self::Closed(_) => ErrorKind::Closed,
+        }
+    }
+
     /// The registry code, when the error carries one.
     pub fn code(&self) -> Option<ErrorCode> {
         match self {

@@ -37,7 +37,7 @@ pub use cim_core::client::ConnectionState;
 pub use cim_core::wire::{ResumeOutcome, ResumePoint, SendAck};
 pub use cim_core::{ErrorCode, Retry};
 pub use client::{Client, ClientOptions, ClientSender, Events, Status};
-pub use error::Error;
+pub use error::{Error, ErrorKind};
 pub use link::Transport;
 pub use route::{Credentials, GroupInfo, Login, OnlinePage, RouteClient, ServerInfo, UserInfo};
 

@@ -84,24 +84,16 @@ pub enum CimError {
 
 impl From<cim_sdk::Error> for CimError {
     fn from(error: cim_sdk::Error) -> Self {
-        use cim_sdk::{Error, ErrorCode, Retry};
+        use cim_sdk::{ErrorCode, ErrorKind};
         let code = error.code().map_or(0, |c| c.0);
         let code_name = error.code().and_then(ErrorCode::name).unwrap_or("").to_owned();
         let detail = error.to_string();
-        match &error {
-            Error::Route { code: c, .. }
-                if [ErrorCode::INVALID_CREDENTIALS, ErrorCode::UNAUTHENTICATED, ErrorCode::TOKEN_EXPIRED]
-                    .contains(c) =>
-            {
-                Self::Authentication { code, code_name, detail }
-            }
-            Error::Route { code: c, .. } if c.retry() == Retry::After => {
-                Self::Unavailable { code, code_name, detail }
-            }
-            Error::Route { .. } | Error::Rejected { .. } => Self::Rejected { code, code_name, detail },
-            Error::Unreachable { .. } | Error::Timeout(_) => Self::Unavailable { code, code_name, detail },
-            Error::InvalidInput(_) => Self::InvalidInput { detail },
-            _ => Self::Closed { detail },
+        match error.kind() {
+            ErrorKind::Authentication => Self::Authentication { code, code_name, detail },
+            ErrorKind::Unavailable => Self::Unavailable { code, code_name, detail },
+            ErrorKind::Rejected => Self::Rejected { code, code_name, detail },
+            ErrorKind::InvalidInput => Self::InvalidInput { detail },
+            ErrorKind::Closed => Self::Closed { detail },
         }
     }
 }

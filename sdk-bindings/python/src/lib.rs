@@ -25,22 +25,16 @@ mod errors {
 
 /// An SDK error as the exception of `cim.errors` that fits it, with the registry code.
 fn py_error(error: Error) -> PyErr {
-    use cim_sdk::{ErrorCode, Retry};
+    use cim_sdk::{ErrorCode, ErrorKind};
     let code = error.code().map_or(0, |c| c.0);
     let name = error.code().and_then(ErrorCode::name).unwrap_or("").to_owned();
     let args = (error.to_string(), code, name);
-    match &error {
-        Error::Route { code, .. }
-            if [ErrorCode::INVALID_CREDENTIALS, ErrorCode::UNAUTHENTICATED, ErrorCode::TOKEN_EXPIRED]
-                .contains(code) =>
-        {
-            errors::AuthenticationError::new_err(args)
-        }
-        Error::Route { code, .. } if code.retry() == Retry::After => errors::UnavailableError::new_err(args),
-        Error::Route { .. } | Error::Rejected { .. } => errors::RejectedError::new_err(args),
-        Error::Unreachable { .. } | Error::Timeout(_) => errors::UnavailableError::new_err(args),
-        Error::InvalidInput(_) => errors::InvalidInputError::new_err(args),
-        _ => errors::ClosedError::new_err(args),
+    match error.kind() {
+        ErrorKind::Authentication => errors::AuthenticationError::new_err(args),
+        ErrorKind::Unavailable => errors::UnavailableError::new_err(args),
+        ErrorKind::Rejected => errors::RejectedError::new_err(args),
+        ErrorKind::InvalidInput => errors::InvalidInputError::new_err(args),
+        ErrorKind::Closed => errors::ClosedError::new_err(args),
     }
 }
 
