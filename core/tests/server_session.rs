@@ -389,6 +389,24 @@ fn rate_limit_answers_with_retry_after() {
 }
 
 #[test]
+fn a_server_without_a_rate_limit_announces_the_largest_rate_never_zero() {
+    let mut script = Script::with(|c| {
+        c.limits.sends_per_second = 0;
+        c.limits.max_in_flight = 1000;
+    });
+    script.open_with(|welcome| {
+        let limits = welcome.limits.expect("limits announced");
+        // 0 would read as the default 100/s on the client (CIM-10.1-2, CIM-10.1-5).
+        assert_eq!((limits.sends_per_second, limits.send_burst), (u32::MAX, u32::MAX));
+    });
+    // More than the default burst of 200, all at one instant.
+    for i in 0..500 {
+        script.send(send_to_bob(&format!("m{i}"), b"")).expect("never rate limited");
+    }
+    assert_eq!(script.events().len(), 500);
+}
+
+#[test]
 fn deliver_ack_beyond_what_was_delivered_is_invalid() {
     let mut script = Script::new();
     script.open();

@@ -14,7 +14,7 @@ pub(super) fn cases() -> Vec<Case> {
             covers: ["CIM-4.2-2", "CIM-4.4-1", "CIM-4.4-2", "CIM-4.4-3", "CIM-4.4-4", "CIM-4.1-4", "CIM-4.1-9", "CIM-3.1-1", "CIM-6.1-1", "CIM-6.1-2", "CIM-10.1-3", "CIM-10.1-4", "CIM-8.4-5"],
             tags: ["handshake"], budget: 20, welcome),
         crate::case!("server.handshake.welcome-informational", "Welcome carries server_time_ms, server_id and every limit",
-            covers: ["CIM-4.4-5", "CIM-10.1-1"], tags: ["handshake"], budget: 20, welcome_informational),
+            covers: ["CIM-4.4-5", "CIM-10.1-1", "CIM-10.1-5"], tags: ["handshake"], budget: 20, welcome_informational),
         crate::case!("server.handshake.highest-common-version", "Unknown and repeated versions in Hello are harmless; the server picks 1",
             covers: ["CIM-4.2-2"], tags: ["handshake", "version"], budget: 20, highest_common_version),
         crate::case!("server.handshake.unsupported-version", "A Hello without version 1 (or with no versions) gets UNSUPPORTED_VERSION",
@@ -106,6 +106,13 @@ async fn welcome_informational(cx: &mut Cx) -> Result<(), Stop> {
         || format!("server_time_ms {}, server_id {:?}", w.server_time_ms, w.server_id),
     )?;
     let l = w.limits.unwrap_or_default();
+    // A server without a rate limit must say so with the largest value; 0 reads as 100/s.
+    check(
+        "CIM-10.1-5",
+        l.sends_per_second != 0 && l.send_burst != 0,
+        "sends_per_second and send_burst announced, 4294967295 when unlimited",
+        || format!("sends_per_second {}, send_burst {}", l.sends_per_second, l.send_burst),
+    )?;
     check(
         "CIM-10.1-1",
         l.max_frame_size != 0

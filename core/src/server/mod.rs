@@ -396,8 +396,14 @@ impl ServerSession {
                 max_frame_size: limits.max_frame_size,
                 max_body_size: limits.max_body_size,
                 max_in_flight: limits.max_in_flight,
-                sends_per_second: limits.sends_per_second,
-                send_burst: limits.send_burst,
+                // 0 configures no rate limit here, but reads as the default on the wire
+                // (CIM-10.1-2): an unlimited server announces the largest value (CIM-10.1-5).
+                sends_per_second: if limits.sends_per_second == 0 {
+                    u32::MAX
+                } else {
+                    limits.sends_per_second
+                },
+                send_burst: if limits.sends_per_second == 0 { u32::MAX } else { limits.send_burst },
             }),
             resume: Some(info.resume),
             server_time_ms: info.server_time_ms,

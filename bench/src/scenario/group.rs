@@ -1,0 +1,84 @@
+//! `group`: members of one group, some sending to it; deliveries per second.
+
+use cim_sdk::{Credentials, RouteClient};
+use serde_json::json;
+
+use super::p2p::merge;
+use super::{CommonArgs, DELIVERY_LATENCY, SendArgs, measure, repeat, users_prefix};
+use crate::deploy::Deployment;
+use crate::load::jwt_for;
+use crate::report::{Report, Run};
+use crate::worker::{Share, Work};
+
+#[derive(Clone, Debug, clap::Args)]
+pub(crate) struct GroupArgs {
+    /// Members of the group, all online.
+    #[arg(long, default_value_t = 500)]
+    pub(crate) members: usize,
+    /// How many members send to it.
+    #[arg(long, default_value_t = 1)]
+    pub(crate) senders: usize,
+    #[command(flatten)]
+    pub(crate) send: SendArgs,
+    #[command(flatten)]
+    pub(crate) common: CommonArgs,
+}
+
+pub(crate) async fn run(args: GroupArgs) -> anyhow::Result<Report> {
+    let common = &args.common;
+    anyhow::ensure!(args.members >= 2, "a group needs at least 2 members");
+    anyhow::ensure!(args.senders <= args.members, "--senders cannot exceed --members");
+    let workers = common.workers.unwrap_or(1).max(1);
+    let mut params = json!({
+        "members": args.members, "senders": args.senders, "load_processes": workers, "window_s": common.duration,
+    });
+    merge(&mut params, args.send.params());
+    let plan = args.send.plan(args.senders);
+    repeat("group", common, params, async |deployment, run| {
+        let group = format!("{}-g", users_prefix(run));
+        create_group(deployment, run, &group, args.members).await?;
+        let jobs = common.jobs(deployment, run, workers, None, |index, parts| Work::Group {
+            group: group.clone(),
+            members: Share::of(args.members, parts, index),
+            senders: args.senders,
+            plan,
+        });
+        let m = measure(common, deployment, jobs).await?;
+        let mut figures = Run::default();
+        figures.add("deliveries/s", "", m.rate(|r| r.delivered));
+        figures.add("group messages acked/s", "", m.rate(|r| r.acked));
+        figures.add(
+            "deliveries per server core-second",
+            "",
+            m.rate(|r| r.delivered) / m.server_cores().max(1e-9),
+        );
+        m.add_latency(&mut figures, &DELIVERY_LATENCY)?;
+        figures.add("server CPU", "cores", m.server_cores());
+        m.add_failures(&mut figures);
+        Ok(figures)
+    })
+    .await
+}
+
+/// Logs every member in once (JWT logins create the accounts), then creates the group with
+/// all of them, through the first member's route.
+async fn create_group(deployment: &Deployment, run: u32, group: &str, members: usize) -> anyhow::Result<()> {
+    let users = users_prefix(run);
+    let route = RouteClient::new(&deployment.routes[0])?;
+    let names: Vec<String> = (0..members).map(|i| format!("{users}-m{i}")).collect();
+    let mut first_token = None;
+    for chunk in names.chunks(64) {
+        let logins = chunk.iter().map(|name| {
+            let route = &route;
+            let credentials = Credentials::Jwt(jwt_for(name, &deployment.jwt_secret));
+            async move { route.login(&credentials, "setup").await }
+        });
+        for login in futures_util::future::join_all(logins).await {
+            let login = login?;
+            first_token.get_or_insert(login.token);
+        }
+    }
+    let token = first_token.ok_or_else(|| anyhow::anyhow!("no member logged in"))?;
+    route.create_group(&token, group, &names[1..]).await?;
+    Ok(())
+}

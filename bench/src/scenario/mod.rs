@@ -1,0 +1,278 @@
+//! The scenarios, and what they share: target and timing flags, one measured run, and the
+//! figures every run reports.
+
+pub(crate) mod broadcast;
+pub(crate) mod connect;
+pub(crate) mod group;
+pub(crate) mod login;
+pub(crate) mod p2p;
+
+use std::time::Duration;
+
+use hdrhistogram::Histogram;
+
+use crate::deploy::{Deployment, TargetArgs};
+use crate::procfs::{self, ProcSample};
+use crate::report::{Report, Run};
+use crate::runner::{Workers, progress_bar};
+use crate::worker::{Job, SendPlan, Work, WorkerResult};
+
+/// Flags every scenario takes.
+#[derive(Clone, Debug, clap::Args)]
+pub(crate) struct CommonArgs {
+    #[command(flatten)]
+    pub(crate) target: TargetArgs,
+    /// Measure this many times (a fresh deployment each time when spawning); the table gives
+    /// the median, min, max and spread (max − min over median).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    pub(crate) runs: u32,
+    /// Seconds of load before the window opens.
+    #[arg(long, default_value_t = 2.0)]
+    pub(crate) warmup: f64,
+    /// Seconds the window lasts.
+    #[arg(long, default_value_t = 10.0)]
+    pub(crate) duration: f64,
+    /// Load processes [default: one, or one per 18,000 clients].
+    #[arg(long)]
+    pub(crate) workers: Option<usize>,
+    /// Threads per load process.
+    #[arg(long, default_value_t = 2)]
+    pub(crate) threads: usize,
+    /// Logins and handshakes in progress at once, per load process.
+    #[arg(long, default_value_t = 200)]
+    pub(crate) setup_concurrency: usize,
+    /// Print the report as JSON on stdout instead of the table.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+impl CommonArgs {
+    /// One job per worker, the work of each from `work(index, workers)`.
+    pub(crate) fn jobs(
+        &self,
+        deployment: &Deployment,
+        run: u32,
+        workers: usize,
+        heartbeat_secs: Option<u64>,
+        work: impl Fn(usize, usize) -> Work,
+    ) -> Vec<Job> {
+        (0..workers)
+            .map(|index| Job {
+                worker: index as u32,
+                routes: deployment.routes.clone(),
+                jwt_secret: deployment.jwt_secret.clone(),
+                users: users_prefix(run),
+                threads: self.threads,
+                setup_concurrency: self.setup_concurrency,
+                heartbeat_secs,
+                warmup_ms: (self.warmup * 1000.0) as u64,
+                duration_ms: (self.duration * 1000.0) as u64,
+                work: work(index, workers),
+            })
+            .collect()
+    }
+}
+
+/// User names of a run: unique per process and run, so runs against one `--route` never
+/// share users.
+pub(crate) fn users_prefix(run: u32) -> String {
+    format!("b{}r{run}", std::process::id())
+}
+
+/// What one run measured.
+pub(crate) struct Measured {
+    pub(crate) results: Vec<WorkerResult>,
+    pub(crate) connected: u64,
+    pub(crate) expected: u64,
+    /// Server processes before the clients connected.
+    pub(crate) idle_servers: ProcSample,
+    /// Server processes with every client connected, before the window.
+    pub(crate) loaded_servers: ProcSample,
+    /// Server CPU time spent in the window.
+    pub(crate) window_cpu: Duration,
+    /// Route CPU time spent in the window (the server's too when embedded).
+    pub(crate) route_cpu: Duration,
+    pub(crate) window: Duration,
+}
+
+impl Measured {
+    pub(crate) fn sum(&self, field: impl Fn(&WorkerResult) -> u64) -> u64 {
+        self.results.iter().map(field).sum()
+    }
+
+    /// Per second of the window.
+    pub(crate) fn rate(&self, field: impl Fn(&WorkerResult) -> u64) -> f64 {
+        self.sum(field) as f64 / self.window.as_secs_f64().max(1e-9)
+    }
+
+    /// Server cores busy in the window.
+    pub(crate) fn server_cores(&self) -> f64 {
+        self.window_cpu.as_secs_f64() / self.window.as_secs_f64().max(1e-9)
+    }
+
+    /// Route cores busy in the window.
+    pub(crate) fn route_cores(&self) -> f64 {
+        self.route_cpu.as_secs_f64() / self.window.as_secs_f64().max(1e-9)
+    }
+
+    /// Every worker's latency histogram, merged.
+    pub(crate) fn latency(&self) -> anyhow::Result<Option<Histogram<u64>>> {
+        let mut merged: Option<Histogram<u64>> = None;
+        for result in &self.results {
+            if let Some(h) = result.latency_histogram()? {
+                match &mut merged {
+                    Some(m) => m.add(&h)?,
+                    None => merged = Some(h),
+                }
+            }
+        }
+        Ok(merged)
+    }
+
+    /// Adds latency percentiles in ms (nothing when no message was timed).
+    pub(crate) fn add_latency(&self, run: &mut Run, what: &'static [&'static str; 6]) -> anyhow::Result<()> {
+        let Some(h) = self.latency()? else { return Ok(()) };
+        let ms = |v: u64| v as f64 / 1e6;
+        run.add(what[0], "ms", ms(h.value_at_quantile(0.50)));
+        run.add(what[1], "ms", ms(h.value_at_quantile(0.90)));
+        run.add(what[2], "ms", ms(h.value_at_quantile(0.99)));
+        run.add(what[3], "ms", ms(h.value_at_quantile(0.999)));
+        run.add(what[4], "ms", ms(h.max()));
+        run.add(what[5], "", h.len() as f64);
+        Ok(())
+    }
+
+    /// Failures every scenario shows, so a fast run that lost its clients is not mistaken for
+    /// a good one.
+    pub(crate) fn add_failures(&self, run: &mut Run) {
+        run.add("disconnects in window", "", self.sum(|r| r.disconnects) as f64);
+        run.add("send failures in window", "", self.sum(|r| r.send_failed) as f64);
+    }
+}
+
+/// Send→deliver latency figure names.
+pub(crate) const DELIVERY_LATENCY: [&str; 6] =
+    ["latency p50", "latency p90", "latency p99", "latency p99.9", "latency max", "latencies timed"];
+
+/// Starts the workers, opens the window, and samples the servers around it.
+pub(crate) async fn measure(
+    common: &CommonArgs,
+    deployment: &Deployment,
+    jobs: Vec<Job>,
+) -> anyhow::Result<Measured> {
+    let idle_servers = sample_servers(deployment)?;
+    let workers_started = Workers::start(jobs, common.json).await;
+    deployment.check_children()?;
+    let mut workers = workers_started?;
+    // Let the last handshakes' garbage go before reading memory.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let loaded_servers = sample_servers(deployment)?;
+    let (connected, expected) = (workers.connected, workers.expected);
+    let warmup = Duration::from_secs_f64(common.warmup);
+    let duration = Duration::from_secs_f64(common.duration);
+    let bar =
+        progress_bar(common.json, (warmup + duration).as_secs(), "{spinner} {msg} [{bar:30}] {pos}/{len} s");
+    bar.set_message("warming up");
+    workers.go().await?;
+    let started = tokio::time::Instant::now();
+    let ticker = {
+        let bar = bar.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_millis(250)).await;
+                let elapsed = started.elapsed();
+                bar.set_position(elapsed.as_secs());
+                if elapsed >= warmup {
+                    bar.set_message("measuring");
+                }
+            }
+        })
+    };
+    tokio::time::sleep_until(started + warmup).await;
+    let cpu_start = sample_servers(deployment)?;
+    let route_start = sample(&deployment.route_pids)?;
+    let window_start = tokio::time::Instant::now();
+    tokio::time::sleep_until(started + warmup + duration).await;
+    let cpu_end = sample_servers(deployment)?;
+    let route_end = sample(&deployment.route_pids)?;
+    let window = window_start.elapsed();
+    let results = workers.results(Duration::from_secs(120)).await;
+    ticker.abort();
+    bar.finish_and_clear();
+    deployment.check_children()?;
+    Ok(Measured {
+        results: results?,
+        connected,
+        expected,
+        idle_servers,
+        loaded_servers,
+        window_cpu: cpu_end.cpu.saturating_sub(cpu_start.cpu),
+        route_cpu: route_end.cpu.saturating_sub(route_start.cpu),
+        window,
+    })
+}
+
+fn sample_servers(deployment: &Deployment) -> anyhow::Result<ProcSample> {
+    sample(&deployment.server_pids)
+}
+
+fn sample(pids: &[u32]) -> anyhow::Result<ProcSample> {
+    let samples = pids.iter().map(|pid| procfs::sample(*pid)).collect::<Result<Vec<_>, _>>()?;
+    Ok(ProcSample::total(&samples))
+}
+
+/// Runs a scenario `common.runs` times, each against a fresh deployment when spawning.
+pub(crate) async fn repeat(
+    scenario: &'static str,
+    common: &CommonArgs,
+    params: serde_json::Value,
+    mut once: impl AsyncFnMut(&Deployment, u32) -> anyhow::Result<Run>,
+) -> anyhow::Result<Report> {
+    let mut runs = Vec::new();
+    let mut description = String::new();
+    for run in 1..=common.runs {
+        let deployment = Deployment::start(&common.target).await?;
+        description = deployment.description.clone();
+        if !common.json && common.runs > 1 {
+            eprintln!("run {run} of {} …", common.runs);
+        }
+        runs.push(once(&deployment, run).await?);
+    }
+    Ok(Report::new(scenario, description, params, runs))
+}
+
+/// The send flags of the throughput scenarios.
+#[derive(Clone, Debug, clap::Args)]
+pub(crate) struct SendArgs {
+    /// Closed loop: Sends each sender keeps unanswered (the server allows 64 in flight; more
+    /// wait in the client).
+    #[arg(long, default_value_t = 32)]
+    pub(crate) window: usize,
+    /// Open loop instead: Sends per second over all senders, whatever the answers.
+    #[arg(long, value_name = "PER_SEC")]
+    pub(crate) rate: Option<f64>,
+    /// Message body size in bytes (at least 12: the timestamp and worker id).
+    #[arg(long, default_value_t = 64)]
+    pub(crate) body_size: usize,
+}
+
+impl SendArgs {
+    pub(crate) fn plan(&self, senders: usize) -> SendPlan {
+        SendPlan {
+            window: self.window,
+            rate: self.rate.map(|total| total / senders.max(1) as f64),
+            body_size: self.body_size,
+        }
+    }
+
+    pub(crate) fn params(&self) -> serde_json::Value {
+        match self.rate {
+            Some(rate) => {
+                serde_json::json!({ "mode": "open loop", "rate": rate, "body_size": self.body_size })
+            }
+            None => {
+                serde_json::json!({ "mode": "closed loop", "window": self.window, "body_size": self.body_size })
+            }
+        }
+    }
+}
