@@ -210,7 +210,29 @@ fn unavailable(error: redis::RedisError) -> StoreError {
     StoreError::Unavailable(error.to_string())
 }
 
+/// Presence records refreshed together (see `refresh_sessions`).
+const REFRESH_CHUNK: usize = 256;
+
 impl RedisStore {
+    /// Refreshes one chunk of presence records, its commands in flight together.
+    async fn refresh_chunk(&self, sessions: &[SessionRecord]) -> Result<(), StoreError> {
+        let online = self.global_key("online");
+        let writes = sessions.iter().map(|session| {
+            let mut conn = self.conn();
+            let sessions_key = self.user_key(&session.user_id, "sessions");
+            let server_key = self.server_key(&session.server_id);
+            let online = online.clone();
+            async move {
+                let _: () = conn.hset(sessions_key, &session.session_id, session_json(session)).await?;
+                let _: () = conn.zadd(online, &session.user_id, 0).await?;
+                conn.sadd::<_, _, ()>(server_key, format!("{}\n{}", session.user_id, session.session_id))
+                    .await
+            }
+        });
+        try_join_all(writes).await.map_err(unavailable)?;
+        Ok(())
+    }
+
     /// Connects to `url` (`redis://host:port`; for a Redis Cluster any node, or several
     /// separated by commas), with keys under `prefix`. Fails with a clear message when Redis
     /// cannot be reached.
@@ -472,22 +494,13 @@ impl Store for RedisStore {
     }
 
     async fn refresh_sessions(&self, sessions: Vec<SessionRecord>) -> Result<(), StoreError> {
-        // Keys in many slots: separate commands, all in flight at once on the multiplexed
-        // connection (pipelined on the wire without a cross-slot pipeline).
-        let online = self.global_key("online");
-        let writes = sessions.iter().map(|session| {
-            let mut conn = self.conn();
-            let sessions_key = self.user_key(&session.user_id, "sessions");
-            let server_key = self.server_key(&session.server_id);
-            let online = online.clone();
-            async move {
-                let _: () = conn.hset(sessions_key, &session.session_id, session_json(session)).await?;
-                let _: () = conn.zadd(online, &session.user_id, 0).await?;
-                conn.sadd::<_, _, ()>(server_key, format!("{}\n{}", session.user_id, session.session_id))
-                    .await
-            }
-        });
-        try_join_all(writes).await.map_err(unavailable)?;
+        // Keys in many slots: separate commands, in flight together on the multiplexed
+        // connection (pipelined on the wire without a cross-slot pipeline) — a chunk at a
+        // time, since each command in flight holds a few KB: all of a server's sessions at
+        // once made every refresh a memory spike of ~4 KB per connection.
+        for chunk in sessions.chunks(REFRESH_CHUNK) {
+            self.refresh_chunk(chunk).await?;
+        }
         Ok(())
     }
 

@@ -22,6 +22,10 @@ mod up;
 
 use std::process::ExitCode;
 
+/// mimalloc gives freed memory back; see the workspace Cargo.toml.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use clap::Subcommand;
 
 /// cim: instant messaging, protocol first.

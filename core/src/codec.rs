@@ -252,6 +252,11 @@ impl Inbound {
         frames.clear();
         self.frames = frames;
     }
+
+    /// Frees the recycled frame buffer (kept for the next read while the peer is busy).
+    pub(crate) fn release_buffer(&mut self) {
+        self.frames = Vec::new();
+    }
 }
 
 /// Encodes queued frames into `buf`: all of them on a stream, one (a whole message) on a

@@ -2,6 +2,10 @@
 
 use std::process::ExitCode;
 
+/// mimalloc gives freed memory back; see the workspace Cargo.toml.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// cim's route: users register and log in here and are assigned a server; app backends
 /// push messages here. Stateless: run as many as you like against one store.
 ///

@@ -10,32 +10,25 @@ use cim_backend::{SessionRecord, StoreError, now_ms, random_bytes};
 use cim_core::server::{HelloInfo, ServerEvent, ServerSession, WelcomeInfo};
 use cim_core::wire::{self, GoAwayReason, ResumeOutcome};
 use cim_core::{ErrorCode, defaults};
-use tokio::sync::{Notify, mpsc};
 
-use crate::hub::{Command, Mailbox};
+use crate::hub::{Command, Session};
 use crate::metrics::Metrics;
 use crate::{Context, OverLimit};
 
 /// Inbox entries read per catch-up step.
 const CATCH_UP_PAGE: usize = 128;
 
-/// The user and device behind a session that passed the handshake.
-struct Identity {
-    user_id: String,
-    device_id: String,
-    session_id: String,
-}
-
 pub(crate) struct Connection {
     ctx: Arc<Context>,
     pub(crate) session: ServerSession,
-    identity: Option<Identity>,
+    /// The session, once the handshake passed; shared with the hub.
+    identity: Option<Arc<Session>>,
     /// Seq of the next inbox entry this session must deliver.
     next_deliver: u64,
     /// Entries at or after `next_deliver` are in the store but not yet delivered.
     catching_up: bool,
-    pub(crate) commands: Option<mpsc::Receiver<Command>>,
-    pub(crate) overflow: Option<Arc<Notify>>,
+    /// Whether to take the hub's commands: until the session is open, or the queue overflowed.
+    pub(crate) listening: bool,
     /// When the inbox is read again even without a push: a push can be lost (a sender's
     /// cached route missed this new session, a server died mid-push), the inbox cannot.
     pub(crate) reread_at: Option<Instant>,
@@ -51,8 +44,7 @@ impl Connection {
             identity: None,
             next_deliver: 0,
             catching_up: false,
-            commands: None,
-            overflow: None,
+            listening: false,
             reread_at: None,
         }
     }
@@ -62,14 +54,20 @@ impl Connection {
         Duration::from_secs(self.ctx.options.write_timeout_secs)
     }
 
+    /// The hub's side of this session, while its commands are wanted.
+    pub(crate) fn hub_session(&self) -> Option<&Session> {
+        self.identity.as_deref().filter(|_| self.listening)
+    }
+
     /// Whether entries wait in the store and the session's queue is drained.
     pub(crate) fn wants_catch_up(&self) -> bool {
         self.catching_up && self.session.is_open()
     }
 
-    /// Handles every event the session raised, in order.
-    pub(crate) async fn process_events(&mut self) {
-        while let Some(event) = self.session.poll_event() {
+    /// Handles `first` and every later event the session raised, in order.
+    pub(crate) async fn process_events(&mut self, first: ServerEvent) {
+        let mut next = Some(first);
+        while let Some(event) = next.take().or_else(|| self.session.poll_event()) {
             match event {
                 ServerEvent::HelloVerified(hello) => self.on_hello(hello).await,
                 ServerEvent::Send(send) => self.on_send(send).await,
@@ -115,6 +113,7 @@ impl Connection {
 
     /// The hub could not post to this session: it does not read fast enough.
     pub(crate) fn on_overflow(&mut self) {
+        self.listening = false;
         self.fail(ErrorCode::SLOW_CONSUMER, "the session's send queue overflowed");
     }
 
@@ -223,25 +222,25 @@ impl Connection {
         self.make_room(hello).await?;
 
         let session_id = hex(&random_bytes::<12>());
-        let (mailbox, commands, overflow) = Mailbox::new(session_id.clone());
+        let connected_at_ms = now_ms();
+        let session = Arc::new(Session::new(
+            hello.user_id.clone(),
+            hello.device_id.clone(),
+            session_id.clone(),
+            connected_at_ms,
+        ));
         // Join the hub before reading the inbox, so no entry falls between replay and pushes.
-        ctx.hub.add(&hello.user_id, mailbox);
-        self.identity = Some(Identity {
-            user_id: hello.user_id.clone(),
-            device_id: hello.device_id.clone(),
-            session_id: session_id.clone(),
-        });
-        self.commands = Some(commands);
-        self.overflow = Some(overflow);
+        ctx.hub.add(session.clone());
+        self.identity = Some(session);
+        self.listening = true;
         let record = SessionRecord {
             session_id: session_id.clone(),
             user_id: hello.user_id.clone(),
             device_id: hello.device_id.clone(),
             server_id: ctx.server_id.clone(),
-            connected_at_ms: now_ms(),
-            expires_at_ms: now_ms() + cim_backend::PRESENCE_TTL.as_millis() as u64,
+            connected_at_ms,
+            expires_at_ms: connected_at_ms + cim_backend::PRESENCE_TTL.as_millis() as u64,
         };
-        ctx.hub.remember(record.clone());
         store.add_session(record).await.map_err(unavailable)?;
         // The resume point acknowledges what precedes it (CIM-8.4-10) and makes the device known.
         store.ack_inbox(&hello.user_id, &hello.device_id, next_seq - 1).await.map_err(unavailable)?;

@@ -345,7 +345,7 @@ fn clone_context(ctx: &Context) -> Context {
 }
 
 /// Which protocol a listener speaks.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 enum Listener {
     Tcp,
     WebSocket,
@@ -372,6 +372,13 @@ fn load_tls(cert: &Path, key: &Path) -> anyhow::Result<TlsAcceptor> {
 async fn accept_loop(listener: TcpListener, ctx: Arc<Context>, kind: Listener, tls: Option<TlsAcceptor>) {
     loop {
         match listener.accept().await {
+            // A plain TCP connection gets a task of its own kind: the TLS and WebSocket
+            // handshakes' state would otherwise make every connection's task as large as
+            // theirs (kilobytes, for as long as it is connected).
+            Ok((stream, _peer)) if kind == Listener::Tcp && tls.is_none() => {
+                let _ = stream.set_nodelay(true);
+                tokio::spawn(transport::serve(transport::PlainTcp(stream), ctx.clone()));
+            }
             Ok((stream, _peer)) => {
                 tokio::spawn(serve_accepted(stream, ctx.clone(), kind, tls.clone()));
             }
@@ -450,12 +457,9 @@ async fn refresh_presence(ctx: Arc<Context>) {
     loop {
         ticker.tick().await;
         let expires_at_ms = cim_backend::now_ms() + cim_backend::PRESENCE_TTL.as_millis() as u64;
-        let mut records = ctx.hub.presence();
+        let records = ctx.hub.presence(&ctx.server_id, expires_at_ms);
         if records.is_empty() {
             continue;
-        }
-        for record in &mut records {
-            record.expires_at_ms = expires_at_ms;
         }
         if let Err(e) = ctx.store.refresh_sessions(records).await {
             tracing::warn!(error = %e, "could not refresh presence; sessions lapse in {:?} unless a later refresh succeeds", cim_backend::PRESENCE_TTL);

@@ -2,6 +2,10 @@
 
 use std::process::ExitCode;
 
+/// mimalloc gives freed memory back; see the workspace Cargo.toml.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// cim's long-connection server: clients connect here (TCP or WebSocket) with the token
 /// the route gave them, and their messages flow through it.
 ///

@@ -15,14 +15,13 @@ use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio::sync::{Notify, mpsc};
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 use crate::Context;
 use crate::connection::Connection;
-use crate::hub::Command;
+use crate::hub::Mail;
 use crate::metrics::Metrics;
 
 thread_local! {
@@ -103,7 +102,7 @@ impl Transport for PlainTcp {
             Ok(rest)
         })?;
         match rest {
-            Some(rest) => with_timeout(conn.write_timeout(), stream.write_all(&rest)).await,
+            Some(rest) => Box::pin(with_timeout(conn.write_timeout(), stream.write_all(&rest))).await,
             None => Ok(()),
         }
     }
@@ -236,29 +235,25 @@ async fn with_timeout(limit: Duration, write: impl Future<Output = io::Result<()
 /// What woke a connection task.
 enum Wake {
     Input(Input),
-    Command(Option<Command>),
-    Timeout,
-    Overflow,
-    /// Time to read the inbox again without a push.
-    Reread,
+    Mail(Mail),
+    /// The session's timer or the inbox re-read is due.
+    Timer,
     Shutdown,
 }
 
-async fn next_command(commands: &mut Option<mpsc::Receiver<Command>>) -> Option<Command> {
-    match commands {
-        Some(rx) => rx.recv().await,
+async fn next_mail(conn: &Connection) -> Mail {
+    match conn.hub_session() {
+        Some(session) => session.next().await,
         None => std::future::pending().await,
     }
 }
 
-async fn overflowed(overflow: &Option<Arc<Notify>>) {
-    match overflow {
-        Some(notify) => notify.notified().await,
-        None => std::future::pending().await,
-    }
-}
-
-async fn deadline(at: Option<Instant>) {
+/// One timer for both deadlines: every pending `Sleep` is memory an idle connection holds.
+async fn deadline(a: Option<Instant>, b: Option<Instant>) {
+    let at = match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
     match at {
         Some(at) => tokio::time::sleep_until(at.into()).await,
         None => std::future::pending().await,
@@ -273,7 +268,11 @@ pub(crate) async fn serve<T: Transport>(mut transport: T, ctx: Arc<Context>) {
         conn.on_shutdown();
     }
     loop {
-        conn.process_events().await;
+        // The handshake, the message path and the inbox reads run in futures of their own
+        // (boxed): kept inline, their state would be part of every idle connection's task.
+        if let Some(event) = conn.session.poll_event() {
+            Box::pin(conn.process_events(event)).await;
+        }
         if transport.write(&mut conn, &ctx.metrics).await.is_err() {
             conn.session.handle_transport_closed();
             break;
@@ -282,15 +281,16 @@ pub(crate) async fn serve<T: Transport>(mut transport: T, ctx: Arc<Context>) {
             break;
         }
         if conn.wants_catch_up() {
-            conn.catch_up().await;
+            Box::pin(conn.catch_up()).await;
             continue;
         }
+        // Nothing is queued now: an idle connection holds no frame buffers while it waits
+        // (a busy one reallocates them per wake, which costs far less than the message).
+        conn.session.release_idle_buffers();
         let wake = tokio::select! {
             input = transport.wait_input() => Wake::Input(input),
-            command = next_command(&mut conn.commands) => Wake::Command(command),
-            () = deadline(conn.session.poll_timeout()) => Wake::Timeout,
-            () = overflowed(&conn.overflow) => Wake::Overflow,
-            () = deadline(conn.reread_at) => Wake::Reread,
+            mail = next_mail(&conn) => Wake::Mail(mail),
+            () = deadline(conn.session.poll_timeout(), conn.reread_at) => Wake::Timer,
             _ = shutdown.changed() => Wake::Shutdown,
         };
         let now = Instant::now();
@@ -302,15 +302,21 @@ pub(crate) async fn serve<T: Transport>(mut transport: T, ctx: Arc<Context>) {
             }
             Wake::Input(Input::Bytes(bytes)) => conn.input(now, &bytes),
             Wake::Input(Input::Text) => conn.reject_text_message(),
-            Wake::Input(Input::Nothing) | Wake::Command(None) => {}
+            Wake::Input(Input::Nothing) => {}
             Wake::Input(Input::Closed) => conn.session.handle_transport_closed(),
-            Wake::Command(Some(command)) => conn.on_command(command),
-            Wake::Timeout => conn.session.handle_timeout(now),
-            Wake::Overflow => conn.on_overflow(),
-            Wake::Reread => conn.on_reread(now),
+            Wake::Mail(Mail::Commands(commands)) => commands.into_iter().for_each(|c| conn.on_command(c)),
+            Wake::Mail(Mail::Overflowed) => conn.on_overflow(),
+            Wake::Timer => {
+                if conn.session.poll_timeout().is_some_and(|at| at <= now) {
+                    conn.session.handle_timeout(now);
+                }
+                if conn.reread_at.is_some_and(|at| at <= now) {
+                    conn.on_reread(now);
+                }
+            }
             Wake::Shutdown => conn.on_shutdown(),
         }
     }
     transport.close().await;
-    conn.finish().await;
+    Box::pin(conn.finish()).await;
 }

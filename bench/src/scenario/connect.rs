@@ -40,9 +40,13 @@ pub(crate) async fn run(args: ConnectArgs) -> anyhow::Result<Report> {
         let mut figures = Run::default();
         figures.add("connections held", "", m.connected as f64);
         let connected = m.connected.max(1) as f64;
-        let rss_delta = m.loaded_servers.rss_bytes.saturating_sub(m.idle_servers.rss_bytes);
+        // Read at the end of the window: what idle connections hold once their handshakes'
+        // buffers are gone and heartbeats have run, not the peak of the connection storm.
+        let rss_delta = m.final_servers.rss_bytes.saturating_sub(m.idle_servers.rss_bytes);
         figures.add("server memory per connection", "bytes", rss_delta as f64 / connected);
-        figures.add("server memory with them", "MiB", m.loaded_servers.rss_bytes as f64 / (1024.0 * 1024.0));
+        figures.add("server memory with them", "MiB", m.final_servers.rss_bytes as f64 / (1024.0 * 1024.0));
+        let peak = m.loaded_servers.rss_bytes.saturating_sub(m.idle_servers.rss_bytes);
+        figures.add("server memory per connection just after connecting", "bytes", peak as f64 / connected);
         figures.add("server CPU holding them", "% of a core", m.server_cores() * 100.0);
         let heartbeats = connected * m.window.as_secs_f64() / args.heartbeat as f64;
         figures.add("server CPU per heartbeat", "µs", m.window_cpu.as_secs_f64() * 1e6 / heartbeats);

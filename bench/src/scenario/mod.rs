@@ -88,6 +88,8 @@ pub(crate) struct Measured {
     pub(crate) idle_servers: ProcSample,
     /// Server processes with every client connected, before the window.
     pub(crate) loaded_servers: ProcSample,
+    /// Server processes at the end of the window.
+    pub(crate) final_servers: ProcSample,
     /// Server CPU time spent in the window.
     pub(crate) window_cpu: Duration,
     /// Route CPU time spent in the window (the server's too when embedded).
@@ -206,6 +208,7 @@ pub(crate) async fn measure(
         expected,
         idle_servers,
         loaded_servers,
+        final_servers: cpu_end,
         window_cpu: cpu_end.cpu.saturating_sub(cpu_start.cpu),
         route_cpu: route_end.cpu.saturating_sub(route_start.cpu),
         window,
