@@ -59,6 +59,8 @@ pub(crate) struct Deployment {
     pub(crate) server_pids: Vec<u32>,
     /// The route processes (the same as the servers when embedded).
     pub(crate) route_pids: Vec<u32>,
+    /// The Redis server of a spawned cluster.
+    pub(crate) redis_pid: Option<u32>,
     /// For reports: "cim up ×1", "Redis + ZooKeeper, route + 2 servers", or the route URL.
     pub(crate) description: String,
     children: Vec<(String, Child)>,
@@ -80,6 +82,7 @@ impl Deployment {
                     .context("--route needs --jwt-secret (or CIM_JWT_SECRET)")?,
                 server_pids: args.server_pids.clone(),
                 route_pids: Vec::new(),
+                redis_pid: None,
                 description: format!("external, route {route}"),
                 children: Vec::new(),
                 logs: PathBuf::new(),
@@ -107,6 +110,7 @@ impl Deployment {
             jwt_secret: SPAWNED_JWT_SECRET.to_owned(),
             server_pids: Vec::new(),
             route_pids: Vec::new(),
+            redis_pid: None,
             description: String::new(),
             children: Vec::new(),
             logs,
@@ -166,6 +170,7 @@ impl Deployment {
                 }
                 deployment.description =
                     format!("cluster: Redis + ZooKeeper, cim-route + {} cim-server", args.servers);
+                deployment.redis_pid = redis.pid();
                 deployment._redis = Some(redis);
                 deployment._zookeeper = Some(zookeeper);
             }

@@ -50,6 +50,7 @@ pub(crate) async fn run(args: ConnectArgs) -> anyhow::Result<Report> {
         figures.add("server CPU holding them", "% of a core", m.server_cores() * 100.0);
         let heartbeats = connected * m.window.as_secs_f64() / args.heartbeat as f64;
         figures.add("server CPU per heartbeat", "µs", m.window_cpu.as_secs_f64() * 1e6 / heartbeats);
+        m.add_redis(&mut figures);
         figures.add("disconnects in window", "", m.sum(|r| r.disconnects) as f64);
         if m.connected < m.expected {
             figures.add("clients that did not connect", "", (m.expected - m.connected) as f64);

@@ -54,6 +54,7 @@ pub(crate) async fn run(args: GroupArgs) -> anyhow::Result<Report> {
         );
         m.add_latency(&mut figures, &DELIVERY_LATENCY)?;
         figures.add("server CPU", "cores", m.server_cores());
+        m.add_redis(&mut figures);
         m.add_failures(&mut figures);
         Ok(figures)
     })

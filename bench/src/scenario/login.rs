@@ -39,6 +39,7 @@ pub(crate) async fn run(args: LoginArgs) -> anyhow::Result<Report> {
         m.add_latency(&mut figures, &LOGIN_LATENCY)?;
         figures.add("failed logins in window", "", m.sum(|r| r.login_failures) as f64);
         figures.add("route CPU", "cores", m.route_cores());
+        m.add_redis(&mut figures);
         Ok(figures)
     })
     .await

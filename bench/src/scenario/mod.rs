@@ -94,6 +94,8 @@ pub(crate) struct Measured {
     pub(crate) window_cpu: Duration,
     /// Route CPU time spent in the window (the server's too when embedded).
     pub(crate) route_cpu: Duration,
+    /// Redis CPU time spent in the window, for a spawned cluster.
+    pub(crate) redis_cpu: Option<Duration>,
     pub(crate) window: Duration,
 }
 
@@ -142,6 +144,13 @@ impl Measured {
         run.add(what[4], "ms", ms(h.max()));
         run.add(what[5], "", h.len() as f64);
         Ok(())
+    }
+
+    /// Adds Redis's busy cores, for a spawned cluster.
+    pub(crate) fn add_redis(&self, run: &mut Run) {
+        if let Some(cpu) = self.redis_cpu {
+            run.add("Redis CPU", "cores", cpu.as_secs_f64() / self.window.as_secs_f64().max(1e-9));
+        }
     }
 
     /// Failures every scenario shows, so a fast run that lost its clients is not mistaken for
@@ -193,10 +202,12 @@ pub(crate) async fn measure(
     tokio::time::sleep_until(started + warmup).await;
     let cpu_start = sample_servers(deployment)?;
     let route_start = sample(&deployment.route_pids)?;
+    let redis_start = deployment.redis_pid.map(procfs::sample).transpose()?;
     let window_start = tokio::time::Instant::now();
     tokio::time::sleep_until(started + warmup + duration).await;
     let cpu_end = sample_servers(deployment)?;
     let route_end = sample(&deployment.route_pids)?;
+    let redis_end = deployment.redis_pid.map(procfs::sample).transpose()?;
     let window = window_start.elapsed();
     let results = workers.results(Duration::from_secs(120)).await;
     ticker.abort();
@@ -211,6 +222,7 @@ pub(crate) async fn measure(
         final_servers: cpu_end,
         window_cpu: cpu_end.cpu.saturating_sub(cpu_start.cpu),
         route_cpu: route_end.cpu.saturating_sub(route_start.cpu),
+        redis_cpu: redis_start.zip(redis_end).map(|(a, b)| b.cpu.saturating_sub(a.cpu)),
         window,
     })
 }

@@ -35,6 +35,7 @@ pub(crate) async fn run(args: P2pArgs) -> anyhow::Result<Report> {
         figures.add("deliveries/s", "", m.rate(|r| r.delivered));
         m.add_latency(&mut figures, &DELIVERY_LATENCY)?;
         figures.add("server CPU", "cores", m.server_cores());
+        m.add_redis(&mut figures);
         m.add_failures(&mut figures);
         if args.send.rate.is_some() {
             figures.add("sends skipped (backlog full)", "", m.sum(|r| r.skipped) as f64);
