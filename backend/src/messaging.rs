@@ -1,6 +1,9 @@
 //! The message path shared by a server's `Send` and the route's push API (spec §7, §14.3):
 //! resolve the recipients, store in every inbox (deduped), then push.
 
+use std::collections::HashSet;
+use std::sync::Mutex;
+
 use bytes::Bytes;
 use cim_core::ErrorCode;
 use cim_core::wire::{self, recipient};
@@ -43,19 +46,70 @@ impl From<StoreError> for Rejection {
     }
 }
 
+/// Users this process has found in the store. Accounts are never deleted, so one found once
+/// exists for good: the message path asks the store only about users it has not seen, which
+/// takes a store round trip off nearly every one-to-one message. Bounded: starts over when
+/// full.
+#[derive(Debug, Default)]
+pub struct KnownUsers {
+    users: Mutex<HashSet<String>>,
+}
+
+impl KnownUsers {
+    /// Most users remembered before the set starts over.
+    const CAPACITY: usize = 100_000;
+
+    fn contains(&self, user_id: &str) -> bool {
+        self.users.lock().unwrap_or_else(|p| p.into_inner()).contains(user_id)
+    }
+
+    fn insert(&self, user_id: &str) {
+        let mut users = self.users.lock().unwrap_or_else(|p| p.into_inner());
+        if users.len() >= Self::CAPACITY {
+            users.clear();
+        }
+        users.insert(user_id.to_owned());
+    }
+
+    /// Whether `user_id` has an account, asking the store only the first time.
+    pub async fn exists(&self, store: &dyn Store, user_id: &str) -> Result<bool, StoreError> {
+        if self.contains(user_id) {
+            return Ok(true);
+        }
+        let exists = store.user(user_id).await?.is_some();
+        if exists {
+            self.insert(user_id);
+        }
+        Ok(exists)
+    }
+}
+
+/// What the message path needs besides the message: where it is stored and pushed, how ids
+/// are made, which users are known to exist.
+#[derive(Clone, Copy)]
+pub struct MessagePath<'a> {
+    /// Where messages are stored.
+    pub store: &'a dyn Store,
+    /// Where pushes go (none: the recipients find the entries when they read their inbox).
+    pub fanout: Option<&'a dyn Fanout>,
+    /// Message ids.
+    pub ids: &'a MessageIds,
+    /// Recipients known to exist.
+    pub known_users: &'a KnownUsers,
+}
+
 /// Stores `message` in every recipient's inbox and only then pushes it (to every session
 /// but `except_session_id`); the returned `SendAck` is what the sender is told.
 pub async fn accept_and_push(
-    store: &dyn Store,
-    fanout: Option<&dyn Fanout>,
-    ids: &MessageIds,
+    path: MessagePath<'_>,
     message: Outgoing,
     except_session_id: &str,
 ) -> Result<wire::SendAck, Rejection> {
+    let MessagePath { store, fanout, ids, known_users } = path;
     let sender = &message.sender;
     let (recipients, live_only) = match &message.to.kind {
         Some(recipient::Kind::UserId(user)) => {
-            if store.user(user).await?.is_none() {
+            if !known_users.exists(store, user).await? {
                 return Err(Rejection::new(ErrorCode::UNKNOWN_RECIPIENT, format!("no user {user}")));
             }
             (vec![user.clone()], false)

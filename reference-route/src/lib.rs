@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use anyhow::Context as _;
 use bytes::Bytes;
-use cim_backend::messaging::{Outgoing, accept_and_push};
+use cim_backend::messaging::{KnownUsers, MessagePath, Outgoing, accept_and_push};
 use cim_backend::{
     Fanout, MessageIds, Registry, Store, TokenKeys, UserRecord, now_ms, verify_password_bounded,
 };
@@ -97,6 +97,7 @@ pub(crate) struct Route {
     /// Wakes sessions after a push or logout; `None` for a route without servers in reach.
     fanout: Option<Arc<dyn Fanout>>,
     message_ids: MessageIds,
+    known_users: KnownUsers,
     metrics: Metrics,
 }
 
@@ -207,10 +208,13 @@ impl Route {
             content_type,
             body,
         };
-        let ack =
-            accept_and_push(self.store.as_ref(), self.fanout.as_deref(), &self.message_ids, message, "")
-                .await
-                .map_err(|r| ApiError::new(r.code, r.message))?;
+        let path = MessagePath {
+            store: self.store.as_ref(),
+            fanout: self.fanout.as_deref(),
+            ids: &self.message_ids,
+            known_users: &self.known_users,
+        };
+        let ack = accept_and_push(path, message, "").await.map_err(|r| ApiError::new(r.code, r.message))?;
         if !ack.duplicate {
             self.metrics.pushes.fetch_add(1, Ordering::Relaxed);
         }
@@ -293,6 +297,7 @@ pub async fn start(
         keys,
         fanout,
         message_ids: MessageIds::new(),
+        known_users: KnownUsers::default(),
         metrics: Metrics::default(),
     });
     let (service, reflection) = grpc::services(route.clone())?;

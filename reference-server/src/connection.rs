@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use cim_backend::messaging::{Outgoing, Rejection, accept_and_push};
+use cim_backend::messaging::{MessagePath, Outgoing, Rejection, accept_and_push};
 use cim_backend::{SessionRecord, StoreError, now_ms, random_bytes};
 use cim_core::server::{HelloInfo, ServerEvent, ServerSession, WelcomeInfo};
 use cim_core::wire::{self, GoAwayReason, ResumeOutcome};
@@ -17,6 +17,10 @@ use crate::{Context, OverLimit};
 
 /// Inbox entries read per catch-up step.
 const CATCH_UP_PAGE: usize = 128;
+
+/// Longest a DeliverAck waits before it is written to the store. A lost ack costs a
+/// redelivery (which the client's dedupe absorbs), never a message.
+const ACK_FLUSH_DELAY: Duration = Duration::from_millis(50);
 
 pub(crate) struct Connection {
     ctx: Arc<Context>,
@@ -32,6 +36,9 @@ pub(crate) struct Connection {
     /// When the inbox is read again even without a push: a push can be lost (a sender's
     /// cached route missed this new session, a server died mid-push), the inbox cannot.
     pub(crate) reread_at: Option<Instant>,
+    /// The highest DeliverAck not yet written to the store, and when it will be.
+    pending_ack: Option<u64>,
+    pub(crate) ack_flush_at: Option<Instant>,
 }
 
 impl Connection {
@@ -46,6 +53,8 @@ impl Connection {
             catching_up: false,
             listening: false,
             reread_at: None,
+            pending_ack: None,
+            ack_flush_at: None,
         }
     }
 
@@ -73,13 +82,11 @@ impl Connection {
                 ServerEvent::Send(send) => self.on_send(send).await,
                 ServerEvent::DeliverAck { up_to_seq } => {
                     Metrics::add(&self.ctx.metrics.acks, 1);
-                    if let Some(id) = &self.identity {
-                        // A lost ack costs a redelivery after reconnect, never a message.
-                        if let Err(e) = self.ctx.store.ack_inbox(&id.user_id, &id.device_id, up_to_seq).await
-                        {
-                            tracing::warn!(user = %id.user_id, error = %e, "could not record an inbox ack");
-                        }
-                    }
+                    // Written to the store at most every ACK_FLUSH_DELAY (and when the
+                    // connection ends): a busy receiver acks nearly every message, and each
+                    // write is a store round trip.
+                    self.pending_ack = Some(self.pending_ack.map_or(up_to_seq, |a| a.max(up_to_seq)));
+                    self.ack_flush_at.get_or_insert_with(|| Instant::now() + ACK_FLUSH_DELAY);
                 }
                 _ => {}
             }
@@ -311,14 +318,13 @@ impl Connection {
             body: send.body,
         };
         let ctx = &self.ctx;
-        let result = accept_and_push(
-            ctx.store.as_ref(),
-            Some(ctx.fanout.as_ref()),
-            &ctx.message_ids,
-            message,
-            &id.session_id,
-        )
-        .await;
+        let path = MessagePath {
+            store: ctx.store.as_ref(),
+            fanout: Some(ctx.fanout.as_ref()),
+            ids: &ctx.message_ids,
+            known_users: &ctx.known_users,
+        };
+        let result = accept_and_push(path, message, &id.session_id).await;
         match result {
             Ok(ack) => {
                 let counter = if ack.duplicate {
@@ -336,8 +342,18 @@ impl Connection {
         }
     }
 
+    /// Writes the pending DeliverAck to the store.
+    pub(crate) async fn flush_ack(&mut self) {
+        self.ack_flush_at = None;
+        let (Some(up_to_seq), Some(id)) = (self.pending_ack.take(), &self.identity) else { return };
+        if let Err(e) = self.ctx.store.ack_inbox(&id.user_id, &id.device_id, up_to_seq).await {
+            tracing::warn!(user = %id.user_id, error = %e, "could not record an inbox ack");
+        }
+    }
+
     /// Forgets the session in the hub and the store. Call once, when the connection ends.
     pub(crate) async fn finish(&mut self) {
+        self.flush_ack().await;
         self.ctx.metrics.connections.fetch_sub(1, Ordering::Relaxed);
         if let Some(error) = self.session.error()
             && let Some(code) = error.code()

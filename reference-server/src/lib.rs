@@ -20,6 +20,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use anyhow::Context as _;
+use cim_backend::messaging::KnownUsers;
 use cim_backend::{Fanout, MessageIds, Registry, Store, TokenKeys};
 use cim_core::server::{ServerConfig, ServerLimits};
 use cim_core::{Framing, wire};
@@ -140,6 +141,7 @@ pub(crate) struct Context {
     /// The same fan-out, for its route-cache counters.
     pub(crate) cluster: Arc<cim_backend::ClusterFanout>,
     pub(crate) message_ids: MessageIds,
+    pub(crate) known_users: Arc<KnownUsers>,
     pub(crate) server_id: String,
     pub(crate) metrics: Arc<Metrics>,
     draining: AtomicBool,
@@ -279,6 +281,7 @@ pub async fn start(
     ));
     let fanout: Arc<dyn Fanout> = cluster.clone();
     let metrics = Arc::new(Metrics::default());
+    let known_users = Arc::new(KnownUsers::default());
     let make_ctx = |session_config: ServerConfig| {
         Arc::new(Context {
             options: options.clone(),
@@ -288,6 +291,7 @@ pub async fn start(
             fanout: fanout.clone(),
             cluster: cluster.clone(),
             message_ids: MessageIds::new(),
+            known_users: known_users.clone(),
             server_id: server_id.clone(),
             metrics: metrics.clone(),
             draining: AtomicBool::new(false),
@@ -337,6 +341,7 @@ fn clone_context(ctx: &Context) -> Context {
         fanout: ctx.fanout.clone(),
         cluster: ctx.cluster.clone(),
         message_ids: MessageIds::new(),
+        known_users: ctx.known_users.clone(),
         server_id: ctx.server_id.clone(),
         metrics: ctx.metrics.clone(),
         draining: AtomicBool::new(false),

@@ -248,13 +248,9 @@ async fn next_mail(conn: &Connection) -> Mail {
     }
 }
 
-/// One timer for both deadlines: every pending `Sleep` is memory an idle connection holds.
-async fn deadline(a: Option<Instant>, b: Option<Instant>) {
-    let at = match (a, b) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (a, b) => a.or(b),
-    };
-    match at {
+/// One timer for every deadline: each pending `Sleep` is memory an idle connection holds.
+async fn deadline(deadlines: [Option<Instant>; 3]) {
+    match deadlines.into_iter().flatten().min() {
         Some(at) => tokio::time::sleep_until(at.into()).await,
         None => std::future::pending().await,
     }
@@ -280,6 +276,9 @@ pub(crate) async fn serve<T: Transport>(mut transport: T, ctx: Arc<Context>) {
         if conn.session.is_finished() {
             break;
         }
+        if conn.ack_flush_at.is_some_and(|at| at <= Instant::now()) {
+            Box::pin(conn.flush_ack()).await;
+        }
         if conn.wants_catch_up() {
             Box::pin(conn.catch_up()).await;
             continue;
@@ -290,7 +289,7 @@ pub(crate) async fn serve<T: Transport>(mut transport: T, ctx: Arc<Context>) {
         let wake = tokio::select! {
             input = transport.wait_input() => Wake::Input(input),
             mail = next_mail(&conn) => Wake::Mail(mail),
-            () = deadline(conn.session.poll_timeout(), conn.reread_at) => Wake::Timer,
+            () = deadline([conn.session.poll_timeout(), conn.reread_at, conn.ack_flush_at]) => Wake::Timer,
             _ = shutdown.changed() => Wake::Shutdown,
         };
         let now = Instant::now();
