@@ -108,6 +108,30 @@ grep -q 'got "hello from Rust"' <<<"$said" || die "the Rust example did not deli
 kill "$up_pid" 2>/dev/null || true
 trap - EXIT
 
+step "cim-bench: every scenario runs against cim up and the cluster (tiny loads in a debug build: a smoke test, not a measurement)"
+cargo build -q --locked -p cim -p cim-server -p cim-route -p cim-bench
+# Each micro-benchmark once (criterion's test mode), with the allocations per frame.
+cargo test -q --locked -p cim-core --bench frames 2>&1 | grep -E "allocations per frame|Success|test result" || true
+bench_smoke() { # <figure that must be above <min>> <min> -- cim-bench arguments
+    local figure="$1" min="$2"
+    shift 3
+    "$CARGO_TARGET_DIR/debug/cim-bench" "$@" --warmup 0.5 --duration 1.5 --json 2>/dev/null | python3 -c '
+import json, sys
+figure, least, args = sys.argv[1], float(sys.argv[2]), sys.argv[3]
+report = json.load(sys.stdin)
+value = next((s["median"] for s in report["summary"] if s["name"] == figure), None)
+print(f"cim-bench {args}: {figure} = {value}")
+sys.exit(0 if value is not None and value >= least else 1)' "$figure" "$min" "$*" || die "cim-bench $* did not measure $figure"
+}
+bench_smoke "connections held" 200 -- connect -n 200
+bench_smoke "acked messages/s" 1 -- p2p --pairs 2
+bench_smoke "acked messages/s" 1 -- p2p --pairs 2 --rate 100
+bench_smoke "deliveries/s" 1 -- group --members 5
+bench_smoke "deliveries/s" 1 -- broadcast --clients 5
+bench_smoke "logins/s" 1 -- login --users 20 --concurrency 2
+bench_smoke "acked messages/s" 1 -- p2p --pairs 2 --spawn cluster
+bench_smoke "connections held" 50 -- connect -n 50 --spawn cluster --servers 2
+
 step "cim-conformance client mode against the Rust SDK's driver (reports in artifacts/conformance/)"
 "$CARGO_TARGET_DIR/debug/cim-conformance" client -j 4 --quiet --junit "$artifacts/client-junit.xml" \
     --expected-failures conformance/driver-rust/expected-failures.txt --json "$artifacts/client-report.json" \

@@ -168,6 +168,8 @@ struct Peer {
     /// Sends made and not yet answered.
     unanswered: u64,
     next_send_at: Option<Instant>,
+    /// Where in the send interval this sender's sends fall, in [0, 1).
+    spread: f64,
 }
 
 impl Peer {
@@ -220,11 +222,11 @@ impl Behaviour for Peer {
                     self.send_one(now, session);
                 }
             }
-            // Senders start spread over one interval, not all at once.
+            // Senders start spread evenly over one interval: all at once, they would arrive
+            // in bursts and the latency would be the burst's queueing.
             Some(rate) => {
                 let interval = Duration::from_secs_f64(1.0 / rate.max(0.001));
-                let offset = interval.mul_f64(f64::from(self.shared.job.worker % 97) / 97.0);
-                self.next_send_at = Some(now + offset);
+                self.next_send_at = Some(now + interval.mul_f64(self.spread));
             }
         }
     }
@@ -383,7 +385,9 @@ async fn spawn_clients(
     tasks: &mut tokio::task::JoinSet<()>,
 ) -> anyhow::Result<u64> {
     let users = shared.job.users.clone();
-    let mut clients: Vec<(usize, String, Option<(wire::Recipient, SendPlan)>)> = Vec::new();
+    // (index, user, what it sends to and how)
+    type Client = (usize, String, Option<(wire::Recipient, SendPlan)>);
+    let mut clients: Vec<Client> = Vec::new();
     match &shared.job.work {
         Work::Idle { clients: share } => {
             clients.extend(share.indices().map(|i| (i, format!("{users}-c{i}"), None)));
@@ -426,8 +430,16 @@ async fn spawn_clients(
                 heartbeat: shared.job.heartbeat_secs.map(Duration::from_secs),
                 seed: (u64::from(shared.job.worker) << 40) ^ index as u64,
             };
-            let mut peer =
-                Peer { shared: shared.clone(), send, running: false, unanswered: 0, next_send_at: None };
+            // Golden-ratio steps spread any number of senders evenly.
+            let spread = (index as f64 * 0.618_034).fract();
+            let mut peer = Peer {
+                shared: shared.clone(),
+                send,
+                running: false,
+                unanswered: 0,
+                next_send_at: None,
+                spread,
+            };
             load::run_client(device, &mut peer, &shared.stats, phase, Some(permit)).await;
         });
     }
