@@ -3,8 +3,8 @@
 use serde_json::json;
 
 use super::p2p::merge;
-use super::{CommonArgs, DELIVERY_LATENCY, SendArgs, measure, repeat};
-use crate::report::{Report, Run};
+use super::{CommonArgs, SendArgs, measure, repeat};
+use crate::report::Report;
 use crate::worker::{Share, Work};
 
 #[derive(Clone, Debug, clap::Args)]
@@ -36,20 +36,7 @@ pub(crate) async fn run(args: BroadcastArgs) -> anyhow::Result<Report> {
             senders: args.senders,
             plan,
         });
-        let m = measure(common, deployment, jobs).await?;
-        let mut figures = Run::default();
-        figures.add("deliveries/s", "", m.rate(|r| r.delivered));
-        figures.add("broadcasts acked/s", "", m.rate(|r| r.acked));
-        figures.add(
-            "deliveries per server core-second",
-            "",
-            m.rate(|r| r.delivered) / m.server_cores().max(1e-9),
-        );
-        m.add_latency(&mut figures, &DELIVERY_LATENCY)?;
-        figures.add("server CPU", "cores", m.server_cores());
-        m.add_redis(&mut figures);
-        m.add_failures(&mut figures);
-        Ok(figures)
+        measure(common, deployment, jobs).await?.fan_out_figures("broadcasts acked/s")
     })
     .await
 }

@@ -4,10 +4,10 @@ use cim_sdk::{Credentials, RouteClient};
 use serde_json::json;
 
 use super::p2p::merge;
-use super::{CommonArgs, DELIVERY_LATENCY, SendArgs, measure, repeat, users_prefix};
+use super::{CommonArgs, SendArgs, measure, repeat, users_prefix};
 use crate::deploy::Deployment;
 use crate::load::jwt_for;
-use crate::report::{Report, Run};
+use crate::report::Report;
 use crate::worker::{Share, Work};
 
 #[derive(Clone, Debug, clap::Args)]
@@ -43,20 +43,7 @@ pub(crate) async fn run(args: GroupArgs) -> anyhow::Result<Report> {
             senders: args.senders,
             plan,
         });
-        let m = measure(common, deployment, jobs).await?;
-        let mut figures = Run::default();
-        figures.add("deliveries/s", "", m.rate(|r| r.delivered));
-        figures.add("group messages acked/s", "", m.rate(|r| r.acked));
-        figures.add(
-            "deliveries per server core-second",
-            "",
-            m.rate(|r| r.delivered) / m.server_cores().max(1e-9),
-        );
-        m.add_latency(&mut figures, &DELIVERY_LATENCY)?;
-        figures.add("server CPU", "cores", m.server_cores());
-        m.add_redis(&mut figures);
-        m.add_failures(&mut figures);
-        Ok(figures)
+        measure(common, deployment, jobs).await?.fan_out_figures("group messages acked/s")
     })
     .await
 }

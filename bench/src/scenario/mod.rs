@@ -153,6 +153,21 @@ impl Measured {
         }
     }
 
+    /// The figures of a fan-out (group or broadcast): deliveries, per server core too,
+    /// the senders' acked messages (`acked`), latency, CPU and failures.
+    pub(crate) fn fan_out_figures(&self, acked: &'static str) -> anyhow::Result<Run> {
+        let mut figures = Run::default();
+        let deliveries = self.rate(|r| r.delivered);
+        figures.add("deliveries/s", "", deliveries);
+        figures.add(acked, "", self.rate(|r| r.acked));
+        figures.add("deliveries per server core-second", "", deliveries / self.server_cores().max(1e-9));
+        self.add_latency(&mut figures, &DELIVERY_LATENCY)?;
+        figures.add("server CPU", "cores", self.server_cores());
+        self.add_redis(&mut figures);
+        self.add_failures(&mut figures);
+        Ok(figures)
+    }
+
     /// Failures every scenario shows, so a fast run that lost its clients is not mistaken for
     /// a good one.
     pub(crate) fn add_failures(&self, run: &mut Run) {
