@@ -2,8 +2,7 @@
 
 use serde_json::json;
 
-use super::p2p::merge;
-use super::{CommonArgs, SendArgs, measure, repeat};
+use super::{CommonArgs, SendArgs, measure, merge, repeat};
 use crate::report::Report;
 use crate::worker::{Share, Work};
 

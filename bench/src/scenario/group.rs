@@ -3,8 +3,7 @@
 use cim_sdk::{Credentials, RouteClient};
 use serde_json::json;
 
-use super::p2p::merge;
-use super::{CommonArgs, SendArgs, measure, repeat, users_prefix};
+use super::{CommonArgs, SendArgs, measure, merge, repeat, users_prefix};
 use crate::deploy::Deployment;
 use crate::load::jwt_for;
 use crate::report::Report;

@@ -79,6 +79,13 @@ pub(crate) fn users_prefix(run: u32) -> String {
     format!("b{}r{run}", std::process::id())
 }
 
+/// Adds `more`'s fields to a scenario's `params`.
+pub(crate) fn merge(params: &mut serde_json::Value, more: serde_json::Value) {
+    if let (Some(params), serde_json::Value::Object(more)) = (params.as_object_mut(), more) {
+        params.extend(more);
+    }
+}
+
 /// What one run measured.
 pub(crate) struct Measured {
     pub(crate) results: Vec<WorkerResult>,

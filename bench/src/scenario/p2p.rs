@@ -3,7 +3,7 @@
 
 use serde_json::json;
 
-use super::{CommonArgs, DELIVERY_LATENCY, SendArgs, measure, repeat};
+use super::{CommonArgs, DELIVERY_LATENCY, SendArgs, measure, merge, repeat};
 use crate::report::{Report, Run};
 use crate::worker::{Share, Work};
 
@@ -43,11 +43,4 @@ pub(crate) async fn run(args: P2pArgs) -> anyhow::Result<Report> {
         Ok(figures)
     })
     .await
-}
-
-/// Adds `more`'s fields to `params`.
-pub(crate) fn merge(params: &mut serde_json::Value, more: serde_json::Value) {
-    if let (Some(params), serde_json::Value::Object(more)) = (params.as_object_mut(), more) {
-        params.extend(more);
-    }
 }
