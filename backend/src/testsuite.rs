@@ -62,6 +62,7 @@ where
     logins(make().await).await;
     inbox_append_read_and_dedupe(make().await).await;
     inbox_acks_trim_per_device(make().await).await;
+    concurrent_accepts_keep_inboxes_contiguous(make().await).await;
     groups(make().await).await;
 }
 
@@ -179,6 +180,56 @@ async fn inbox_acks_trim_per_device(store: Arc<dyn Store>) {
     assert_eq!(head.first_seq, first + 2, "entries both devices acked are trimmed");
     let left: Vec<u64> = store.read_inbox("bob", 0, 10).await.unwrap().iter().map(|d| d.seq).collect();
     assert_eq!(left, [first + 2, first + 3]);
+}
+
+/// Accepts in flight together, as a server's connections make them, number each inbox without
+/// gaps or repeats, and a client message id sent twice at once is stored once.
+async fn concurrent_accepts_keep_inboxes_contiguous(store: Arc<dyn Store>) {
+    let bob = store.inbox_head("bob").await.unwrap().next_seq;
+    let carol = store.inbox_head("carol").await.unwrap().next_seq;
+    // Ten senders with 20 ids each; sender s0 sends each of its ids twice, with two message ids.
+    let mut sends = Vec::new();
+    for sender in 0..10 {
+        for id in 0..20 {
+            let copies = if sender == 0 { 2 } else { 1 };
+            for copy in 0..copies {
+                let mut message = message(&format!("s{sender}"), &format!("c{id}"), &["bob", "carol"], "x");
+                message.message_id = format!("{}-{copy}", message.message_id);
+                sends.push(message);
+            }
+        }
+    }
+    let answers = futures_util::future::join_all(sends.into_iter().map(|message| {
+        let store = store.clone();
+        async move { (message.message_id.clone(), store.accept_message(message).await.unwrap()) }
+    }))
+    .await;
+    let (mut bob_seqs, mut carol_seqs, mut stored_ids, mut duplicate_ids) = (vec![], vec![], vec![], vec![]);
+    for (message_id, answer) in answers {
+        match answer {
+            Accepted::Stored { entries } => {
+                assert_eq!(entries.len(), 2, "{message_id}: both inboxes");
+                assert_eq!((entries[0].0.as_str(), entries[1].0.as_str()), ("bob", "carol"));
+                bob_seqs.push(entries[0].1);
+                carol_seqs.push(entries[1].1);
+                stored_ids.push(message_id);
+            }
+            Accepted::Duplicate { message_id: original, .. } => {
+                assert_ne!(original, message_id, "a duplicate names the stored copy");
+                duplicate_ids.push(original);
+            }
+        }
+    }
+    assert_eq!((stored_ids.len(), duplicate_ids.len()), (200, 20));
+    for original in &duplicate_ids {
+        assert!(stored_ids.contains(original), "{original} was stored");
+    }
+    bob_seqs.sort_unstable();
+    carol_seqs.sort_unstable();
+    assert_eq!(bob_seqs, (bob..bob + 200).collect::<Vec<_>>(), "bob's inbox has no gap or repeat");
+    assert_eq!(carol_seqs, (carol..carol + 200).collect::<Vec<_>>(), "carol's inbox has no gap or repeat");
+    let read: Vec<u64> = store.read_inbox("bob", bob, 500).await.unwrap().iter().map(|d| d.seq).collect();
+    assert_eq!(read, (bob..bob + 200).collect::<Vec<_>>());
 }
 
 async fn groups(store: Arc<dyn Store>) {

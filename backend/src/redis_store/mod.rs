@@ -21,11 +21,11 @@
 //! | `{g:<group>}:members` / `{u:<user>}:groups` | set | members / group ids |
 //!
 //! The message path on a standalone Redis is one round trip: a Lua script dedupes, stores the
-//! body and appends to every recipient's inbox atomically. On a Redis Cluster the
-//! recipients' inboxes live on other nodes, so it takes two: a script on the sender's slot
-//! dedupes and stores the body, then one script per recipient (sent together) appends,
-//! idempotently, so a send retried after a crash between the two steps completes the
-//! appends without doubling any.
+//! body and appends to every recipient's inbox atomically, for a batch of messages from all
+//! connections at once (`batcher`). On a Redis Cluster the recipients' inboxes live on other
+//! nodes, so it takes two: a script on the sender's slot dedupes and stores the body, then one
+//! script per recipient (sent together) appends, idempotently, so a send retried after a crash
+//! between the two steps completes the appends without doubling any.
 
 use std::time::Duration;
 
@@ -42,51 +42,15 @@ use crate::store::{
 };
 use crate::{DEFAULT_INBOX_CAP, now_ms};
 
+mod batcher;
+
+use batcher::{AcceptBatcher, BatchTarget};
+
 /// How long a message body outlives its acceptance (inbox retention, spec §8.3).
 const RETENTION_MS: u64 = 7 * 24 * 60 * 60 * 1000;
 
 /// How long client message ids are remembered for dedupe (spec §9.1).
 const DEDUPE_MS: u64 = 24 * 60 * 60 * 1000;
-
-/// Standalone Redis: dedupe, body and every append in one atomic script. Keys are computed
-/// from the prefix, which only a standalone Redis allows.
-const ACCEPT: &str = r"
-local prefix, sender, client_msg_id, message_id = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
-local sent_at, body, retention, cap, dedupe_ms, epoch = ARGV[5], ARGV[6], ARGV[7], tonumber(ARGV[8]), ARGV[9], ARGV[10]
-local function key(user, kind) return prefix .. '{u:' .. user .. '}:' .. kind end
--- Every redis.call here is paid per message: the common case (a new message to an existing
--- inbox) makes five.
-local dedupe = key(sender, 'dedupe')
-if redis.call('HSETNX', dedupe, client_msg_id, message_id .. '|' .. sent_at) == 0 then
-  return {0, redis.call('HGET', dedupe, client_msg_id)}
-end
-redis.call('PEXPIRE', dedupe, dedupe_ms)
-local result = {1}
-if #ARGV > 10 then
-  redis.call('SET', key(sender, 'msg:' .. message_id), body, 'PX', retention)
-end
-local member = message_id .. '|' .. sender
-for i = 11, #ARGV do
-  local user = ARGV[i]
-  local meta = key(user, 'meta')
-  local next = redis.call('HINCRBY', meta, 'next', 1)
-  if next == 1 then
-    -- A new inbox: numbered from 1, in a new epoch.
-    redis.call('HSETNX', meta, 'epoch', epoch)
-    next = redis.call('HINCRBY', meta, 'next', 1)
-  end
-  local seq = next - 1
-  local inbox = key(user, 'inbox')
-  redis.call('ZADD', inbox, seq, member)
-  -- Trimming costs a ZCARD: checked every 16th entry (the inbox may pass a large cap by 15).
-  if cap <= 64 or seq % 16 == 0 then
-    local size = redis.call('ZCARD', inbox)
-    if size > cap then redis.call('ZREMRANGEBYRANK', inbox, 0, size - cap - 1) end
-  end
-  table.insert(result, seq)
-end
-return result
-";
 
 /// Redis Cluster, step one, on the sender's slot: dedupe and store the body.
 const RESERVE: &str = r"
@@ -195,7 +159,8 @@ pub struct RedisStore {
     prefix: String,
     connection: Connection,
     inbox_cap: usize,
-    accept: redis::Script,
+    /// The standalone message path; `None` on a Redis Cluster.
+    batcher: Option<AcceptBatcher>,
     reserve: redis::Script,
     append: redis::Script,
     head: redis::Script,
@@ -283,12 +248,20 @@ impl RedisStore {
                 .map_err(|e| unreachable(e.to_string()))?;
             Connection::Standalone(connection)
         };
+        let batcher = match &connection {
+            Connection::Standalone(_) => Some(AcceptBatcher::start(BatchTarget {
+                connection: connection.clone(),
+                prefix: prefix.to_owned(),
+                inbox_cap: DEFAULT_INBOX_CAP,
+            })),
+            Connection::Cluster(_) => None,
+        };
         Ok(Self {
             url: url.to_owned(),
             prefix: prefix.to_owned(),
             connection,
             inbox_cap: DEFAULT_INBOX_CAP,
-            accept: redis::Script::new(ACCEPT),
+            batcher,
             reserve: redis::Script::new(RESERVE),
             append: redis::Script::new(APPEND),
             head: redis::Script::new(HEAD),
@@ -337,36 +310,6 @@ impl RedisStore {
         }
         members.sort();
         Ok(Some(GroupRecord { group_id: group_id.to_owned(), members }))
-    }
-
-    /// The standalone message path: one script, one round trip.
-    async fn accept_atomically(&self, message: &NewMessage, body: Vec<u8>) -> Result<Accepted, StoreError> {
-        let mut invocation = self.accept.prepare_invoke();
-        invocation
-            .arg(&self.prefix)
-            .arg(&message.sender)
-            .arg(&message.client_msg_id)
-            .arg(&message.message_id)
-            .arg(message.sent_at_ms)
-            .arg(body)
-            .arg(RETENTION_MS)
-            .arg(self.inbox_cap)
-            .arg(DEDUPE_MS)
-            .arg(Self::new_epoch());
-        for recipient in &message.recipients {
-            invocation.arg(recipient);
-        }
-        let result: Vec<redis::Value> =
-            invocation.invoke_async(&mut self.conn()).await.map_err(unavailable)?;
-        let as_u64 = |v: &redis::Value| redis::from_redis_value::<u64>(v).ok();
-        match result.first().and_then(as_u64) {
-            Some(0) => Ok(duplicate(result.get(1))),
-            Some(_) => {
-                let seqs = result[1..].iter().filter_map(as_u64);
-                Ok(Accepted::Stored { entries: message.recipients.iter().cloned().zip(seqs).collect() })
-            }
-            None => Err(StoreError::Unavailable("unexpected answer from the accept script".into())),
-        }
     }
 
     /// The Redis Cluster message path: reserve on the sender's slot, then append on each
@@ -606,10 +549,9 @@ impl Store for RedisStore {
             sent_at_ms: message.sent_at_ms,
         }
         .encode_to_vec();
-        if self.is_cluster() {
-            self.accept_in_steps(&message, body).await
-        } else {
-            self.accept_atomically(&message, body).await
+        match &self.batcher {
+            Some(batcher) => batcher.accept(message, body).await,
+            None => self.accept_in_steps(&message, body).await,
         }
     }
 
