@@ -3,11 +3,11 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll, Waker};
 
 use async_trait::async_trait;
 use cim_backend::{Fanout, SessionRecord};
 use cim_core::wire;
-use tokio::sync::Notify;
 
 /// What the hub tells a connection task.
 #[derive(Debug)]
@@ -32,32 +32,27 @@ pub(crate) enum Mail {
 
 /// An open session as the hub and its connection task share it: who it is, for presence,
 /// and the queue of commands for the task. One allocation per session; the queue, unlike a
-/// channel, holds no memory until a command arrives and gives it back once drained.
+/// channel, holds no memory until a command arrives and gives it back once drained, and the
+/// task waits on it by polling, with no future of its own.
 pub(crate) struct Session {
     pub(crate) user_id: String,
     pub(crate) device_id: String,
     pub(crate) session_id: String,
     pub(crate) connected_at_ms: u64,
     queue: Mutex<Queue>,
-    ready: Notify,
 }
 
 #[derive(Default)]
 struct Queue {
     commands: VecDeque<Command>,
     overflowed: bool,
+    /// The connection task, while it waits for commands.
+    waiting: Option<Waker>,
 }
 
 impl Session {
     pub(crate) fn new(user_id: String, device_id: String, session_id: String, connected_at_ms: u64) -> Self {
-        Self {
-            user_id,
-            device_id,
-            session_id,
-            connected_at_ms,
-            queue: Mutex::default(),
-            ready: Notify::new(),
-        }
+        Self { user_id, device_id, session_id, connected_at_ms, queue: Mutex::default() }
     }
 
     fn lock(&self) -> MutexGuard<'_, Queue> {
@@ -65,7 +60,7 @@ impl Session {
     }
 
     fn post(&self, command: Command) {
-        {
+        let waiting = {
             let mut queue = self.lock();
             if queue.overflowed {
                 return;
@@ -76,29 +71,32 @@ impl Session {
             } else {
                 queue.commands.push_back(command);
             }
+            queue.waiting.take()
+        };
+        // Woken outside the lock, so the task does not run into it.
+        if let Some(task) = waiting {
+            task.wake();
         }
-        self.ready.notify_one();
     }
 
-    /// Waits for commands and takes all of them. Cancel-safe: a command posted meanwhile
-    /// leaves a permit in `ready`, so the next call sees it.
-    pub(crate) async fn next(&self) -> Mail {
-        loop {
-            {
-                let mut queue = self.lock();
-                if queue.overflowed {
-                    return Mail::Overflowed;
-                }
-                if !queue.commands.is_empty() {
-                    return Mail::Commands(std::mem::take(&mut queue.commands));
-                }
-            }
-            self.ready.notified().await;
+    /// Takes every queued command, or registers the task to be woken by the next one.
+    pub(crate) fn poll_mail(&self, cx: &mut Context<'_>) -> Poll<Mail> {
+        let mut queue = self.lock();
+        if queue.overflowed {
+            return Poll::Ready(Mail::Overflowed);
         }
+        if !queue.commands.is_empty() {
+            return Poll::Ready(Mail::Commands(std::mem::take(&mut queue.commands)));
+        }
+        match &mut queue.waiting {
+            Some(task) if task.will_wake(cx.waker()) => {}
+            slot => *slot = Some(cx.waker().clone()),
+        }
+        Poll::Pending
     }
 
     /// Its presence record on `server_id`.
-    fn record(&self, server_id: &str, expires_at_ms: u64) -> SessionRecord {
+    pub(crate) fn record(&self, server_id: &str, expires_at_ms: u64) -> SessionRecord {
         SessionRecord {
             session_id: self.session_id.clone(),
             user_id: self.user_id.clone(),
@@ -125,9 +123,9 @@ impl Hub {
         self.lock().entry(session.user_id.clone()).or_default().push(session);
     }
 
-    /// The presence records of every session here, for the periodic refresh.
-    pub(crate) fn presence(&self, server_id: &str, expires_at_ms: u64) -> Vec<SessionRecord> {
-        self.lock().values().flatten().map(|s| s.record(server_id, expires_at_ms)).collect()
+    /// Every session here, for the periodic presence refresh.
+    pub(crate) fn sessions(&self) -> Vec<Arc<Session>> {
+        self.lock().values().flatten().cloned().collect()
     }
 
     pub(crate) fn remove(&self, user_id: &str, session_id: &str) {

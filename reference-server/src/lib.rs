@@ -11,12 +11,13 @@ mod connection;
 mod hub;
 mod internal;
 mod metrics;
+mod shutdown;
 mod transport;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -144,13 +145,13 @@ pub(crate) struct Context {
     pub(crate) known_users: Arc<KnownUsers>,
     pub(crate) server_id: String,
     pub(crate) metrics: Arc<Metrics>,
-    draining: AtomicBool,
-    pub(crate) shutdown: watch::Sender<bool>,
+    /// Shared by every listener's context.
+    pub(crate) shutdown: Arc<shutdown::Shutdown>,
 }
 
 impl Context {
     pub(crate) fn is_draining(&self) -> bool {
-        self.draining.load(Ordering::Relaxed)
+        self.shutdown.is_draining()
     }
 }
 
@@ -205,9 +206,9 @@ impl RunningServer {
     /// Leaves the registry, sends GoAway to every session, waits for them to drain (up to
     /// the drain time), then stops.
     pub async fn shutdown(self) {
-        self.ctx.draining.store(true, Ordering::Relaxed);
+        self.ctx.shutdown.drain();
         let _ = self.registry.deregister(&self.info.server_id).await;
-        let _ = self.ctx.shutdown.send(true);
+        self.ctx.shutdown.start();
         self.ctx.hub.go_away_all(wire::GoAwayReason::Shutdown, "server shutting down");
         let deadline = tokio::time::Instant::now() + Duration::from_secs(self.ctx.options.drain_secs);
         while self.ctx.metrics.connections.load(Ordering::Relaxed) > 0
@@ -294,8 +295,7 @@ pub async fn start(
             known_users: known_users.clone(),
             server_id: server_id.clone(),
             metrics: metrics.clone(),
-            draining: AtomicBool::new(false),
-            shutdown: watch::Sender::new(false),
+            shutdown: Arc::default(),
         })
     };
     let ctx = make_ctx(session_config);
@@ -303,8 +303,6 @@ pub async fn start(
     let ws_ctx = Arc::new(Context {
         session_config: Arc::new(ws_session_config),
         message_ids: MessageIds::new(),
-        draining: AtomicBool::new(false),
-        shutdown: ctx.shutdown.clone(),
         ..clone_context(&ctx)
     });
 
@@ -344,7 +342,6 @@ fn clone_context(ctx: &Context) -> Context {
         known_users: ctx.known_users.clone(),
         server_id: ctx.server_id.clone(),
         metrics: ctx.metrics.clone(),
-        draining: AtomicBool::new(false),
         shutdown: ctx.shutdown.clone(),
     }
 }
@@ -382,7 +379,10 @@ async fn accept_loop(listener: TcpListener, ctx: Arc<Context>, kind: Listener, t
             // theirs (kilobytes, for as long as it is connected).
             Ok((stream, _peer)) if kind == Listener::Tcp && tls.is_none() => {
                 let _ = stream.set_nodelay(true);
-                tokio::spawn(transport::serve(transport::PlainTcp(stream), ctx.clone()));
+                let task = transport::serve(transport::PlainTcp(stream), ctx.clone());
+                // What each idle connection costs before any buffer: see BENCHMARKS.md.
+                tracing::trace!(task_bytes = size_of_val(&task), "connection accepted");
+                tokio::spawn(task);
             }
             Ok((stream, _peer)) => {
                 tokio::spawn(serve_accepted(stream, ctx.clone(), kind, tls.clone()));
@@ -454,20 +454,26 @@ async fn forget_departed_servers(
     }
 }
 
+/// Presence records built and written at once. Building all of them first would make a
+/// burst of a few hundred bytes per connection every refresh period, which the allocator may
+/// keep as resident memory.
+const PRESENCE_CHUNK: usize = 256;
+
 /// Refreshes the presence records of this server's sessions before they lapse (spec §15.5):
-/// one batched store write per period for all of them.
+/// batched store writes, a chunk of sessions at a time.
 async fn refresh_presence(ctx: Arc<Context>) {
     let mut ticker = tokio::time::interval(cim_backend::PRESENCE_REFRESH);
     ticker.tick().await;
     loop {
         ticker.tick().await;
         let expires_at_ms = cim_backend::now_ms() + cim_backend::PRESENCE_TTL.as_millis() as u64;
-        let records = ctx.hub.presence(&ctx.server_id, expires_at_ms);
-        if records.is_empty() {
-            continue;
-        }
-        if let Err(e) = ctx.store.refresh_sessions(records).await {
-            tracing::warn!(error = %e, "could not refresh presence; sessions lapse in {:?} unless a later refresh succeeds", cim_backend::PRESENCE_TTL);
+        let sessions = ctx.hub.sessions();
+        for chunk in sessions.chunks(PRESENCE_CHUNK) {
+            let records = chunk.iter().map(|s| s.record(&ctx.server_id, expires_at_ms)).collect();
+            if let Err(e) = ctx.store.refresh_sessions(records).await {
+                tracing::warn!(error = %e, "could not refresh presence; sessions lapse in {:?} unless a later refresh succeeds", cim_backend::PRESENCE_TTL);
+                break;
+            }
         }
     }
 }

@@ -6,14 +6,16 @@
 //! socket cannot take them at once. TLS and WebSocket keep their libraries' buffers.
 
 use std::cell::RefCell;
-use std::future::Future;
+use std::future::{Future, poll_fn};
 use std::io;
+use std::pin::{Pin, pin};
 use std::sync::Arc;
+use std::task::{self, Poll};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::TcpStream;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
@@ -23,6 +25,7 @@ use crate::Context;
 use crate::connection::Connection;
 use crate::hub::Mail;
 use crate::metrics::Metrics;
+use crate::shutdown::Registration;
 
 thread_local! {
     static READ_BUF: RefCell<Vec<u8>> = RefCell::new(vec![0; 16 * 1024]);
@@ -45,8 +48,9 @@ pub(crate) enum Input {
 
 /// A transport as the connection loop sees it.
 pub(crate) trait Transport: Send {
-    /// Waits for input. Cancel-safe: nothing is lost if another event wins the race.
-    fn wait_input(&mut self) -> impl Future<Output = Input> + Send;
+    /// Polls for input: a poll function, not a future, so that a waiting connection holds
+    /// no future for it. Nothing is lost if another event is handled first.
+    fn poll_input(&mut self, cx: &mut task::Context<'_>) -> Poll<Input>;
     /// Reads what [`Input::Ready`] announced, without blocking; false when the peer closed.
     fn read_ready(&mut self, conn: &mut Connection, now: Instant) -> bool;
     /// Writes every frame the session has queued.
@@ -63,11 +67,11 @@ pub(crate) trait Transport: Send {
 pub(crate) struct PlainTcp(pub(crate) TcpStream);
 
 impl Transport for PlainTcp {
-    async fn wait_input(&mut self) -> Input {
-        match self.0.readable().await {
+    fn poll_input(&mut self, cx: &mut task::Context<'_>) -> Poll<Input> {
+        self.0.poll_read_ready(cx).map(|ready| match ready {
             Ok(()) => Input::Ready,
             Err(_) => Input::Closed,
-        }
+        })
     }
 
     fn read_ready(&mut self, conn: &mut Connection, now: Instant) -> bool {
@@ -125,11 +129,13 @@ impl<S> Stream<S> {
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin + Send> Transport for Stream<S> {
-    async fn wait_input(&mut self) -> Input {
-        match self.stream.read(&mut self.buf).await {
-            Ok(0) | Err(_) => Input::Closed,
-            Ok(n) => Input::Bytes(Bytes::copy_from_slice(&self.buf[..n])),
-        }
+    fn poll_input(&mut self, cx: &mut task::Context<'_>) -> Poll<Input> {
+        let mut buf = ReadBuf::new(&mut self.buf);
+        Pin::new(&mut self.stream).poll_read(cx, &mut buf).map(|read| match read {
+            Ok(()) if buf.filled().is_empty() => Input::Closed,
+            Ok(()) => Input::Bytes(Bytes::copy_from_slice(buf.filled())),
+            Err(_) => Input::Closed,
+        })
     }
 
     fn read_ready(&mut self, _conn: &mut Connection, _now: Instant) -> bool {
@@ -159,13 +165,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Transport for Stream<S> {
 pub(crate) struct WebSocket<S>(WebSocketStream<S>);
 
 impl<S: AsyncRead + AsyncWrite + Unpin + Send> Transport for WebSocket<S> {
-    async fn wait_input(&mut self) -> Input {
-        match self.0.next().await {
+    fn poll_input(&mut self, cx: &mut task::Context<'_>) -> Poll<Input> {
+        self.0.poll_next_unpin(cx).map(|message| match message {
             Some(Ok(Message::Binary(bytes))) => Input::Bytes(bytes),
             Some(Ok(Message::Text(_))) => Input::Text,
             Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => Input::Nothing,
             Some(Ok(Message::Close(_)) | Err(_)) | None => Input::Closed,
-        }
+        })
     }
 
     fn read_ready(&mut self, _conn: &mut Connection, _now: Instant) -> bool {
@@ -241,28 +247,21 @@ enum Wake {
     Shutdown,
 }
 
-async fn next_mail(conn: &Connection) -> Mail {
-    match conn.hub_session() {
-        Some(session) => session.next().await,
-        None => std::future::pending().await,
-    }
-}
-
-/// One timer for every deadline: each pending `Sleep` is memory an idle connection holds.
-async fn deadline(deadlines: [Option<Instant>; 3]) {
-    match deadlines.into_iter().flatten().min() {
-        Some(at) => tokio::time::sleep_until(at.into()).await,
-        None => std::future::pending().await,
-    }
-}
-
 /// Serves one connection until it ends.
+///
+/// While it waits, a connection holds one timer, the shutdown signal and nothing else: input
+/// and hub commands are polled, not awaited through futures of their own, because every byte
+/// of a waiting task is paid by each idle connection.
 pub(crate) async fn serve<T: Transport>(mut transport: T, ctx: Arc<Context>) {
-    let mut shutdown = ctx.shutdown.subscribe();
     let mut conn = Connection::new(ctx.clone(), Instant::now());
-    if *shutdown.borrow_and_update() {
+    let mut shutdown = Registration::default();
+    let mut shutdown_seen = ctx.shutdown.is_started();
+    if shutdown_seen {
         conn.on_shutdown();
     }
+    // One timer for every deadline, reset only when the earliest one moves.
+    let mut timer = pin!(tokio::time::sleep_until(tokio::time::Instant::now()));
+    let mut timer_at = None;
     loop {
         // The handshake, the message path and the inbox reads run in futures of their own
         // (boxed): kept inline, their state would be part of every idle connection's task.
@@ -286,12 +285,31 @@ pub(crate) async fn serve<T: Transport>(mut transport: T, ctx: Arc<Context>) {
         // Nothing is queued now: an idle connection holds no frame buffers while it waits
         // (a busy one reallocates them per wake, which costs far less than the message).
         conn.session.release_idle_buffers();
-        let wake = tokio::select! {
-            input = transport.wait_input() => Wake::Input(input),
-            mail = next_mail(&conn) => Wake::Mail(mail),
-            () = deadline([conn.session.poll_timeout(), conn.reread_at, conn.ack_flush_at]) => Wake::Timer,
-            _ = shutdown.changed() => Wake::Shutdown,
-        };
+        let deadline =
+            [conn.session.poll_timeout(), conn.reread_at, conn.ack_flush_at].into_iter().flatten().min();
+        if let Some(at) = deadline
+            && timer_at != Some(at)
+        {
+            timer.as_mut().reset(at.into());
+            timer_at = Some(at);
+        }
+        let wake = poll_fn(|cx| {
+            if let Poll::Ready(input) = transport.poll_input(cx) {
+                return Poll::Ready(Wake::Input(input));
+            }
+            if let Some(Poll::Ready(mail)) = conn.hub_session().map(|session| session.poll_mail(cx)) {
+                return Poll::Ready(Wake::Mail(mail));
+            }
+            if deadline.is_some() && timer.as_mut().poll(cx).is_ready() {
+                return Poll::Ready(Wake::Timer);
+            }
+            if !shutdown_seen && ctx.shutdown.poll_started(&mut shutdown, cx).is_ready() {
+                shutdown_seen = true;
+                return Poll::Ready(Wake::Shutdown);
+            }
+            Poll::Pending
+        })
+        .await;
         let now = Instant::now();
         match wake {
             Wake::Input(Input::Ready) => {
@@ -316,6 +334,7 @@ pub(crate) async fn serve<T: Transport>(mut transport: T, ctx: Arc<Context>) {
             Wake::Shutdown => conn.on_shutdown(),
         }
     }
+    ctx.shutdown.forget(shutdown);
     transport.close().await;
     Box::pin(conn.finish()).await;
 }

@@ -243,6 +243,17 @@ async fn shutdown_sends_go_away_and_drains() {
 }
 
 #[tokio::test]
+async fn a_connection_still_in_its_handshake_is_told_the_server_is_shutting_down() {
+    let server = start(|o| o.drain_secs = 3).await;
+    let mut raw = server.raw().await;
+    // The connection's task is waiting for a Hello when the shutdown starts.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let shutdown = tokio::spawn(server.server.shutdown());
+    assert_eq!(raw.expect_fatal().await, ErrorCode::SHUTTING_DOWN);
+    tokio::time::timeout(WAIT, shutdown).await.expect("shutdown finishes").expect("no panic");
+}
+
+#[tokio::test]
 async fn a_silent_connection_is_dropped_after_the_handshake_timeout() {
     let server = start(|o| o.handshake_timeout_secs = 1).await;
     let mut raw = server.raw().await;
