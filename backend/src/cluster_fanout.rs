@@ -225,12 +225,16 @@ impl Peer {
 #[async_trait]
 impl Fanout for ClusterFanout {
     async fn push(&self, pushes: Vec<wire::Push>) {
-        if let Some(local) = &self.local {
-            local.push(pushes.clone()).await;
-        }
         let peers = self.peers();
         if peers.is_empty() {
+            // One server (`cim up`, or a cluster of one): the pushes go to its hub as they are.
+            if let Some(local) = &self.local {
+                local.push(pushes).await;
+            }
             return;
+        }
+        if let Some(local) = &self.local {
+            local.push(pushes.clone()).await;
         }
         let mut batches: BTreeMap<&str, Vec<wire::Push>> = BTreeMap::new();
         for push in pushes {

@@ -160,15 +160,20 @@ impl Fanout for Hub {
     async fn push(&self, pushes: Vec<wire::Push>) {
         let users = self.lock();
         for push in pushes {
-            let Some(deliver) = push.deliver else { continue };
+            let Some(mut deliver) = push.deliver else { continue };
             let broadcast = deliver.seq == 0 && push.user_id.is_empty();
             let targets: Box<dyn Iterator<Item = &Arc<Session>>> = if broadcast {
                 Box::new(users.values().flatten())
             } else {
                 Box::new(users.get(&push.user_id).into_iter().flatten())
             };
-            for session in targets.filter(|s| s.session_id != push.except_session_id) {
-                session.post(Command::Deliver(deliver.clone()));
+            // Each session but the last gets a copy; the last (the only one, for most pushes)
+            // takes the original.
+            let mut targets = targets.filter(|s| s.session_id != push.except_session_id).peekable();
+            while let Some(session) = targets.next() {
+                let deliver =
+                    if targets.peek().is_some() { deliver.clone() } else { std::mem::take(&mut deliver) };
+                session.post(Command::Deliver(deliver));
             }
         }
     }

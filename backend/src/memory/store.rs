@@ -1,5 +1,6 @@
 //! The in-memory `Store`: everything in one process, gone when it exits.
 
+use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -220,9 +221,20 @@ impl Store for MemoryStore {
 
     async fn accept_message(&self, message: NewMessage) -> Result<Accepted, StoreError> {
         let mut inner = self.lock();
-        let dedupe = inner.dedupe.entry(message.sender.clone()).or_default();
-        if let Some((message_id, sent_at_ms)) = dedupe.ids.get(&message.client_msg_id) {
-            return Ok(Accepted::Duplicate { message_id: message_id.clone(), sent_at_ms: *sent_at_ms });
+        // Looked up before any key is copied: the sender and the recipients are nearly always
+        // known already, and this runs once per message under the store's one lock.
+        let dedupe = match inner.dedupe.get_mut(&message.sender) {
+            Some(dedupe) => dedupe,
+            None => inner.dedupe.entry(message.sender.clone()).or_default(),
+        };
+        match dedupe.ids.entry(message.client_msg_id.clone()) {
+            Entry::Occupied(seen) => {
+                let (message_id, sent_at_ms) = seen.get();
+                return Ok(Accepted::Duplicate { message_id: message_id.clone(), sent_at_ms: *sent_at_ms });
+            }
+            Entry::Vacant(slot) => {
+                slot.insert((message.message_id.clone(), message.sent_at_ms));
+            }
         }
         if dedupe.order.len() >= DEDUPE_PER_SENDER
             && let Some(oldest) = dedupe.order.pop_front()
@@ -230,11 +242,13 @@ impl Store for MemoryStore {
             dedupe.ids.remove(&oldest);
         }
         dedupe.order.push_back(message.client_msg_id.clone());
-        dedupe.ids.insert(message.client_msg_id.clone(), (message.message_id.clone(), message.sent_at_ms));
 
         let mut entries = Vec::with_capacity(message.recipients.len());
         for recipient in &message.recipients {
-            let inbox = inner.inboxes.entry(recipient.clone()).or_insert_with(Inbox::new);
+            let inbox = match inner.inboxes.get_mut(recipient) {
+                Some(inbox) => inbox,
+                None => inner.inboxes.entry(recipient.clone()).or_insert_with(Inbox::new),
+            };
             let seq = inbox.next_seq();
             inbox.entries.push_back(wire::Deliver {
                 seq,
