@@ -1,14 +1,13 @@
 //! The message path shared by a server's `Send` and the route's push API (spec §7, §14.3):
 //! resolve the recipients, store in every inbox (deduped), then push.
 
-use std::collections::HashSet;
 use std::sync::Mutex;
 
 use bytes::Bytes;
 use cim_core::ErrorCode;
 use cim_core::wire::{self, recipient};
 
-use crate::{Accepted, Fanout, MessageIds, NewMessage, Store, StoreError, now_ms};
+use crate::{Accepted, Fanout, IdSet, MessageIds, NewMessage, Store, StoreError, now_ms};
 
 /// A message someone sends: from a session, or pushed by an app backend in a user's name.
 #[derive(Clone, Debug)]
@@ -52,7 +51,7 @@ impl From<StoreError> for Rejection {
 /// full.
 #[derive(Debug, Default)]
 pub struct KnownUsers {
-    users: Mutex<HashSet<String>>,
+    users: Mutex<IdSet<String>>,
 }
 
 impl KnownUsers {

@@ -1,12 +1,12 @@
 //! The sessions connected to this server, by user: where pushes and GoAways are handed to
 //! connection tasks.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 
 use async_trait::async_trait;
-use cim_backend::{Fanout, SessionRecord};
+use cim_backend::{Fanout, IdMap, SessionRecord};
 use cim_core::wire;
 
 /// What the hub tells a connection task.
@@ -111,11 +111,11 @@ impl Session {
 /// Connected sessions by user.
 #[derive(Default)]
 pub(crate) struct Hub {
-    users: Mutex<HashMap<String, Vec<Arc<Session>>>>,
+    users: Mutex<IdMap<String, Vec<Arc<Session>>>>,
 }
 
 impl Hub {
-    fn lock(&self) -> MutexGuard<'_, HashMap<String, Vec<Arc<Session>>>> {
+    fn lock(&self) -> MutexGuard<'_, IdMap<String, Vec<Arc<Session>>>> {
         self.users.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 

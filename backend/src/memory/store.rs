@@ -2,12 +2,13 @@
 
 use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
 use cim_core::wire;
 
+use crate::IdMap;
 use crate::store::{
     Accepted, GroupRecord, InboxHead, NewMessage, OnlinePage, SessionRecord, Store, StoreError, UserRecord,
 };
@@ -35,8 +36,8 @@ struct Inner {
     /// user -> sessions, oldest first.
     sessions: BTreeMap<String, Vec<SessionRecord>>,
     ended_logins: HashMap<String, u64>,
-    inboxes: HashMap<String, Inbox>,
-    dedupe: HashMap<String, Dedupe>,
+    inboxes: IdMap<String, Inbox>,
+    dedupe: IdMap<String, Dedupe>,
     groups: BTreeMap<String, BTreeSet<String>>,
 }
 
@@ -57,12 +58,12 @@ struct Inbox {
     first_seq: u64,
     entries: VecDeque<wire::Deliver>,
     /// device -> acknowledged seq.
-    positions: HashMap<String, u64>,
+    positions: IdMap<String, u64>,
 }
 
 impl Inbox {
     fn new() -> Self {
-        Self { first_seq: 1, entries: VecDeque::new(), positions: HashMap::new() }
+        Self { first_seq: 1, entries: VecDeque::new(), positions: IdMap::default() }
     }
 
     fn next_seq(&self) -> u64 {
@@ -78,8 +79,9 @@ impl Inbox {
 
 #[derive(Default)]
 struct Dedupe {
-    ids: HashMap<String, (String, u64)>,
-    order: VecDeque<String>,
+    /// client message id -> (message id, sent_at); the key is shared with `order`.
+    ids: IdMap<Arc<str>, (String, u64)>,
+    order: VecDeque<Arc<str>>,
 }
 
 impl MemoryStore {
@@ -227,7 +229,8 @@ impl Store for MemoryStore {
             Some(dedupe) => dedupe,
             None => inner.dedupe.entry(message.sender.clone()).or_default(),
         };
-        match dedupe.ids.entry(message.client_msg_id.clone()) {
+        let client_msg_id: Arc<str> = Arc::from(message.client_msg_id.as_str());
+        match dedupe.ids.entry(client_msg_id.clone()) {
             Entry::Occupied(seen) => {
                 let (message_id, sent_at_ms) = seen.get();
                 return Ok(Accepted::Duplicate { message_id: message_id.clone(), sent_at_ms: *sent_at_ms });
@@ -241,7 +244,7 @@ impl Store for MemoryStore {
         {
             dedupe.ids.remove(&oldest);
         }
-        dedupe.order.push_back(message.client_msg_id.clone());
+        dedupe.order.push_back(client_msg_id);
 
         let mut entries = Vec::with_capacity(message.recipients.len());
         for recipient in &message.recipients {
