@@ -238,13 +238,15 @@ async fn with_timeout(limit: Duration, write: impl Future<Output = io::Result<()
         .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "peer does not read"))?
 }
 
-/// What woke a connection task.
-enum Wake {
-    Input(Input),
-    Mail(Mail),
+/// What woke a connection task: every source that was ready, so that none can starve the
+/// others (a peer that floods input still gets its deliveries, timers and GoAway).
+#[derive(Default)]
+struct Wake {
+    input: Option<Input>,
+    mail: Option<Mail>,
     /// The session's timer or the inbox re-read is due.
-    Timer,
-    Shutdown,
+    timer: bool,
+    shutdown: bool,
 }
 
 /// Serves one connection until it ends.
@@ -294,44 +296,56 @@ pub(crate) async fn serve<T: Transport>(mut transport: T, ctx: Arc<Context>) {
             timer_at = Some(at);
         }
         let wake = poll_fn(|cx| {
+            let mut wake = Wake::default();
             if let Poll::Ready(input) = transport.poll_input(cx) {
-                return Poll::Ready(Wake::Input(input));
+                wake.input = Some(input);
             }
             if let Some(Poll::Ready(mail)) = conn.hub_session().map(|session| session.poll_mail(cx)) {
-                return Poll::Ready(Wake::Mail(mail));
+                wake.mail = Some(mail);
             }
-            if deadline.is_some() && timer.as_mut().poll(cx).is_ready() {
-                return Poll::Ready(Wake::Timer);
-            }
+            wake.timer = deadline.is_some() && timer.as_mut().poll(cx).is_ready();
             if !shutdown_seen && ctx.shutdown.poll_started(&mut shutdown, cx).is_ready() {
                 shutdown_seen = true;
-                return Poll::Ready(Wake::Shutdown);
+                wake.shutdown = true;
             }
-            Poll::Pending
+            let woken = wake.input.is_some() || wake.mail.is_some() || wake.timer || wake.shutdown;
+            if woken { Poll::Ready(wake) } else { Poll::Pending }
         })
         .await;
         let now = Instant::now();
-        match wake {
-            Wake::Input(Input::Ready) => {
-                if !transport.read_ready(&mut conn, now) {
-                    conn.session.handle_transport_closed();
-                }
+        let open = match wake.input {
+            Some(Input::Ready) => transport.read_ready(&mut conn, now),
+            Some(Input::Bytes(bytes)) => {
+                conn.input(now, &bytes);
+                true
             }
-            Wake::Input(Input::Bytes(bytes)) => conn.input(now, &bytes),
-            Wake::Input(Input::Text) => conn.reject_text_message(),
-            Wake::Input(Input::Nothing) => {}
-            Wake::Input(Input::Closed) => conn.session.handle_transport_closed(),
-            Wake::Mail(Mail::Commands(commands)) => commands.into_iter().for_each(|c| conn.on_command(c)),
-            Wake::Mail(Mail::Overflowed) => conn.on_overflow(),
-            Wake::Timer => {
-                if conn.session.poll_timeout().is_some_and(|at| at <= now) {
-                    conn.session.handle_timeout(now);
-                }
-                if conn.reread_at.is_some_and(|at| at <= now) {
-                    conn.on_reread(now);
-                }
+            Some(Input::Text) => {
+                conn.reject_text_message();
+                true
             }
-            Wake::Shutdown => conn.on_shutdown(),
+            Some(Input::Nothing) | None => true,
+            Some(Input::Closed) => false,
+        };
+        if !open {
+            // Commands taken with it stay in the inbox, for the next session.
+            conn.session.handle_transport_closed();
+            continue;
+        }
+        match wake.mail {
+            Some(Mail::Commands(commands)) => commands.into_iter().for_each(|c| conn.on_command(c)),
+            Some(Mail::Overflowed) => conn.on_overflow(),
+            None => {}
+        }
+        if wake.timer {
+            if conn.session.poll_timeout().is_some_and(|at| at <= now) {
+                conn.session.handle_timeout(now);
+            }
+            if conn.reread_at.is_some_and(|at| at <= now) {
+                conn.on_reread(now);
+            }
+        }
+        if wake.shutdown {
+            conn.on_shutdown();
         }
     }
     ctx.shutdown.forget(shutdown);
