@@ -165,7 +165,15 @@ async fn a_recipient_who_moves_or_adds_a_device_elsewhere_still_gets_everything(
     assert_ne!(laptop.status().server_id, bob_server, "round robin puts it elsewhere");
     alice.send_to_user("bob", "second").await.expect("acked");
     assert_eq!(next_message(&mut bob, WAIT).await.text(), "second");
-    assert_eq!(next_message(&mut laptop, WAIT).await.text(), "second", "reached despite the cached route");
+    // The laptop is a new device, so it starts at the oldest retained entry (FRESH). That may still
+    // be "first": the phone's ack of it reaches the store within 50 ms, and trimming acknowledged
+    // entries is the server's choice (CIM-8.3-8). What must arrive despite the cached route is
+    // "second".
+    let mut got = next_message(&mut laptop, WAIT).await.text();
+    if got == "first" {
+        got = next_message(&mut laptop, WAIT).await.text();
+    }
+    assert_eq!(got, "second", "reached despite the cached route");
     // ...and the phone leaves its server and comes back on another.
     bob.close().await;
     let mut phone = login_as(&url, "bob", "phone").await;
