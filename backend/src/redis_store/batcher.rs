@@ -170,22 +170,18 @@ async fn flush(batch: Vec<Pending>, script: &redis::Script, mut target: BatchTar
         replies.push(reply);
         recipients.push(message.recipients);
     }
-    let answer = invocation.invoke_async::<Vec<redis::Value>>(&mut target.connection).await;
+    let answer = match invocation.invoke_async::<Vec<redis::Value>>(&mut target.connection).await {
+        Ok(results) if results.len() == replies.len() => Ok(results),
+        Ok(results) => Err(StoreError::Unavailable(format!(
+            "the accept script answered {} results for {} messages",
+            results.len(),
+            replies.len()
+        ))),
+        Err(error) => Err(unavailable(error)),
+    };
     let results = match answer {
-        Ok(results) if results.len() == replies.len() => results,
-        Ok(results) => {
-            let error = StoreError::Unavailable(format!(
-                "the accept script answered {} results for {} messages",
-                results.len(),
-                replies.len()
-            ));
-            for reply in replies {
-                let _ = reply.send(Err(error.clone()));
-            }
-            return;
-        }
+        Ok(results) => results,
         Err(error) => {
-            let error = unavailable(error);
             for reply in replies {
                 let _ = reply.send(Err(error.clone()));
             }
