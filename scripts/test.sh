@@ -9,6 +9,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# Only what a fresh Debian machine has, plus the Rust toolchain: a tool installed by hand
+# elsewhere (a pip-installed maturin in /usr/local/bin or ~/.local/bin) must not make this
+# script pass here and fail on a fresh machine. Everything else it needs, it installs.
+cargo_dir=$(dirname "$(command -v cargo 2>/dev/null || echo "$HOME/.cargo/bin/cargo")")
+export PATH="$cargo_dir:/usr/sbin:/usr/bin:/sbin:/bin"
+export PYTHONNOUSERSITE=1
+
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/cim/target}"
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 # Incremental state is useless for one full build per run and grew the cache by 18 GB.
@@ -144,7 +151,8 @@ venv="$HOME/.cache/cim/venv"
 [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
 "$venv/bin/pip" install -q "maturin>=1.9.4,<2" "pytest>=8"
 # A dev-profile build reuses the workspace's debug artifacts; `pip install` alone builds release.
-MATURIN_PEP517_ARGS="--profile dev" "$venv/bin/pip" install -q --no-build-isolation --force-reinstall \
+# Without build isolation the PEP 517 hook runs `maturin` from PATH: the virtualenv's own.
+PATH="$venv/bin:$PATH" MATURIN_PEP517_ARGS="--profile dev" "$venv/bin/pip" install -q --no-build-isolation --force-reinstall \
     ./sdk-bindings/python
 CIM_BIN="$CARGO_TARGET_DIR/debug/cim" "$venv/bin/python" -m pytest -q sdk-bindings/python/tests
 
