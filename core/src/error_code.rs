@@ -93,6 +93,8 @@ registry! {
     RATE_LIMITED = 3003, After;
     /// The client message id is empty or longer than 64 bytes.
     INVALID_CLIENT_MSG_ID = 3004, No;
+    /// An inbox of a recipient holds as many entries as the server allows, in all or from this sender.
+    INBOX_FULL = 3005, No;
     /// The user already has the maximum number of sessions.
     TOO_MANY_SESSIONS = 4000, No;
     /// The peer does not read fast enough; its send queue overflowed.
@@ -103,6 +105,8 @@ registry! {
     UNAVAILABLE = 5001, After;
     /// The server is shutting down and accepts no new work.
     SHUTTING_DOWN = 5002, After;
+    /// The store failed while storing the message: it may or may not be stored; send it again with the same client message id.
+    OUTCOME_UNKNOWN = 5003, After;
     /// The user name or group id is already taken.
     ALREADY_EXISTS = 6000, No;
     /// The user, group or server named in a route call does not exist.
@@ -115,7 +119,8 @@ impl ErrorCode {
     /// Whether the code may reject a single Send (an `Error` with `client_msg_id`, spec
     /// §11.1). Every code may also be fatal.
     pub fn is_per_message(self) -> bool {
-        (3000..4000).contains(&self.0) || matches!(self, Self::FORBIDDEN | Self::UNAVAILABLE)
+        (3000..4000).contains(&self.0)
+            || matches!(self, Self::FORBIDDEN | Self::UNAVAILABLE | Self::OUTCOME_UNKNOWN)
     }
 }
 

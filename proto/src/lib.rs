@@ -13,3 +13,8 @@ pub mod v1 {
 
 /// The encoded `FileDescriptorSet` of `cim/v1/*.proto` as compiled into this crate.
 pub const DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/cim_v1_descriptor.binpb"));
+
+/// The encoded `FileDescriptorSet` of the public route API only (`frame.proto` and
+/// `route.proto`, not `internal.proto`): what a route offers through gRPC reflection.
+pub const PUBLIC_DESCRIPTOR_SET: &[u8] =
+    include_bytes!(concat!(env!("OUT_DIR"), "/cim_v1_public_descriptor.binpb"));

@@ -29,6 +29,10 @@ pub struct Identity {
     pub device_id: Option<String>,
     /// The login the token belongs to, for revocation checks (CIM-5.2-6).
     pub login_id: Option<String>,
+    /// The generation of the account the token was issued for, if the token names one: an
+    /// account re-created under the same id after data loss has another, and the server refuses
+    /// the old account's tokens (CIM-5.2-10).
+    pub account_generation: Option<u64>,
 }
 
 /// Limits one connection is held to (spec §10), announced in `Welcome`.
@@ -161,6 +165,8 @@ pub struct HelloInfo {
     pub client_name: String,
     /// The login the token belongs to, if the verifier knows it.
     pub login_id: Option<String>,
+    /// The account generation the token names, if the verifier knows it.
+    pub account_generation: Option<u64>,
 }
 
 /// What the server decided in answer to a Hello.
@@ -612,6 +618,7 @@ impl ServerSession {
             resume: hello.resume.filter(|point| point.epoch != 0),
             client_name: hello.client_name,
             login_id: identity.login_id,
+            account_generation: identity.account_generation,
         }));
     }
 
