@@ -3,10 +3,10 @@
 
 use std::sync::Arc;
 
-use crate::{MemoryRegistry, MemoryStore, RedisStore, Registry, Store, ZooKeeperRegistry};
+use crate::{InboxLimits, MemoryRegistry, MemoryStore, RedisStore, Registry, Store, ZooKeeperRegistry};
 
 /// The backend flags every binary shares.
-#[derive(clap::Args, Clone, Debug, Default)]
+#[derive(clap::Args, Clone, Debug)]
 pub struct BackendArgs {
     /// Redis holding accounts, sessions, inboxes and groups (`redis://host:port`; for a
     /// Redis Cluster any node or several, comma-separated: it is detected)
@@ -27,14 +27,36 @@ pub struct BackendArgs {
     /// is offered to logins) for about this long.
     #[arg(long, env = "CIM_ZOOKEEPER_SESSION_TIMEOUT_SECS", value_name = "SECS", default_value_t = 6)]
     pub zookeeper_session_timeout_secs: u64,
+    /// Most entries an inbox holds; beyond it senders are refused with INBOX_FULL, and nothing
+    /// is dropped unread to make room.
+    #[arg(long, env = "CIM_INBOX_LIMIT", value_name = "N", default_value_t = InboxLimits::default().max_entries)]
+    pub inbox_limit: u64,
+    /// Most entries of one sender in another user's inbox, so that no one can fill it.
+    #[arg(long, env = "CIM_INBOX_LIMIT_PER_SENDER", value_name = "N", default_value_t = InboxLimits::default().max_entries_per_sender)]
+    pub inbox_limit_per_sender: u64,
+    /// Days an entry stays in an inbox when some device has not acknowledged it; then it is
+    /// removed unread and that device's next resume reports a GAP.
+    #[arg(long, env = "CIM_INBOX_RETENTION_DAYS", value_name = "DAYS", default_value_t = 7)]
+    pub inbox_retention_days: u64,
 }
 
 impl BackendArgs {
+    /// The inbox limits these flags set.
+    pub fn inbox_limits(&self) -> InboxLimits {
+        InboxLimits {
+            max_entries: self.inbox_limit.max(1),
+            max_entries_per_sender: self.inbox_limit_per_sender.max(1),
+            retention_ms: self.inbox_retention_days.max(1).saturating_mul(24 * 60 * 60 * 1000),
+        }
+    }
+
     /// Connects to the chosen store; the error is one line a person can act on.
     pub async fn store(&self) -> Result<Arc<dyn Store>, String> {
         match &self.redis {
             Some(url) => {
-                let store = RedisStore::connect(url, &self.redis_prefix).await.map_err(startup_error)?;
+                let store = RedisStore::connect_with(url, &self.redis_prefix, self.inbox_limits())
+                    .await
+                    .map_err(startup_error)?;
                 tracing::info!(store = %store.describe(), "store: Redis");
                 Ok(Arc::new(store))
             }
@@ -42,7 +64,7 @@ impl BackendArgs {
                 tracing::warn!(
                     "no --redis: accounts, sessions and inboxes are kept in memory and lost on exit"
                 );
-                Ok(Arc::new(MemoryStore::new()))
+                Ok(Arc::new(MemoryStore::with_limits(self.inbox_limits())))
             }
         }
     }

@@ -22,9 +22,14 @@ use async_trait::async_trait;
 use cim_core::wire;
 use cim_proto::v1::internal_push_client::InternalPushClient;
 use tokio::sync::mpsc;
+use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Channel, Endpoint};
 
-use crate::{Fanout, Registry, Store};
+use crate::internal_auth::SignCalls;
+use crate::{Fanout, InternalAuth, Registry, Store};
+
+/// A client of another server's internal push service, every call signed (spec §15.2).
+type PushClient = InternalPushClient<InterceptedService<Channel, SignCalls>>;
 
 /// Delivers to this process's sessions (if it has any) and to every other server's.
 pub struct ClusterFanout {
@@ -41,6 +46,8 @@ pub struct ClusterFanout {
     routes: Arc<Mutex<HashMap<String, CachedRoute>>>,
     route_hits: AtomicU64,
     route_misses: AtomicU64,
+    /// Signs the calls, so that other servers know they come from this deployment.
+    auth: InternalAuth,
 }
 
 /// How often the route cache answered, for `/metrics`.
@@ -71,12 +78,14 @@ struct CachedRoute {
 }
 
 impl ClusterFanout {
-    /// Fan-out for server `server_id` (empty for a route) with its local sessions in `local`.
+    /// Fan-out for server `server_id` (empty for a route) with its local sessions in `local`,
+    /// signing its calls with `auth` (the deployment's, from its token secret).
     pub fn new(
         server_id: impl Into<String>,
         local: Option<Arc<dyn Fanout>>,
         store: Arc<dyn Store>,
         registry: Arc<dyn Registry>,
+        auth: InternalAuth,
     ) -> Self {
         let servers = registry.watch();
         Self {
@@ -89,6 +98,7 @@ impl ClusterFanout {
             routes: Arc::new(Mutex::new(HashMap::new())),
             route_hits: AtomicU64::new(0),
             route_misses: AtomicU64::new(0),
+            auth,
         }
     }
 
@@ -116,7 +126,7 @@ impl ClusterFanout {
             server_id: server_id.to_owned(),
             endpoint: endpoint.to_owned(),
             from_server_id: self.server_id.clone(),
-            client: InternalPushClient::new(channel),
+            client: self.client(channel),
             routes: self.routes.clone(),
         };
         tokio::spawn(peer.run(rx));
@@ -171,6 +181,10 @@ impl ClusterFanout {
         Some(channel)
     }
 
+    fn client(&self, channel: Channel) -> PushClient {
+        InternalPushClient::with_interceptor(channel, self.auth.signer())
+    }
+
     /// Internal endpoints of the other live servers, by server id.
     fn peers(&self) -> BTreeMap<String, String> {
         self.servers
@@ -191,7 +205,7 @@ struct Peer {
     server_id: String,
     endpoint: String,
     from_server_id: String,
-    client: InternalPushClient<Channel>,
+    client: PushClient,
     routes: Arc<Mutex<HashMap<String, CachedRoute>>>,
 }
 
@@ -289,7 +303,7 @@ impl Fanout for ClusterFanout {
                 session_id: session_id.unwrap_or_default().to_owned(),
                 reason: reason as i32,
             };
-            match InternalPushClient::new(channel).end_sessions(request).await {
+            match self.client(channel).end_sessions(request).await {
                 Ok(response) => ended += response.into_inner().ended,
                 Err(status) => {
                     tracing::debug!(%server, error = %status, "could not end sessions on another server")

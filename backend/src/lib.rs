@@ -10,7 +10,9 @@ mod choice;
 mod cluster_fanout;
 pub mod config_file;
 mod fanout;
+mod internal_auth;
 pub mod jwt;
+pub mod listener;
 pub mod logging;
 mod memory;
 mod message_id;
@@ -19,6 +21,7 @@ mod password;
 pub mod process;
 mod redis_store;
 mod registry;
+pub mod secret;
 mod store;
 #[cfg(feature = "testsuite")]
 pub mod testsuite;
@@ -28,15 +31,21 @@ mod zookeeper_registry;
 pub use choice::BackendArgs;
 pub use cluster_fanout::{ClusterFanout, ROUTE_CACHE_TTL, RouteCacheStats};
 pub use fanout::Fanout;
-pub use memory::{DEFAULT_INBOX_CAP, MemoryRegistry, MemoryStore};
+pub use internal_auth::{INTERNAL_AUTH_METADATA, InternalAuth, InternalAuthError, SignCalls, VerifyCalls};
+pub use memory::{MemoryRegistry, MemoryStore};
 pub use message_id::MessageIds;
-pub use password::{hash_password, hash_password_bounded, verify_password, verify_password_bounded};
+pub use password::{
+    HashingError, hash_password, hash_password_bounded, verify_password, verify_password_bounded,
+};
 pub use redis_store::RedisStore;
 pub use registry::{Registry, RegistryError};
 pub use store::{
-    Accepted, GroupRecord, InboxHead, NewMessage, OnlinePage, SessionRecord, Store, StoreError, UserRecord,
+    Accepted, GroupRecord, InboxHead, InboxLimits, NewMessage, OnlinePage, RateCount, SessionRecord, Store,
+    StoreError, UserRecord,
 };
-pub use token::{CLOCK_SKEW_MS, DEFAULT_TOKEN_LIFETIME_MS, TokenClaims, TokenError, TokenKeys};
+pub use token::{
+    CLOCK_SKEW_MS, DEFAULT_TOKEN_LIFETIME_MS, TokenClaims, TokenError, TokenKeys, token_names_account,
+};
 pub use zookeeper_registry::ZooKeeperRegistry;
 
 /// A hash map on the message path, looked up several times per message. aHash, keyed at

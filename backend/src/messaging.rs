@@ -2,6 +2,7 @@
 //! resolve the recipients, store in every inbox (deduped), then push.
 
 use std::sync::Mutex;
+use std::time::Duration;
 
 use bytes::Bytes;
 use cim_core::ErrorCode;
@@ -27,21 +28,45 @@ pub struct Outgoing {
 /// Why a message was not accepted: a registry code and an explanation.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Rejection {
-    /// Registry code (per-message codes, or UNAVAILABLE).
+    /// Registry code (per-message codes, UNAVAILABLE or OUTCOME_UNKNOWN).
     pub code: ErrorCode,
     /// For people.
     pub message: String,
+    /// How long the sender should wait before sending it again, when it may.
+    pub retry_after: Duration,
 }
 
 impl Rejection {
     fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        Self { code, message: message.into() }
+        Self { code, message: message.into(), retry_after: Duration::ZERO }
     }
 }
 
+/// How long a sender waits before sending again after the store failed.
+const STORE_RETRY_AFTER: Duration = Duration::from_secs(1);
+
 impl From<StoreError> for Rejection {
     fn from(error: StoreError) -> Self {
-        Self::new(ErrorCode::UNAVAILABLE, format!("store unavailable: {error}"))
+        match error {
+            StoreError::InboxFull(user) => Self::new(
+                ErrorCode::INBOX_FULL,
+                format!("the inbox of {user} is full; send it again once they have read some of it"),
+            ),
+            // The store may have stored it: the answer to the same Send again tells (CIM-7.2-9).
+            StoreError::OutcomeUnknown(why) => Self {
+                retry_after: STORE_RETRY_AFTER,
+                ..Self::new(
+                    ErrorCode::OUTCOME_UNKNOWN,
+                    format!(
+                        "the store failed while storing it ({why}); send it again with the same client_msg_id"
+                    ),
+                )
+            },
+            error => Self {
+                retry_after: STORE_RETRY_AFTER,
+                ..Self::new(ErrorCode::UNAVAILABLE, format!("not stored: {error}"))
+            },
+        }
     }
 }
 

@@ -18,19 +18,19 @@ pub async fn shutdown_signal() {
     let _ = tokio::signal::ctrl_c().await;
 }
 
-/// Checks a token secret given on the command line (spec §5.5 asks for 32 random bytes).
+/// Checks a token secret given on the command line (spec §5.5 asks for 32 random bytes);
+/// the error names the option and how to generate a good secret, never the secret itself.
 pub fn check_token_secret(secret: &str) -> Result<(), String> {
-    if secret.len() < 32 {
-        return Err("--token-secret must be at least 32 bytes (it signs session tokens)".to_owned());
-    }
-    Ok(())
+    crate::secret::check_secret(secret).map_err(|weakness| {
+        crate::secret::explain_weak_secret("--token-secret (CIM_TOKEN_SECRET)", &weakness)
+    })
 }
 
 /// The flags a route and a server share: the token secret, the backends and logging.
 #[derive(clap::Args, Clone, Debug)]
 pub struct NodeArgs {
-    /// Secret shared by the deployment's routes and servers to sign session tokens
-    /// (at least 32 bytes).
+    /// Secret shared by the deployment's routes and servers to sign session tokens and
+    /// their internal calls: 32 random bytes or more, e.g. from `openssl rand -hex 32`.
     #[arg(long, env = "CIM_TOKEN_SECRET", hide_env_values = true)]
     pub token_secret: String,
     /// Store and registry.

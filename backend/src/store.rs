@@ -17,20 +17,68 @@ pub enum StoreError {
     /// The caller may not do this (e.g. not a member).
     #[error("{0}")]
     Forbidden(String),
-    /// The backend cannot be reached or failed; the call may be retried.
+    /// The backend cannot be reached or failed before it did anything; the call may be
+    /// retried.
     #[error("store unavailable: {0}")]
     Unavailable(String),
+    /// The backend failed or timed out while the call was under way: it may or may not have
+    /// taken effect. Only calls that are safe to repeat (a message accept, deduplicated by its
+    /// client message id) report this; the caller repeats them to learn the outcome.
+    #[error("store failed mid-call, outcome unknown: {0}")]
+    OutcomeUnknown(String),
+    /// A recipient's inbox holds as many entries as the store allows, in all or from this
+    /// sender (spec CIM-8.3-10); the message was stored nowhere.
+    #[error("the inbox of {0} is full")]
+    InboxFull(String),
 }
 
-/// A built-in account.
+/// How much an inbox may hold (spec §8.3). Entries leave an inbox when every known device has
+/// acknowledged them, or unread when they are older than the retention period; a full inbox
+/// refuses new messages rather than drop old ones.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct InboxLimits {
+    /// Most entries one inbox holds.
+    pub max_entries: u64,
+    /// Most entries of one sender in another user's inbox, so that one sender cannot fill it.
+    pub max_entries_per_sender: u64,
+    /// How long an entry is kept when some device has not acknowledged it, in ms.
+    pub retention_ms: u64,
+}
+
+impl Default for InboxLimits {
+    /// 100,000 entries, 10,000 of them from one sender, kept 7 days.
+    fn default() -> Self {
+        Self { max_entries: 100_000, max_entries_per_sender: 10_000, retention_ms: 7 * 24 * 60 * 60 * 1000 }
+    }
+}
+
+/// An account.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct UserRecord {
     /// Stable id; in the reference route equal to the user name.
     pub user_id: String,
     /// Display and login name.
     pub user_name: String,
-    /// PHC string of the password hash; empty for accounts created by a JWT login.
-    pub password_hash: String,
+    /// PHC string of the password hash of an account created by Register; `None` for an
+    /// account created by a JWT login, whose identity is the app backend's (spec §5.3): no
+    /// password ever logs in to it, and no JWT to an account that has one.
+    pub password_hash: Option<String>,
+    /// Chosen at random when the account is created. Tokens name it, so that an account
+    /// created again under the same id, after the store lost the first, does not accept the
+    /// first one's tokens (spec CIM-5.2-10).
+    pub generation: u64,
+}
+
+impl UserRecord {
+    /// A new account's record, with a fresh generation.
+    pub fn new(
+        user_id: impl Into<String>,
+        user_name: impl Into<String>,
+        password_hash: Option<String>,
+    ) -> Self {
+        let generation = u64::from_le_bytes(crate::random_bytes::<8>()).max(1);
+        Self { user_id: user_id.into(), user_name: user_name.into(), password_hash, generation }
+    }
 }
 
 /// A connected session, as recorded for presence.
@@ -119,6 +167,15 @@ pub struct InboxHead {
     pub next_seq: u64,
 }
 
+/// What a rate counter has seen in its current window (see [`Store::rate_hit`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RateCount {
+    /// Events counted in the window so far.
+    pub count: u64,
+    /// Milliseconds until the window ends and the count starts over; 0 without a window.
+    pub resets_in_ms: u64,
+}
+
 /// A named group.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct GroupRecord {
@@ -186,6 +243,13 @@ pub trait Store: Send + Sync + 'static {
     /// Records the device's acknowledged position (never moving it back) and trims entries
     /// every known device has acknowledged.
     async fn ack_inbox(&self, user_id: &str, device_id: &str, up_to_seq: u64) -> Result<(), StoreError>;
+
+    /// The count of the rate counter `key` in its current window (0 when none is running).
+    /// Counters live in the store so that every route of a deployment counts together.
+    async fn rate_count(&self, key: &str) -> Result<RateCount, StoreError>;
+    /// Counts one event on the rate counter `key`, starting a window of `window_ms` when
+    /// none is running, and returns the count with this event.
+    async fn rate_hit(&self, key: &str, window_ms: u64) -> Result<RateCount, StoreError>;
 
     /// Creates a group with `creator` and `members`; `AlreadyExists` or `NotFound` (a member).
     async fn create_group(

@@ -18,10 +18,12 @@ use std::sync::Arc;
 use bytes::Bytes;
 use cim_core::wire::{self, recipient};
 
-use crate::{Accepted, NewMessage, Registry, SessionRecord, Store, StoreError, UserRecord};
+use crate::{
+    Accepted, InboxLimits, NewMessage, RateCount, Registry, SessionRecord, Store, StoreError, UserRecord,
+};
 
 fn user(id: &str) -> UserRecord {
-    UserRecord { user_id: id.into(), user_name: id.into(), password_hash: "$argon2id$x".into() }
+    UserRecord::new(id, id, Some("$argon2id$x".into()))
 }
 
 fn session(user: &str, id: &str, server: &str) -> SessionRecord {
@@ -53,9 +55,10 @@ fn message(sender: &str, client_msg_id: &str, recipients: &[&str], text: &str) -
 /// Runs every store check, each on a fresh store from `make`.
 pub async fn store_suite<F, Fut>(make: F)
 where
-    F: Fn() -> Fut,
+    F: Fn(InboxLimits) -> Fut,
     Fut: Future<Output = Arc<dyn Store>>,
 {
+    let make = || make(InboxLimits::default());
     accounts(make().await).await;
     presence(make().await).await;
     presence_lapses_unless_refreshed(make().await).await;
@@ -64,16 +67,128 @@ where
     inbox_acks_trim_per_device(make().await).await;
     concurrent_accepts_keep_inboxes_contiguous(make().await).await;
     groups(make().await).await;
+    rate_counters(make().await).await;
+}
+
+/// The checks of inbox limits and retention, each on a fresh store from `make` with the
+/// limits it needs.
+pub async fn inbox_limits_suite<F, Fut>(make: F)
+where
+    F: Fn(InboxLimits) -> Fut,
+    Fut: Future<Output = Arc<dyn Store>>,
+{
+    let limits = InboxLimits { max_entries: 4, max_entries_per_sender: 2, ..InboxLimits::default() };
+    full_inboxes_refuse_senders_and_drop_nothing(make(limits).await).await;
+    let limits = InboxLimits { max_entries: 2, max_entries_per_sender: 2, retention_ms: 300 };
+    entries_past_retention_leave_unread_and_free_room(make(limits).await).await;
+}
+
+/// A full inbox, in all or from one sender, refuses new messages and keeps every entry a
+/// device has not acknowledged (spec CIM-8.3-7, CIM-8.3-10).
+async fn full_inboxes_refuse_senders_and_drop_nothing(store: Arc<dyn Store>) {
+    // The limits are 4 entries, 2 from one sender.
+    for i in 0..2 {
+        assert!(matches!(
+            store.accept_message(message("spammer", &format!("s{i}"), &["bob"], "spam")).await,
+            Ok(Accepted::Stored { .. })
+        ));
+    }
+    let refused = store.accept_message(message("spammer", "s2", &["bob"], "spam")).await;
+    assert_eq!(refused, Err(StoreError::InboxFull("bob".into())), "one sender holds at most its share");
+    for i in 0..2 {
+        assert!(matches!(
+            store.accept_message(message("friend", &format!("f{i}"), &["bob"], "hi")).await,
+            Ok(Accepted::Stored { .. })
+        ));
+    }
+    let refused = store.accept_message(message("carol", "c0", &["bob"], "hello")).await;
+    assert_eq!(refused, Err(StoreError::InboxFull("bob".into())), "the inbox holds at most 4");
+    // A message for several inboxes is refused whole when one is full, and stored in none.
+    let refused = store.accept_message(message("dave", "d0", &["alice", "bob"], "hi all")).await;
+    assert_eq!(refused, Err(StoreError::InboxFull("bob".into())));
+    assert!(store.read_inbox("alice", 0, 10).await.unwrap().is_empty(), "nothing stored for alice");
+    // Nothing was dropped to make room: the four entries are all there, in order.
+    let held: Vec<String> =
+        store.read_inbox("bob", 0, 10).await.unwrap().into_iter().map(|d| d.message_id).collect();
+    assert_eq!(held, ["id-spammer-s0", "id-spammer-s1", "id-friend-f0", "id-friend-f1"]);
+    // Once bob's device has read the spam, there is room, and the refused message was not
+    // remembered as accepted: sent again with the same id, it is stored.
+    store.ack_inbox("bob", "phone", 0).await.unwrap();
+    let head = store.inbox_head("bob").await.unwrap();
+    store.ack_inbox("bob", "phone", head.first_seq + 1).await.unwrap();
+    assert!(matches!(
+        store.accept_message(message("spammer", "s2", &["bob"], "spam")).await,
+        Ok(Accepted::Stored { .. })
+    ));
+    assert!(matches!(
+        store.accept_message(message("dave", "d0", &["alice", "bob"], "hi all")).await,
+        Ok(Accepted::Stored { .. })
+    ));
+    assert_eq!(
+        store.accept_message(message("carol", "c0", &["bob"], "hello")).await,
+        Err(StoreError::InboxFull("bob".into())),
+        "full again"
+    );
+}
+
+/// Entries older than the retention period leave the inbox unread, so a device that had not
+/// acknowledged them resumes to a GAP, and their room is free again (spec CIM-8.3-7).
+async fn entries_past_retention_leave_unread_and_free_room(store: Arc<dyn Store>) {
+    // The limit is 2 entries, kept 300 ms.
+    for i in 0..2 {
+        store.accept_message(message("alice", &format!("old{i}"), &["bob"], "old")).await.unwrap();
+    }
+    let first = store.inbox_head("bob").await.unwrap().first_seq;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        match store.accept_message(message("alice", "new", &["bob"], "new")).await {
+            Ok(Accepted::Stored { .. }) => break,
+            Err(StoreError::InboxFull(_)) => {}
+            other => panic!("{other:?}"),
+        }
+        assert!(std::time::Instant::now() < deadline, "the expired entries never made room");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let left: Vec<String> =
+        store.read_inbox("bob", 0, 10).await.unwrap().into_iter().map(|d| d.message_id).collect();
+    assert_eq!(left, ["id-alice-new"], "the expired entries are gone, unread");
+    let head = store.inbox_head("bob").await.unwrap();
+    assert!(head.first_seq > first + 1, "the oldest retained entry moved past them: a resume there is a GAP");
+}
+
+async fn rate_counters(store: Arc<dyn Store>) {
+    assert_eq!(store.rate_count("login:alice").await.unwrap(), RateCount::default());
+    for n in 1..=3 {
+        let hit = store.rate_hit("login:alice", 60_000).await.unwrap();
+        assert_eq!(hit.count, n);
+        assert!(hit.resets_in_ms > 0 && hit.resets_in_ms <= 60_000, "{hit:?}");
+    }
+    assert_eq!(store.rate_count("login:alice").await.unwrap().count, 3);
+    assert_eq!(store.rate_count("login:bob").await.unwrap().count, 0, "counters are apart");
+    // A window ends and the count starts over.
+    store.rate_hit("short", 50).await.unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while store.rate_count("short").await.unwrap().count > 0 {
+        assert!(std::time::Instant::now() < deadline, "the window never ended");
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert_eq!(store.rate_hit("short", 50).await.unwrap().count, 1);
 }
 
 async fn accounts(store: Arc<dyn Store>) {
     store.health().await.unwrap();
-    store.create_user(user("alice")).await.unwrap();
+    let alice = user("alice");
+    store.create_user(alice.clone()).await.unwrap();
     store.create_user(user("alicia")).await.unwrap();
     store.create_user(user("bob")).await.unwrap();
     assert!(matches!(store.create_user(user("alice")).await, Err(StoreError::AlreadyExists(_))));
-    assert_eq!(store.user("alice").await.unwrap(), Some(user("alice")));
+    assert_eq!(store.user("alice").await.unwrap(), Some(alice.clone()), "hash and generation kept");
     assert_eq!(store.user("nobody").await.unwrap(), None);
+    // An account of a JWT login has no password, and stays without one.
+    let app_user = UserRecord::new("app-7", "Seven", None);
+    store.create_user(app_user.clone()).await.unwrap();
+    assert_eq!(store.user("app-7").await.unwrap(), Some(app_user));
+    assert_ne!(user("alice").generation, alice.generation, "each account its own generation");
     let names: Vec<String> =
         store.users_by_prefix("ali", 10).await.unwrap().into_iter().map(|u| u.user_name).collect();
     assert_eq!(names, ["alice", "alicia"]);
@@ -334,6 +449,24 @@ impl RedisServer {
     /// The process id while it runs.
     pub fn pid(&self) -> Option<u32> {
         self.child.as_ref().map(std::process::Child::id)
+    }
+
+    /// Freezes the server (`SIGSTOP`): connections stay open, calls go unanswered until
+    /// [`thaw`](Self::thaw), and are carried out then.
+    pub fn freeze(&self) {
+        self.signal("-STOP");
+    }
+
+    /// Lets a frozen server run again (`SIGCONT`).
+    pub fn thaw(&self) {
+        self.signal("-CONT");
+    }
+
+    fn signal(&self, signal: &str) {
+        if let Some(pid) = self.pid() {
+            let status = std::process::Command::new("kill").args([signal, &pid.to_string()]).status();
+            assert!(status.is_ok_and(|s| s.success()), "kill {signal} {pid}");
+        }
     }
 
     /// Kills the server (`SIGKILL`) and waits for it to exit.

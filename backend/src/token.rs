@@ -35,6 +35,22 @@ pub struct TokenClaims {
     pub iat: u64,
     /// Expires at, ms since the Unix epoch.
     pub exp: u64,
+    /// The generation of the user's account when the token was issued; absent in tokens
+    /// issued before v1.0.1, which are then checked against the account's existence only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acc: Option<u64>,
+}
+
+/// Whether a token whose `acc` claim is `acc` still belongs to `account`, the account the
+/// store now holds under the token's user id (spec CIM-5.2-10): it must exist, and be the
+/// generation the token was issued for. Tokens without `acc` (issued before v1.0.1) need
+/// only the account to exist.
+pub fn token_names_account(acc: Option<u64>, account: Option<&crate::UserRecord>) -> bool {
+    match (acc, account) {
+        (_, None) => false,
+        (None, Some(_)) => true,
+        (Some(generation), Some(account)) => account.generation == generation,
+    }
 }
 
 /// Why a token was refused.
@@ -78,6 +94,16 @@ impl TokenKeys {
     /// Keys from a secret; at least 32 bytes is recommended (spec §5.5).
     pub fn new(secret: impl Into<Vec<u8>>) -> Self {
         Self { secret: secret.into() }
+    }
+
+    /// Whether `candidate` is this deployment's token secret (compared in constant time).
+    pub fn is_secret(&self, candidate: &[u8]) -> bool {
+        candidate.len() == self.secret.len() && bool::from(candidate.ct_eq(&self.secret))
+    }
+
+    /// The key that signs calls between this deployment's processes (spec §15.2).
+    pub fn internal_auth(&self) -> crate::InternalAuth {
+        crate::InternalAuth::derive(&self.secret)
     }
 
     /// Keys with a fresh random secret, for a single-process deployment.
@@ -128,14 +154,26 @@ impl TokenKeys {
     pub fn new_claims(user: &str, device: &str, lifetime_ms: u64) -> TokenClaims {
         let now = now_ms();
         let lid: String = random_bytes::<16>().iter().map(|b| format!("{b:02x}")).collect();
-        TokenClaims { sub: user.to_owned(), dev: device.to_owned(), lid, iat: now, exp: now + lifetime_ms }
+        TokenClaims {
+            sub: user.to_owned(),
+            dev: device.to_owned(),
+            lid,
+            iat: now,
+            exp: now + lifetime_ms,
+            acc: None,
+        }
     }
 }
 
 impl TokenVerifier for TokenKeys {
     fn verify(&self, token: &str) -> Result<Identity, ErrorCode> {
         let claims = TokenKeys::verify(self, token, now_ms()).map_err(|e| e.code())?;
-        Ok(Identity { user_id: claims.sub, device_id: Some(claims.dev), login_id: Some(claims.lid) })
+        Ok(Identity {
+            user_id: claims.sub,
+            device_id: Some(claims.dev),
+            login_id: Some(claims.lid),
+            account_generation: claims.acc,
+        })
     }
 }
 
@@ -144,7 +182,7 @@ mod tests {
     use super::*;
 
     fn claims(exp: u64) -> TokenClaims {
-        TokenClaims { sub: "alice".into(), dev: "phone".into(), lid: "l1".into(), iat: 0, exp }
+        TokenClaims { sub: "alice".into(), dev: "phone".into(), lid: "l1".into(), iat: 0, exp, acc: Some(7) }
     }
 
     #[test]

@@ -10,11 +10,21 @@ use cim_backend::{RedisStore, Store, StoreError};
 async fn redis_store_passes_the_backend_suite() {
     let redis = RedisServer::start();
     let next = AtomicU32::new(0);
-    testsuite::store_suite(|| {
+    testsuite::store_suite(|limits| {
         // A fresh keyspace per check: a prefix of its own.
         let prefix = format!("t{}:", next.fetch_add(1, Ordering::Relaxed));
         let url = redis.url.clone();
-        async move { Arc::new(RedisStore::connect(&url, &prefix).await.expect("redis")) as Arc<dyn Store> }
+        async move {
+            Arc::new(RedisStore::connect_with(&url, &prefix, limits).await.expect("redis")) as Arc<dyn Store>
+        }
+    })
+    .await;
+    testsuite::inbox_limits_suite(|limits| {
+        let prefix = format!("t{}:", next.fetch_add(1, Ordering::Relaxed));
+        let url = redis.url.clone();
+        async move {
+            Arc::new(RedisStore::connect_with(&url, &prefix, limits).await.expect("redis")) as Arc<dyn Store>
+        }
     })
     .await;
 }
@@ -34,16 +44,17 @@ async fn unreachable_redis_names_the_reason() {
 async fn redis_store_passes_the_backend_suite_on_a_redis_cluster() {
     let cluster = RedisCluster::start();
     let next = AtomicU32::new(0);
-    testsuite::store_suite(|| {
+    let make = |limits| {
         let prefix = format!("t{}:", next.fetch_add(1, Ordering::Relaxed));
         let url = cluster.url.clone();
         async move {
-            let store = RedisStore::connect(&url, &prefix).await.expect("redis cluster");
+            let store = RedisStore::connect_with(&url, &prefix, limits).await.expect("redis cluster");
             assert!(store.is_cluster(), "detected as a cluster");
             Arc::new(store) as Arc<dyn Store>
         }
-    })
-    .await;
+    };
+    testsuite::store_suite(make).await;
+    testsuite::inbox_limits_suite(make).await;
 }
 
 #[tokio::test]
@@ -55,11 +66,7 @@ async fn any_single_node_of_a_cluster_is_enough_to_connect() {
     assert!(store.describe().starts_with("redis cluster "), "{}", store.describe());
     // Users land in different slots, on different nodes: a group and a message span them.
     for user in ["ann", "ben", "cat", "dan"] {
-        let record = cim_backend::UserRecord {
-            user_id: user.into(),
-            user_name: user.into(),
-            password_hash: "$argon2id$x".into(),
-        };
+        let record = cim_backend::UserRecord::new(user, user, Some("$argon2id$x".into()));
         store.create_user(record).await.expect("created");
     }
     let members: Vec<String> = ["ben", "cat", "dan"].iter().map(|s| s.to_string()).collect();

@@ -4,4 +4,4 @@ mod registry;
 mod store;
 
 pub use registry::MemoryRegistry;
-pub use store::{DEFAULT_INBOX_CAP, MemoryStore};
+pub use store::MemoryStore;

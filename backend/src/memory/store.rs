@@ -10,11 +10,12 @@ use cim_core::wire;
 
 use crate::IdMap;
 use crate::store::{
-    Accepted, GroupRecord, InboxHead, NewMessage, OnlinePage, SessionRecord, Store, StoreError, UserRecord,
+    Accepted, GroupRecord, InboxHead, InboxLimits, NewMessage, OnlinePage, RateCount, SessionRecord, Store,
+    StoreError, UserRecord,
 };
 
-/// Entries an inbox keeps at most; older ones are trimmed (devices behind get `GAP`).
-pub const DEFAULT_INBOX_CAP: usize = 10_000;
+/// Above this many rate counters, those whose window has ended are swept out.
+const RATE_COUNTERS_SWEEP: usize = 100_000;
 
 /// Client message ids remembered per sender for dedupe (spec §9.1 asks for 24 hours; an
 /// in-memory store bounds by count instead).
@@ -27,7 +28,7 @@ pub struct MemoryStore {
     /// Epoch of every inbox this store creates: the creation time, so that a restarted
     /// process never reuses one.
     epoch: u64,
-    inbox_cap: usize,
+    limits: InboxLimits,
 }
 
 #[derive(Default)]
@@ -39,6 +40,8 @@ struct Inner {
     inboxes: IdMap<String, Inbox>,
     dedupe: IdMap<String, Dedupe>,
     groups: BTreeMap<String, BTreeSet<String>>,
+    /// Rate counters: key -> (count, when the window ends in ms).
+    rates: HashMap<String, (u64, u64)>,
 }
 
 impl Inner {
@@ -56,24 +59,54 @@ impl Inner {
 
 struct Inbox {
     first_seq: u64,
-    entries: VecDeque<wire::Deliver>,
+    /// The entries, each with when it was appended (ms since the Unix epoch).
+    entries: VecDeque<(u64, wire::Deliver)>,
     /// device -> acknowledged seq.
     positions: IdMap<String, u64>,
+    /// sender -> entries of theirs held, for the per-sender limit.
+    per_sender: IdMap<String, u64>,
 }
 
 impl Inbox {
     fn new() -> Self {
-        Self { first_seq: 1, entries: VecDeque::new(), positions: IdMap::default() }
+        Self {
+            first_seq: 1,
+            entries: VecDeque::new(),
+            positions: IdMap::default(),
+            per_sender: IdMap::default(),
+        }
     }
 
     fn next_seq(&self) -> u64 {
         self.first_seq + self.entries.len() as u64
     }
 
-    fn trim_to(&mut self, up_to_seq: u64) {
-        while self.first_seq <= up_to_seq && self.entries.pop_front().is_some() {
-            self.first_seq += 1;
+    fn pop_front(&mut self) -> bool {
+        let Some((_, entry)) = self.entries.pop_front() else { return false };
+        self.first_seq += 1;
+        if let Some(count) = self.per_sender.get_mut(&entry.from_user_id) {
+            *count = count.saturating_sub(1);
+            if *count == 0 {
+                self.per_sender.remove(&entry.from_user_id);
+            }
         }
+        true
+    }
+
+    fn trim_to(&mut self, up_to_seq: u64) {
+        while self.first_seq <= up_to_seq && self.pop_front() {}
+    }
+
+    /// Drops the entries appended before `oldest_ms`, read or not: past the retention period
+    /// (spec CIM-8.3-7). Devices behind them learn of it as a GAP.
+    fn expire(&mut self, oldest_ms: u64) {
+        while self.entries.front().is_some_and(|(at, _)| *at < oldest_ms) && self.pop_front() {}
+    }
+
+    /// Whether one more entry from `sender` stays within `limits`.
+    fn has_room_for(&self, sender: &str, limits: &InboxLimits) -> bool {
+        (self.entries.len() as u64) < limits.max_entries
+            && self.per_sender.get(sender).copied().unwrap_or(0) < limits.max_entries_per_sender
     }
 }
 
@@ -85,15 +118,20 @@ struct Dedupe {
 }
 
 impl MemoryStore {
-    /// An empty store.
+    /// An empty store with the default inbox limits.
     pub fn new() -> Self {
-        Self::with_inbox_cap(DEFAULT_INBOX_CAP)
+        Self::with_limits(InboxLimits::default())
     }
 
-    /// An empty store whose inboxes keep at most `inbox_cap` entries.
-    pub fn with_inbox_cap(inbox_cap: usize) -> Self {
+    /// An empty store whose inboxes hold what `limits` allow.
+    pub fn with_limits(limits: InboxLimits) -> Self {
         let epoch = SystemTime::now().duration_since(UNIX_EPOCH).map_or(1, |d| d.as_millis() as u64).max(1);
-        Self { inner: Mutex::new(Inner::default()), epoch, inbox_cap: inbox_cap.max(1) }
+        Self { inner: Mutex::new(Inner::default()), epoch, limits }
+    }
+
+    /// Before this time (ms), entries are past the retention period.
+    fn retained_since(&self) -> u64 {
+        crate::now_ms().saturating_sub(self.limits.retention_ms)
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
@@ -222,7 +260,24 @@ impl Store for MemoryStore {
     }
 
     async fn accept_message(&self, message: NewMessage) -> Result<Accepted, StoreError> {
+        let retained_since = self.retained_since();
+        let now = crate::now_ms();
         let mut inner = self.lock();
+        if let Some(dedupe) = inner.dedupe.get(&message.sender)
+            && let Some((message_id, sent_at_ms)) = dedupe.ids.get(message.client_msg_id.as_str())
+        {
+            return Ok(Accepted::Duplicate { message_id: message_id.clone(), sent_at_ms: *sent_at_ms });
+        }
+        // Room in every inbox, or in none: a message is stored for all its recipients or
+        // refused to its sender (spec CIM-8.3-10), never stored for some.
+        for recipient in &message.recipients {
+            if let Some(inbox) = inner.inboxes.get_mut(recipient) {
+                inbox.expire(retained_since);
+                if !inbox.has_room_for(&message.sender, &self.limits) {
+                    return Err(StoreError::InboxFull(recipient.clone()));
+                }
+            }
+        }
         // Looked up before any key is copied: the sender and the recipients are nearly always
         // known already, and this runs once per message under the store's one lock.
         let dedupe = match inner.dedupe.get_mut(&message.sender) {
@@ -230,14 +285,8 @@ impl Store for MemoryStore {
             None => inner.dedupe.entry(message.sender.clone()).or_default(),
         };
         let client_msg_id: Arc<str> = Arc::from(message.client_msg_id.as_str());
-        match dedupe.ids.entry(client_msg_id.clone()) {
-            Entry::Occupied(seen) => {
-                let (message_id, sent_at_ms) = seen.get();
-                return Ok(Accepted::Duplicate { message_id: message_id.clone(), sent_at_ms: *sent_at_ms });
-            }
-            Entry::Vacant(slot) => {
-                slot.insert((message.message_id.clone(), message.sent_at_ms));
-            }
+        if let Entry::Vacant(slot) = dedupe.ids.entry(client_msg_id.clone()) {
+            slot.insert((message.message_id.clone(), message.sent_at_ms));
         }
         if dedupe.order.len() >= DEDUPE_PER_SENDER
             && let Some(oldest) = dedupe.order.pop_front()
@@ -253,7 +302,7 @@ impl Store for MemoryStore {
                 None => inner.inboxes.entry(recipient.clone()).or_insert_with(Inbox::new),
             };
             let seq = inbox.next_seq();
-            inbox.entries.push_back(wire::Deliver {
+            let deliver = wire::Deliver {
                 seq,
                 message_id: message.message_id.clone(),
                 from_user_id: message.sender.clone(),
@@ -261,9 +310,13 @@ impl Store for MemoryStore {
                 content_type: message.content_type.clone(),
                 body: message.body.clone(),
                 sent_at_ms: message.sent_at_ms,
-            });
-            if inbox.entries.len() > self.inbox_cap {
-                inbox.trim_to(inbox.first_seq);
+            };
+            inbox.entries.push_back((now, deliver));
+            match inbox.per_sender.get_mut(&message.sender) {
+                Some(count) => *count += 1,
+                None => {
+                    inbox.per_sender.insert(message.sender.clone(), 1);
+                }
             }
             entries.push((recipient.clone(), seq));
         }
@@ -271,8 +324,10 @@ impl Store for MemoryStore {
     }
 
     async fn inbox_head(&self, user_id: &str) -> Result<InboxHead, StoreError> {
+        let retained_since = self.retained_since();
         let mut inner = self.lock();
         let inbox = inner.inboxes.entry(user_id.to_owned()).or_insert_with(Inbox::new);
+        inbox.expire(retained_since);
         Ok(InboxHead { epoch: self.epoch, first_seq: inbox.first_seq, next_seq: inbox.next_seq() })
     }
 
@@ -282,10 +337,12 @@ impl Store for MemoryStore {
         from_seq: u64,
         limit: usize,
     ) -> Result<Vec<wire::Deliver>, StoreError> {
-        let inner = self.lock();
-        let Some(inbox) = inner.inboxes.get(user_id) else { return Ok(Vec::new()) };
+        let retained_since = self.retained_since();
+        let mut inner = self.lock();
+        let Some(inbox) = inner.inboxes.get_mut(user_id) else { return Ok(Vec::new()) };
+        inbox.expire(retained_since);
         let skip = from_seq.saturating_sub(inbox.first_seq) as usize;
-        Ok(inbox.entries.iter().skip(skip).take(limit).cloned().collect())
+        Ok(inbox.entries.iter().skip(skip).take(limit).map(|(_, entry)| entry.clone()).collect())
     }
 
     async fn ack_inbox(&self, user_id: &str, device_id: &str, up_to_seq: u64) -> Result<(), StoreError> {
@@ -297,6 +354,31 @@ impl Store for MemoryStore {
             inbox.trim_to(lowest);
         }
         Ok(())
+    }
+
+    async fn rate_count(&self, key: &str) -> Result<RateCount, StoreError> {
+        let now = crate::now_ms();
+        Ok(match self.lock().rates.get(key) {
+            Some(&(count, ends)) if ends > now => RateCount { count, resets_in_ms: ends - now },
+            _ => RateCount::default(),
+        })
+    }
+
+    async fn rate_hit(&self, key: &str, window_ms: u64) -> Result<RateCount, StoreError> {
+        let now = crate::now_ms();
+        let mut inner = self.lock();
+        if inner.rates.len() >= RATE_COUNTERS_SWEEP {
+            inner.rates.retain(|_, (_, ends)| *ends > now);
+        }
+        let (count, ends) = match inner.rates.get_mut(key) {
+            Some(counter) => counter,
+            None => inner.rates.entry(key.to_owned()).or_insert((0, 0)),
+        };
+        if *ends <= now {
+            (*count, *ends) = (0, now + window_ms.max(1));
+        }
+        *count += 1;
+        Ok(RateCount { count: *count, resets_in_ms: *ends - now })
     }
 
     async fn create_group(

@@ -13,24 +13,43 @@ use std::sync::Arc;
 
 use tokio::sync::{Semaphore, mpsc, oneshot};
 
-use super::{Connection, DEDUPE_MS, RETENTION_MS, duplicate, unavailable};
-use crate::store::{Accepted, NewMessage, StoreError};
+use super::{Connection, DEDUPE_MS, duplicate, outcome_unknown};
+use crate::store::{Accepted, InboxLimits, NewMessage, StoreError};
 
-/// Dedupes, stores the body and appends to every recipient's inbox, for each message of a
-/// batch in turn, atomically. Keys are computed from the prefix, which only a standalone Redis
-/// allows.
+/// Dedupes, checks every recipient's inbox for room, stores the body and appends to every
+/// recipient's inbox, for each message of a batch in turn, atomically. Keys are computed from
+/// the prefix, which only a standalone Redis allows.
 ///
-/// ARGV: prefix, retention, cap, dedupe_ms, epoch, then per message: sender, client message
-/// id, message id, sent_at, body, recipient count and the recipients. Returns one array per
-/// message: `{0, "message id|sent_at"}` for a duplicate, `{1, seq…}` otherwise.
+/// ARGV: prefix, retention, the inbox limit, the per-sender limit, dedupe_ms, epoch, then per
+/// message: sender, client message id, message id, sent_at, body, recipient count and the
+/// recipients. Returns one array per message: `{0, "message id|sent_at"}` for a duplicate,
+/// `{2, recipient}` when that recipient's inbox is full (nothing stored, no dedupe record
+/// kept), `{1, seq…}` otherwise.
+///
+/// An inbox's `meta` hash counts its entries (`size`) and those of each sender (`s:<sender>`);
+/// the acknowledgement script counts them down as it trims.
 const ACCEPT_BATCH: &str = r"
-local prefix, retention, cap, dedupe_ms, epoch = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4], ARGV[5]
+local prefix, retention, max_entries, max_per_sender, dedupe_ms, epoch = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5], ARGV[6]
 local function key(user, kind) return prefix .. '{u:' .. user .. '}:' .. kind end
+local function release(meta, field)
+  if redis.call('HINCRBY', meta, field, -1) <= 0 then redis.call('HDEL', meta, field) end
+end
+-- Forgets the oldest entries of a full inbox whose body expired (past the retention period).
+local function sweep(user)
+  local meta, inbox = key(user, 'meta'), key(user, 'inbox')
+  for _, member in ipairs(redis.call('ZRANGE', inbox, 0, 99)) do
+    local message_id, owner = string.match(member, '^([^|]*)|(.*)$')
+    if not message_id or redis.call('EXISTS', key(owner, 'msg:' .. message_id)) == 1 then return end
+    redis.call('ZREM', inbox, member)
+    release(meta, 'size')
+    release(meta, 's:' .. owner)
+  end
+end
 -- Every redis.call below is paid per message: the common case (a new message to an existing
--- inbox) makes four, plus one PEXPIRE per sender and batch.
+-- inbox) makes six, plus one PEXPIRE per sender and batch.
 local expired = {}
 local results = {}
-local i = 6
+local i = 7
 while i <= #ARGV do
   local sender, client_msg_id, message_id, sent_at, body = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4]
   local count = tonumber(ARGV[i + 5])
@@ -40,35 +59,59 @@ while i <= #ARGV do
   if redis.call('HSETNX', dedupe, client_msg_id, message_id .. '|' .. sent_at) == 0 then
     table.insert(results, {0, redis.call('HGET', dedupe, client_msg_id)})
   else
-    if not expired[sender] then
-      redis.call('PEXPIRE', dedupe, dedupe_ms)
-      expired[sender] = true
-    end
-    local result = {1}
-    if count > 0 then
-      redis.call('SET', key(sender, 'msg:' .. message_id), body, 'PX', retention)
-    end
-    local member = message_id .. '|' .. sender
+    -- Room in every inbox, counted as taken; on the first full one, given back everywhere.
+    local mine = 's:' .. sender
+    local full = nil
+    local taken = first - 1
     for j = first, first + count - 1 do
-      local user = ARGV[j]
-      local meta = key(user, 'meta')
-      local next = redis.call('HINCRBY', meta, 'next', 1)
-      if next == 1 then
-        -- A new inbox: numbered from 1, in a new epoch.
-        redis.call('HSETNX', meta, 'epoch', epoch)
-        next = redis.call('HINCRBY', meta, 'next', 1)
+      local meta = key(ARGV[j], 'meta')
+      local size = redis.call('HINCRBY', meta, 'size', 1)
+      local held = redis.call('HINCRBY', meta, mine, 1)
+      taken = j
+      if size > max_entries or held > max_per_sender then
+        sweep(ARGV[j])
+        local now = redis.call('HMGET', meta, 'size', mine)
+        size, held = tonumber(now[1] or '0'), tonumber(now[2] or '0')
       end
-      local seq = next - 1
-      local inbox = key(user, 'inbox')
-      redis.call('ZADD', inbox, seq, member)
-      -- Trimming costs a ZCARD: checked every 16th entry (the inbox may pass a large cap by 15).
-      if cap <= 64 or seq % 16 == 0 then
-        local size = redis.call('ZCARD', inbox)
-        if size > cap then redis.call('ZREMRANGEBYRANK', inbox, 0, size - cap - 1) end
+      if size > max_entries or held > max_per_sender then
+        full = ARGV[j]
+        break
       end
-      table.insert(result, seq)
     end
-    table.insert(results, result)
+    if full then
+      for j = first, taken do
+        local meta = key(ARGV[j], 'meta')
+        release(meta, 'size')
+        release(meta, mine)
+      end
+      -- Not accepted: a later send of the same id must be stored, not called a duplicate.
+      redis.call('HDEL', dedupe, client_msg_id)
+      table.insert(results, {2, full})
+    else
+      if not expired[sender] then
+        redis.call('PEXPIRE', dedupe, dedupe_ms)
+        expired[sender] = true
+      end
+      local result = {1}
+      if count > 0 then
+        redis.call('SET', key(sender, 'msg:' .. message_id), body, 'PX', retention)
+      end
+      local member = message_id .. '|' .. sender
+      for j = first, first + count - 1 do
+        local user = ARGV[j]
+        local meta = key(user, 'meta')
+        local next = redis.call('HINCRBY', meta, 'next', 1)
+        if next == 1 then
+          -- A new inbox: numbered from 1, in a new epoch.
+          redis.call('HSETNX', meta, 'epoch', epoch)
+          next = redis.call('HINCRBY', meta, 'next', 1)
+        end
+        local seq = next - 1
+        redis.call('ZADD', key(user, 'inbox'), seq, member)
+        table.insert(result, seq)
+      end
+      table.insert(results, result)
+    end
   end
 end
 return results
@@ -104,7 +147,7 @@ pub(super) struct AcceptBatcher {
 pub(super) struct BatchTarget {
     pub(super) connection: Connection,
     pub(super) prefix: String,
-    pub(super) inbox_cap: usize,
+    pub(super) limits: InboxLimits,
 }
 
 impl AcceptBatcher {
@@ -150,8 +193,9 @@ async fn flush(batch: Vec<Pending>, script: &redis::Script, mut target: BatchTar
     let mut invocation = script.prepare_invoke();
     invocation
         .arg(&target.prefix)
-        .arg(RETENTION_MS)
-        .arg(target.inbox_cap)
+        .arg(target.limits.retention_ms)
+        .arg(target.limits.max_entries)
+        .arg(target.limits.max_entries_per_sender)
         .arg(DEDUPE_MS)
         .arg(super::RedisStore::new_epoch());
     let mut replies = Vec::with_capacity(batch.len());
@@ -177,7 +221,9 @@ async fn flush(batch: Vec<Pending>, script: &redis::Script, mut target: BatchTar
             results.len(),
             replies.len()
         ))),
-        Err(error) => Err(unavailable(error)),
+        // The script may have run although its answer was lost: the callers learn the
+        // outcome by sending again (spec CIM-7.2-9).
+        Err(error) => Err(outcome_unknown(error)),
     };
     let results = match answer {
         Ok(results) => results,
@@ -201,6 +247,10 @@ fn outcome(result: redis::Value, recipients: Vec<String>) -> Result<Accepted, St
     let as_u64 = |v: &redis::Value| redis::from_redis_value::<u64>(v).ok();
     match parts.first().and_then(as_u64) {
         Some(0) => Ok(duplicate(parts.get(1))),
+        Some(2) => {
+            let full: String = parts.get(1).and_then(|v| redis::from_redis_value(v).ok()).unwrap_or_default();
+            Err(StoreError::InboxFull(full))
+        }
         Some(_) => {
             let seqs = parts[1..].iter().filter_map(as_u64);
             Ok(Accepted::Stored { entries: recipients.into_iter().zip(seqs).collect() })

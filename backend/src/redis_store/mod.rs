@@ -6,12 +6,13 @@
 //!
 //! | key | type | holds |
 //! |---|---|---|
-//! | `{u:<user>}:account` | hash | `name`, `hash` (password) |
-//! | `users` | zset (score 0) | user names, for prefix search |
+//! | `{u:<user>}:account` | hash | `name`, `gen` (generation), `hash` (password accounts only) |
+//! | `users` | zset (score 0) | `name\0user id`, for prefix search by name |
 //! | `{u:<user>}:sessions` | hash | session id → JSON record (with its expiry) |
 //! | `online` | zset (score 0) | users with at least one session |
 //! | `{s:<server>}:sessions` | set | `user\nsession` of a server's sessions |
 //! | `ended:<login>` | string, expiring | logins ended by logout |
+//! | `rate:<counter>` | string, expiring | a rate counter's count in its current window |
 //! | `{u:<sender>}:dedupe` | hash, expiring | client message id → `message id\|sent_at` |
 //! | `{u:<sender>}:msg:<message id>` | string, expiring | the Deliver (without seq), protobuf |
 //! | `{u:<user>}:inbox` | zset | `message id\|sender` scored by seq |
@@ -37,17 +38,15 @@ use redis::AsyncCommands;
 use redis::aio::ConnectionManager;
 use redis::cluster_async::ClusterConnection;
 
+use crate::now_ms;
 use crate::store::{
-    Accepted, GroupRecord, InboxHead, NewMessage, OnlinePage, SessionRecord, Store, StoreError, UserRecord,
+    Accepted, GroupRecord, InboxHead, InboxLimits, NewMessage, OnlinePage, RateCount, SessionRecord, Store,
+    StoreError, UserRecord,
 };
-use crate::{DEFAULT_INBOX_CAP, now_ms};
 
 mod batcher;
 
 use batcher::{AcceptBatcher, BatchTarget};
-
-/// How long a message body outlives its acceptance (inbox retention, spec §8.3).
-const RETENTION_MS: u64 = 7 * 24 * 60 * 60 * 1000;
 
 /// How long client message ids are remembered for dedupe (spec §9.1).
 const DEDUPE_MS: u64 = 24 * 60 * 60 * 1000;
@@ -64,11 +63,12 @@ if has_body == '1' then redis.call('SET', body_key, body, 'PX', retention) end
 return {1}
 ";
 
-/// Redis Cluster, step two, on a recipient's slot: append once. Returns the entry's seq,
-/// or 0 if it was appended before and is already acknowledged and trimmed.
+/// Redis Cluster, step two, on a recipient's slot: append once, counting the entry in the
+/// inbox's `size` and its sender's `s:<sender>`. Returns the entry's seq, or 0 if it was
+/// appended before and is already acknowledged and trimmed.
 const APPEND: &str = r"
 local meta, inbox, appended = KEYS[1], KEYS[2], KEYS[3]
-local member, epoch, cap, sent_at, dedupe_ms = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
+local member, epoch, sent_at, dedupe_ms, sender = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5]
 local existing = redis.call('ZSCORE', inbox, member)
 if existing then return tonumber(existing) end
 if redis.call('ZSCORE', appended, member) then return 0 end
@@ -76,12 +76,36 @@ redis.call('HSETNX', meta, 'epoch', epoch)
 redis.call('HSETNX', meta, 'next', 1)
 local seq = redis.call('HINCRBY', meta, 'next', 1) - 1
 redis.call('ZADD', inbox, seq, member)
-local size = redis.call('ZCARD', inbox)
-if size > cap then redis.call('ZREMRANGEBYRANK', inbox, 0, size - cap - 1) end
+redis.call('HINCRBY', meta, 'size', 1)
+redis.call('HINCRBY', meta, 's:' .. sender, 1)
 redis.call('ZADD', appended, sent_at, member)
 redis.call('ZREMRANGEBYSCORE', appended, '-inf', sent_at - dedupe_ms)
 redis.call('PEXPIRE', appended, dedupe_ms)
 return seq
+";
+
+/// Redis Cluster, before step one, on a recipient's slot: whether the inbox has room for one
+/// more entry of the sender (1) or not (0). Racing senders may pass the limit by a few.
+const ROOM: &str = r"
+local values = redis.call('HMGET', KEYS[1], 'size', 's:' .. ARGV[1])
+local size, held = tonumber(values[1] or '0'), tonumber(values[2] or '0')
+if size < tonumber(ARGV[2]) and held < tonumber(ARGV[3]) then return 1 end
+return 0
+";
+
+/// Removes entries from an inbox, read or not, and counts them out of `size` and their
+/// senders' shares: members past the retention period (their body is gone). KEYS: meta,
+/// inbox; ARGV: the members.
+const FORGET: &str = r"
+local meta, inbox = KEYS[1], KEYS[2]
+for _, member in ipairs(ARGV) do
+  if redis.call('ZREM', inbox, member) == 1 then
+    local sender = string.match(member, '|(.*)$') or ''
+    if redis.call('HINCRBY', meta, 'size', -1) <= 0 then redis.call('HDEL', meta, 'size') end
+    if redis.call('HINCRBY', meta, 's:' .. sender, -1) <= 0 then redis.call('HDEL', meta, 's:' .. sender) end
+  end
+end
+return 1
 ";
 
 const HEAD: &str = r"
@@ -107,8 +131,51 @@ for _, value in ipairs(redis.call('HVALS', positions)) do
   local seq = tonumber(value)
   if lowest == nil or seq < lowest then lowest = seq end
 end
-if lowest then redis.call('ZREMRANGEBYSCORE', inbox, '-inf', lowest) end
+if lowest then
+  -- Trimmed entries leave the inbox's size and their senders' shares.
+  local trimmed = redis.call('ZRANGEBYSCORE', inbox, '-inf', lowest)
+  if #trimmed > 0 then
+    local shares = {}
+    for _, member in ipairs(trimmed) do
+      local sender = string.match(member, '|(.*)$') or ''
+      shares[sender] = (shares[sender] or 0) + 1
+    end
+    for sender, n in pairs(shares) do
+      if redis.call('HINCRBY', meta, 's:' .. sender, -n) <= 0 then redis.call('HDEL', meta, 's:' .. sender) end
+    end
+    if redis.call('HINCRBY', meta, 'size', -#trimmed) <= 0 then redis.call('HDEL', meta, 'size') end
+    redis.call('ZREMRANGEBYSCORE', inbox, '-inf', lowest)
+  end
+end
 return lowest
+";
+
+/// Creates an account unless its id is taken, all its fields at once: a password account is
+/// never seen without its hash (it would pass for an account of a JWT login).
+const CREATE_USER: &str = r"
+if redis.call('HSETNX', KEYS[1], 'name', ARGV[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], 'gen', ARGV[2])
+if ARGV[3] ~= '' then redis.call('HSET', KEYS[1], 'hash', ARGV[3]) end
+return 1
+";
+
+/// Counts one event on a rate counter, starting its window with the first.
+const RATE_HIT: &str = r"
+local count = redis.call('INCR', KEYS[1])
+local ttl = redis.call('PTTL', KEYS[1])
+if count == 1 or ttl < 0 then
+  redis.call('PEXPIRE', KEYS[1], ARGV[1])
+  ttl = tonumber(ARGV[1])
+end
+return {count, ttl}
+";
+
+/// A rate counter's count and time left, without counting.
+const RATE_COUNT: &str = r"
+local count = tonumber(redis.call('GET', KEYS[1]) or '0')
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl < 0 then return {0, 0} end
+return {count, ttl}
 ";
 
 /// Creates a group's member set unless the group exists.
@@ -158,14 +225,19 @@ pub struct RedisStore {
     url: String,
     prefix: String,
     connection: Connection,
-    inbox_cap: usize,
+    limits: InboxLimits,
     /// The standalone message path; `None` on a Redis Cluster.
     batcher: Option<AcceptBatcher>,
     reserve: redis::Script,
     append: redis::Script,
     head: redis::Script,
     ack: redis::Script,
+    room: redis::Script,
+    forget: redis::Script,
+    create_user: redis::Script,
     create_group: redis::Script,
+    rate_hit: redis::Script,
+    rate_count: redis::Script,
 }
 
 /// Fail fast while Redis is away: a call gets an error within about two seconds (the
@@ -182,6 +254,16 @@ fn manager_config() -> redis::aio::ConnectionManagerConfig {
 
 fn unavailable(error: redis::RedisError) -> StoreError {
     StoreError::Unavailable(error.to_string())
+}
+
+/// A failed call that changes state: refused connections never reached Redis, anything else
+/// (a timeout, a connection lost mid-call) may have been carried out.
+fn outcome_unknown(error: redis::RedisError) -> StoreError {
+    if error.is_connection_refusal() {
+        StoreError::Unavailable(error.to_string())
+    } else {
+        StoreError::OutcomeUnknown(error.to_string())
+    }
 }
 
 /// Presence records refreshed together (see `refresh_sessions`).
@@ -211,6 +293,11 @@ impl RedisStore {
     /// separated by commas), with keys under `prefix`. Fails with a clear message when Redis
     /// cannot be reached.
     pub async fn connect(url: &str, prefix: &str) -> Result<Self, StoreError> {
+        Self::connect_with(url, prefix, InboxLimits::default()).await
+    }
+
+    /// [`connect`](Self::connect), with inboxes bounded by `limits`.
+    pub async fn connect_with(url: &str, prefix: &str, limits: InboxLimits) -> Result<Self, StoreError> {
         let unreachable =
             |reason: String| StoreError::Unavailable(format!("cannot reach Redis at {url}: {reason}"));
         let seeds: Vec<&str> = url.split(',').map(str::trim).filter(|s| !s.is_empty()).collect();
@@ -252,7 +339,7 @@ impl RedisStore {
             Connection::Standalone(_) => Some(AcceptBatcher::start(BatchTarget {
                 connection: connection.clone(),
                 prefix: prefix.to_owned(),
-                inbox_cap: DEFAULT_INBOX_CAP,
+                limits,
             })),
             Connection::Cluster(_) => None,
         };
@@ -260,12 +347,17 @@ impl RedisStore {
             url: url.to_owned(),
             prefix: prefix.to_owned(),
             connection,
-            inbox_cap: DEFAULT_INBOX_CAP,
+            limits,
             batcher,
             reserve: redis::Script::new(RESERVE),
             append: redis::Script::new(APPEND),
             head: redis::Script::new(HEAD),
             ack: redis::Script::new(ACK),
+            room: redis::Script::new(ROOM),
+            forget: redis::Script::new(FORGET),
+            create_user: redis::Script::new(CREATE_USER),
+            rate_hit: redis::Script::new(RATE_HIT),
+            rate_count: redis::Script::new(RATE_COUNT),
             create_group: redis::Script::new(CREATE_GROUP),
         })
     }
@@ -315,6 +407,19 @@ impl RedisStore {
     /// The Redis Cluster message path: reserve on the sender's slot, then append on each
     /// recipient's, all appends at once.
     async fn accept_in_steps(&self, message: &NewMessage, body: Vec<u8>) -> Result<Accepted, StoreError> {
+        // Room first, read only: a message refused for a full inbox leaves no dedupe record,
+        // unless it was accepted before, which makes it a duplicate whatever the inbox holds.
+        if let Some(full) = self.full_recipient(message).await? {
+            let seen: Option<String> = self
+                .conn()
+                .hget(self.user_key(&message.sender, "dedupe"), &message.client_msg_id)
+                .await
+                .map_err(unavailable)?;
+            return match seen {
+                Some(seen) => Ok(duplicate_of(&seen)),
+                None => Err(StoreError::InboxFull(full)),
+            };
+        }
         let result: Vec<redis::Value> = self
             .reserve
             .key(self.user_key(&message.sender, "dedupe"))
@@ -323,11 +428,11 @@ impl RedisStore {
             .arg(format!("{}|{}", message.message_id, message.sent_at_ms))
             .arg(DEDUPE_MS)
             .arg(body)
-            .arg(RETENTION_MS)
+            .arg(self.limits.retention_ms)
             .arg(if message.recipients.is_empty() { "0" } else { "1" })
             .invoke_async(&mut self.conn())
             .await
-            .map_err(unavailable)?;
+            .map_err(outcome_unknown)?;
         let fresh = result.first().and_then(|v| redis::from_redis_value::<u64>(v).ok()) == Some(1);
         let outcome = if fresh { None } else { Some(duplicate(result.get(1))) };
         // A duplicate may be the retry of a send whose appends a crash interrupted: append
@@ -347,23 +452,100 @@ impl RedisStore {
                 .key(self.user_key(user, "appended"))
                 .arg(&member)
                 .arg(epoch)
-                .arg(self.inbox_cap)
                 .arg(sent_at_ms)
-                .arg(DEDUPE_MS);
+                .arg(DEDUPE_MS)
+                .arg(&message.sender);
             async move { invocation.invoke_async::<u64>(&mut conn).await }
         });
-        let seqs = try_join_all(appends).await.map_err(unavailable)?;
+        let seqs = try_join_all(appends).await.map_err(outcome_unknown)?;
         Ok(outcome.unwrap_or_else(|| Accepted::Stored {
             // Seq 0: appended by an earlier try and already trimmed; nothing to deliver.
             entries: message.recipients.iter().cloned().zip(seqs).filter(|(_, seq)| *seq > 0).collect(),
         }))
+    }
+
+    /// The first recipient whose inbox has no room for one more entry of the sender, once
+    /// entries past the retention period are forgotten (Redis Cluster path).
+    async fn full_recipient(&self, message: &NewMessage) -> Result<Option<String>, StoreError> {
+        let rooms =
+            try_join_all(message.recipients.iter().map(|user| self.has_room(user, &message.sender))).await?;
+        for (user, room) in message.recipients.iter().zip(rooms) {
+            if !room
+                && (self.forget_expired(user).await? == 0 || !self.has_room(user, &message.sender).await?)
+            {
+                return Ok(Some(user.clone()));
+            }
+        }
+        Ok(None)
+    }
+
+    async fn has_room(&self, user: &str, sender: &str) -> Result<bool, StoreError> {
+        let room: u64 = self
+            .room
+            .key(self.user_key(user, "meta"))
+            .arg(sender)
+            .arg(self.limits.max_entries)
+            .arg(self.limits.max_entries_per_sender)
+            .invoke_async(&mut self.conn())
+            .await
+            .map_err(unavailable)?;
+        Ok(room == 1)
+    }
+
+    /// Forgets the oldest entries of `user`'s inbox whose body has expired (the retention
+    /// period passed), up to a page of them; returns how many.
+    async fn forget_expired(&self, user: &str) -> Result<usize, StoreError> {
+        let members: Vec<String> =
+            self.conn().zrange(self.user_key(user, "inbox"), 0, 255).await.map_err(unavailable)?;
+        if members.is_empty() {
+            return Ok(0);
+        }
+        let bodies = self.bodies(&members).await?;
+        let expired: Vec<&String> = members
+            .iter()
+            .zip(&bodies)
+            .take_while(|(_, body)| body.is_none())
+            .map(|(member, _)| member)
+            .collect();
+        self.forget(user, &expired).await?;
+        Ok(expired.len())
+    }
+
+    /// The stored bodies of inbox members (`message id|sender`), `None` where expired.
+    async fn bodies(&self, members: &[String]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
+        let keys: Vec<String> = members
+            .iter()
+            .map(|member| match member.split_once('|') {
+                Some((message_id, sender)) => self.user_key(sender, &format!("msg:{message_id}")),
+                None => String::new(),
+            })
+            .collect();
+        // MGET over many slots: a cluster connection splits it by node.
+        redis::cmd("MGET").arg(&keys).query_async(&mut self.conn()).await.map_err(unavailable)
+    }
+
+    /// Removes `members` from `user`'s inbox, counting them out of its size and shares.
+    async fn forget(&self, user: &str, members: &[&String]) -> Result<(), StoreError> {
+        if members.is_empty() {
+            return Ok(());
+        }
+        let mut invocation = self.forget.prepare_invoke();
+        invocation.key(self.user_key(user, "meta")).key(self.user_key(user, "inbox"));
+        for member in members {
+            invocation.arg(member.as_str());
+        }
+        invocation.invoke_async::<()>(&mut self.conn()).await.map_err(unavailable)
     }
 }
 
 /// The answer for a client message id seen before: `message id|sent_at` as stored.
 fn duplicate(seen: Option<&redis::Value>) -> Accepted {
     let seen: String = seen.and_then(|v| redis::from_redis_value(v).ok()).unwrap_or_default();
-    let (message_id, sent_at) = seen.split_once('|').unwrap_or((&seen, "0"));
+    duplicate_of(&seen)
+}
+
+fn duplicate_of(seen: &str) -> Accepted {
+    let (message_id, sent_at) = seen.split_once('|').unwrap_or((seen, "0"));
     Accepted::Duplicate { message_id: message_id.to_owned(), sent_at_ms: sent_at.parse().unwrap_or(0) }
 }
 
@@ -402,32 +584,39 @@ impl Store for RedisStore {
     }
 
     async fn create_user(&self, user: UserRecord) -> Result<(), StoreError> {
-        let key = self.user_key(&user.user_id, "account");
-        let mut conn = self.conn();
-        let created: bool = conn.hset_nx(&key, "name", &user.user_name).await.map_err(unavailable)?;
-        if !created {
+        let created: u64 = self
+            .create_user
+            .key(self.user_key(&user.user_id, "account"))
+            .arg(&user.user_name)
+            .arg(user.generation)
+            .arg(user.password_hash.as_deref().unwrap_or(""))
+            .invoke_async(&mut self.conn())
+            .await
+            .map_err(unavailable)?;
+        if created == 0 {
             return Err(StoreError::AlreadyExists(format!("user {}", user.user_id)));
         }
-        let _: () = conn.hset(&key, "hash", &user.password_hash).await.map_err(unavailable)?;
-        let _: () = conn.zadd(self.global_key("users"), &user.user_name, 0).await.map_err(unavailable)?;
+        let member = format!("{}\0{}", user.user_name, user.user_id);
+        let _: () = self.conn().zadd(self.global_key("users"), member, 0).await.map_err(unavailable)?;
         Ok(())
     }
 
     async fn user(&self, user_id: &str) -> Result<Option<UserRecord>, StoreError> {
-        let (name, hash): (Option<String>, Option<String>) = self
+        let (name, hash, generation): (Option<String>, Option<String>, Option<u64>) = self
             .conn()
-            .hget(self.user_key(user_id, "account"), &["name", "hash"])
+            .hget(self.user_key(user_id, "account"), &["name", "hash", "gen"])
             .await
             .map_err(unavailable)?;
         Ok(name.map(|user_name| UserRecord {
             user_id: user_id.to_owned(),
             user_name,
-            password_hash: hash.unwrap_or_default(),
+            password_hash: hash.filter(|h| !h.is_empty()),
+            generation: generation.unwrap_or(0),
         }))
     }
 
     async fn users_by_prefix(&self, prefix: &str, limit: usize) -> Result<Vec<UserRecord>, StoreError> {
-        let names: Vec<String> = redis::cmd("ZRANGEBYLEX")
+        let members: Vec<String> = redis::cmd("ZRANGEBYLEX")
             .arg(self.global_key("users"))
             .arg(format!("[{prefix}"))
             .arg(format!("[{prefix}\u{10ffff}"))
@@ -437,7 +626,9 @@ impl Store for RedisStore {
             .query_async(&mut self.conn())
             .await
             .map_err(unavailable)?;
-        let users = try_join_all(names.iter().map(|name| self.user(name))).await?;
+        // `name\0id`; accounts created before ids and names could differ hold the name only.
+        let ids = members.iter().map(|member| member.split_once('\0').map_or(member.as_str(), |(_, id)| id));
+        let users = try_join_all(ids.map(|id| self.user(id))).await?;
         Ok(users.into_iter().flatten().collect())
     }
 
@@ -587,25 +778,23 @@ impl Store for RedisStore {
         if entries.is_empty() {
             return Ok(Vec::new());
         }
-        let keys: Vec<String> = entries
-            .iter()
-            .map(|(member, _)| match member.split_once('|') {
-                Some((message_id, sender)) => self.user_key(sender, &format!("msg:{message_id}")),
-                None => String::new(),
-            })
-            .collect();
-        // MGET over many slots: a cluster connection splits it by node.
-        let bodies: Vec<Option<Vec<u8>>> =
-            redis::cmd("MGET").arg(&keys).query_async(&mut self.conn()).await.map_err(unavailable)?;
+        let members: Vec<String> = entries.iter().map(|(member, _)| member.clone()).collect();
+        let bodies = self.bodies(&members).await?;
         let mut out = Vec::with_capacity(entries.len());
-        for ((_, seq), body) in entries.into_iter().zip(bodies) {
-            // A body past retention is gone; the entry goes with it (the client sees a gap).
-            let Some(body) = body else { continue };
+        let mut expired = Vec::new();
+        for ((member, seq), body) in entries.iter().zip(bodies) {
+            // A body past retention is gone: the entry leaves the inbox unread, and the
+            // session that wanted it learns of the gap (spec CIM-8.3-12).
+            let Some(body) = body else {
+                expired.push(member);
+                continue;
+            };
             if let Ok(mut deliver) = wire::Deliver::decode(body.as_slice()) {
-                deliver.seq = seq;
+                deliver.seq = *seq;
                 out.push(deliver);
             }
         }
+        self.forget(user_id, &expired).await?;
         Ok(out)
     }
 
@@ -621,6 +810,27 @@ impl Store for RedisStore {
             .await
             .map_err(unavailable)?;
         Ok(())
+    }
+
+    async fn rate_count(&self, key: &str) -> Result<RateCount, StoreError> {
+        let (count, resets_in_ms): (u64, u64) = self
+            .rate_count
+            .key(self.global_key(&format!("rate:{key}")))
+            .invoke_async(&mut self.conn())
+            .await
+            .map_err(unavailable)?;
+        Ok(RateCount { count, resets_in_ms })
+    }
+
+    async fn rate_hit(&self, key: &str, window_ms: u64) -> Result<RateCount, StoreError> {
+        let (count, resets_in_ms): (u64, u64) = self
+            .rate_hit
+            .key(self.global_key(&format!("rate:{key}")))
+            .arg(window_ms.max(1))
+            .invoke_async(&mut self.conn())
+            .await
+            .map_err(unavailable)?;
+        Ok(RateCount { count, resets_in_ms })
     }
 
     async fn create_group(
