@@ -13,12 +13,20 @@ pub struct ApiError {
     pub code: ErrorCode,
     /// For people.
     pub message: String,
+    /// Whole seconds after which the call may be repeated (`Retry-After`, spec CIM-14.6-4).
+    pub retry_after_secs: Option<u64>,
 }
 
 impl ApiError {
     /// A failure with `code`.
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        Self { code, message: message.into() }
+        Self { code, message: message.into(), retry_after_secs: None }
+    }
+
+    /// The same failure, to be repeated no sooner than `seconds` from now.
+    pub fn retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after_secs = Some(seconds);
+        self
     }
 
     /// INVALID_FIELD.
@@ -37,8 +45,10 @@ impl ApiError {
             ErrorCode::NOT_FOUND | ErrorCode::UNKNOWN_RECIPIENT => StatusCode::NOT_FOUND,
             ErrorCode::ALREADY_EXISTS => StatusCode::CONFLICT,
             ErrorCode::BODY_TOO_LARGE => StatusCode::PAYLOAD_TOO_LARGE,
-            ErrorCode::RATE_LIMITED => StatusCode::TOO_MANY_REQUESTS,
-            ErrorCode::UNAVAILABLE | ErrorCode::SHUTTING_DOWN => StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::RATE_LIMITED | ErrorCode::INBOX_FULL => StatusCode::TOO_MANY_REQUESTS,
+            ErrorCode::UNAVAILABLE | ErrorCode::SHUTTING_DOWN | ErrorCode::OUTCOME_UNKNOWN => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -50,9 +60,23 @@ impl From<StoreError> for ApiError {
             StoreError::AlreadyExists(_) => ErrorCode::ALREADY_EXISTS,
             StoreError::NotFound(_) => ErrorCode::NOT_FOUND,
             StoreError::Forbidden(_) => ErrorCode::FORBIDDEN,
+            StoreError::InboxFull(_) => ErrorCode::INBOX_FULL,
+            StoreError::OutcomeUnknown(_) => ErrorCode::OUTCOME_UNKNOWN,
             _ => ErrorCode::UNAVAILABLE,
         };
         Self::new(code, error.to_string())
+    }
+}
+
+impl From<cim_backend::HashingError> for ApiError {
+    fn from(error: cim_backend::HashingError) -> Self {
+        match error {
+            // Shed load rather than queue it: the caller tries again in a second.
+            cim_backend::HashingError::Busy => {
+                Self::new(ErrorCode::UNAVAILABLE, error.to_string()).retry_after(1)
+            }
+            _ => Self::new(ErrorCode::INTERNAL, error.to_string()),
+        }
     }
 }
 
@@ -63,6 +87,10 @@ impl IntoResponse for ApiError {
             "name": self.code.name().unwrap_or("UNKNOWN"),
             "message": self.message,
         });
-        (self.status(), Json(body)).into_response()
+        let mut response = (self.status(), Json(body)).into_response();
+        if let Some(seconds) = self.retry_after_secs {
+            response.headers_mut().insert(axum::http::header::RETRY_AFTER, seconds.into());
+        }
+        response
     }
 }

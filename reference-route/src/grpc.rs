@@ -9,6 +9,7 @@ use tonic::metadata::MetadataMap;
 use tonic::{Request, Response, Status};
 
 use crate::error::ApiError;
+use crate::limits::Source;
 use crate::ops::{LoginCredentials, LoginInput};
 use crate::{Route, Transports};
 
@@ -23,7 +24,9 @@ pub(crate) fn services(
     tonic_reflection::server::v1::ServerReflectionServer<impl tonic_reflection::server::v1::ServerReflection>,
 )> {
     let reflection = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(cim_proto::DESCRIPTOR_SET)
+        // Only the route's own API: the servers' internal push service is nobody else's
+        // business, and listing it shows an attacker what to call.
+        .register_encoded_file_descriptor_set(cim_proto::PUBLIC_DESCRIPTOR_SET)
         .build_v1()?;
     Ok((RouteServer::new(GrpcRoute(route)), reflection))
 }
@@ -40,12 +43,17 @@ fn status(error: ApiError) -> Status {
         ErrorCode::FORBIDDEN => tonic::Code::PermissionDenied,
         ErrorCode::NOT_FOUND | ErrorCode::UNKNOWN_RECIPIENT => tonic::Code::NotFound,
         ErrorCode::ALREADY_EXISTS => tonic::Code::AlreadyExists,
-        ErrorCode::RATE_LIMITED => tonic::Code::ResourceExhausted,
-        ErrorCode::UNAVAILABLE | ErrorCode::SHUTTING_DOWN => tonic::Code::Unavailable,
+        ErrorCode::RATE_LIMITED | ErrorCode::INBOX_FULL => tonic::Code::ResourceExhausted,
+        ErrorCode::UNAVAILABLE | ErrorCode::SHUTTING_DOWN | ErrorCode::OUTCOME_UNKNOWN => {
+            tonic::Code::Unavailable
+        }
         _ => tonic::Code::Internal,
     };
     let mut status = Status::new(code, error.message);
     status.metadata_mut().insert("cim-error-code", error.code.0.into());
+    if let Some(seconds) = error.retry_after_secs {
+        status.metadata_mut().insert("retry-after", seconds.into());
+    }
     status
 }
 
@@ -57,6 +65,18 @@ impl GrpcRoute {
     async fn caller(&self, metadata: &MetadataMap) -> Result<cim_backend::TokenClaims, Status> {
         let token = crate::ops::bearer_token(metadata_str(metadata, "authorization")).map_err(status)?;
         self.0.authenticate(token).await.map_err(status)
+    }
+
+    /// Where a call comes from, for the rate limits.
+    fn source<T>(&self, request: &Request<T>) -> Option<Source> {
+        let forwarded = self
+            .0
+            .options
+            .limits
+            .client_address_header
+            .as_deref()
+            .and_then(|h| metadata_str(request.metadata(), h));
+        Source::of(request.remote_addr(), forwarded)
     }
 }
 
@@ -80,12 +100,14 @@ impl RouteService for GrpcRoute {
         &self,
         request: Request<pb::RegisterRequest>,
     ) -> Result<Response<pb::RegisterResponse>, Status> {
+        let source = self.source(&request);
         let request = request.into_inner();
-        let user_id = self.0.register(request.user_name, request.password).await.map_err(status)?;
+        let user_id = self.0.register(request.user_name, request.password, source).await.map_err(status)?;
         Ok(Response::new(pb::RegisterResponse { user_id }))
     }
 
     async fn login(&self, request: Request<pb::LoginRequest>) -> Result<Response<pb::LoginResponse>, Status> {
+        let source = self.source(&request);
         let request = request.into_inner();
         let credentials = match request.credentials {
             Some(login_request::Credentials::Password(p)) => {
@@ -95,7 +117,7 @@ impl RouteService for GrpcRoute {
             None => return Err(status(ApiError::invalid("give a password or a jwt"))),
         };
         let transports = Transports::parse(&transport_names(&request.transports));
-        let input = LoginInput { credentials, device_id: request.device_id, transports };
+        let input = LoginInput { credentials, device_id: request.device_id, transports, source };
         let login = self.0.login(input).await.map_err(status)?;
         Ok(Response::new(pb::LoginResponse {
             user_id: login.user.user_id,

@@ -1,10 +1,11 @@
 //! The HTTP/JSON binding of the route API (spec §14.4): JSON in, an operation, JSON out.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -18,6 +19,7 @@ use serde_json::{Value, json};
 
 use crate::Route;
 use crate::error::ApiError;
+use crate::limits::Source;
 use crate::ops::{LoginCredentials, LoginInput};
 
 type ApiResult<T> = Result<T, ApiError>;
@@ -54,10 +56,19 @@ fn drop_nulls(value: &mut Value) {
     }
 }
 
-/// A JSON body: absent means `{}`, anything malformed is INVALID_FIELD (spec §14.4-3, -5).
-fn parse<T: DeserializeOwned + Default>(body: &Bytes) -> ApiResult<T> {
+/// A JSON body: absent means `{}` (spec CIM-14.4-3), anything malformed is INVALID_FIELD
+/// (CIM-14.4-5), and so is a body not sent as `application/json` (CIM-14.4-37): a browser
+/// posts `text/plain` or untyped bodies across sites without asking first.
+fn parse<T: DeserializeOwned + Default>(headers: &HeaderMap, body: &Bytes) -> ApiResult<T> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(T::default());
+    }
+    let media_type = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.split(';').next().unwrap_or("").trim());
+    if !media_type.is_some_and(|t| t.eq_ignore_ascii_case("application/json")) {
+        return Err(ApiError::invalid("send the request body as JSON with Content-Type: application/json"));
     }
     let mut value: Value =
         serde_json::from_slice(body).map_err(|e| ApiError::invalid(format!("malformed JSON body: {e}")))?;
@@ -112,9 +123,22 @@ struct RegisterRequest {
     password: String,
 }
 
-async fn register(State(route): State<Arc<Route>>, body: Bytes) -> ApiResult<Response> {
-    let request: RegisterRequest = parse(&body)?;
-    let user_id = route.register(request.user_name, request.password).await?;
+/// Where a call comes from, for the rate limits.
+fn source(route: &Route, peer: Option<SocketAddr>, headers: &HeaderMap) -> Option<Source> {
+    let forwarded =
+        route.options.limits.client_address_header.as_deref().and_then(|h| headers.get(h)?.to_str().ok());
+    Source::of(peer, forwarded)
+}
+
+async fn register(
+    State(route): State<Arc<Route>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Response> {
+    let request: RegisterRequest = parse(&headers, &body)?;
+    let source = source(&route, Some(peer), &headers);
+    let user_id = route.register(request.user_name, request.password, source).await?;
     Ok(reply(StatusCode::CREATED, json!({ "user_id": user_id })))
 }
 
@@ -128,8 +152,14 @@ struct LoginRequest {
     transports: Vec<String>,
 }
 
-async fn login(State(route): State<Arc<Route>>, body: Bytes) -> ApiResult<Response> {
-    let request: LoginRequest = parse(&body)?;
+async fn login(
+    State(route): State<Arc<Route>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Response> {
+    let request: LoginRequest = parse(&headers, &body)?;
+    let source = source(&route, Some(peer), &headers);
     let credentials = match (request.jwt, request.user_name, request.password) {
         (Some(jwt), None, None) => LoginCredentials::Jwt(jwt),
         (None, Some(user_name), password) => {
@@ -141,7 +171,8 @@ async fn login(State(route): State<Arc<Route>>, body: Bytes) -> ApiResult<Respon
         (None, None, _) => return Err(ApiError::invalid("give jwt, or user_name and password")),
     };
     let transports = crate::Transports::parse(&request.transports);
-    let login = route.login(LoginInput { credentials, device_id: request.device_id, transports }).await?;
+    let login =
+        route.login(LoginInput { credentials, device_id: request.device_id, transports, source }).await?;
     Ok(reply(
         StatusCode::OK,
         json!({
@@ -162,7 +193,7 @@ struct LogoutRequest {
 
 async fn logout(State(route): State<Arc<Route>>, headers: HeaderMap, body: Bytes) -> ApiResult<Response> {
     let claims = caller(&route, &headers).await?;
-    let request: LogoutRequest = parse(&body)?;
+    let request: LogoutRequest = parse(&headers, &body)?;
     route.logout(&claims, request.all_devices).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
@@ -223,7 +254,7 @@ async fn create_group(
     body: Bytes,
 ) -> ApiResult<Response> {
     let claims = caller(&route, &headers).await?;
-    let request: CreateGroupRequest = parse(&body)?;
+    let request: CreateGroupRequest = parse(&headers, &body)?;
     let group = route.create_group(&claims, &request.group_id, &request.member_user_ids).await?;
     Ok(reply(StatusCode::CREATED, json!({ "group": group_json(&group) })))
 }
@@ -285,7 +316,7 @@ struct PushRequest {
 
 async fn push(State(route): State<Arc<Route>>, headers: HeaderMap, body: Bytes) -> ApiResult<Response> {
     route.check_api_key(api_key(&headers))?;
-    let request: PushRequest = parse(&body)?;
+    let request: PushRequest = parse(&headers, &body)?;
     let to = match (request.to.user_id, request.to.group_id, request.to.everyone) {
         (Some(user), None, None) => recipient::Kind::UserId(user),
         (None, Some(group), None) => recipient::Kind::GroupId(group),

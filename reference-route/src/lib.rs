@@ -9,14 +9,17 @@ mod assign;
 mod error;
 mod grpc;
 mod http;
+mod limits;
 mod ops;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use anyhow::Context as _;
 use bytes::Bytes;
+use cim_backend::listener::{self, ListenerLimits};
 use cim_backend::messaging::{KnownUsers, MessagePath, Outgoing, accept_and_push};
 use cim_backend::{
     Fanout, MessageIds, Registry, Store, TokenKeys, UserRecord, now_ms, verify_password_bounded,
@@ -38,6 +41,13 @@ pub struct RouteOptions {
     /// Address of the gRPC API (service cim.v1.Route, with reflection).
     #[arg(long, env = "CIM_ROUTE_GRPC_LISTEN", default_value = "127.0.0.1:8084")]
     pub grpc_listen: SocketAddr,
+    /// Most HTTP connections open at once; when full, the one idle for longest is closed to
+    /// make room. Silent, idle and slowly dripping connections are closed after 10 s.
+    #[arg(long, env = "CIM_ROUTE_MAX_CONNECTIONS", value_name = "N", default_value_t = 1024)]
+    pub max_connections: usize,
+    /// Most gRPC connections open at once.
+    #[arg(long, env = "CIM_ROUTE_GRPC_MAX_CONNECTIONS", value_name = "N", default_value_t = 256)]
+    pub grpc_max_connections: usize,
     /// How logins are spread over servers.
     #[arg(long, env = "CIM_STRATEGY", value_enum, default_value_t = Strategy::ConsistentHash)]
     pub strategy: Strategy,
@@ -48,9 +58,54 @@ pub struct RouteOptions {
     /// [default: those calls are refused].
     #[arg(long, env = "CIM_API_KEY", hide_env_values = true)]
     pub api_key: Option<String>,
-    /// Shared secret of the app backend's HS256 JWTs, enabling JWT login.
+    /// Shared secret of the app backend's HS256 JWTs, enabling JWT login (32 random bytes
+    /// or more, e.g. from `openssl rand -hex 32`).
     #[arg(long, env = "CIM_JWT_SECRET", hide_env_values = true)]
     pub jwt_secret: Option<String>,
+    /// Whether anyone may create an account with Register
+    /// [default: closed when --jwt-secret is set, since accounts then come from the app
+    /// backend; open otherwise].
+    #[arg(long, env = "CIM_REGISTRATION", value_enum)]
+    pub registration: Option<Registration>,
+    /// Let a JWT whose `sub` names an account created by Register log in to it. Only for an
+    /// app backend that owns those names too (a migration from passwords to its own logins):
+    /// otherwise whoever registers an app user's id first could read that user's messages.
+    #[arg(long, env = "CIM_JWT_LOGIN_TO_PASSWORD_ACCOUNTS")]
+    pub jwt_login_to_password_accounts: bool,
+    /// Rate limits of logins and registrations.
+    #[command(flatten)]
+    pub limits: LimitOptions,
+}
+
+/// Rate limits on the credential paths (spec CIM-16-4, CIM-16-7), counted in the store so that
+/// all routes of a deployment count together.
+#[derive(Clone, Debug, clap::Args)]
+pub struct LimitOptions {
+    /// Failed logins of one user name in 5 minutes, after which its logins are refused with
+    /// 429 until the 5 minutes are over (0: no limit).
+    #[arg(long, env = "CIM_LOGIN_FAILURES_PER_USER", value_name = "N", default_value_t = 10)]
+    pub login_failures_per_user: u64,
+    /// Failed logins from one address (an IPv6 /64) in 5 minutes, whatever the names, after
+    /// which its logins are refused with 429 until the 5 minutes are over (0: no limit).
+    #[arg(long, env = "CIM_LOGIN_FAILURES_PER_ADDRESS", value_name = "N", default_value_t = 50)]
+    pub login_failures_per_address: u64,
+    /// Registrations from one address (an IPv6 /64) in 10 minutes (0: no limit).
+    #[arg(long, env = "CIM_REGISTRATIONS_PER_ADDRESS", value_name = "N", default_value_t = 30)]
+    pub registrations_per_address: u64,
+    /// Header in which a reverse proxy in front of the route passes the client's address
+    /// (its last entry is used), e.g. x-forwarded-for. Set it only behind such a proxy: anyone
+    /// can send the header [default: the address of the connection].
+    #[arg(long, env = "CIM_CLIENT_ADDRESS_HEADER", value_name = "NAME")]
+    pub client_address_header: Option<String>,
+}
+
+/// Whether Register creates accounts (spec CIM-14.4-35).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Registration {
+    /// Anyone may register a user name and password.
+    Open,
+    /// Register fails with FORBIDDEN; accounts come from JWT logins.
+    Closed,
 }
 
 impl RouteOptions {
@@ -64,6 +119,31 @@ impl RouteOptions {
         <Wrapper as clap::Parser>::parse_from(["cim-route"]).options
     }
 
+    /// Refuses an API key or JWT secret that anybody could know (spec §16): one from our
+    /// documents or tests, a placeholder, or a pattern.
+    fn check_secrets(&self) -> anyhow::Result<()> {
+        use cim_backend::secret::{check_secret, explain_weak_secret};
+        let configured =
+            [("--api-key (CIM_API_KEY)", &self.api_key), ("--jwt-secret (CIM_JWT_SECRET)", &self.jwt_secret)];
+        for (option, secret) in configured {
+            if let Some(secret) = secret
+                && let Err(weakness) = check_secret(secret)
+            {
+                anyhow::bail!("{}", explain_weak_secret(option, &weakness));
+            }
+        }
+        Ok(())
+    }
+
+    /// The registration policy in force: as configured, else closed when JWT logins are on.
+    pub fn registration(&self) -> Registration {
+        self.registration.unwrap_or(if self.jwt_secret.is_some() {
+            Registration::Closed
+        } else {
+            Registration::Open
+        })
+    }
+
     fn token_lifetime_ms(&self) -> u64 {
         self.token_lifetime_secs.saturating_mul(1000)
     }
@@ -74,16 +154,32 @@ impl RouteOptions {
 struct Metrics {
     logins: AtomicU64,
     pushes: AtomicU64,
+    /// Calls refused by a rate limit.
+    rate_limited: AtomicU64,
+    /// Calls refused because password hashing was saturated.
+    hashing_busy: AtomicU64,
 }
 
 impl Metrics {
     fn render(&self) -> String {
-        format!(
-            "# HELP cim_route_logins_total Successful logins.\n# TYPE cim_route_logins_total counter\ncim_route_logins_total {}\n\
-             # HELP cim_route_pushes_total Messages accepted through the push API.\n# TYPE cim_route_pushes_total counter\ncim_route_pushes_total {}\n",
-            self.logins.load(Ordering::Relaxed),
-            self.pushes.load(Ordering::Relaxed)
-        )
+        let counter = |name: &str, help: &str, value: &AtomicU64| {
+            format!("# HELP {name} {help}\n# TYPE {name} counter\n{name} {}\n", value.load(Ordering::Relaxed))
+        };
+        [
+            counter("cim_route_logins_total", "Successful logins.", &self.logins),
+            counter("cim_route_pushes_total", "Messages accepted through the push API.", &self.pushes),
+            counter(
+                "cim_route_rate_limited_total",
+                "Calls refused by a rate limit (429).",
+                &self.rate_limited,
+            ),
+            counter(
+                "cim_route_hashing_busy_total",
+                "Logins and registrations refused because password hashing was saturated (503).",
+                &self.hashing_busy,
+            ),
+        ]
+        .concat()
     }
 }
 
@@ -147,9 +243,12 @@ impl Transports {
 impl Route {
     async fn user_from_password(&self, name: &str, password: &str) -> Result<UserRecord, ApiError> {
         let user = self.store.user(name).await?;
-        // An unknown user is checked against a dummy hash, so both refusals take as long.
-        let hash = user.as_ref().map(|u| u.password_hash.clone());
-        let ok = verify_password_bounded(password.to_owned(), hash).await;
+        // An unknown user, and an account of a JWT login (no password logs in to it, spec
+        // CIM-5.3-5), are checked against a dummy hash: every refusal takes as long.
+        let hash = user.as_ref().and_then(|u| u.password_hash.clone());
+        let ok = verify_password_bounded(password.to_owned(), hash).await.inspect_err(|_| {
+            self.metrics.hashing_busy.fetch_add(1, Ordering::Relaxed);
+        })?;
         match user {
             Some(user) if ok => Ok(user),
             _ => Err(ApiError::new(ErrorCode::INVALID_CREDENTIALS, "wrong user name or password")),
@@ -167,14 +266,32 @@ impl Route {
             return Err(ApiError::new(ErrorCode::INVALID_CREDENTIALS, "JWT sub is not a valid user id"));
         }
         if let Some(user) = self.store.user(&user_id).await? {
-            return Ok(user);
+            return self.jwt_may_use(user);
         }
         // First login of an app user: create the account, without a password.
-        let user = UserRecord { user_id: user_id.clone(), user_name: user_id, password_hash: String::new() };
+        let user = UserRecord::new(user_id.clone(), user_id.clone(), None);
         match self.store.create_user(user.clone()).await {
-            Ok(()) | Err(cim_backend::StoreError::AlreadyExists(_)) => Ok(user),
+            Ok(()) => Ok(user),
+            // Created meanwhile, by another login of the same app user or by a Register.
+            Err(cim_backend::StoreError::AlreadyExists(_)) => match self.store.user(&user_id).await? {
+                Some(user) => self.jwt_may_use(user),
+                None => Err(ApiError::new(ErrorCode::UNAVAILABLE, "the account vanished; try again")),
+            },
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// Whether a verified JWT may log in to `user` (spec CIM-5.3-4): an account of a JWT login
+    /// always, one created by Register only if the operator allowed it.
+    fn jwt_may_use(&self, user: UserRecord) -> Result<UserRecord, ApiError> {
+        if user.password_hash.is_none() || self.options.jwt_login_to_password_accounts {
+            return Ok(user);
+        }
+        tracing::warn!(user = %user.user_id, "refused a JWT login to an account created by Register");
+        Err(ApiError::new(
+            ErrorCode::INVALID_CREDENTIALS,
+            "this user id belongs to an account created by Register, which a JWT cannot log in to",
+        ))
     }
 
     /// Accepts a message as if `from` had sent it (spec §14.3), then wakes the recipients.
@@ -214,7 +331,13 @@ impl Route {
             ids: &self.message_ids,
             known_users: &self.known_users,
         };
-        let ack = accept_and_push(path, message, "").await.map_err(|r| ApiError::new(r.code, r.message))?;
+        let ack = accept_and_push(path, message, "").await.map_err(|rejection| {
+            let error = ApiError::new(rejection.code, rejection.message);
+            match rejection.retry_after.as_secs() {
+                0 => error,
+                seconds => error.retry_after(seconds),
+            }
+        })?;
         if !ack.duplicate {
             self.metrics.pushes.fetch_add(1, Ordering::Relaxed);
         }
@@ -271,6 +394,18 @@ impl RunningRoute {
     }
 }
 
+/// A gRPC server whose connections and calls are bounded (spec §16): what one client may have
+/// in flight, how long a call may take, how long a connection may live.
+pub(crate) fn grpc_server_builder() -> tonic::transport::Server {
+    tonic::transport::Server::builder()
+        .timeout(Duration::from_secs(30))
+        .concurrency_limit_per_connection(64)
+        .max_concurrent_streams(64)
+        .http2_keepalive_interval(Some(Duration::from_secs(60)))
+        .max_connection_age(Duration::from_secs(30 * 60))
+        .max_connection_age_grace(Duration::from_secs(30))
+}
+
 /// Starts a route on `store` and `registry`, issuing tokens with `keys`. `fanout`, when
 /// given, is how pushes and logouts reach sessions (the server in the same process).
 pub async fn start(
@@ -280,6 +415,12 @@ pub async fn start(
     keys: TokenKeys,
     fanout: Option<Arc<dyn Fanout>>,
 ) -> anyhow::Result<RunningRoute> {
+    options.check_secrets()?;
+    if options.jwt_secret.as_ref().is_some_and(|jwt| keys.is_secret(jwt.as_bytes())) {
+        anyhow::bail!(
+            "--jwt-secret must differ from the token secret: the app backend holds the one, only routes and servers the other"
+        );
+    }
     let listener = TcpListener::bind(options.http_listen)
         .await
         .with_context(|| format!("cannot bind {} for the route API", options.http_listen))?;
@@ -301,15 +442,13 @@ pub async fn start(
         metrics: Metrics::default(),
     });
     let (service, reflection) = grpc::services(route.clone())?;
+    let http_limits = ListenerLimits::new(route.options.max_connections);
+    let grpc_limits = ListenerLimits::new(route.options.grpc_max_connections);
     let app = http::router(route);
-    let http = tokio::spawn(async move {
-        if let Err(e) = axum::serve(listener, app).await {
-            tracing::error!(error = %e, "route HTTP API stopped");
-        }
-    });
+    let http = tokio::spawn(listener::serve_http(listener, app, http_limits, "route HTTP API"));
     let grpc = tokio::spawn(async move {
-        let incoming = tonic::transport::server::TcpIncoming::from(grpc_listener);
-        let server = tonic::transport::Server::builder().add_service(service).add_service(reflection);
+        let incoming = listener::guarded(grpc_listener, grpc_limits, "route gRPC API");
+        let server = grpc_server_builder().add_service(service).add_service(reflection);
         if let Err(e) = server.serve_with_incoming(incoming).await {
             tracing::error!(error = %e, "route gRPC API stopped");
         }

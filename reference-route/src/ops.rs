@@ -8,7 +8,8 @@ use cim_core::ErrorCode;
 use cim_core::wire;
 
 use crate::error::ApiError;
-use crate::{Route, Transports, valid_name};
+use crate::limits::{Counter, Source};
+use crate::{Registration, Route, Transports, valid_name};
 
 type Result<T> = std::result::Result<T, ApiError>;
 
@@ -23,6 +24,8 @@ pub(crate) struct LoginInput {
     pub(crate) credentials: LoginCredentials,
     pub(crate) device_id: String,
     pub(crate) transports: Transports,
+    /// Where the call comes from, for the rate limits; `None` when unknown.
+    pub(crate) source: Option<Source>,
 }
 
 /// A successful login.
@@ -38,18 +41,36 @@ fn group_info(group: GroupRecord) -> wire::GroupInfo {
 }
 
 impl Route {
-    pub(crate) async fn register(&self, user_name: String, password: String) -> Result<String> {
-        if !valid_name(&user_name, 64) {
-            return Err(ApiError::invalid("user_name must be 1 to 64 of A-Z a-z 0-9 _ . -"));
+    pub(crate) async fn register(
+        &self,
+        user_name: String,
+        password: String,
+        source: Option<Source>,
+    ) -> Result<String> {
+        if self.options.registration() == Registration::Closed {
+            return Err(ApiError::new(
+                ErrorCode::FORBIDDEN,
+                "registration is closed on this deployment: accounts come from the app's own logins",
+            ));
+        }
+        if !valid_name(&user_name, 64) || user_name == "." || user_name == ".." {
+            return Err(ApiError::invalid("user_name must be 1 to 64 of A-Z a-z 0-9 _ . - (not . or ..)"));
         }
         if !(8..=1024).contains(&password.len()) {
             return Err(ApiError::invalid("password must be 8 to 1024 bytes"));
         }
-        let hash = hash_password_bounded(password)
-            .await
-            .ok_or_else(|| ApiError::new(ErrorCode::INTERNAL, "password hashing failed"))?;
-        let user =
-            UserRecord { user_id: user_name.clone(), user_name: user_name.clone(), password_hash: hash };
+        if let Some(source) = source {
+            self.count_against_limit(Counter::RegistrationsFrom(source)).await?;
+        }
+        // A name whose account the store lost while its sessions live on (a store restarted
+        // empty) stays taken until they end: a newcomer must not inherit them.
+        if !self.store.sessions_of(&user_name).await?.is_empty() {
+            return Err(ApiError::new(ErrorCode::ALREADY_EXISTS, format!("user {user_name} already exists")));
+        }
+        let hash = hash_password_bounded(password).await.inspect_err(|_| {
+            self.metrics.hashing_busy.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        })?;
+        let user = UserRecord::new(user_name.clone(), user_name.clone(), Some(hash));
         self.store.create_user(user).await?;
         tracing::info!(user = %user_name, "registered");
         Ok(user_name)
@@ -59,11 +80,31 @@ impl Route {
         if input.device_id.is_empty() || input.device_id.len() > 128 {
             return Err(ApiError::invalid("device_id must be 1 to 128 bytes"));
         }
+        // Limits first: a refused guess costs a store read, not a password hash (CIM-16-4).
+        if let Some(source) = input.source {
+            self.refuse_over_limit(Counter::FailedLoginsFrom(source)).await?;
+        }
         let user = match input.credentials {
             LoginCredentials::Password { user_name, password } => {
-                self.user_from_password(&user_name, &password).await?
+                self.refuse_over_limit(Counter::FailedLoginsOf(&user_name)).await?;
+                let user = self.user_from_password(&user_name, &password).await;
+                if user.as_ref().is_err_and(|e| e.code == ErrorCode::INVALID_CREDENTIALS) {
+                    self.record(Counter::FailedLoginsOf(&user_name)).await;
+                }
+                user
             }
-            LoginCredentials::Jwt(jwt) => self.user_from_jwt(&jwt).await?,
+            LoginCredentials::Jwt(jwt) => self.user_from_jwt(&jwt).await,
+        };
+        let user = match user {
+            Ok(user) => user,
+            Err(e) => {
+                if let Some(source) = input.source
+                    && e.code == ErrorCode::INVALID_CREDENTIALS
+                {
+                    self.record(Counter::FailedLoginsFrom(source)).await;
+                }
+                return Err(e);
+            }
         };
         let servers = self
             .registry
@@ -77,17 +118,27 @@ impl Route {
                 ApiError::new(ErrorCode::UNAVAILABLE, "no server available; try again shortly")
             })?;
         server.internal_endpoint.clear(); // not for clients (spec §14.4)
-        let claims = TokenKeys::new_claims(&user.user_id, &input.device_id, self.options.token_lifetime_ms());
+        let mut claims =
+            TokenKeys::new_claims(&user.user_id, &input.device_id, self.options.token_lifetime_ms());
+        claims.acc = Some(user.generation);
         let token = self.keys.issue(&claims);
         self.metrics.logins.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Ok(LoginOutput { user, token, expires_at_ms: claims.exp, server })
     }
 
-    /// The claims of a bearer token, refusing ended logins.
+    /// The claims of a bearer token, refusing ended logins and tokens of accounts that are
+    /// gone or were created again since (spec CIM-14.1-7).
     pub(crate) async fn authenticate(&self, token: &str) -> Result<TokenClaims> {
         let claims = self.keys.verify(token, now_ms()).map_err(|e| ApiError::new(e.code(), e.to_string()))?;
         if self.store.is_login_ended(&claims.lid).await? {
             return Err(ApiError::new(ErrorCode::UNAUTHENTICATED, "this login has ended"));
+        }
+        let account = self.store.user(&claims.sub).await?;
+        if !cim_backend::token_names_account(claims.acc, account.as_ref()) {
+            return Err(ApiError::new(
+                ErrorCode::UNAUTHENTICATED,
+                "the account of this token no longer exists",
+            ));
         }
         Ok(claims)
     }
@@ -173,7 +224,23 @@ impl Route {
         if !valid_name(group_id, 128) || group_id == "." || group_id == ".." {
             return Err(ApiError::invalid("group_id must be 1 to 128 of A-Z a-z 0-9 _ . - (not . or ..)"));
         }
-        Ok(group_info(self.store.create_group(group_id, &claims.sub, members).await?))
+        // Nobody is made a member by someone else (CIM-14.4-38): otherwise one Send to a group
+        // of strangers lands in all their inboxes. Unknown users are NOT_FOUND first (14.4-22).
+        let others: Vec<&String> = members.iter().filter(|m| **m != claims.sub).collect();
+        for other in &others {
+            if self.store.user(other).await?.is_none() {
+                return Err(ApiError::new(ErrorCode::NOT_FOUND, format!("no user {other}")));
+            }
+        }
+        if let Some(other) = others.first() {
+            return Err(ApiError::new(
+                ErrorCode::FORBIDDEN,
+                format!(
+                    "{other} must join the group themselves (JoinGroup); nobody is added by someone else"
+                ),
+            ));
+        }
+        Ok(group_info(self.store.create_group(group_id, &claims.sub, &[]).await?))
     }
 
     pub(crate) async fn join_group(&self, claims: &TokenClaims, group_id: &str) -> Result<wire::GroupInfo> {

@@ -6,7 +6,7 @@ use cim_backend::{MemoryRegistry, MemoryStore, Registry, TokenKeys};
 use cim_proto::v1::{self as pb, login_request, route_client::RouteClient};
 use tonic::Request;
 
-async fn route() -> (cim_route::RunningRoute, RouteClient<tonic::transport::Channel>) {
+async fn route() -> (cim_route::RunningRoute, RouteClient<tonic::transport::Channel>, String) {
     let registry = Arc::new(MemoryRegistry::new());
     let server = pb::ServerInfo {
         server_id: "s1".into(),
@@ -18,13 +18,14 @@ async fn route() -> (cim_route::RunningRoute, RouteClient<tonic::transport::Chan
     let mut options = cim_route::RouteOptions::defaults();
     let any = "127.0.0.1:0".parse().expect("address");
     (options.http_listen, options.grpc_listen) = (any, any);
-    options.api_key = Some("k".into());
+    let api_key = cim_backend::secret::generate_secret();
+    options.api_key = Some(api_key.clone());
     let route =
         cim_route::start(options, Arc::new(MemoryStore::new()), registry, TokenKeys::generate(), None)
             .await
             .expect("route starts");
     let client = RouteClient::connect(format!("http://{}", route.grpc_addr())).await.expect("gRPC connects");
-    (route, client)
+    (route, client, api_key)
 }
 
 fn error_code(status: &tonic::Status) -> Option<u32> {
@@ -33,7 +34,7 @@ fn error_code(status: &tonic::Status) -> Option<u32> {
 
 #[tokio::test]
 async fn register_login_and_groups_over_grpc() {
-    let (_route, mut client) = route().await;
+    let (_route, mut client, api_key) = route().await;
     let registered = client
         .register(pb::RegisterRequest { user_name: "alice".into(), password: "alice-password".into() })
         .await
@@ -69,9 +70,55 @@ async fn register_login_and_groups_over_grpc() {
     assert_eq!(error_code(&anonymous), Some(2000));
 
     let mut servers = Request::new(pb::ServersRequest {});
-    servers.metadata_mut().insert("x-cim-api-key", "k".parse().expect("ascii"));
+    servers.metadata_mut().insert("x-cim-api-key", api_key.parse().expect("ascii"));
     let listed = client.servers(servers).await.expect("listed").into_inner().servers;
     assert_eq!(listed[0].internal_endpoint, "10.0.0.1:9002", "app backends do");
     let health = client.health(pb::HealthRequest {}).await.expect("answered").into_inner();
     assert!(health.ok);
+}
+
+#[tokio::test]
+async fn reflection_shows_the_route_api_and_hides_the_internal_push_service() {
+    use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
+    use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
+    use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
+    use tonic_reflection::pb::v1::{ServerReflectionRequest, ServerReflectionResponse};
+
+    let (route, _client, _) = route().await;
+    let channel = tonic::transport::Endpoint::from_shared(format!("http://{}", route.grpc_addr()))
+        .expect("url")
+        .connect()
+        .await
+        .expect("connects");
+    let mut reflection = ServerReflectionClient::new(channel);
+    // One question per stream: the reflection service ends a stream with an error status
+    // when it does not know a symbol.
+    let mut ask = async |request: MessageRequest| -> Result<MessageResponse, tonic::Status> {
+        let request = ServerReflectionRequest { host: String::new(), message_request: Some(request) };
+        let mut answers =
+            reflection.server_reflection_info(futures_util::stream::iter([request])).await?.into_inner();
+        let answer: ServerReflectionResponse =
+            answers.message().await?.ok_or_else(|| tonic::Status::unknown("no answer"))?;
+        answer.message_response.ok_or_else(|| tonic::Status::unknown("empty answer"))
+    };
+    let Ok(MessageResponse::ListServicesResponse(listed)) =
+        ask(MessageRequest::ListServices(String::new())).await
+    else {
+        panic!("a service list")
+    };
+    let names: Vec<String> = listed.service.into_iter().map(|s| s.name).collect();
+    assert!(names.contains(&"cim.v1.Route".to_owned()), "{names:?}");
+    assert!(!names.iter().any(|n| n.contains("Internal")), "{names:?}");
+    for hidden in [
+        MessageRequest::FileContainingSymbol("cim.v1.InternalPush".into()),
+        MessageRequest::FileByFilename("cim/v1/internal.proto".into()),
+    ] {
+        let answer = ask(hidden.clone()).await;
+        assert!(
+            matches!(answer, Err(_) | Ok(MessageResponse::ErrorResponse(_))),
+            "{hidden:?} must be unknown, got {answer:?}"
+        );
+    }
+    let own = ask(MessageRequest::FileContainingSymbol("cim.v1.Route".into())).await;
+    assert!(matches!(own, Ok(MessageResponse::FileDescriptorResponse(_))), "the route's own API: {own:?}");
 }

@@ -7,15 +7,18 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
+use cim_backend::listener::{self, ListenerLimits};
 use tokio::net::TcpListener;
 
 use crate::Context;
 
+/// Connections the admin endpoints accept at once.
+const ADMIN_MAX_CONNECTIONS: usize = 64;
+
 pub(crate) async fn serve(listener: TcpListener, ctx: Arc<Context>) {
     let app = Router::new().route("/metrics", get(metrics)).route("/healthz", get(health)).with_state(ctx);
-    if let Err(e) = axum::serve(listener, app).await {
-        tracing::error!(error = %e, "admin endpoint stopped");
-    }
+    // Scrapers and probes: a few connections at a time.
+    listener::serve_http(listener, app, ListenerLimits::new(ADMIN_MAX_CONNECTIONS), "admin endpoints").await;
 }
 
 async fn metrics(State(ctx): State<Arc<Context>>) -> impl IntoResponse {

@@ -31,6 +31,10 @@ pub(crate) struct Connection {
     next_deliver: u64,
     /// Entries at or after `next_deliver` are in the store but not yet delivered.
     catching_up: bool,
+    /// The inbox epoch the session was welcomed in.
+    epoch: u64,
+    /// Whether the next catch-up first checks that the inbox still has that epoch.
+    check_epoch: bool,
     /// Whether to take the hub's commands: until the session is open, or the queue overflowed.
     pub(crate) listening: bool,
     /// When the inbox is read again even without a push: a push can be lost (a sender's
@@ -51,6 +55,8 @@ impl Connection {
             identity: None,
             next_deliver: 0,
             catching_up: false,
+            epoch: 0,
+            check_epoch: false,
             listening: false,
             reread_at: None,
             pending_ack: None,
@@ -148,14 +154,45 @@ impl Connection {
     /// interval (CIM-15.2-4).
     pub(crate) fn on_reread(&mut self, now: Instant) {
         self.catching_up = true;
+        self.check_epoch = true;
         self.reread_at = Some(now + Duration::from_secs(self.ctx.options.heartbeat_interval_secs.max(1)));
     }
 
     /// Delivers the next page of stored entries.
     pub(crate) async fn catch_up(&mut self) {
-        let Some(id) = &self.identity else { return };
+        let Some(id) = self.identity.clone() else { return };
+        if std::mem::take(&mut self.check_epoch) {
+            // An inbox the store lost (a Redis restarted empty) starts again in a new epoch;
+            // its sessions learn of it by resuming (CIM-8.1-6), and a session whose account
+            // went with it meets the account check of its next Hello.
+            match self.ctx.store.inbox_head(&id.user_id).await {
+                Ok(head) if head.epoch != self.epoch => {
+                    self.fail(
+                        ErrorCode::UNAVAILABLE,
+                        "the inbox was lost and starts again; reconnect to resume",
+                    );
+                    return;
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, "inbox check failed; closing the session so it resumes later");
+                    self.fail(ErrorCode::UNAVAILABLE, "inbox unavailable");
+                    return;
+                }
+            }
+        }
         match self.ctx.store.read_inbox(&id.user_id, self.next_deliver, CATCH_UP_PAGE).await {
             Ok(entries) => {
+                // Entries this session was still to be sent left the inbox unread (they
+                // passed the retention period): skipping them would hide the loss. The client
+                // hears of it as a GAP when it resumes (CIM-8.3-12).
+                if entries.first().is_some_and(|first| first.seq > self.next_deliver) {
+                    self.fail(
+                        ErrorCode::UNAVAILABLE,
+                        "messages you had not received expired from your inbox; reconnect to resume",
+                    );
+                    return;
+                }
                 let full_page = entries.len() == CATCH_UP_PAGE;
                 for entry in entries {
                     if entry.seq == self.next_deliver {
@@ -216,6 +253,12 @@ impl Connection {
         {
             return Err((ErrorCode::UNAUTHENTICATED, "this login has ended".into()));
         }
+        // The token's account may be gone (a store that lost its data) or created again by
+        // someone else since: neither may be entered with it (CIM-5.2-10).
+        let account = store.user(&hello.user_id).await.map_err(unavailable)?;
+        if !cim_backend::token_names_account(hello.account_generation, account.as_ref()) {
+            return Err((ErrorCode::UNAUTHENTICATED, "the account of this token no longer exists".into()));
+        }
         let head = store.inbox_head(&hello.user_id).await.map_err(unavailable)?;
         let (outcome, next_seq) = match hello.resume {
             None => (ResumeOutcome::Fresh, head.first_seq),
@@ -260,6 +303,7 @@ impl Connection {
         self.session.welcome(Instant::now(), info).map_err(|e| (ErrorCode::INTERNAL, e.to_string()))?;
         ctx.metrics.sessions.fetch_add(1, Ordering::Relaxed);
         self.next_deliver = next_seq;
+        self.epoch = head.epoch;
         self.catching_up = true;
         // Just after a sender's cached route to this user has surely expired (spec §15.5).
         self.reread_at = Some(Instant::now() + cim_backend::ROUTE_CACHE_TTL + Duration::from_millis(500));
@@ -335,9 +379,9 @@ impl Connection {
                 Metrics::add(counter, 1);
                 self.session.ack_send(ack);
             }
-            Err(Rejection { code, message }) => {
+            Err(Rejection { code, message, retry_after }) => {
                 ctx.metrics.error(code);
-                self.session.reject_send(client_msg_id, code, message, Duration::ZERO);
+                self.session.reject_send(client_msg_id, code, message, retry_after);
             }
         }
     }

@@ -2,7 +2,10 @@
 
 use std::sync::Arc;
 
-use cim_backend::Fanout;
+use std::time::Duration;
+
+use cim_backend::listener::{self, ListenerLimits};
+use cim_backend::{Fanout, InternalAuth};
 use cim_core::wire;
 use cim_proto::v1::internal_push_server::{InternalPush, InternalPushServer};
 use tokio::net::TcpListener;
@@ -49,9 +52,20 @@ impl InternalPush for Service {
     }
 }
 
-pub(crate) async fn serve(listener: TcpListener, hub: Arc<Hub>) {
-    let incoming = tonic::transport::server::TcpIncoming::from(listener);
-    let server = tonic::transport::Server::builder().add_service(InternalPushServer::new(Service(hub)));
+/// Connections the internal push service accepts at once: one per other server and route of
+/// the deployment, with room to spare.
+const INTERNAL_MAX_CONNECTIONS: usize = 256;
+
+/// Serves the internal push service to callers that sign with `auth` (spec §15.2).
+pub(crate) async fn serve(listener: TcpListener, hub: Arc<Hub>, auth: InternalAuth) {
+    let incoming =
+        listener::guarded(listener, ListenerLimits::new(INTERNAL_MAX_CONNECTIONS), "internal push");
+    let service = InternalPushServer::with_interceptor(Service(hub), auth.verifier());
+    // Other servers and routes keep one channel each; calls are batches of pushes.
+    let server = tonic::transport::Server::builder()
+        .timeout(Duration::from_secs(10))
+        .http2_keepalive_interval(Some(Duration::from_secs(60)))
+        .add_service(service);
     if let Err(e) = server.serve_with_incoming(incoming).await {
         tracing::error!(error = %e, "internal push service stopped");
     }

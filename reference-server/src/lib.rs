@@ -108,6 +108,11 @@ pub struct ServerOptions {
     /// Seconds to let sessions drain after GoAway on shutdown.
     #[arg(long, env = "CIM_DRAIN_SECS", default_value_t = 5)]
     pub drain_secs: u64,
+    /// Most client connections open at once; beyond it new ones are told UNAVAILABLE and
+    /// closed [default: the process's open-file limit less 1024, kept for the store, the
+    /// other listeners and, in `cim up`, the route].
+    #[arg(long, env = "CIM_MAX_CONNECTIONS", value_name = "N")]
+    pub max_connections: Option<usize>,
 }
 
 impl ServerOptions {
@@ -119,6 +124,12 @@ impl ServerOptions {
             options: ServerOptions,
         }
         <Wrapper as clap::Parser>::parse_from(["cim-server"]).options
+    }
+
+    /// The connection limit in force.
+    fn max_connections(&self) -> usize {
+        self.max_connections
+            .unwrap_or_else(|| open_file_limit().map_or(16_384, |n| n.saturating_sub(1024).max(64)))
     }
 
     fn limits(&self) -> ServerLimits {
@@ -244,6 +255,7 @@ pub async fn start(
     let ws_addr = ws.as_ref().map(TcpListener::local_addr).transpose()?;
     let admin_addr = admin.local_addr()?;
 
+    let internal_auth = keys.internal_auth();
     let mut session_config = ServerConfig::new(Arc::new(keys), Framing::LengthPrefixed);
     session_config.limits = limits;
     session_config.heartbeat_interval = Duration::from_secs(options.heartbeat_interval_secs);
@@ -279,6 +291,7 @@ pub async fn start(
         Some(hub.clone() as Arc<dyn Fanout>),
         store.clone(),
         registry.clone(),
+        internal_auth.clone(),
     ));
     let fanout: Arc<dyn Fanout> = cluster.clone();
     let metrics = Arc::new(Metrics::default());
@@ -311,7 +324,7 @@ pub async fn start(
         tasks.push(tokio::spawn(accept_loop(ws, ws_ctx, Listener::WebSocket, tls)));
     }
     tasks.push(tokio::spawn(admin::serve(admin, ctx.clone())));
-    tasks.push(tokio::spawn(internal::serve(internal, hub.clone())));
+    tasks.push(tokio::spawn(internal::serve(internal, hub.clone(), internal_auth)));
     tasks.push(tokio::spawn(refresh_presence(ctx.clone())));
     tasks.push(tokio::spawn(report_load(ctx.clone(), registry.clone(), info.clone())));
     tasks.push(tokio::spawn(forget_departed_servers(store.clone(), registry.watch(), server_id.clone())));
@@ -371,9 +384,47 @@ fn load_tls(cert: &Path, key: &Path) -> anyhow::Result<TlsAcceptor> {
     Ok(TlsAcceptor::from(Arc::new(config)))
 }
 
+/// The soft limit on open files of this process, from `/proc/self/limits` (Linux).
+fn open_file_limit() -> Option<usize> {
+    let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
+    let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
+    line.trim_start_matches("Max open files").split_whitespace().next()?.parse().ok()
+}
+
+/// What a client connecting to a full server reads before the connection closes.
+fn server_full_frame() -> Vec<u8> {
+    let error = wire::Error {
+        code: cim_core::ErrorCode::UNAVAILABLE.0,
+        message: "this server has no room for another connection; log in again to be given another".into(),
+        ..Default::default()
+    };
+    let mut out = Vec::new();
+    cim_core::codec::encode_frame(&wire::frame::Body::Error(error), Framing::LengthPrefixed, &mut out);
+    out
+}
+
 async fn accept_loop(listener: TcpListener, ctx: Arc<Context>, kind: Listener, tls: Option<TlsAcceptor>) {
+    let max_connections = ctx.options.max_connections();
+    let full = server_full_frame();
+    let mut said_full_at: Option<std::time::Instant> = None;
     loop {
-        match listener.accept().await {
+        let accepted = listener.accept().await;
+        // Connections past the limit are turned away at once: the file descriptors they would
+        // hold are the store's, the internal service's and the route's (in `cim up`).
+        if let Ok((stream, _)) = &accepted
+            && ctx.metrics.connections.load(Ordering::Relaxed) >= max_connections as i64
+        {
+            if kind == Listener::Tcp && tls.is_none() {
+                let _ = stream.try_write(&full);
+            }
+            Metrics::add(&ctx.metrics.connections_refused, 1);
+            if said_full_at.is_none_or(|at| at.elapsed() >= Duration::from_secs(1)) {
+                tracing::warn!(max_connections, "connection limit reached: turning new connections away");
+                said_full_at = Some(std::time::Instant::now());
+            }
+            continue;
+        }
+        match accepted {
             // A plain TCP connection gets a task of its own kind: the TLS and WebSocket
             // handshakes' state would otherwise make every connection's task as large as
             // theirs (kilobytes, for as long as it is connected).

@@ -12,6 +12,8 @@ use cim_core::ErrorCode;
 pub struct Metrics {
     pub(crate) connections: AtomicI64,
     pub(crate) connections_total: AtomicU64,
+    /// Connections turned away because the server was at its connection limit.
+    pub(crate) connections_refused: AtomicU64,
     pub(crate) sessions: AtomicI64,
     pub(crate) frames_in: AtomicU64,
     pub(crate) frames_out: AtomicU64,
@@ -54,6 +56,12 @@ impl Metrics {
             self.sessions.load(Ordering::Relaxed),
         );
         counter(&mut out, "cim_server_connections_total", "Connections accepted.", &self.connections_total);
+        counter(
+            &mut out,
+            "cim_server_connections_refused_total",
+            "Connections turned away at the connection limit.",
+            &self.connections_refused,
+        );
         counter(&mut out, "cim_server_frames_received_total", "Frames received.", &self.frames_in);
         counter(&mut out, "cim_server_frames_sent_total", "Frames sent.", &self.frames_out);
         counter(

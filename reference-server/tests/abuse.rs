@@ -46,6 +46,7 @@ async fn bad_expired_and_foreign_tokens_are_refused() {
         lid: "l".into(),
         iat: 0,
         exp: cim_backend::now_ms() - 5 * 60_000,
+        acc: None,
     });
     let mut raw = server.raw().await;
     raw.send(hello(&expired, "d", None)).await;
@@ -308,4 +309,162 @@ async fn websocket_text_and_oversized_messages_get_their_codes() {
     assert_eq!(fatal(Message::Text("hello".into())).await, Some(ErrorCode::MALFORMED_FRAME));
     assert_eq!(fatal(Message::Binary(vec![0u8; 70_000].into())).await, Some(ErrorCode::FRAME_TOO_LARGE));
     server.still_serves().await;
+}
+
+#[tokio::test]
+async fn the_internal_push_service_refuses_callers_without_the_deployments_secret() {
+    use cim_backend::InternalAuth;
+    use cim_proto::v1::internal_push_client::InternalPushClient;
+
+    let server = start(|_| {}).await;
+    let (mut alice, _) = server.session("alice", "alice-1", None).await;
+    let endpoint = format!("http://{}", server.server.info().internal_endpoint);
+    let channel =
+        tonic::transport::Endpoint::from_shared(endpoint).expect("url").connect().await.expect("connects");
+    let injected = || wire::PushBatch {
+        from_server_id: "mallory".into(),
+        pushes: vec![wire::Push {
+            user_id: String::new(),
+            except_session_id: String::new(),
+            deliver: Some(wire::Deliver {
+                seq: 0,
+                message_id: "01HZZZZZZZZZZZZZZZZZZZZZZZ".into(),
+                from_user_id: "admin".into(),
+                body: "your password expired, send it to me".into(),
+                ..Default::default()
+            }),
+        }],
+    };
+    let end_alice = || wire::EndSessionsRequest {
+        user_id: "alice".into(),
+        session_id: String::new(),
+        reason: wire::GoAwayReason::LoggedOut as i32,
+    };
+
+    let mut anonymous = InternalPushClient::new(channel.clone());
+    let mut stranger = InternalPushClient::with_interceptor(
+        channel.clone(),
+        InternalAuth::derive(cim_backend::secret::generate_secret().as_bytes()).signer(),
+    );
+    assert_eq!(anonymous.push(injected()).await.expect_err("unsigned").code(), tonic::Code::Unauthenticated);
+    assert_eq!(
+        anonymous.end_sessions(end_alice()).await.expect_err("unsigned").code(),
+        tonic::Code::Unauthenticated
+    );
+    assert_eq!(stranger.push(injected()).await.expect_err("wrong key").code(), tonic::Code::Unauthenticated);
+    assert_eq!(
+        stranger.end_sessions(end_alice()).await.expect_err("wrong key").code(),
+        tonic::Code::Unauthenticated
+    );
+
+    // Nothing reached alice, and her session is still open.
+    assert_eq!(alice.recv_within(Duration::from_millis(300)).await, None, "no injected Deliver, no GoAway");
+    alice.send(Body::Ping(wire::Ping { nonce: 7 })).await;
+    assert_eq!(alice.recv().await, Some(Body::Pong(wire::Pong { nonce: 7 })));
+
+    // The deployment's own processes still get through.
+    let mut colleague = InternalPushClient::with_interceptor(channel, server.keys.internal_auth().signer());
+    colleague.push(injected()).await.expect("signed with the deployment's key");
+    assert!(matches!(alice.recv().await, Some(Body::Deliver(_))));
+}
+
+#[tokio::test]
+async fn a_full_server_tells_newcomers_and_keeps_serving_its_sessions() {
+    let server = start(|o| o.max_connections = Some(3)).await;
+    let (mut alice, _) = server.session("alice", "alice-1", None).await;
+    let (_bob, _) = server.session("bob", "bob-1", None).await;
+    let (_carol, _) = server.session("carol", "carol-1", None).await;
+    let mut newcomer = server.raw().await;
+    assert_eq!(newcomer.expect_fatal().await, ErrorCode::UNAVAILABLE, "told, not left hanging");
+    alice.send(Body::Ping(wire::Ping { nonce: 3 })).await;
+    assert_eq!(alice.recv().await, Some(Body::Pong(wire::Pong { nonce: 3 })));
+}
+
+/// What a fresh session of `user` is delivered until the inbox has nothing more.
+async fn inbox_of(server: &support::TestServer, user: &str, device: &str) -> Vec<String> {
+    let (mut session, welcome) = server.session(user, device, None).await;
+    let resume = welcome.resume.expect("a resume result");
+    let mut texts = Vec::new();
+    for _ in resume.next_seq..server.store.inbox_head(user).await.expect("memory").next_seq {
+        match session.recv().await {
+            Some(Body::Deliver(deliver)) => texts.push(String::from_utf8_lossy(&deliver.body).into_owned()),
+            other => panic!("expected a Deliver, got {other:?}"),
+        }
+    }
+    texts
+}
+
+#[tokio::test]
+async fn a_flood_cannot_push_acknowledged_messages_out_of_an_inbox() {
+    let limits = cim_backend::InboxLimits { max_entries: 8, max_entries_per_sender: 5, ..Default::default() };
+    let server = support::start_with_store(cim_backend::MemoryStore::with_limits(limits), |_| {}).await;
+    server.store.create_user(cim_backend::UserRecord::new("mallory", "mallory", None)).await.expect("user");
+    let (mut mallory, _) = server.session("mallory", "m", None).await;
+    let (mut alice, _) = server.session("alice", "a", None).await;
+    // Bob is away. Mallory floods him: his share is 5 entries, the rest is refused to him.
+    for i in 0..12 {
+        mallory.send(send_to("bob", &format!("spam-{i}"), &format!("spam {i}"))).await;
+    }
+    let (mut acked, mut refused) = (0, 0);
+    for _ in 0..12 {
+        match mallory.recv().await {
+            Some(Body::SendAck(_)) => acked += 1,
+            Some(Body::Error(e)) if e.code == ErrorCode::INBOX_FULL.0 && !e.client_msg_id.is_empty() => {
+                refused += 1
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!((acked, refused), (5, 7), "the sender is told; nothing is accepted and then lost");
+    // A friend's message still gets in, and stays.
+    alice.send(send_to("bob", "friend-1", "are we still on for tonight?")).await;
+    assert!(matches!(alice.recv().await, Some(Body::SendAck(_))), "bob's inbox has room for others");
+    let texts = inbox_of(&server, "bob", "bob-phone").await;
+    assert_eq!(texts.len(), 6, "{texts:?}");
+    assert!(texts.contains(&"are we still on for tonight?".to_owned()), "{texts:?}");
+    assert!(texts.iter().filter(|t| t.starts_with("spam")).count() == 5);
+}
+
+#[tokio::test]
+async fn entries_past_retention_are_reported_as_a_gap() {
+    let limits = cim_backend::InboxLimits { retention_ms: 300, ..Default::default() };
+    let server = support::start_with_store(cim_backend::MemoryStore::with_limits(limits), |_| {}).await;
+    // Bob's phone has read everything so far, then goes away.
+    let (bob, welcome) = server.session("bob", "bob-phone", None).await;
+    let epoch = welcome.resume.expect("resume").epoch;
+    drop(bob);
+    let (mut alice, _) = server.session("alice", "a", None).await;
+    alice.send(send_to("bob", "old", "this one expires unread")).await;
+    assert!(matches!(alice.recv().await, Some(Body::SendAck(_))));
+    // Past the retention period the entry is gone; the phone's resume says so.
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while server.store.read_inbox("bob", 0, 10).await.expect("memory").len() == 1 {
+        assert!(tokio::time::Instant::now() < deadline, "the entry never expired");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let resume = wire::ResumePoint { epoch, last_acked_seq: 0 };
+    let (_, welcome) = server.session("bob", "bob-phone", Some(resume)).await;
+    let outcome = welcome.resume.expect("resume").outcome;
+    assert_eq!(outcome, wire::ResumeOutcome::Gap as i32, "removed unread is reported, never silent");
+}
+
+#[tokio::test]
+async fn tokens_of_vanished_or_recreated_accounts_are_refused() {
+    let server = start(|_| {}).await;
+    // An account the store no longer holds (a store restarted empty): its token still has a
+    // good signature, and must not open a session.
+    let mut raw = server.raw().await;
+    raw.send(hello(&server.token("ghost", "d"), "d", None)).await;
+    assert_eq!(raw.expect_fatal().await, ErrorCode::UNAUTHENTICATED);
+    // A token issued for an earlier account of the same id: not this account's.
+    let generation = server.store.user("alice").await.expect("memory").expect("alice").generation;
+    let mut claims = cim_backend::TokenKeys::new_claims("alice", "d", 60_000);
+    claims.acc = Some(generation.wrapping_add(1));
+    let mut raw = server.raw().await;
+    raw.send(hello(&server.keys.issue(&claims), "d", None)).await;
+    assert_eq!(raw.expect_fatal().await, ErrorCode::UNAUTHENTICATED);
+    claims.acc = Some(generation);
+    let mut raw = server.raw().await;
+    raw.send(hello(&server.keys.issue(&claims), "d", None)).await;
+    assert!(matches!(raw.recv().await, Some(Body::Welcome(_))), "the account's own generation is welcome");
 }

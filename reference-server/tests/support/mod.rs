@@ -22,7 +22,12 @@ pub struct TestServer {
 }
 
 pub async fn start(edit: impl FnOnce(&mut ServerOptions)) -> TestServer {
-    let store = Arc::new(MemoryStore::new());
+    start_with_store(MemoryStore::new(), edit).await
+}
+
+/// A server on `store` (an in-memory one with the limits a test needs).
+pub async fn start_with_store(store: MemoryStore, edit: impl FnOnce(&mut ServerOptions)) -> TestServer {
+    let store = Arc::new(store);
     let keys = TokenKeys::generate();
     let mut options = ServerOptions::defaults();
     let any = "127.0.0.1:0".parse().expect("address");
@@ -35,8 +40,7 @@ pub async fn start(edit: impl FnOnce(&mut ServerOptions)) -> TestServer {
         .await
         .expect("server starts");
     for user in ["alice", "bob", "carol"] {
-        let record =
-            UserRecord { user_id: user.into(), user_name: user.into(), password_hash: String::new() };
+        let record = UserRecord::new(user, user, None);
         store.create_user(record).await.expect("new user");
     }
     TestServer { server, store, keys }
