@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::LazyLock;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
@@ -12,9 +13,9 @@ use cim_sdk::{Credentials, RouteClient};
 use crate::load::jwt_for;
 
 /// Token secret of spawned deployments (route and servers must share it).
-const TOKEN_SECRET: &str = "cim-bench-token-secret-of-32-bytes-or-more";
+static TOKEN_SECRET: LazyLock<String> = LazyLock::new(cim_backend::secret::generate_secret);
 /// JWT secret of spawned deployments.
-pub(crate) const SPAWNED_JWT_SECRET: &str = "cim-bench-jwt-secret-of-32-bytes-or-more";
+pub(crate) static SPAWNED_JWT_SECRET: LazyLock<String> = LazyLock::new(cim_backend::secret::generate_secret);
 
 /// What `--spawn` starts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
@@ -131,7 +132,7 @@ impl Deployment {
                         command.args([flag, &format!("127.0.0.1:{}", free_port())]);
                     }
                     command.args(["--admin-listen", &format!("127.0.0.1:{}", free_port())]);
-                    command.args(["--jwt-secret", SPAWNED_JWT_SECRET, "--sends-per-second", "0"]);
+                    command.args(["--jwt-secret", SPAWNED_JWT_SECRET.as_str(), "--sends-per-second", "0"]);
                     command.args(["--max-sessions-per-user", "1000"]);
                     let pid = deployment.run(&format!("cim-up-{n}"), command)?;
                     deployment.server_pids.push(pid);
@@ -144,14 +145,14 @@ impl Deployment {
                 let redis = RedisServer::start();
                 let zookeeper = ZooKeeperServer::start();
                 let backend = |command: &mut Command| {
-                    command.args(["--token-secret", TOKEN_SECRET, "--redis", &redis.url]);
+                    command.args(["--token-secret", TOKEN_SECRET.as_str(), "--redis", &redis.url]);
                     command.args(["--zookeeper", &zookeeper.hosts]);
                 };
                 let route = free_port();
                 let mut command = Command::new(binary("cim-route")?);
                 command.args(["--listen", &format!("127.0.0.1:{route}")]);
                 command.args(["--grpc-listen", &format!("127.0.0.1:{}", free_port())]);
-                command.args(["--strategy", "round-robin", "--jwt-secret", SPAWNED_JWT_SECRET]);
+                command.args(["--strategy", "round-robin", "--jwt-secret", SPAWNED_JWT_SECRET.as_str()]);
                 backend(&mut command);
                 let pid = deployment.run("cim-route", command)?;
                 deployment.route_pids.push(pid);

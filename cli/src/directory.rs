@@ -94,11 +94,12 @@ pub(crate) struct GroupsArgs {
 enum GroupAction {
     /// The groups you are in (the default).
     List,
-    /// Create a group with you and the given members.
+    /// Create a group with you as its member; others join it themselves (`cim groups join`).
     Create {
         /// Group id.
         group: String,
-        /// Other members (user names).
+        /// Other members: refused by the route, which adds nobody without their own call.
+        #[arg(hide = true)]
         members: Vec<String>,
     },
     /// Join a group.
@@ -122,7 +123,8 @@ fn group_line(group: &cim_sdk::GroupInfo, json: bool) -> String {
     if json {
         json!({ "group_id": group.group_id, "member_count": group.member_count }).to_string()
     } else {
-        format!("#{} ({} members)", group.group_id, group.member_count)
+        let plural = if group.member_count == 1 { "" } else { "s" };
+        format!("#{} ({} member{plural})", group.group_id, group.member_count)
     }
 }
 

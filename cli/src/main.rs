@@ -73,6 +73,8 @@ enum Command {
     Groups(directory::GroupsArgs),
     /// Print the local chat history `cim chat` keeps.
     History(directory::HistoryArgs),
+    /// Print a new random secret (32 bytes, hex) for --token-secret, --jwt-secret or --api-key.
+    Secret,
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions {
         /// The shell.
@@ -95,6 +97,10 @@ async fn main() -> ExitCode {
         Command::Users(args) => directory::users(args).await,
         Command::Groups(args) => directory::groups(args).await,
         Command::History(args) => directory::history(args),
+        Command::Secret => {
+            say!("{}", cim_backend::secret::generate_secret());
+            Ok(())
+        }
         Command::Completions { shell } => {
             let mut command = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut command, "cim", &mut std::io::stdout());

@@ -29,15 +29,23 @@ pub(crate) struct UpArgs {
     /// Key app backends present (X-Cim-Api-Key) to push messages [default: push disabled].
     #[arg(long, env = "CIM_API_KEY", hide_env_values = true)]
     api_key: Option<String>,
-    /// Shared secret of the app backend's HS256 JWTs, enabling JWT login.
+    /// Shared secret of the app backend's HS256 JWTs, enabling JWT login (32 random bytes or
+    /// more: `cim secret` prints one).
     #[arg(long, env = "CIM_JWT_SECRET", hide_env_values = true)]
     jwt_secret: Option<String>,
+    /// Whether anyone may create an account with Register [default: closed with
+    /// --jwt-secret, open without].
+    #[arg(long, env = "CIM_REGISTRATION", value_enum)]
+    registration: Option<cim_route::Registration>,
     /// Most sessions (devices) one user may have at once.
     #[arg(long, env = "CIM_MAX_SESSIONS_PER_USER", default_value_t = 8)]
     max_sessions_per_user: usize,
     /// What to do with a new session over that limit.
     #[arg(long, env = "CIM_OVER_LIMIT", value_enum, default_value_t = cim_server::OverLimit::Reject)]
     over_limit: cim_server::OverLimit,
+    /// Rate limits of logins and registrations.
+    #[command(flatten)]
+    limits: cim_route::LimitOptions,
     /// Sustained Sends per second per connection (0: unlimited).
     #[arg(long, env = "CIM_SENDS_PER_SECOND", default_value_t = 100)]
     sends_per_second: u32,
@@ -61,6 +69,8 @@ pub(crate) async fn run(args: UpArgs) -> anyhow::Result<()> {
     route_options.grpc_listen = args.route_grpc_listen;
     route_options.api_key = args.api_key;
     route_options.jwt_secret = args.jwt_secret;
+    route_options.registration = args.registration;
+    route_options.limits = args.limits;
     let route = cim_route::start(route_options, store, registry, keys, Some(server.fanout())).await?;
 
     let url = route.url();

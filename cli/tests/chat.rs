@@ -61,8 +61,10 @@ fn two_people_chat_and_use_every_command() {
     // Alice has no account yet: --register makes one.
     let data = data_dir("alice");
     let mut alice = chat(&up, "alice", &data, &["--register"]);
-    let out =
-        cim(&up, &["groups", "--user", "alice", "--password", "alice-password", "create", "team", "bob"]);
+    let out = cim(&up, &["groups", "--user", "alice", "--password", "alice-password", "create", "team"]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "#team (1 member)");
+    // Nobody is made a member by someone else: bob joins himself.
+    let out = cim(&up, &["groups", "--user", "bob", "--password", "bob-password", "join", "team"]);
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "#team (2 members)");
     let mut bob = chat(&up, "bob", &data_dir("bob"), &[]);
 

@@ -166,8 +166,15 @@ fn scriptable_commands_answer_in_json() {
         .collect();
     assert_eq!(names, ["\"dan\"", "\"dora\""]);
 
-    let created = cim(&up, &[&["groups"][..], &as_dora, &["create", "#crew", "dan"]].concat());
-    assert_eq!(text(&created.stdout).trim(), "#crew (2 members)", "{}", text(&created.stderr));
+    // Dora cannot put dan in a group; he joins it himself.
+    let refused = cim(&up, &[&["groups"][..], &as_dora, &["create", "#crew", "dan"]].concat());
+    assert_eq!(refused.status.code(), Some(5), "{}", text(&refused.stderr));
+    assert!(text(&refused.stderr).contains("join"), "{}", text(&refused.stderr));
+    let created = cim(&up, &[&["groups"][..], &as_dora, &["create", "#crew"]].concat());
+    assert_eq!(text(&created.stdout).trim(), "#crew (1 member)", "{}", text(&created.stderr));
+    let as_dan = ["--user", "dan", "--password", "dan-password"];
+    let joined = cim(&up, &[&["groups"][..], &as_dan, &["join", "crew"]].concat());
+    assert_eq!(text(&joined.stdout).trim(), "#crew (2 members)", "{}", text(&joined.stderr));
     let groups = cim(&up, &[&["groups"][..], &as_dora, &["--json"]].concat());
     assert_eq!(text(&groups.stdout).trim(), r#"{"group_id":"crew","member_count":2}"#);
     let members = cim(&up, &[&["groups"][..], &as_dora, &["members", "crew"]].concat());

@@ -12,6 +12,7 @@ use support::{Cluster, Inboxes, assert_exactly_once, wait_connected_elsewhere};
 
 /// UNAVAILABLE in the error registry (spec §11.2): retryable.
 const UNAVAILABLE: u32 = cim_core::ErrorCode::UNAVAILABLE.0;
+const OUTCOME_UNKNOWN: u32 = cim_core::ErrorCode::OUTCOME_UNKNOWN.0;
 const WAIT: Duration = Duration::from_secs(20);
 
 /// Sends `count` messages from each sender, the k-th to `receivers[k % len]`, each waiting
@@ -89,7 +90,11 @@ async fn one_to_one_groups_broadcast_and_offline_delivery_across_servers() {
 
     let inboxes = Inboxes::default();
     let (route, token) = alice.route();
-    route.create_group(&token, "team", &["bob".into(), "carol".into()]).await.expect("group created");
+    route.create_group(&token, "team", &[]).await.expect("group created");
+    for member in [&bob, &carol] {
+        let (route, token) = member.route();
+        route.join_group(&token, "team").await.expect("joined");
+    }
     inboxes.collect(bob);
     inboxes.collect(carol);
 
@@ -117,8 +122,15 @@ async fn the_cluster_runs_on_a_redis_cluster_too() {
     let (route, token) = alice.route();
     let receivers = ["bob", "carol", "dave"];
     let (senders, inboxes) = users(&cluster, &["erin"], &receivers).await;
-    let members: Vec<String> = receivers.iter().map(|r| r.to_string()).collect();
-    route.create_group(&token, "crew", &members).await.expect("group created");
+    route.create_group(&token, "crew", &[]).await.expect("group created");
+    for member in receivers {
+        // Everyone joins for themselves (spec CIM-14.4-38).
+        let login = route
+            .login(&cim_sdk::Credentials::password(member, format!("password-{member}")), "joining")
+            .await
+            .expect("login");
+        route.join_group(&login.token, "crew").await.expect("joined");
+    }
     alice.send_to_group("crew", "hello crew").await.expect("acked");
     for user in receivers {
         assert_eq!(inboxes.wait_for(user, 1, WAIT).await, ["hello crew"], "{user}");
@@ -187,15 +199,20 @@ async fn redis_away_gives_clear_retryable_errors_and_nothing_acked_is_lost() {
     let body: serde_json::Value = response.json().await.expect("a JSON error");
     assert_eq!(body["code"], UNAVAILABLE, "{body}");
 
-    // The server refuses the send with a retryable code; the SDK holds it and retries.
+    // The server refuses the send with a retryable code, UNAVAILABLE (not stored) or
+    // OUTCOME_UNKNOWN (a call cut off by the stop); the SDK holds it and retries.
     let alice_server = cluster.index_of(&alice.status().server_id);
-    let refused_before = cluster.errors_sent(alice_server, UNAVAILABLE).await;
+    let refused = async |cluster: &Cluster| {
+        cluster.errors_sent(alice_server, UNAVAILABLE).await
+            + cluster.errors_sent(alice_server, OUTCOME_UNKNOWN).await
+    };
+    let refused_before = refused(&cluster).await;
     let pending = {
         let alice = alice.clone();
         tokio::spawn(async move { alice.send_to_user("bob", "during").await })
     };
     let deadline = Instant::now() + WAIT;
-    while cluster.errors_sent(alice_server, UNAVAILABLE).await == refused_before {
+    while refused(&cluster).await == refused_before {
         assert!(Instant::now() < deadline, "the server refused the send with UNAVAILABLE");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -218,6 +235,38 @@ async fn redis_away_gives_clear_retryable_errors_and_nothing_acked_is_lost() {
     let carol = cluster.login("carol").await;
     carol.send_to_user("bob", "from carol").await.expect("acked");
     assert_eq!(inboxes.wait_for("bob", 12, WAIT).await.last().map(String::as_str), Some("from carol"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_send_the_store_may_have_taken_is_outcome_unknown_and_delivered_once() {
+    let mut cluster = Cluster::start(3).await;
+    let (senders, inboxes) = users(&cluster, &["alice"], &["bob"]).await;
+    let alice = senders[0].clone();
+    alice.send_to_user("bob", "before").await.expect("acked");
+    let alice_server = cluster.index_of(&alice.status().server_id);
+    let unknown_before = cluster.errors_sent(alice_server, OUTCOME_UNKNOWN).await;
+    // Frozen, Redis takes the accept and answers nothing: the call times out, yet Redis
+    // carries it out once it runs again. "Not stored" would be a lie.
+    cluster.redis().freeze();
+    let pending = {
+        let alice = alice.clone();
+        tokio::spawn(async move { alice.send_to_user("bob", "during").await })
+    };
+    let deadline = Instant::now() + WAIT;
+    while cluster.errors_sent(alice_server, OUTCOME_UNKNOWN).await == unknown_before {
+        assert!(Instant::now() < deadline, "the server answered OUTCOME_UNKNOWN");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(!pending.is_finished(), "the SDK sends it again instead of reporting a failure");
+    cluster.redis().thaw();
+    tokio::time::timeout(WAIT, pending).await.expect("acked once Redis runs").expect("task").expect("acked");
+    alice.send_to_user("bob", "after").await.expect("acked");
+    // The first attempt was stored; the resend found it (duplicate), and bob reads it once.
+    check_everything_arrived(
+        &inboxes,
+        &BTreeMap::from([("bob".to_owned(), vec!["before".into(), "during".into(), "after".into()])]),
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -63,9 +63,8 @@ async fn a_redis_and_zookeeper_cluster_passes_the_conformance_suite() {
         .map(|r| r.id.as_str())
         .collect();
     assert!(bad.is_empty(), "cases that failed against the cluster: {bad:?}\n{summary}");
-    // With every secret given, only what the cluster does not offer is n/a: TLS and a
-    // rate-limited route.
+    // With every secret given, only what the cluster does not offer is n/a: TLS.
     let not_applicable: Vec<&str> =
         run.results.iter().filter(|r| r.verdict == Verdict::NotApplicable).map(|r| r.id.as_str()).collect();
-    assert_eq!(not_applicable, ["server.tls.version", "route.rate-limit"], "{summary}");
+    assert_eq!(not_applicable, ["server.tls.version"], "{summary}");
 }

@@ -203,7 +203,14 @@ impl Cx {
     pub async fn user(&mut self, short: &str) -> Result<User, Stop> {
         let name = self.name(short);
         let password = format!("pw-{:016x}", self.random());
-        let id = self.route.register(&name, &password).await.map_err(|e| route_error("Register", &e))?;
+        let id = self.route.register(&name, &password).await.map_err(|e| match e {
+            RouteError::Status { status: 403, .. } => Stop::Error(
+                "the route's registration is closed, and the harness creates its users with Register: \
+                 run it against a route with open registration (cim up --registration open)"
+                    .into(),
+            ),
+            e => route_error("Register", &e),
+        })?;
         Ok(User { name, password, id })
     }
 

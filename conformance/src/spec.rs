@@ -91,6 +91,6 @@ mod tests {
         let statuses = route_error_statuses();
         assert_eq!(statuses.get("INVALID_CREDENTIALS"), Some(&401));
         assert_eq!(statuses.get("SHUTTING_DOWN"), Some(&503));
-        assert_eq!(statuses.len(), 14);
+        assert_eq!(statuses.len(), 16);
     }
 }

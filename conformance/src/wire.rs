@@ -571,11 +571,12 @@ impl Seen {
                 }
                 let may_carry = (3000..4000).contains(&code)
                     || code == crate::spec::code("FORBIDDEN")
-                    || code == crate::spec::code("UNAVAILABLE");
+                    || code == crate::spec::code("UNAVAILABLE")
+                    || code == crate::spec::code("OUTCOME_UNKNOWN");
                 if !error.client_msg_id.is_empty() && !may_carry {
                     breach(
                         "CIM-11.1-6",
-                        "client_msg_id only in Errors of 3000–3999, FORBIDDEN and UNAVAILABLE",
+                        "client_msg_id only in Errors of 3000–3999, FORBIDDEN, UNAVAILABLE and OUTCOME_UNKNOWN",
                     );
                 }
                 self.fatal |= error.client_msg_id.is_empty();

@@ -29,13 +29,13 @@ async fn the_reference_deployment_passes_every_case_and_reports_in_every_format(
         "--route",
         &deployment.route_url(),
         "--token-secret",
-        support::TOKEN_SECRET,
+        &support::TOKEN_SECRET,
         "--api-key",
-        support::API_KEY,
+        &support::API_KEY,
         "--route-grpc",
         &grpc,
         "--jwt-secret",
-        support::JWT_SECRET,
+        &support::JWT_SECRET,
         "-j",
         "8",
         "--shuffle",
@@ -61,8 +61,7 @@ async fn the_reference_deployment_passes_every_case_and_reports_in_every_format(
     assert_eq!(report["schema_version"], 1);
     assert_eq!(report["summary"]["fail"], 0);
     assert_eq!(report["summary"]["error"], 0);
-    // With every secret given, only TLS and rate limiting are missing: the deployment has
-    // neither.
+    // With every secret given, only TLS is missing: the in-process deployment has none.
     let not_applicable: Vec<&str> = report["cases"]
         .as_array()
         .into_iter()
@@ -70,7 +69,7 @@ async fn the_reference_deployment_passes_every_case_and_reports_in_every_format(
         .filter(|c| c["verdict"] == "n/a")
         .filter_map(|c| c["id"].as_str())
         .collect();
-    assert_eq!(not_applicable, ["server.tls.version", "route.rate-limit"]);
+    assert_eq!(not_applicable, ["server.tls.version"]);
     let cases = report["cases"].as_array().expect("cases");
     assert_eq!(
         cases.len(),

@@ -32,7 +32,8 @@ async fn cluster(ids: &[&str]) -> (Vec<cim_server::RunningServer>, cim_route::Ru
     let mut route_options = cim_route::RouteOptions::defaults();
     (route_options.http_listen, route_options.grpc_listen) = (any, any);
     route_options.strategy = cim_route::Strategy::RoundRobin;
-    let fanout = Arc::new(ClusterFanout::new("", None, store.clone(), registry.clone()));
+    let fanout =
+        Arc::new(ClusterFanout::new("", None, store.clone(), registry.clone(), keys.internal_auth()));
     let route = cim_route::start(route_options, store, registry, keys, Some(fanout)).await.expect("route");
     (servers, route)
 }
@@ -79,7 +80,11 @@ async fn messages_cross_servers() {
     assert_eq!(next_message(&mut bob, WAIT).await.text(), "across servers");
 
     let (route_client, token) = alice.route();
-    route_client.create_group(&token, "team", &["bob".into(), "carol".into()]).await.expect("group");
+    route_client.create_group(&token, "team", &[]).await.expect("group");
+    for member in [&bob, &carol] {
+        let (route, token) = member.route();
+        route.join_group(&token, "team").await.expect("joined");
+    }
     alice.send_to_group("team", "to the team").await.expect("stored");
     for client in [&mut bob, &mut carol] {
         let message = next_message(client, WAIT).await;

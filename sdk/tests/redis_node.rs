@@ -21,7 +21,15 @@ async fn chat_offline_delivery_and_groups_over_redis() {
 
     cim_sdk::register(&node.url(), "carol", "password-carol").await.expect("registered");
     let (route, token) = alice.route();
-    route.create_group(&token, "team", &["bob".into(), "carol".into()]).await.expect("group");
+    route.create_group(&token, "team", &[]).await.expect("group");
+    let (bobs_route, bobs_token) = bob.route();
+    bobs_route.join_group(&bobs_token, "team").await.expect("bob joins");
+    // Carol, offline, joined earlier from another device of hers.
+    let carols = route
+        .login(&cim_sdk::Credentials::password("carol", "password-carol"), "carol-web")
+        .await
+        .expect("login");
+    route.join_group(&carols.token, "team").await.expect("carol joins");
     alice.send_to_group("team", "meeting").await.expect("stored");
     assert_eq!(next_message(&mut bob, Duration::from_secs(10)).await.text(), "meeting");
     let mut carol = node.login("carol", "c", cim_sdk::Transport::Tcp).await;

@@ -106,8 +106,13 @@ async fn groups_create_join_leave_members() {
     let alice = token_of(&route, "alice").await;
     let bob = token_of(&route, "bob").await;
     let carol = token_of(&route, "carol").await;
-    let group = route.create_group(&alice, "team", &["bob".into()]).await.expect("created");
-    assert_eq!(group.member_count, 2);
+    // Nobody is made a member by someone else: bob joins himself.
+    assert_eq!(
+        route.create_group(&alice, "team", &["bob".into()]).await.expect_err("bob did not agree").code(),
+        Some(ErrorCode::FORBIDDEN)
+    );
+    assert_eq!(route.create_group(&alice, "team", &["alice".into()]).await.expect("created").member_count, 1);
+    assert_eq!(route.join_group(&bob, "team").await.expect("joined").member_count, 2);
     assert_eq!(
         route.create_group(&bob, "team", &[]).await.expect_err("taken").code(),
         Some(ErrorCode::ALREADY_EXISTS)
@@ -146,19 +151,19 @@ async fn push_api_needs_the_key_and_reaches_live_sessions() {
                           "body": "from the backend", "client_msg_id": "job-1" });
     let (status, body) = push("wrong-key", message.clone()).await;
     assert_eq!((status, body["name"].as_str()), (401, Some("UNAUTHENTICATED")));
-    let (status, body) = push("test-api-key", message.clone()).await;
+    let (status, body) = push(&support::API_KEY, message.clone()).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["duplicate"], false);
     let delivered = next_message(&mut bob, Duration::from_secs(10)).await;
     assert_eq!((delivered.text(), delivered.from.as_str()), ("from the backend".into(), "alice"));
-    let (_, again) = push("test-api-key", message).await;
+    let (_, again) = push(&support::API_KEY, message).await;
     assert_eq!((again["duplicate"].as_bool(), &again["message_id"]), (Some(true), &body["message_id"]));
     let both = json!({ "to": { "user_id": "bob", "everyone": true }, "from_user_id": "alice", "body": "x", "client_msg_id": "j2" });
-    assert_eq!(push("test-api-key", both).await.0, 400);
+    assert_eq!(push(&support::API_KEY, both).await.0, 400);
     let (status, body) = raw(
         reqwest::Method::GET,
         format!("{}/v1/servers", node.url()),
-        &[("x-cim-api-key", "test-api-key")],
+        &[("x-cim-api-key", support::API_KEY.as_str())],
         None,
     )
     .await;
@@ -203,13 +208,14 @@ async fn jwt_login_from_the_app_backend() {
     let mut route_options = cim_route::RouteOptions::defaults();
     route_options.http_listen = any;
     route_options.grpc_listen = any;
-    route_options.jwt_secret = Some("app-backend-secret".into());
+    let jwt_secret = cim_backend::secret::generate_secret();
+    route_options.jwt_secret = Some(jwt_secret.clone());
     let route =
         cim_route::start(route_options, store, registry, keys, Some(server.fanout())).await.expect("route");
     let exp = cim_backend::now_ms() / 1000 + 600;
     let jwt = cim_backend::jwt::sign_hs256(
         &format!(r#"{{"sub":"app-user-7","exp":{exp}}}"#),
-        b"app-backend-secret",
+        jwt_secret.as_bytes(),
     );
     let client =
         Client::login(&route.url(), Credentials::Jwt(jwt), ClientOptions::new("web")).await.expect("login");

@@ -47,13 +47,13 @@ pub(crate) async fn run(args: GroupArgs) -> anyhow::Result<Report> {
     .await
 }
 
-/// Logs every member in once (JWT logins create the accounts), then creates the group with
-/// all of them, through the first member's route.
+/// Logs every member in once (JWT logins create the accounts); the first creates the group and
+/// the others join it.
 async fn create_group(deployment: &Deployment, run: u32, group: &str, members: usize) -> anyhow::Result<()> {
     let users = users_prefix(run);
     let route = RouteClient::new(&deployment.routes[0])?;
     let names: Vec<String> = (0..members).map(|i| format!("{users}-m{i}")).collect();
-    let mut first_token = None;
+    let mut tokens = Vec::with_capacity(members);
     for chunk in names.chunks(64) {
         let logins = chunk.iter().map(|name| {
             let route = &route;
@@ -61,11 +61,17 @@ async fn create_group(deployment: &Deployment, run: u32, group: &str, members: u
             async move { route.login(&credentials, "setup").await }
         });
         for login in futures_util::future::join_all(logins).await {
-            let login = login?;
-            first_token.get_or_insert(login.token);
+            tokens.push(login?.token);
         }
     }
-    let token = first_token.ok_or_else(|| anyhow::anyhow!("no member logged in"))?;
-    route.create_group(&token, group, &names[1..]).await?;
+    let (owner, others) = tokens.split_first().ok_or_else(|| anyhow::anyhow!("no member logged in"))?;
+    route.create_group(owner, group, &[]).await?;
+    // Every member joins by their own call: nobody is added by someone else.
+    for chunk in others.chunks(64) {
+        let joins = chunk.iter().map(|token| route.join_group(token, group));
+        for joined in futures_util::future::join_all(joins).await {
+            joined?;
+        }
+    }
     Ok(())
 }

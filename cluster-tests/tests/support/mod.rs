@@ -6,16 +6,16 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, LazyLock, Mutex};
 use std::time::{Duration, Instant};
 
 use cim_backend::testsuite::{RedisCluster, RedisServer, ZooKeeperServer, free_port};
 use cim_sdk::{Client, ClientOptions, ConnectionState, Credentials, Event};
 
-pub const TOKEN_SECRET: &str = "cluster-tests-token-secret-of-32-bytes-or-more";
-pub const API_KEY: &str = "cluster-tests-api-key";
+pub static TOKEN_SECRET: LazyLock<String> = LazyLock::new(cim_backend::secret::generate_secret);
+pub static API_KEY: LazyLock<String> = LazyLock::new(cim_backend::secret::generate_secret);
 /// The app backend's JWT secret the route accepts logins with.
-pub const JWT_SECRET: &str = "cluster-tests-jwt-secret-of-32-bytes-or-more";
+pub static JWT_SECRET: LazyLock<String> = LazyLock::new(cim_backend::secret::generate_secret);
 /// ZooKeeper session timeout of every process: how long a killed server stays listed.
 const SESSION_TIMEOUT_SECS: &str = "2";
 
@@ -80,7 +80,22 @@ impl Cluster {
         command.args(["--listen", &format!("127.0.0.1:{route_port}")]);
         let route_grpc_url = format!("http://127.0.0.1:{}", free_port());
         command.args(["--grpc-listen", route_grpc_url.trim_start_matches("http://")]);
-        command.args(["--strategy", "round-robin", "--api-key", API_KEY, "--jwt-secret", JWT_SECRET]);
+        command.args([
+            "--strategy",
+            "round-robin",
+            "--api-key",
+            API_KEY.as_str(),
+            "--jwt-secret",
+            JWT_SECRET.as_str(),
+            // The tests register users as well as log in with JWTs, many of them from one
+            // address (the conformance run too).
+            "--registration",
+            "open",
+            "--registrations-per-address",
+            "0",
+            "--login-failures-per-address",
+            "0",
+        ]);
         let route = spawn(command, &redis, &zookeeper, &logs, "route");
         let servers = (1..=servers)
             .map(|n| ServerSlot {
@@ -182,7 +197,7 @@ impl Cluster {
         let response = self
             .http
             .get(format!("{}/v1/servers", self.route_url))
-            .header("x-cim-api-key", API_KEY)
+            .header("x-cim-api-key", API_KEY.as_str())
             .send()
             .await
             .ok()?;
@@ -286,7 +301,14 @@ fn spawn(
     let log = std::fs::File::create(logs.join(format!("{name}.log"))).expect("log file");
     let log_err = log.try_clone().expect("log file");
     command
-        .args(["--token-secret", TOKEN_SECRET, "--redis", redis.url(), "--zookeeper", &zookeeper.hosts])
+        .args([
+            "--token-secret",
+            TOKEN_SECRET.as_str(),
+            "--redis",
+            redis.url(),
+            "--zookeeper",
+            &zookeeper.hosts,
+        ])
         .args(["--zookeeper-session-timeout-secs", SESSION_TIMEOUT_SECS])
         .env("CIM_LOG", "info")
         .stdin(Stdio::null())

@@ -55,6 +55,8 @@ pub(super) fn cases() -> Vec<Case> {
             covers: ["CIM-11.1-7", "CIM-11.1-8", "CIM-7.2-8"], tags: ["client", "errors"], budget: 30, stray_error),
         crate::case!("client.errors.rejected-not-retried", "A Send rejected with a code whose retry is No is reported and not sent again",
             covers: ["CIM-11.3-1", "CIM-11.1-7"], tags: ["client", "errors"], budget: 30, rejected_not_retried),
+        crate::case!("client.errors.outcome-unknown", "A Send answered OUTCOME_UNKNOWN is sent again unchanged, not reported failed",
+            covers: ["CIM-7.2-11", "CIM-7.2-12"], tags: ["client", "errors"], budget: 30, outcome_unknown),
         crate::case!("client.resume.epoch-changed", "A new epoch is reported to the application before any entry of it",
             covers: ["CIM-8.4-11"], tags: ["client", "resume"], budget: 40, epoch_changed),
         crate::case!("client.resume.gap", "A GAP outcome, or an outcome the client does not know, is reported before any entry",
@@ -602,6 +604,68 @@ async fn rejected_not_retried(cx: &mut Cx) -> Result<(), Stop> {
         })
         .await;
     check("CIM-11.3-1", again.is_err(), "the rejected Send not sent again", || "sent again".into())
+}
+
+async fn outcome_unknown(cx: &mut Cx) -> Result<(), Stop> {
+    let (mut harness, mut conn) = welcomed(cx).await?;
+    harness.command(json!({"cmd": "send", "ref": "m1", "to": {"user_id": "bob"}, "content_type": "text/plain", "body": "did it arrive?"})).await;
+    let send = next_send(&mut conn, "CIM-7.1-1", cx.answer_wait()).await?;
+    let code = crate::spec::code("OUTCOME_UNKNOWN");
+    let pause: u32 = 300;
+    conn.send(&frame(Body::Error(ErrorFrame {
+        code,
+        message: "outcome unknown, from cim-conformance".into(),
+        client_msg_id: send.client_msg_id.clone(),
+        retry_after_ms: pause,
+    })))
+    .await;
+    let answered = Instant::now();
+    // Any Send: the driver was asked for one message, so the next Send is the retry or a defect.
+    let resent = conn
+        .find(cx.wait(Duration::from_millis(u64::from(pause) + 3_000)), |f| match &f.body {
+            Some(Body::Send(s)) => Some(s.clone()),
+            _ => None,
+        })
+        .await
+        .map_err(|event| {
+            let want = format!("the Send again on the same connection, after retry_after_ms ({pause} ms)");
+            fail("CIM-7.2-11", want, event.describe())
+        })?;
+    let waited = answered.elapsed();
+    // Some slack for timer granularity; the harness's clock starts before the client's.
+    check(
+        "CIM-7.2-11",
+        waited + Duration::from_millis(50) >= Duration::from_millis(u64::from(pause)),
+        format!("no retry before retry_after_ms ({pause} ms)"),
+        || format!("sent again after {} ms", waited.as_millis()),
+    )?;
+    check("CIM-7.2-11", resent == send, "the same client_msg_id, recipient, content_type and body", || {
+        format!("{resent:?}, first sent as {send:?}")
+    })?;
+    let ack = SendAck {
+        client_msg_id: send.client_msg_id.clone(),
+        message_id: "01ARZ3NDEKTSV4RRFFQ69G5FAV".into(),
+        sent_at_ms: 1,
+        duplicate: false,
+        live_only: false,
+    };
+    conn.send(&frame(Body::SendAck(ack))).await;
+    // The first of sent and send_failed: a send_failed from OUTCOME_UNKNOWN comes before sent.
+    let outcome = harness
+        .expect_event("CIM-7.2-11", "a sent event after the SendAck of the retry", cx.answer_wait(), |e| {
+            e["event"] == "sent" || e["event"] == "send_failed"
+        })
+        .await?;
+    check(
+        "CIM-7.2-12",
+        outcome["event"] == "sent" && outcome["message_id"] == "01ARZ3NDEKTSV4RRFFQ69G5FAV",
+        "sent with the SendAck's message_id, never send_failed for OUTCOME_UNKNOWN",
+        || outcome.to_string(),
+    )?;
+    let failed = harness.event(Duration::from_millis(500), |e| e["event"] == "send_failed").await;
+    check("CIM-7.2-12", failed.is_none(), "no send_failed for a message reported sent", || {
+        format!("{failed:?}")
+    })
 }
 
 /// A first session that processed entry 1, then a new connection whose Welcome says `outcome`

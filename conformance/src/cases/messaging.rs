@@ -185,12 +185,19 @@ async fn unknown_recipient(cx: &mut Cx) -> Result<(), Stop> {
     assert_open(&mut a, "CIM-7.1-8", wait).await
 }
 
-async fn group_of(cx: &mut Cx, owner: &Session, members: &[&str]) -> Result<String, Stop> {
+/// A new group of `owner` that `members` joined, each by their own call (CIM-14.4-38).
+async fn group_of(cx: &mut Cx, owner: &Session, members: &[&Session]) -> Result<String, Stop> {
     let group = cx.name("team");
     cx.route
-        .create_group(&owner.login.token, &group, members)
+        .create_group(&owner.login.token, &group, &[])
         .await
         .map_err(|e| Stop::Error(format!("CreateGroup failed: {e}")))?;
+    for member in members {
+        cx.route
+            .join_group(&member.login.token, &group)
+            .await
+            .map_err(|e| Stop::Error(format!("JoinGroup failed: {e}")))?;
+    }
     Ok(group)
 }
 
@@ -198,8 +205,8 @@ async fn not_a_member(cx: &mut Cx) -> Result<(), Stop> {
     let (alice, bob, mut a, mut b) = pair(cx).await?;
     let carol = cx.user("carol").await?;
     let c = cx.open(&carol, "d1").await?;
-    let group = group_of(cx, &c, &[&bob.id]).await?;
-    let _ = alice;
+    let group = group_of(cx, &c, &[&b]).await?;
+    let _ = (alice, bob);
     let id = cx.client_msg_id();
     a.conn.send(&frames::send(&id, frames::to_group(&group), "let me in")).await;
     let wait = cx.answer_wait();
@@ -214,11 +221,11 @@ async fn not_a_member(cx: &mut Cx) -> Result<(), Stop> {
 }
 
 async fn group(cx: &mut Cx) -> Result<(), Stop> {
-    let (alice, bob, mut a, mut b) = pair(cx).await?;
+    let (alice, _bob, mut a, mut b) = pair(cx).await?;
     let carol = cx.user("carol").await?;
     let mut c = cx.open(&carol, "d1").await?;
     let mut a2 = cx.open(&alice, "d2").await?;
-    let group = group_of(cx, &a, &[&bob.id, &carol.id]).await?;
+    let group = group_of(cx, &a, &[&b, &c]).await?;
     let id = cx.client_msg_id();
     a.conn.send(&frames::send(&id, frames::to_group(&group), "hi team")).await;
     let wait = cx.answer_wait();
@@ -252,9 +259,9 @@ async fn group(cx: &mut Cx) -> Result<(), Stop> {
 }
 
 async fn group_membership_at_acceptance(cx: &mut Cx) -> Result<(), Stop> {
-    let (_alice, bob, mut a, mut b) = pair(cx).await?;
+    let (_alice, _bob, mut a, mut b) = pair(cx).await?;
     let dave = cx.user("dave").await?;
-    let group = group_of(cx, &a, &[&bob.id]).await?;
+    let group = group_of(cx, &a, &[&b]).await?;
     let wait = cx.answer_wait();
     let first = cx.client_msg_id();
     a.conn.send(&frames::send(&first, frames::to_group(&group), "before dave")).await;

@@ -7,6 +7,7 @@ mod framing;
 mod handshake;
 mod heartbeat;
 mod inbox;
+mod internal;
 mod messaging;
 mod robustness;
 mod route_api;
@@ -29,6 +30,7 @@ pub fn catalog() -> &'static [Case] {
         all.extend(robustness::cases());
         all.extend(route_api::cases());
         all.extend(route_grpc::cases());
+        all.extend(internal::cases());
         all.extend(client::cases());
         all.extend(client_wire::cases());
         all.extend(client_session::cases());

@@ -31,7 +31,7 @@ pub(super) fn cases() -> Vec<Case> {
         crate::case!("route.online", "OnlineUsers lists users with an open session, a page at a time",
             covers: ["CIM-14.4-15", "CIM-14.4-16", "CIM-14.7-1", "CIM-14.7-2", "CIM-14.7-4"], tags: ["route", "presence"], budget: 30, online),
         crate::case!("route.groups", "CreateGroup, JoinGroup, LeaveGroup, GroupMembers and MyGroups as §14.4 says",
-            covers: ["CIM-14.4-19", "CIM-14.4-20", "CIM-14.4-23", "CIM-14.4-25", "CIM-14.4-26", "CIM-14.4-28"], tags: ["route", "groups"], budget: 30, groups),
+            covers: ["CIM-14.4-19", "CIM-14.4-20", "CIM-14.4-23", "CIM-14.4-25", "CIM-14.4-26", "CIM-14.4-28", "CIM-14.4-38"], tags: ["route", "groups"], budget: 30, groups),
         crate::case!("route.group-errors", "Group calls fail with INVALID_FIELD, NOT_FOUND, ALREADY_EXISTS and FORBIDDEN where §14.4 says",
             covers: ["CIM-14.4-21", "CIM-14.4-22", "CIM-14.4-24", "CIM-14.4-27", "CIM-14.6-3"], tags: ["route", "groups"], budget: 30, group_errors),
         crate::case!("route.push", "Push with the API key sends as the named user, text or base64, deduplicated",
@@ -46,6 +46,14 @@ pub(super) fn cases() -> Vec<Case> {
             covers: ["CIM-14.6-4"], tags: ["route", "limits"], budget: 60, rate_limit),
         crate::case!("route.jwt-login", "A JWT login takes the user from sub and refuses bad algorithms, signatures and times",
             covers: ["CIM-5.3-1", "CIM-5.3-2"], tags: ["route", "login", "needs-jwt-secret"], budget: 30, jwt_login),
+        crate::case!("route.jwt-accounts-apart", "A JWT never logs in to a registered account, nor a password to a JWT's account",
+            covers: ["CIM-5.3-4", "CIM-5.3-5"], tags: ["route", "login", "security", "needs-jwt-secret"], budget: 30, jwt_accounts_apart),
+        crate::case!("route.register-names", "Register refuses the user names . and ..",
+            covers: ["CIM-14.4-36"], tags: ["route", "security"], budget: 20, register_dot_names),
+        crate::case!("route.slow-request", "A connection that sends no request head, or drips one, is closed within 60 seconds",
+            covers: ["CIM-16-8"], tags: ["route", "robustness", "security", "slow"], budget: 90, slow_request),
+        crate::case!("route.content-type", "A request body that is not sent as application/json is refused before it is acted on",
+            covers: ["CIM-14.4-37"], tags: ["route", "json", "security"], budget: 20, content_type),
     ]
 }
 
@@ -501,9 +509,11 @@ async fn groups(cx: &mut Cx) -> Result<(), Stop> {
     let bob = cx.user("bob").await?;
     let carol = cx.user("carol").await?;
     let a = cx.login(&alice, "d1").await?;
+    let b = cx.login(&bob, "d1").await?;
     let c = cx.login(&carol, "d1").await?;
     let group = cx.name("team");
-    let created = call(
+    // Alice cannot make bob a member: he has to join himself, and nothing is created.
+    let imposed = call(
         cx,
         "POST",
         "/v1/groups",
@@ -511,17 +521,33 @@ async fn groups(cx: &mut Cx) -> Result<(), Stop> {
         json!({"group_id": group, "member_user_ids": [bob.id, bob.id, alice.id]}),
     )
     .await?;
+    refused("CIM-14.4-38", &imposed, 403, "FORBIDDEN", "a CreateGroup that lists another user")?;
+    let created = call(
+        cx,
+        "POST",
+        "/v1/groups",
+        Some(&a.token),
+        json!({"group_id": group, "member_user_ids": [alice.id, alice.id]}),
+    )
+    .await?;
     check(
         "CIM-14.4-19",
         created.status == 201 && created.body["group"]["group_id"] == json!(group),
-        "201 with the group",
+        "201 with the group (the refused CreateGroup created nothing)",
         || created.text.clone(),
     )?;
     check(
         "CIM-14.4-20",
-        created.body["group"]["member_count"] == json!(2),
-        "2 members: the caller and bob, each counted once",
+        created.body["group"]["member_count"] == json!(1),
+        "1 member: the caller, listed twice, counted once",
         || created.text.clone(),
+    )?;
+    let joined = call(cx, "POST", &format!("/v1/groups/{group}/join"), Some(&b.token), Value::Null).await?;
+    check(
+        "CIM-14.4-23",
+        joined.status == 200 && joined.body["group"]["member_count"] == json!(2),
+        "200 with 2 members after bob joins",
+        || joined.text.clone(),
     )?;
     let joined = call(cx, "POST", &format!("/v1/groups/{group}/join"), Some(&c.token), Value::Null).await?;
     check(
@@ -835,4 +861,177 @@ async fn rate_limit(cx: &mut Cx) -> Result<(), Stop> {
         }
     }
     Err(Stop::NotApplicable("the route did not rate-limit 300 failed logins in a row".into()))
+}
+
+async fn jwt_accounts_apart(cx: &mut Cx) -> Result<(), Stop> {
+    let secret = cx
+        .target
+        .jwt_secret
+        .clone()
+        .ok_or_else(|| Stop::NotApplicable("needs the app backend's JWT secret (--jwt-secret)".into()))?;
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let hs256 = json!({"alg": "HS256", "typ": "JWT"});
+    // An account a JWT login created has no password: none logs in to it, not even an empty one.
+    let sub = cx.name("app-user");
+    let token = jwt(&secret, &hs256, &json!({"sub": sub, "exp": now + 600}));
+    let answer = call(cx, "POST", "/v1/login", None, json!({"jwt": token, "device_id": "d1"})).await?;
+    let user_id = answer.body["user_id"].as_str().unwrap_or_default().to_owned();
+    check("CIM-5.3-2", answer.status == 200, "the JWT login succeeds", || answer.text.clone())?;
+    for password in ["", "password-1", &sub] {
+        let answer = call(
+            cx,
+            "POST",
+            "/v1/login",
+            None,
+            json!({"user_name": user_id, "password": password, "device_id": "d1"}),
+        )
+        .await?;
+        refused(
+            "CIM-5.3-5",
+            &answer,
+            401,
+            "INVALID_CREDENTIALS",
+            "a password login to a JWT login's account",
+        )?;
+    }
+    // A registered account is not entered with a JWT naming it: whoever registered the name
+    // first would read that app user's messages.
+    let name = cx.name("squatter");
+    let registered =
+        call(cx, "POST", "/v1/register", None, json!({"user_name": name, "password": "password-1"})).await?;
+    if registered.status == 403 {
+        cx.note("Register is closed on this route; only the JWT side was checked");
+        return Ok(());
+    }
+    let registered_id = registered.body["user_id"].as_str().unwrap_or_default().to_owned();
+    check("CIM-14.4-8", registered.status == 201, "201 for a new user name", || registered.text.clone())?;
+    let token = jwt(&secret, &hs256, &json!({"sub": registered_id, "exp": now + 600}));
+    let answer = call(cx, "POST", "/v1/login", None, json!({"jwt": token, "device_id": "d1"})).await?;
+    let entered = answer.status == 200 && answer.body["user_id"] == json!(registered_id);
+    check(
+        "CIM-5.3-4",
+        !entered,
+        format!("a JWT whose sub is {registered_id:?} does not log in to the account Register created"),
+        || answer.text.clone(),
+    )?;
+    refused("CIM-5.3-4", &answer, 401, "INVALID_CREDENTIALS", "a JWT naming a registered account")
+}
+
+async fn register_dot_names(cx: &mut Cx) -> Result<(), Stop> {
+    for dots in [".", ".."] {
+        let answer =
+            call(cx, "POST", "/v1/register", None, json!({"user_name": dots, "password": "password-1"}))
+                .await?;
+        if answer.status == 403 {
+            return Err(Stop::NotApplicable("Register is closed on this route".into()));
+        }
+        refused("CIM-14.4-36", &answer, 400, "INVALID_FIELD", &format!("the user name {dots:?}"))?;
+    }
+    Ok(())
+}
+
+async fn content_type(cx: &mut Cx) -> Result<(), Stop> {
+    for (content_type, what) in [
+        (Some("text/plain"), "text/plain, as a cross-site form or fetch sends it"),
+        (Some("application/x-www-form-urlencoded"), "a form's type"),
+        (None, "no Content-Type"),
+    ] {
+        let name = cx.name("ctype");
+        let body = json!({"user_name": name, "password": "password-1"}).to_string();
+        let headers: Vec<(&str, &str)> = content_type.map(|t| ("content-type", t)).into_iter().collect();
+        let answer = if content_type.is_none() {
+            cx.route.call_without_content_type("POST", "/v1/register", body).await.map_err(env)?
+        } else {
+            cx.route.call_raw("POST", "/v1/register", &headers, Some(body)).await.map_err(env)?
+        };
+        refused("CIM-14.4-37", &answer, 400, "INVALID_FIELD", &format!("a JSON body sent with {what}"))?;
+        // Refused before acting: the account does not exist.
+        let again = call(
+            cx,
+            "POST",
+            "/v1/login",
+            None,
+            json!({"user_name": name, "password": "password-1", "device_id": "d1"}),
+        )
+        .await?;
+        check(
+            "CIM-14.4-37",
+            again.status == 401,
+            format!("no account was created by the request with {what}"),
+            || format!("a login as {name} answered HTTP {}", again.status),
+        )?;
+    }
+    let name = cx.name("ctype");
+    let body = json!({"user_name": name, "password": "password-1"}).to_string();
+    let answer = cx
+        .route
+        .call_raw("POST", "/v1/register", &[("content-type", "application/json; charset=utf-8")], Some(body))
+        .await
+        .map_err(env)?;
+    if answer.status == 403 {
+        return Ok(()); // registration closed: the refusals above are what counts
+    }
+    check(
+        "CIM-14.4-37",
+        answer.status == 201,
+        "application/json with a charset parameter is accepted",
+        || format!("HTTP {} {}", answer.status, answer.text),
+    )
+}
+
+async fn slow_request(cx: &mut Cx) -> Result<(), Stop> {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let Some(authority) = cx.target.route.strip_prefix("http://") else {
+        return Err(Stop::NotApplicable("needs a route URL of the form http://host:port".into()));
+    };
+    let authority = authority.trim_end_matches('/').to_owned();
+    let connect = || async {
+        tokio::net::TcpStream::connect(&authority)
+            .await
+            .map_err(|e| Stop::Error(format!("cannot connect to {authority}: {e}")))
+    };
+    let mut silent = connect().await?;
+    let mut dripping = connect().await?;
+    cx.note(format!(
+        "opened two connections to {authority}: one sends nothing, one a request head a byte every 500 ms"
+    ));
+    let limit = cx.wait(std::time::Duration::from_secs(65));
+    let started = std::time::Instant::now();
+    let head = format!("GET /healthz HTTP/1.1\r\nHost: {authority}\r\nX-Slow: ");
+    let drip = async {
+        let mut bytes = head.bytes().chain(std::iter::repeat(b'a'));
+        loop {
+            let byte = bytes.next().unwrap_or(b'a');
+            if dripping.write_all(&[byte]).await.is_err() {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+            // A closed connection shows on the read side; skip anything it answered.
+            let mut buf = [0u8; 512];
+            if let Ok(Ok(0) | Err(_)) =
+                tokio::time::timeout(std::time::Duration::from_millis(1), dripping.read(&mut buf)).await
+            {
+                return;
+            }
+        }
+    };
+    let dripped = tokio::time::timeout(limit, drip).await.is_ok();
+    cx.note(format!("the dripping connection was closed after {:?}", started.elapsed()));
+    check("CIM-16-8", dripped, "a connection dripping its request head is closed within 60 s", || {
+        format!("still open after {:?}", started.elapsed())
+    })?;
+    let wait = limit.saturating_sub(started.elapsed());
+    let mut buf = [0u8; 512];
+    let closed = async {
+        loop {
+            match silent.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(_) => {}
+            }
+        }
+    };
+    let closed = tokio::time::timeout(wait, closed).await.is_ok();
+    check("CIM-16-8", closed, "a connection that sends nothing is closed within 60 s", || {
+        format!("still open after {:?}", started.elapsed())
+    })
 }

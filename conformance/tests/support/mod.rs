@@ -7,7 +7,7 @@ pub mod proxy;
 pub mod store;
 
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use cim_backend::{MemoryRegistry, MemoryStore, Store, TokenKeys};
 
@@ -23,11 +23,11 @@ pub enum Mutant {
 }
 
 /// The token secret of every test deployment, so that the harness can mint tokens.
-pub const TOKEN_SECRET: &str = "conformance-test-secret-0123456789abcdef";
+pub static TOKEN_SECRET: LazyLock<String> = LazyLock::new(cim_backend::secret::generate_secret);
 /// The API key of every test deployment.
-pub const API_KEY: &str = "conformance-test-api-key";
+pub static API_KEY: LazyLock<String> = LazyLock::new(cim_backend::secret::generate_secret);
 /// The app backend's JWT secret of every test deployment.
-pub const JWT_SECRET: &str = "conformance-test-jwt-secret-0123456789";
+pub static JWT_SECRET: LazyLock<String> = LazyLock::new(cim_backend::secret::generate_secret);
 
 /// A route and a server on in-memory backends, on free ports of 127.0.0.1.
 pub struct Deployment {
@@ -63,6 +63,12 @@ impl Deployment {
         route_options.grpc_listen = any_port();
         route_options.api_key = Some(API_KEY.to_owned());
         route_options.jwt_secret = Some(JWT_SECRET.to_owned());
+        // The harness registers its users; with a JWT secret registration is closed unless opened.
+        route_options.registration = Some(cim_route::Registration::Open);
+        // One harness registers hundreds of users and fails many logins on purpose, all from
+        // 127.0.0.1; the limit per user name stays on (route.rate-limit checks it).
+        route_options.limits.registrations_per_address = 0;
+        route_options.limits.login_failures_per_address = 0;
         let route = cim_route::start(route_options, store, registry, keys, Some(server.fanout()))
             .await
             .expect("route starts");

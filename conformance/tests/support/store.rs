@@ -6,7 +6,8 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use cim_backend::{
-    Accepted, GroupRecord, InboxHead, NewMessage, OnlinePage, SessionRecord, Store, StoreError, UserRecord,
+    Accepted, GroupRecord, InboxHead, NewMessage, OnlinePage, RateCount, SessionRecord, Store, StoreError,
+    UserRecord,
 };
 use cim_core::wire;
 
@@ -153,5 +154,11 @@ impl Store for MutantStore {
     }
     async fn groups_of(&self, user_id: &str) -> Result<Vec<GroupRecord>, StoreError> {
         self.inner.groups_of(user_id).await
+    }
+    async fn rate_count(&self, key: &str) -> Result<RateCount, StoreError> {
+        self.inner.rate_count(key).await
+    }
+    async fn rate_hit(&self, key: &str, window_ms: u64) -> Result<RateCount, StoreError> {
+        self.inner.rate_hit(key, window_ms).await
     }
 }

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import pathlib
+import secrets
 import socket
 import subprocess
 import time
@@ -41,7 +42,8 @@ class Node:
         self.process = process
 
 
-JWT_SECRET = "python-sdk-tests-jwt-secret-0123456789"
+# Generated per run: cim refuses secrets that anyone could read here.
+JWT_SECRET = secrets.token_hex(32)
 
 
 def start_cim_up(args: list[str], log_path: pathlib.Path, route: str) -> subprocess.Popen:
@@ -74,7 +76,9 @@ def stop(process: subprocess.Popen) -> None:
 def cim_up_args() -> tuple[list[str], str]:
     """Arguments for `cim up` on free ports (with JWT logins), and its route URL."""
     route_port = _free_port()
-    args = ["--route-listen", f"127.0.0.1:{route_port}", "--jwt-secret", JWT_SECRET]
+    # The tests register users and log in with JWTs: registration stays open beside JWT logins.
+    args = ["--route-listen", f"127.0.0.1:{route_port}", "--jwt-secret", JWT_SECRET, "--registration", "open",
+            "--registrations-per-address", "0"]
     for flag in ["--route-grpc-listen", "--server-listen", "--ws-listen", "--internal-listen", "--admin-listen"]:
         args += [flag, f"127.0.0.1:{_free_port()}"]
     return args, f"http://127.0.0.1:{route_port}"

@@ -51,8 +51,10 @@ def test_group_message_reaches_members_but_not_those_who_left(node, name: Callab
         alice = await logged_in(node.route, name("alice"))
         bob = await logged_in(node.route, name("bob"))
         carol = await logged_in(node.route, name("carol"))
-        group = await alice.create_group(name("team"), [bob.user_id])
-        assert group.member_count == 2
+        group = await alice.create_group(name("team"))
+        assert group.member_count == 1
+        # Nobody is made a member by someone else: bob joins himself.
+        assert (await bob.join_group(group.group_id)).member_count == 2
         await carol.join_group(group.group_id)
         assert [g.group_id for g in await carol.groups()] == [group.group_id]
         await alice.send_to_group(group.group_id, "one")

@@ -1,13 +1,16 @@
 //! A node (route + server on in-memory backends) started in-process on free ports.
 #![allow(dead_code, unreachable_pub, missing_docs)]
 
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use cim_backend::{MemoryRegistry, MemoryStore, Store, TokenKeys};
 use cim_route::RunningRoute;
 use cim_sdk::{Client, ClientOptions, Credentials, Event, Message, Transport};
 use cim_server::RunningServer;
+
+/// The API key of every node these tests start: generated, as an operator's must be.
+pub static API_KEY: LazyLock<String> = LazyLock::new(cim_backend::secret::generate_secret);
 
 pub struct Node {
     pub route: RunningRoute,
@@ -39,7 +42,7 @@ pub async fn start_node_on(store: Arc<dyn Store>, edit: impl FnOnce(&mut cim_ser
     let mut route_options = cim_route::RouteOptions::defaults();
     route_options.http_listen = any;
     route_options.grpc_listen = any;
-    route_options.api_key = Some("test-api-key".into());
+    route_options.api_key = Some(API_KEY.clone());
     let route = cim_route::start(route_options, store.clone(), registry, keys, Some(server.fanout()))
         .await
         .expect("route starts");
