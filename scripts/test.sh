@@ -86,6 +86,10 @@ step "cim-conformance: every MUST, of servers, routes and clients, is covered by
 "$CARGO_TARGET_DIR/debug/cim-conformance" coverage --check | tail -1
 
 step "cim-conformance against cim up (reports kept in artifacts/conformance/)"
+# Secrets are generated per run: cim refuses any that is printed somewhere, such as here.
+secret() { python3 -c 'import secrets; print(secrets.token_hex(32))'; }
+api_key=$(secret)
+jwt_secret=$(secret)
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 artifacts="$PWD/artifacts/conformance"
 mkdir -p "$artifacts"
@@ -94,8 +98,9 @@ grpc_port=$(free_port)
 "$CARGO_TARGET_DIR/debug/cim" up --route-listen "127.0.0.1:$route_port" \
     --route-grpc-listen "127.0.0.1:$grpc_port" --server-listen "127.0.0.1:$(free_port)" \
     --ws-listen "127.0.0.1:$(free_port)" --internal-listen "127.0.0.1:$(free_port)" \
-    --admin-listen "127.0.0.1:$(free_port)" --api-key conformance-api-key \
-    --jwt-secret conformance-jwt-secret-0123456789 >"$artifacts/cim-up.log" 2>&1 &
+    --admin-listen "127.0.0.1:$(free_port)" --api-key "$api_key" \
+    --jwt-secret "$jwt_secret" --registration open --registrations-per-address 0 \
+    --login-failures-per-address 0 >"$artifacts/cim-up.log" 2>&1 &
 up_pid=$!
 trap 'kill "$up_pid" 2>/dev/null || true' EXIT
 for _ in $(seq 50); do
@@ -104,7 +109,7 @@ for _ in $(seq 50); do
 done
 "$CARGO_TARGET_DIR/debug/cim-conformance" server --route "http://127.0.0.1:$route_port" -j 8 --quiet \
     --route-grpc "http://127.0.0.1:$grpc_port" \
-    --api-key conformance-api-key --jwt-secret conformance-jwt-secret-0123456789 \
+    --api-key "$api_key" --jwt-secret "$jwt_secret" \
     --json "$artifacts/report.json" --junit "$artifacts/junit.xml" --html "$artifacts/report.html"
 python3 scripts/check_html_report.py "$artifacts/report.html" "$artifacts/report.json"
 
