@@ -250,6 +250,9 @@ pub trait Store: Send + Sync + 'static {
     /// Counts one event on the rate counter `key`, starting a window of `window_ms` when
     /// none is running, and returns the count with this event.
     async fn rate_hit(&self, key: &str, window_ms: u64) -> Result<RateCount, StoreError>;
+    /// Takes back one event counted by [`rate_hit`](Self::rate_hit) in the window still
+    /// running, if any: an attempt counted up front that turned out not to count.
+    async fn rate_undo(&self, key: &str) -> Result<(), StoreError>;
 
     /// Creates a group with `creator` and `members`; `AlreadyExists` or `NotFound` (a member).
     async fn create_group(

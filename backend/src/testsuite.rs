@@ -164,6 +164,10 @@ async fn rate_counters(store: Arc<dyn Store>) {
         assert!(hit.resets_in_ms > 0 && hit.resets_in_ms <= 60_000, "{hit:?}");
     }
     assert_eq!(store.rate_count("login:alice").await.unwrap().count, 3);
+    store.rate_undo("login:alice").await.unwrap();
+    assert_eq!(store.rate_count("login:alice").await.unwrap().count, 2, "an attempt taken back");
+    store.rate_undo("nothing-counted").await.unwrap();
+    assert_eq!(store.rate_count("nothing-counted").await.unwrap().count, 0, "never below zero");
     assert_eq!(store.rate_count("login:bob").await.unwrap().count, 0, "counters are apart");
     // A window ends and the count starts over.
     store.rate_hit("short", 50).await.unwrap();

@@ -48,9 +48,10 @@ impl Source {
 
 /// What is counted.
 pub(crate) enum Counter<'a> {
-    /// Logins that failed for this user name.
+    /// Logins that failed for this user name (password logins: counted when they start,
+    /// taken back when they succeed).
     FailedLoginsOf(&'a str),
-    /// Logins that failed from this source, whatever the name.
+    /// Logins that failed from this source, whatever the name (password logins as above).
     FailedLoginsFrom(Source),
     /// Registrations from this source.
     RegistrationsFrom(Source),
@@ -102,6 +103,17 @@ impl Route {
             return Err(rate_limited(&counter, count));
         }
         Ok(())
+    }
+
+    /// Takes back an event counted up front by [`count_against_limit`](Self::count_against_limit):
+    /// the attempt succeeded.
+    pub(crate) async fn undo(&self, counter: Counter<'_>) {
+        let (max, _) = counter.limit(&self.options.limits);
+        if max > 0
+            && let Err(e) = self.store.rate_undo(&counter.key()).await
+        {
+            tracing::warn!(error = %e, "cannot take back a counted login");
+        }
     }
 
     /// Counts one event on `counter`, whatever its count: a failure already answered.

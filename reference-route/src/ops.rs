@@ -80,30 +80,22 @@ impl Route {
         if input.device_id.is_empty() || input.device_id.len() > 128 {
             return Err(ApiError::invalid("device_id must be 1 to 128 bytes"));
         }
-        // Limits first: a refused guess costs a store read, not a password hash (CIM-16-4).
-        if let Some(source) = input.source {
-            self.refuse_over_limit(Counter::FailedLoginsFrom(source)).await?;
-        }
         let user = match input.credentials {
             LoginCredentials::Password { user_name, password } => {
-                self.refuse_over_limit(Counter::FailedLoginsOf(&user_name)).await?;
-                let user = self.user_from_password(&user_name, &password).await;
-                if user.as_ref().is_err_and(|e| e.code == ErrorCode::INVALID_CREDENTIALS) {
-                    self.record(Counter::FailedLoginsOf(&user_name)).await;
-                }
-                user
+                self.login_with_password(&user_name, &password, input.source).await?
             }
-            LoginCredentials::Jwt(jwt) => self.user_from_jwt(&jwt).await,
-        };
-        let user = match user {
-            Ok(user) => user,
-            Err(e) => {
-                if let Some(source) = input.source
+            LoginCredentials::Jwt(jwt) => {
+                // Verifying a JWT is cheap: only failures count against the address.
+                if let Some(source) = input.source {
+                    self.refuse_over_limit(Counter::FailedLoginsFrom(source)).await?;
+                }
+                let user = self.user_from_jwt(&jwt).await;
+                if let (Err(e), Some(source)) = (&user, input.source)
                     && e.code == ErrorCode::INVALID_CREDENTIALS
                 {
                     self.record(Counter::FailedLoginsFrom(source)).await;
                 }
-                return Err(e);
+                user?
             }
         };
         let servers = self
@@ -124,6 +116,28 @@ impl Route {
         let token = self.keys.issue(&claims);
         self.metrics.logins.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Ok(LoginOutput { user, token, expires_at_ms: claims.exp, server })
+    }
+
+    /// A password login under the limits of CIM-16-4. Every attempt counts, against its user
+    /// name and its address, before its password is hashed, and is taken back if it succeeds:
+    /// counted after the hash, a flood of concurrent guesses would all pass the check at
+    /// once and keep the hashing queue full.
+    async fn login_with_password(
+        &self,
+        user_name: &str,
+        password: &str,
+        source: Option<Source>,
+    ) -> Result<UserRecord> {
+        if let Some(source) = source {
+            self.count_against_limit(Counter::FailedLoginsFrom(source)).await?;
+        }
+        self.count_against_limit(Counter::FailedLoginsOf(user_name)).await?;
+        let user = self.user_from_password(user_name, password).await?;
+        self.undo(Counter::FailedLoginsOf(user_name)).await;
+        if let Some(source) = source {
+            self.undo(Counter::FailedLoginsFrom(source)).await;
+        }
+        Ok(user)
     }
 
     /// The claims of a bearer token, refusing ended logins and tokens of accounts that are

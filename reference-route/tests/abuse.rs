@@ -131,7 +131,8 @@ async fn weak_api_keys_and_jwt_secrets_are_refused_at_start() {
 async fn password_guessing_is_cut_off_per_user_name_and_per_address() {
     let route = start(|o| {
         o.limits.login_failures_per_user = 5;
-        o.limits.login_failures_per_address = 12;
+        // Every attempt counts, the refused ones too: 5 guesses, 2 refused, then 7 others.
+        o.limits.login_failures_per_address = 14;
     })
     .await;
     assert_eq!(route.register("alice", "alice-password").await.status, 201);
@@ -281,4 +282,18 @@ async fn a_token_of_an_account_that_no_longer_exists_is_refused() {
     };
     route.store.add_session(session).await.expect("memory");
     assert_eq!(route.register("alice", "newcomer-password").await.status, 409, "alice is still connected");
+}
+
+#[tokio::test]
+async fn a_concurrent_flood_from_one_address_is_cut_off_before_it_is_hashed() {
+    let route = start(|o| o.limits.login_failures_per_address = 10).await;
+    let names: Vec<String> = (0..40).map(|n| format!("victim{n}")).collect();
+    let answers =
+        futures_util::future::join_all(names.iter().map(|name| route.login(name, "wrong-password"))).await;
+    let hashed = answers.iter().filter(|a| a.status == 401).count();
+    let limited = answers.iter().filter(|a| a.status == 429).count();
+    // Counted when they start, not when their hash is done: all forty at once get no more than
+    // the ten guesses the address is allowed.
+    assert!(hashed <= 10, "{hashed} guesses were hashed");
+    assert_eq!(hashed + limited, 40, "{answers:?}");
 }

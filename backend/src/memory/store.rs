@@ -381,6 +381,16 @@ impl Store for MemoryStore {
         Ok(RateCount { count: *count, resets_in_ms: *ends - now })
     }
 
+    async fn rate_undo(&self, key: &str) -> Result<(), StoreError> {
+        let now = crate::now_ms();
+        if let Some((count, ends)) = self.lock().rates.get_mut(key)
+            && *ends > now
+        {
+            *count = count.saturating_sub(1);
+        }
+        Ok(())
+    }
+
     async fn create_group(
         &self,
         group_id: &str,

@@ -170,6 +170,14 @@ end
 return {count, ttl}
 ";
 
+/// Takes back one event of a rate counter whose window still runs.
+const RATE_UNDO: &str = r"
+if redis.call('PTTL', KEYS[1]) > 0 and tonumber(redis.call('GET', KEYS[1]) or '0') > 0 then
+  redis.call('DECR', KEYS[1])
+end
+return 1
+";
+
 /// A rate counter's count and time left, without counting.
 const RATE_COUNT: &str = r"
 local count = tonumber(redis.call('GET', KEYS[1]) or '0')
@@ -237,6 +245,7 @@ pub struct RedisStore {
     create_user: redis::Script,
     create_group: redis::Script,
     rate_hit: redis::Script,
+    rate_undo: redis::Script,
     rate_count: redis::Script,
 }
 
@@ -357,6 +366,7 @@ impl RedisStore {
             forget: redis::Script::new(FORGET),
             create_user: redis::Script::new(CREATE_USER),
             rate_hit: redis::Script::new(RATE_HIT),
+            rate_undo: redis::Script::new(RATE_UNDO),
             rate_count: redis::Script::new(RATE_COUNT),
             create_group: redis::Script::new(CREATE_GROUP),
         })
@@ -831,6 +841,16 @@ impl Store for RedisStore {
             .await
             .map_err(unavailable)?;
         Ok(RateCount { count, resets_in_ms })
+    }
+
+    async fn rate_undo(&self, key: &str) -> Result<(), StoreError> {
+        let _: u64 = self
+            .rate_undo
+            .key(self.global_key(&format!("rate:{key}")))
+            .invoke_async(&mut self.conn())
+            .await
+            .map_err(unavailable)?;
+        Ok(())
     }
 
     async fn create_group(

@@ -102,6 +102,20 @@ pub(super) fn cases() -> Vec<Case> {
     ]
 }
 
+/// The message id of every SendAck the harness gives.
+const ACKED_ID: &str = "01ARZ3NDEKTSV4RRFFQ69G5FAV";
+
+/// A SendAck for `client_msg_id`, with the message id [`ACKED_ID`].
+fn ack(client_msg_id: &str) -> Frame {
+    frame(Body::SendAck(SendAck {
+        client_msg_id: client_msg_id.into(),
+        message_id: ACKED_ID.into(),
+        sent_at_ms: 1,
+        duplicate: false,
+        live_only: false,
+    }))
+}
+
 /// The driver logged in, the client connected and sent its Hello.
 pub(super) async fn connected(cx: &Cx) -> Result<(ClientHarness, Conn, Hello), Stop> {
     connected_via(cx, Offer::Tcp).await
@@ -273,14 +287,7 @@ async fn send_acked(cx: &mut Cx) -> Result<(), Stop> {
         live_only: false,
     };
     conn.send(&frame(Body::SendAck(stray))).await;
-    let ack = SendAck {
-        client_msg_id: send.client_msg_id.clone(),
-        message_id: "01ARZ3NDEKTSV4RRFFQ69G5FAV".into(),
-        sent_at_ms: 1,
-        duplicate: false,
-        live_only: false,
-    };
-    conn.send(&frame(Body::SendAck(ack))).await;
+    conn.send(&ack(&send.client_msg_id)).await;
     let sent = harness
         .expect_event("CIM-7.2-7", "a sent event after the SendAck", cx.answer_wait(), |e| {
             e["event"] == "sent" || e["event"] == "send_failed"
@@ -288,7 +295,7 @@ async fn send_acked(cx: &mut Cx) -> Result<(), Stop> {
         .await?;
     check(
         "CIM-7.2-6",
-        sent["event"] == "sent" && sent["message_id"] == "01ARZ3NDEKTSV4RRFFQ69G5FAV",
+        sent["event"] == "sent" && sent["message_id"] == ACKED_ID,
         "sent with the SendAck's message_id",
         || sent.to_string(),
     )
@@ -555,14 +562,7 @@ async fn stray_error(cx: &mut Cx) -> Result<(), Stop> {
         retry_after_ms: 0,
     };
     conn.send(&frame(Body::Error(stray))).await;
-    let stray_ack = SendAck {
-        client_msg_id: "never-sent-either".into(),
-        message_id: "01ARZ3NDEKTSV4RRFFQ69G5FAV".into(),
-        sent_at_ms: 1,
-        duplicate: false,
-        live_only: false,
-    };
-    conn.send(&frame(Body::SendAck(stray_ack))).await;
+    conn.send(&ack("never-sent-either")).await;
     still_open(&mut conn, "CIM-11.1-7", cx.answer_wait()).await?;
     let surfaced = harness
         .event(Duration::from_millis(500), |e| e["event"] == "sent" || e["event"] == "send_failed")
@@ -642,14 +642,7 @@ async fn outcome_unknown(cx: &mut Cx) -> Result<(), Stop> {
     check("CIM-7.2-11", resent == send, "the same client_msg_id, recipient, content_type and body", || {
         format!("{resent:?}, first sent as {send:?}")
     })?;
-    let ack = SendAck {
-        client_msg_id: send.client_msg_id.clone(),
-        message_id: "01ARZ3NDEKTSV4RRFFQ69G5FAV".into(),
-        sent_at_ms: 1,
-        duplicate: false,
-        live_only: false,
-    };
-    conn.send(&frame(Body::SendAck(ack))).await;
+    conn.send(&ack(&send.client_msg_id)).await;
     // The first of sent and send_failed: a send_failed from OUTCOME_UNKNOWN comes before sent.
     let outcome = harness
         .expect_event("CIM-7.2-11", "a sent event after the SendAck of the retry", cx.answer_wait(), |e| {
@@ -658,7 +651,7 @@ async fn outcome_unknown(cx: &mut Cx) -> Result<(), Stop> {
         .await?;
     check(
         "CIM-7.2-12",
-        outcome["event"] == "sent" && outcome["message_id"] == "01ARZ3NDEKTSV4RRFFQ69G5FAV",
+        outcome["event"] == "sent" && outcome["message_id"] == ACKED_ID,
         "sent with the SendAck's message_id, never send_failed for OUTCOME_UNKNOWN",
         || outcome.to_string(),
     )?;
@@ -936,14 +929,7 @@ async fn in_flight(cx: &mut Cx) -> Result<(), Stop> {
     check("CIM-10.3-1", third.is_err(), "no third Send while two are unanswered (max_in_flight 2)", || {
         "a third Send".into()
     })?;
-    let ack = SendAck {
-        client_msg_id: first.client_msg_id,
-        message_id: "01ARZ3NDEKTSV4RRFFQ69G5FAV".into(),
-        sent_at_ms: 1,
-        duplicate: false,
-        live_only: false,
-    };
-    conn.send(&frame(Body::SendAck(ack))).await;
+    conn.send(&ack(&first.client_msg_id)).await;
     next_send(&mut conn, "CIM-10.3-1", cx.answer_wait()).await.map(drop)
 }
 

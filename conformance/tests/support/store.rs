@@ -161,4 +161,7 @@ impl Store for MutantStore {
     async fn rate_hit(&self, key: &str, window_ms: u64) -> Result<RateCount, StoreError> {
         self.inner.rate_hit(key, window_ms).await
     }
+    async fn rate_undo(&self, key: &str) -> Result<(), StoreError> {
+        self.inner.rate_undo(key).await
+    }
 }
