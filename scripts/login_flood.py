@@ -3,11 +3,11 @@
 
     scripts/login_flood.py ROUTE_URL [--threads 64] [--sources 1] [--seconds 20] [--logins 200]
 
-ROUTE_URL is a running route (`cim up`, best a release build). The script registers one user,
-then runs --threads flooding threads that log in with wrong passwords as fast as the route
-answers, spread over --sources loopback addresses (127.0.0.2, 127.0.0.3, ...: one attacker, or
-several), while one more thread logs the real user in from 127.0.0.1 every 100 ms and times
-each login. It prints the legitimate logins' latency (p50, p99, max), how many of them failed,
+ROUTE_URL is a running route (`cim up`, best a release build, started afresh: the limits count
+over 5 minutes). The script registers one user, then keeps --threads keep-alive connections
+logging in with wrong passwords as fast as the route answers, spread over --sources loopback
+addresses (127.0.0.2, 127.0.0.3, ...: one attacker, or several, each in a process of its own),
+while the main process logs the real user in from 127.0.0.1 every 100 ms and times each login. It prints the legitimate logins' latency (p50, p99, max), how many of them failed,
 and what the flood got back (401 wrong password, 429 rate limited, 503 hashing busy).
 
 Standard library only.
@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
+import multiprocessing
 import statistics
 import threading
 import time
@@ -26,7 +27,7 @@ from collections import Counter
 
 
 def post(host: str, port: int, path: str, body: dict, source: str) -> tuple[int, float]:
-    """POSTs JSON from `source`; returns the status and the seconds it took."""
+    """POSTs JSON from `source` on a new connection; returns the status and the seconds it took."""
     started = time.perf_counter()
     connection = http.client.HTTPConnection(host, port, timeout=30, source_address=(source, 0))
     try:
@@ -39,10 +40,41 @@ def post(host: str, port: int, path: str, body: dict, source: str) -> tuple[int,
     return status, time.perf_counter() - started
 
 
+def flood(host: str, port: int, source: str, threads: int, until: float, name: str) -> Counter:
+    """Wrong-password logins from `source` on `threads` keep-alive connections until `until`."""
+    counts: Counter = Counter()
+    lock = threading.Lock()
+
+    def one(n: int) -> None:
+        connection = None
+        i = 0
+        while time.time() < until:
+            i += 1
+            body = json.dumps({"user_name": f"{name}-{n}-{i % 50}", "password": "wrong-password", "device_id": "flood"})
+            try:
+                if connection is None:
+                    connection = http.client.HTTPConnection(host, port, timeout=30, source_address=(source, 0))
+                connection.request("POST", "/v1/login", body, {"Content-Type": "application/json"})
+                response = connection.getresponse()
+                response.read()
+                status = response.status
+            except OSError:
+                status, connection = 0, None
+            with lock:
+                counts[status] += 1
+
+    workers = [threading.Thread(target=one, args=(n,)) for n in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    return counts
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("route", help="the route's base URL, e.g. http://127.0.0.1:8083")
-    parser.add_argument("--threads", type=int, default=64, help="flooding threads")
+    parser.add_argument("--threads", type=int, default=64, help="flooding connections in all")
     parser.add_argument("--sources", type=int, default=1, help="loopback addresses the flood comes from")
     parser.add_argument("--seconds", type=float, default=20, help="how long the flood runs")
     args = parser.parse_args()
@@ -54,26 +86,21 @@ def main() -> None:
     if status != 201:
         raise SystemExit(f"cannot register {user}: HTTP {status}")
 
-    stop = time.monotonic() + args.seconds
-    flood = Counter()
-    lock = threading.Lock()
-
-    def flooder(n: int) -> None:
-        source = f"127.0.0.{2 + n % args.sources}"
-        i = 0
-        while time.monotonic() < stop:
-            i += 1
-            body = {"user_name": f"victim{n}-{i % 50}", "password": "wrong-password", "device_id": "flood"}
-            status, _ = post(host, port, "/v1/login", body, source)
-            with lock:
-                flood[status] += 1
-
-    latencies: list[float] = []
-    failures = Counter()
-
-    def legitimate() -> None:
-        time.sleep(1)  # let the flood build up first
-        while time.monotonic() < stop:
+    # The flood runs in processes of its own, one per source address, so that its threads do
+    # not share an interpreter lock with the timed logins below.
+    until = time.time() + args.seconds
+    sources = max(1, args.sources)
+    per_source = [args.threads // sources + (1 if n < args.threads % sources else 0) for n in range(sources)]
+    with multiprocessing.Pool(sources) as pool:
+        floods = [
+            pool.apply_async(flood, (host, port, f"127.0.0.{2 + n}", threads, until, f"victim{n}"))
+            for n, threads in enumerate(per_source)
+            if threads > 0
+        ]
+        latencies: list[float] = []
+        failures: Counter = Counter()
+        time.sleep(min(1.0, args.seconds / 10))  # let the flood build up first
+        while time.time() < until:
             body = {"user_name": user, "password": "legit-password", "device_id": "phone"}
             status, took = post(host, port, "/v1/login", body, "127.0.0.1")
             if status == 200:
@@ -81,13 +108,9 @@ def main() -> None:
             else:
                 failures[status] += 1
             time.sleep(0.1)
-
-    threads = [threading.Thread(target=flooder, args=(n,)) for n in range(args.threads)]
-    threads.append(threading.Thread(target=legitimate))
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+        totals: Counter = Counter()
+        for result in floods:
+            totals.update(result.get())
 
     if not latencies:
         raise SystemExit(f"no legitimate login succeeded; failures: {dict(failures)}")
@@ -98,9 +121,9 @@ def main() -> None:
         f"  latency ms: p50 {statistics.median(latencies) * 1000:.1f}  p99 {p99 * 1000:.1f}"
         f"  max {latencies[-1] * 1000:.1f}"
     )
-    total = sum(flood.values())
-    print(f"flood: {total} wrong-password logins in {args.seconds:.0f} s from {args.sources} address(es):", end="")
-    for status, count in sorted(flood.items()):
+    total = sum(totals.values())
+    print(f"flood: {total} wrong-password logins in {args.seconds:.0f} s from {sources} address(es):", end="")
+    for status, count in sorted(totals.items()):
         print(f"  {status or 'no answer'}: {count}", end="")
     print()
 
