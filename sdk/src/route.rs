@@ -260,7 +260,9 @@ impl RouteClient {
         Ok(self.call::<Users>(reqwest::Method::GET, &path, Some(token), None).await?.users)
     }
 
-    /// Creates a group with the caller and `members`.
+    /// Creates a group with the caller as its member. Others join it themselves
+    /// ([`join_group`](Self::join_group)): listing another user in `members` fails with
+    /// FORBIDDEN (spec CIM-14.4-38), a user who does not exist with NOT_FOUND.
     pub async fn create_group(
         &self,
         token: &str,

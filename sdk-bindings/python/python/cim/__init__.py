@@ -249,9 +249,11 @@ class Client:
         return [User(user_id, name) for user_id, name in await self._native.online_users()]
 
     async def create_group(self, group_id: str, members: Sequence[str] = ()) -> Group:
-        """Creates a group of this user and ``members`` (user ids).
+        """Creates a group with this user as its member; others join it themselves.
 
-        Raises :class:`RejectedError` with code ``ALREADY_EXISTS`` when the id is in use.
+        Raises :class:`RejectedError` with code ``ALREADY_EXISTS`` when the id is in use, and
+        with ``FORBIDDEN`` when ``members`` names another user: nobody is added to a group by
+        someone else.
         """
         group_id, count = await self._native.create_group(group_id, list(members))
         return Group(group_id, count)
