@@ -18,6 +18,14 @@ pub async fn shutdown_signal() {
     let _ = tokio::signal::ctrl_c().await;
 }
 
+/// The soft limit on open files of this process, from `/proc/self/limits` (Linux): what bounds
+/// the connections a process can hold.
+pub fn open_file_limit() -> Option<usize> {
+    let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
+    let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
+    line.trim_start_matches("Max open files").split_whitespace().next()?.parse().ok()
+}
+
 /// Checks a token secret given on the command line (spec §5.5 asks for 32 random bytes);
 /// the error names the option and how to generate a good secret, never the secret itself.
 pub fn check_token_secret(secret: &str) -> Result<(), String> {

@@ -46,6 +46,10 @@ pub(crate) struct UpArgs {
     /// Rate limits of logins and registrations.
     #[command(flatten)]
     limits: cim_route::LimitOptions,
+    /// Most client connections the server holds at once [default: the process's open-file
+    /// limit less what the route's listeners may hold and 1024 more].
+    #[arg(long, env = "CIM_MAX_CONNECTIONS", value_name = "N")]
+    max_connections: Option<usize>,
     /// Sustained Sends per second per connection (0: unlimited).
     #[arg(long, env = "CIM_SENDS_PER_SECOND", default_value_t = 100)]
     sends_per_second: u32,
@@ -63,6 +67,12 @@ pub(crate) async fn run(args: UpArgs) -> anyhow::Result<()> {
     server_options.max_sessions_per_user = args.max_sessions_per_user;
     server_options.over_limit = args.over_limit;
     server_options.sends_per_second = args.sends_per_second;
+    // The route shares this process's file descriptors: leave it room for its listeners.
+    let route_defaults = cim_route::RouteOptions::defaults();
+    server_options.max_connections = args.max_connections.or_else(|| {
+        let reserved = 1024 + route_defaults.max_connections + route_defaults.grpc_max_connections;
+        cim_backend::process::open_file_limit().map(|n| n.saturating_sub(reserved).max(64))
+    });
     let server = cim_server::start(server_options, store.clone(), registry.clone(), keys.clone()).await?;
     let mut route_options = cim_route::RouteOptions::defaults();
     route_options.http_listen = args.route_listen;

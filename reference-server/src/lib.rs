@@ -128,8 +128,9 @@ impl ServerOptions {
 
     /// The connection limit in force.
     fn max_connections(&self) -> usize {
-        self.max_connections
-            .unwrap_or_else(|| open_file_limit().map_or(16_384, |n| n.saturating_sub(1024).max(64)))
+        self.max_connections.unwrap_or_else(|| {
+            cim_backend::process::open_file_limit().map_or(16_384, |n| n.saturating_sub(1024).max(64))
+        })
     }
 
     fn limits(&self) -> ServerLimits {
@@ -382,13 +383,6 @@ fn load_tls(cert: &Path, key: &Path) -> anyhow::Result<TlsAcceptor> {
             .with_single_cert(certs, key)
             .context("the TLS certificate and key do not fit together")?;
     Ok(TlsAcceptor::from(Arc::new(config)))
-}
-
-/// The soft limit on open files of this process, from `/proc/self/limits` (Linux).
-fn open_file_limit() -> Option<usize> {
-    let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
-    let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
-    line.trim_start_matches("Max open files").split_whitespace().next()?.parse().ok()
 }
 
 /// What a client connecting to a full server reads before the connection closes.

@@ -731,6 +731,10 @@ async fn goaway_then(cx: &Cx, reason: i32) -> Result<(), Stop> {
     })))
     .await;
     let sent_at = Instant::now();
+    // The rule binds a client that has received the GoAway: give it time to read it before
+    // asking for the Send (asked at once, a client may rightly send before its read loop saw
+    // the GoAway; the Python driver did, once, on a busy machine).
+    tokio::time::sleep(cx.wait(Duration::from_millis(100))).await;
     harness.command(json!({"cmd": "send", "ref": "m1", "to": {"user_id": "bob"}, "content_type": "text/plain", "body": "after goaway"})).await;
     let on_old =
         conn.find(Duration::from_millis(400), |f| matches!(f.body, Some(Body::Send(_))).then_some(())).await;
