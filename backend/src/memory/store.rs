@@ -262,22 +262,8 @@ impl Store for MemoryStore {
     async fn accept_message(&self, message: NewMessage) -> Result<Accepted, StoreError> {
         let retained_since = self.retained_since();
         let now = crate::now_ms();
-        let mut inner = self.lock();
-        if let Some(dedupe) = inner.dedupe.get(&message.sender)
-            && let Some((message_id, sent_at_ms)) = dedupe.ids.get(message.client_msg_id.as_str())
-        {
-            return Ok(Accepted::Duplicate { message_id: message_id.clone(), sent_at_ms: *sent_at_ms });
-        }
-        // Room in every inbox, or in none: a message is stored for all its recipients or
-        // refused to its sender (spec CIM-8.3-10), never stored for some.
-        for recipient in &message.recipients {
-            if let Some(inbox) = inner.inboxes.get_mut(recipient) {
-                inbox.expire(retained_since);
-                if !inbox.has_room_for(&message.sender, &self.limits) {
-                    return Err(StoreError::InboxFull(recipient.clone()));
-                }
-            }
-        }
+        let mut guard = self.lock();
+        let inner = &mut *guard;
         // Looked up before any key is copied: the sender and the recipients are nearly always
         // known already, and this runs once per message under the store's one lock.
         let dedupe = match inner.dedupe.get_mut(&message.sender) {
@@ -285,8 +271,25 @@ impl Store for MemoryStore {
             None => inner.dedupe.entry(message.sender.clone()).or_default(),
         };
         let client_msg_id: Arc<str> = Arc::from(message.client_msg_id.as_str());
-        if let Entry::Vacant(slot) = dedupe.ids.entry(client_msg_id.clone()) {
-            slot.insert((message.message_id.clone(), message.sent_at_ms));
+        match dedupe.ids.entry(client_msg_id.clone()) {
+            Entry::Occupied(seen) => {
+                let (message_id, sent_at_ms) = seen.get();
+                return Ok(Accepted::Duplicate { message_id: message_id.clone(), sent_at_ms: *sent_at_ms });
+            }
+            Entry::Vacant(slot) => {
+                // Room in every inbox, or in none: a message is stored for all its recipients
+                // or refused to its sender (spec CIM-8.3-10), never stored for some; refused,
+                // it leaves no dedupe record, so that a later send of it is stored.
+                for recipient in &message.recipients {
+                    if let Some(inbox) = inner.inboxes.get_mut(recipient) {
+                        inbox.expire(retained_since);
+                        if !inbox.has_room_for(&message.sender, &self.limits) {
+                            return Err(StoreError::InboxFull(recipient.clone()));
+                        }
+                    }
+                }
+                slot.insert((message.message_id.clone(), message.sent_at_ms));
+            }
         }
         if dedupe.order.len() >= DEDUPE_PER_SENDER
             && let Some(oldest) = dedupe.order.pop_front()
