@@ -102,8 +102,12 @@ async fn main() -> ExitCode {
             Ok(())
         }
         Command::Completions { shell } => {
+            // Written in one piece through `say!`, which ends quietly when the reader has gone
+            // (`cim completions bash | head`); clap_complete's own writes panic there.
             let mut command = <Cli as clap::CommandFactory>::command();
-            clap_complete::generate(shell, &mut command, "cim", &mut std::io::stdout());
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut command, "cim", &mut script);
+            say!("{}", String::from_utf8_lossy(&script).trim_end());
             Ok(())
         }
         Command::Send(args) => commands::send(args).await,

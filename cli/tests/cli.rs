@@ -185,3 +185,19 @@ fn scriptable_commands_answer_in_json() {
     let completions = Command::new(CIM).args(["completions", "bash"]).output().expect("runs");
     assert!(text(&completions.stdout).contains("_cim()"), "a bash completion function");
 }
+
+#[test]
+fn output_cut_short_by_the_reader_ends_quietly() {
+    // `cim completions bash | head -5`, at its hardest: the reader is gone before the first
+    // write, which then fails with a broken pipe.
+    let mut child = Command::new(CIM)
+        .args(["completions", "bash"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("runs");
+    drop(child.stdout.take());
+    let out = child.wait_with_output().expect("ends");
+    assert!(out.status.success(), "exit {:?}: {}", out.status, text(&out.stderr));
+    assert!(!text(&out.stderr).contains("panicked"), "{}", text(&out.stderr));
+}
