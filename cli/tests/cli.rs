@@ -192,8 +192,8 @@ fn output_cut_short_by_the_reader_ends_quietly() {
     // write, which then fails with a broken pipe.
     let mut child = Command::new(CIM)
         .args(["completions", "bash"])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
         .spawn()
         .expect("runs");
     drop(child.stdout.take());

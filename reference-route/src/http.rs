@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -13,6 +13,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use bytes::Bytes;
 use cim_backend::TokenClaims;
+use cim_core::ErrorCode;
 use cim_core::wire::{self, recipient};
 use serde::{Deserialize, de::DeserializeOwned};
 use serde_json::{Value, json};
@@ -39,7 +40,86 @@ pub(crate) fn router(route: Arc<Route>) -> Router {
         .route("/v1/servers", get(servers))
         .route("/healthz", get(health))
         .route("/metrics", get(metrics))
+        .layer(DefaultBodyLimit::max(MAX_REQUEST_BODY))
+        .layer(axum::middleware::from_fn(bounded_body))
+        .layer(axum::middleware::map_response(coded_failures))
         .with_state(route)
+}
+
+/// The largest request body: a Push of the largest message body in base64, with room to spare.
+const MAX_REQUEST_BODY: usize = 256 * 1024;
+
+/// Longest a request body may take to arrive once its head has.
+const BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Reads the request body before the operation sees it: refused at once when its announced
+/// length is over the limit, cut off when it grows past it, and given up when it dribbles in
+/// slower than [`BODY_TIMEOUT`], so that no body holds a connection (and its place) for long.
+async fn bounded_body(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let (parts, body) = request.into_parts();
+    let announced = parts
+        .headers
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let too_large = || {
+        ApiError::new(
+            ErrorCode::BODY_TOO_LARGE,
+            format!("the request body is larger than {MAX_REQUEST_BODY} bytes"),
+        )
+        .into_response()
+    };
+    if announced.is_some_and(|length| length > MAX_REQUEST_BODY as u64) {
+        return too_large();
+    }
+    match tokio::time::timeout(BODY_TIMEOUT, axum::body::to_bytes(body, MAX_REQUEST_BODY)).await {
+        Ok(Ok(bytes)) => {
+            next.run(axum::extract::Request::from_parts(parts, axum::body::Body::from(bytes))).await
+        }
+        Ok(Err(_)) => too_large(),
+        Err(_) => ApiError::invalid("the request body did not arrive in time").into_response(),
+    }
+}
+
+/// Gives every failure the HTTP layer answers by itself (an unknown path, a method a path does
+/// not take, a body over the limit) the JSON body of spec CIM-14.6-1 and a message of ours, not
+/// the parser's; and every 401 its `WWW-Authenticate` (RFC 9110 §11.6.1).
+async fn coded_failures(response: Response) -> Response {
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.starts_with("application/json"));
+    let mut response = if (status.is_client_error() || status.is_server_error()) && !is_json {
+        let error = match status {
+            StatusCode::NOT_FOUND => ApiError::new(ErrorCode::NOT_FOUND, "no such operation; see spec §14.4"),
+            StatusCode::METHOD_NOT_ALLOWED => ApiError::invalid("this operation takes another HTTP method"),
+            StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(
+                ErrorCode::BODY_TOO_LARGE,
+                format!("the request body is larger than {MAX_REQUEST_BODY} bytes"),
+            ),
+            s if s.is_server_error() => ApiError::new(ErrorCode::INTERNAL, "the route failed"),
+            _ => ApiError::invalid("the request is malformed"),
+        };
+        let allow = response.headers().get(axum::http::header::ALLOW).cloned();
+        let mut coded = error.into_response();
+        // Keep the HTTP status the layer chose (405 stays 405) and what it said is allowed.
+        *coded.status_mut() = status;
+        if let Some(allow) = allow {
+            coded.headers_mut().insert(axum::http::header::ALLOW, allow);
+        }
+        coded
+    } else {
+        response
+    };
+    if status == StatusCode::UNAUTHORIZED {
+        response.headers_mut().insert(
+            axum::http::header::WWW_AUTHENTICATE,
+            axum::http::HeaderValue::from_static("Bearer realm=\"cim\""),
+        );
+    }
+    response
 }
 
 /// Removes members whose value is `null`, at any depth: a null member holds its empty value
@@ -72,12 +152,19 @@ fn parse<T: DeserializeOwned + Default>(headers: &HeaderMap, body: &Bytes) -> Ap
     }
     let mut value: Value =
         serde_json::from_slice(body).map_err(|e| ApiError::invalid(format!("malformed JSON body: {e}")))?;
+    // A JSON array would be read member by member in field order: ["alice", "pw"] as a Register.
+    if !value.is_object() {
+        return Err(ApiError::invalid("the request body must be a JSON object (spec CIM-14.4-5)"));
+    }
     drop_nulls(&mut value);
     serde_json::from_value(value).map_err(|e| ApiError::invalid(format!("malformed JSON body: {e}")))
 }
 
 fn query<T>(query: Result<Query<T>, QueryRejection>) -> ApiResult<T> {
-    query.map(|Query(q)| q).map_err(|e| ApiError::invalid(format!("bad query parameters: {e}")))
+    // The parser's own words ("invalid digit found in string") say nothing to a caller.
+    query.map(|Query(q)| q).map_err(|_| {
+        ApiError::invalid("a query parameter does not parse: page_size and limit are whole numbers")
+    })
 }
 
 fn reply(status: StatusCode, body: Value) -> Response {

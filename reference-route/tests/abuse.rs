@@ -297,3 +297,67 @@ async fn a_concurrent_flood_from_one_address_is_cut_off_before_it_is_hashed() {
     assert!(hashed <= 10, "{hashed} guesses were hashed");
     assert_eq!(hashed + limited, 40, "{answers:?}");
 }
+
+#[tokio::test]
+async fn a_body_that_dribbles_in_is_given_up_and_the_http_layer_answers_in_json() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let route = start(|_| {}).await;
+    // A complete head, then a body one byte at a time: given up after 10 s with a coded answer.
+    let mut stream = tokio::net::TcpStream::connect(route.route.http_addr()).await.expect("connects");
+    let head = "POST /v1/register HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n";
+    stream.write_all(head.as_bytes()).await.expect("writes");
+    let started = std::time::Instant::now();
+    let drip = async {
+        loop {
+            if stream.write_all(b" ").await.is_err() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        }
+    };
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(12), drip).await;
+    let mut answer = vec![0u8; 4096];
+    let n = tokio::time::timeout(std::time::Duration::from_secs(3), stream.read(&mut answer))
+        .await
+        .ok()
+        .and_then(Result::ok)
+        .unwrap_or(0);
+    let answer = String::from_utf8_lossy(&answer[..n]);
+    assert!(answer.starts_with("HTTP/1.1 400") && answer.contains("\"code\":1008"), "{answer}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(13), "took {:?}", started.elapsed());
+
+    // The HTTP layer's own refusals carry the JSON error body too.
+    let unknown =
+        support::answer(route.http.get(route.url("/v1/nothing-here")).send().await.expect("answer")).await;
+    assert_eq!((unknown.status, unknown.code()), (404, Some(u64::from(ErrorCode::NOT_FOUND.0))));
+    let wrong = route.http.get(route.url("/v1/register")).send().await.expect("answer");
+    assert!(wrong.headers().contains_key("allow"));
+    let wrong = support::answer(wrong).await;
+    assert_eq!((wrong.status, wrong.code()), (405, Some(u64::from(ErrorCode::INVALID_FIELD.0))));
+    let array = route.post("/v1/register", json!(["arr_1", "password123"])).await;
+    assert_eq!(
+        (array.status, array.code()),
+        (400, Some(u64::from(ErrorCode::INVALID_FIELD.0))),
+        "an array is no object"
+    );
+    let anonymous = route.http.get(route.url("/v1/groups")).send().await.expect("answer");
+    assert_eq!(
+        anonymous.headers().get("www-authenticate").and_then(|v| v.to_str().ok()),
+        Some("Bearer realm=\"cim\"")
+    );
+    assert_eq!(route.register("querier", "password-1").await.status, 201);
+    let token = route.login("querier", "password-1").await.body["token"].as_str().expect("token").to_owned();
+    let bad_query = support::answer(
+        route
+            .http
+            .get(route.url("/v1/online?page_size=lots"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .expect("answer"),
+    )
+    .await;
+    assert_eq!((bad_query.status, bad_query.code()), (400, Some(u64::from(ErrorCode::INVALID_FIELD.0))));
+    let message = bad_query.body["message"].as_str().unwrap_or_default();
+    assert!(!message.contains("invalid digit"), "the parser's words leak: {message}");
+}

@@ -52,6 +52,8 @@ pub(super) fn cases() -> Vec<Case> {
             covers: ["CIM-14.4-36"], tags: ["route", "security"], budget: 20, register_dot_names),
         crate::case!("route.slow-request", "A connection that sends no request head, or drips one, is closed within 60 seconds",
             covers: ["CIM-16-8"], tags: ["route", "robustness", "security", "slow"], budget: 90, slow_request),
+        crate::case!("route.http-errors", "Unknown paths, wrong methods and oversized bodies get the JSON error body, 401 a WWW-Authenticate",
+            covers: ["CIM-14.6-9", "CIM-14.6-1", "CIM-14.6-10", "CIM-14.4-5"], tags: ["route", "json"], budget: 20, http_errors),
         crate::case!("route.content-type", "A request body that is not sent as application/json is refused before it is acted on",
             covers: ["CIM-14.4-37"], tags: ["route", "json", "security"], budget: 20, content_type),
     ]
@@ -1034,4 +1036,81 @@ async fn slow_request(cx: &mut Cx) -> Result<(), Stop> {
     check("CIM-16-8", closed, "a connection that sends nothing is closed within 60 s", || {
         format!("still open after {:?}", started.elapsed())
     })
+}
+
+async fn http_errors(cx: &mut Cx) -> Result<(), Stop> {
+    let unknown = cx.route.call_raw("GET", "/v1/no-such-operation", &[], None).await.map_err(env)?;
+    refused("CIM-14.6-9", &unknown, 404, "NOT_FOUND", "a path the route does not serve")?;
+    let wrong = cx.route.call_raw("GET", "/v1/register", &[], None).await.map_err(env)?;
+    check(
+        "CIM-14.6-9",
+        wrong.status == 405 && wrong.code() == Some(u64::from(crate::spec::code("INVALID_FIELD"))),
+        "405 with code INVALID_FIELD for GET on Register",
+        || format!("HTTP {} {}", wrong.status, wrong.text),
+    )?;
+    check("CIM-14.6-9", wrong.allow.is_some(), "an Allow header with the 405", || "none".into())?;
+    // Far over any body an operation takes (a Push of the largest message is under 90 kB):
+    // announced, not sent, since a route may rightly answer and close before reading it.
+    let head = oversized_request_answer(cx).await?;
+    check(
+        "CIM-14.6-1",
+        head.starts_with("HTTP/1.1 4") && head.contains("\"code\""),
+        "a request announcing a 4 MiB body refused with a JSON error body (413 BODY_TOO_LARGE)",
+        || head.chars().take(300).collect(),
+    )?;
+    // A JSON array is not read member by member as the operation's fields.
+    let array = json!([cx.name("arr"), "password-1"]).to_string();
+    let answer = cx.route.call_raw("POST", "/v1/register", &[], Some(array)).await.map_err(env)?;
+    refused(
+        "CIM-14.4-5",
+        &answer,
+        400,
+        "INVALID_FIELD",
+        "a JSON array of the right types as a Register body",
+    )?;
+    let anonymous = cx.route.call_raw("GET", "/v1/groups", &[], None).await.map_err(env)?;
+    check(
+        "CIM-14.6-10",
+        anonymous.www_authenticate.as_deref().is_some_and(|v| v.to_ascii_lowercase().starts_with("bearer")),
+        "WWW-Authenticate: Bearer with the 401",
+        || format!("{:?}", anonymous.www_authenticate),
+    )
+}
+
+/// What the route answers, in the first few kilobytes, to a Register whose headers announce a
+/// body of 4 MiB that never comes.
+async fn oversized_request_answer(cx: &Cx) -> Result<String, Stop> {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let Some(authority) = cx.target.route.strip_prefix("http://") else {
+        return Err(Stop::NotApplicable("needs a route URL of the form http://host:port".into()));
+    };
+    let authority = authority.trim_end_matches('/');
+    let mut stream = tokio::net::TcpStream::connect(authority)
+        .await
+        .map_err(|e| Stop::Error(format!("cannot connect to {authority}: {e}")))?;
+    let request = format!(
+        "POST /v1/register HTTP/1.1\r\nHost: {authority}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{{",
+        4 << 20
+    );
+    stream.write_all(request.as_bytes()).await.map_err(|e| Stop::Error(e.to_string()))?;
+    cx.note(format!("POST /v1/register announcing a body of {} bytes, sending one", 4 << 20));
+    let mut answer = Vec::new();
+    let mut buf = [0u8; 4096];
+    let read = async {
+        while answer.len() < 8192 {
+            match stream.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    answer.extend_from_slice(&buf[..n]);
+                    if String::from_utf8_lossy(&answer).contains("\"message\"") {
+                        break;
+                    }
+                }
+            }
+        }
+    };
+    let _ = tokio::time::timeout(cx.answer_wait(), read).await;
+    let text = String::from_utf8_lossy(&answer).into_owned();
+    cx.note(format!("-> {}", text.lines().next().unwrap_or("no answer")));
+    Ok(text)
 }
