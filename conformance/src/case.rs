@@ -9,7 +9,7 @@ use futures_util::future::BoxFuture;
 use crate::route::{Login, Route, RouteError};
 use crate::spec;
 use crate::transcript::{Direction, Transcript};
-use crate::wire::{Conn, Event};
+use crate::wire::{Conn, Event, OwnUsers};
 
 /// A case's code.
 pub type CaseFn = for<'a> fn(&'a mut Cx) -> BoxFuture<'a, Result<(), Stop>>;
@@ -152,6 +152,7 @@ pub struct Cx {
     /// The case's transcript.
     pub transcript: Transcript,
     prefix: String,
+    own_users: OwnUsers,
     scale: f64,
     rng: u64,
     conns: u32,
@@ -162,7 +163,7 @@ impl Cx {
     pub fn new(case_id: &'static str, target: Arc<Target>, prefix: String, scale: f64, seed: u64) -> Self {
         let transcript = Transcript::default();
         let route = Route::new(&target.route, &transcript);
-        Self { case_id, target, route, transcript, prefix, scale, rng: seed, conns: 0 }
+        Self { case_id, target, route, transcript, prefix, own_users: OwnUsers::default(), scale, rng: seed, conns: 0 }
     }
 
     /// `base` stretched by `--timeout-scale`.
@@ -211,6 +212,7 @@ impl Cx {
             ),
             e => route_error("Register", &e),
         })?;
+        self.own_users.insert(&id);
         Ok(User { name, password, id })
     }
 
@@ -237,9 +239,11 @@ impl Cx {
         if url.is_empty() {
             return Err(Stop::NotApplicable("the assigned server offers no WebSocket transport".into()));
         }
-        Conn::websocket(&url, &label, &self.transcript)
+        let mut conn = Conn::websocket(&url, &label, &self.transcript)
             .await
-            .map_err(|e| Stop::Error(format!("cannot connect to {url}: {e}")))
+            .map_err(|e| Stop::Error(format!("cannot connect to {url}: {e}")))?;
+        conn.pass_over_broadcasts_not_from(&self.own_users);
+        Ok(conn)
     }
 
     /// A TCP connection for a login, whatever the run's transport.
@@ -250,9 +254,11 @@ impl Cx {
         if addr.is_empty() {
             return Err(Stop::NotApplicable("the assigned server offers no TCP transport".into()));
         }
-        Conn::tcp(&addr, &label, &self.transcript)
+        let mut conn = Conn::tcp(&addr, &label, &self.transcript)
             .await
-            .map_err(|e| Stop::Error(format!("cannot connect to {addr}: {e}")))
+            .map_err(|e| Stop::Error(format!("cannot connect to {addr}: {e}")))?;
+        conn.pass_over_broadcasts_not_from(&self.own_users);
+        Ok(conn)
     }
 
     /// Logs in, connects and completes the handshake with a plain Hello.

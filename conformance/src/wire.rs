@@ -2,6 +2,8 @@
 //! core cannot hide itself from the cases. `Raw` writes protobuf field by field for the frames that
 //! the generated types cannot express: wrong wire types, invalid UTF-8, unknown fields.
 
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use cim_proto::v1::Frame;
@@ -135,6 +137,22 @@ impl Event {
     }
 }
 
+/// The user ids a case has created, shared with its connections.
+#[derive(Clone, Default)]
+pub struct OwnUsers(Arc<Mutex<HashSet<String>>>);
+
+impl OwnUsers {
+    /// Adds a user id.
+    pub fn insert(&self, user_id: &str) {
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(user_id.to_owned());
+    }
+
+    /// Whether `user_id` is one of the case's.
+    pub fn contains(&self, user_id: &str) -> bool {
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).contains(user_id)
+    }
+}
+
 /// A byte stream the harness speaks over: TCP, or TLS over TCP.
 pub trait Duplex: AsyncRead + AsyncWrite + Unpin + Send + Sync {}
 impl<T: AsyncRead + AsyncWrite + Unpin + Send + Sync> Duplex for T {}
@@ -161,6 +179,10 @@ pub struct Conn {
     seen: Seen,
     /// Whether Pings from the implementation are answered and hidden from the case.
     pub auto_pong: bool,
+    /// When set, broadcasts (Deliver with seq 0) from users not in this set are passed over:
+    /// cases run side by side on one deployment, and a broadcast reaches every open session,
+    /// so another case's may arrive anywhere in this one's exchange.
+    own_users: Option<OwnUsers>,
 }
 
 impl Conn {
@@ -238,6 +260,20 @@ impl Conn {
             closed: false,
             seen: Seen::default(),
             auto_pong: true,
+            own_users: None,
+        }
+    }
+
+    /// Passes over broadcasts from senders not in `own` (the case's users, as it creates
+    /// them); they are still checked and written to the transcript.
+    pub fn pass_over_broadcasts_not_from(&mut self, own: &OwnUsers) {
+        self.own_users = Some(own.clone());
+    }
+
+    fn is_foreign_broadcast(&self, frame: &Frame) -> bool {
+        match (&self.own_users, &frame.body) {
+            (Some(own), Some(cim_proto::v1::frame::Body::Deliver(d))) => d.seq == 0 && !own.contains(&d.from_user_id),
+            _ => false,
         }
     }
 
@@ -365,6 +401,10 @@ impl Conn {
                     {
                         let pong = crate::frames::pong(ping.nonce);
                         self.send(&pong).await;
+                        continue;
+                    }
+                    if self.is_foreign_broadcast(frame) {
+                        self.transcript.push(&self.label, Direction::Note, "another case's broadcast: passed over");
                         continue;
                     }
                 }
