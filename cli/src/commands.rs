@@ -15,9 +15,28 @@ pub(crate) struct Account {
     /// User name.
     #[arg(long, short, env = "CIM_USER")]
     pub(crate) user: String,
-    /// Password of the user.
+    /// Password of the user [default: asked for on the terminal].
     #[arg(long, short, env = "CIM_PASSWORD", hide_env_values = true)]
-    pub(crate) password: String,
+    pub(crate) password: Option<String>,
+}
+
+impl Account {
+    /// The password as given, else read from the terminal without echo. Scripts without a
+    /// terminal must give it: they get a usage error rather than a hang.
+    pub(crate) fn password(&self) -> Result<String, Failure> {
+        use std::io::IsTerminal as _;
+        if let Some(password) = &self.password {
+            return Ok(password.clone());
+        }
+        if !std::io::stdin().is_terminal() {
+            return Err(Failure {
+                exit: 2,
+                message: "no password: give --password or CIM_PASSWORD (no terminal to ask on)".into(),
+            });
+        }
+        rpassword::prompt_password(format!("password for {}: ", self.user))
+            .map_err(|e| Failure { exit: 2, message: format!("cannot read the password: {e}") })
+    }
 }
 
 /// Where and how a command connects.
@@ -93,7 +112,7 @@ impl Connection {
 async fn connect(account: &Account, connection: &Connection, command: &str) -> Result<Client, Failure> {
     let device = connection.device_or(&format!("cim-{command}"));
     let transport = connection.transport();
-    let credentials = Credentials::password(&account.user, &account.password);
+    let credentials = Credentials::password(&account.user, account.password()?);
     Ok(Client::login(&account.route, credentials, ClientOptions::new(device).transport(transport)).await?)
 }
 
@@ -109,7 +128,7 @@ pub(crate) struct RegisterArgs {
 
 pub(crate) async fn register(args: RegisterArgs) -> Result<(), Failure> {
     let account = &args.account;
-    let user_id = cim_sdk::register(&account.route, &account.user, &account.password).await?;
+    let user_id = cim_sdk::register(&account.route, &account.user, &account.password()?).await?;
     if args.json {
         say!("{}", json!({ "user_id": user_id, "user_name": account.user }));
     } else {
@@ -189,21 +208,24 @@ pub(crate) struct ListenArgs {
     timeout: Option<f64>,
 }
 
-fn target_json(target: &Target) -> serde_json::Value {
+/// `to_kind` and `to`, as the Python and Kotlin SDKs name them: one vocabulary for scripts.
+fn target_fields(target: &Target) -> (&'static str, &str) {
     match target {
-        Target::User(user) => json!({ "user": user }),
-        Target::Group(group) => json!({ "group": group }),
-        Target::Everyone => json!({ "everyone": true }),
+        Target::User(user) => ("user", user),
+        Target::Group(group) => ("group", group),
+        Target::Everyone => ("everyone", ""),
     }
 }
 
 pub(crate) fn message_json(message: &Message) -> serde_json::Value {
+    let (to_kind, to) = target_fields(&message.to);
     json!({
         "type": "message",
         "seq": message.seq,
         "message_id": message.message_id,
-        "from": message.from,
-        "to": target_json(&message.to),
+        "from_user_id": message.from,
+        "to_kind": to_kind,
+        "to": to,
         "content_type": message.content_type,
         "text": message.text(),
         "sent_at_ms": message.sent_at_ms,

@@ -23,7 +23,7 @@ pub(crate) struct LoginArgs {
 /// Logs in and returns the route client and a token for its calls.
 async fn log_in(account: &Account, device: &str) -> Result<(RouteClient, cim_sdk::Login), Failure> {
     let route = RouteClient::new(&account.route)?;
-    let login = route.login(&Credentials::password(&account.user, &account.password), device).await?;
+    let login = route.login(&Credentials::password(&account.user, account.password()?), device).await?;
     Ok((route, login))
 }
 

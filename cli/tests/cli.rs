@@ -60,9 +60,10 @@ fn two_shells_exchange_a_private_message_through_cim_up() {
     assert!(out.status.success());
     let mut line: serde_json::Value = serde_json::from_str(text(&out.stdout).trim()).expect("one JSON line");
     assert_eq!(line["type"], "message");
-    assert_eq!(line["from"], "bob");
+    assert_eq!(line["from_user_id"], "bob");
     assert_eq!(line["text"], "hi alice");
-    assert_eq!(line["to"]["user"], "alice");
+    assert_eq!(line["to_kind"], "user");
+    assert_eq!(line["to"], "alice");
     assert_eq!(line["seq"], 1);
     // The shape scripts rely on, with what changes from run to run blanked out.
     assert_eq!(line["message_id"].as_str().map(str::len), Some(26), "a ULID");
@@ -108,6 +109,15 @@ fn exit_codes_tell_what_went_wrong() {
     assert_eq!(unreachable.status.code(), Some(4));
     let usage = Command::new(CIM).args(["send", "--to", "x"]).env_clear().output().expect("runs");
     assert_eq!(usage.status.code(), Some(2));
+    // Without --password the terminal is asked; without a terminal, a usage error, not a hang.
+    let no_password = Command::new(CIM)
+        .args(["send", "--route", "http://127.0.0.1:1", "--user", "carol", "--to", "y", "z"])
+        .env_remove("CIM_PASSWORD")
+        .stdin(Stdio::null())
+        .output()
+        .expect("runs");
+    assert_eq!(no_password.status.code(), Some(2), "{}", text(&no_password.stderr));
+    assert!(text(&no_password.stderr).contains("--password"), "{}", text(&no_password.stderr));
 }
 
 #[test]
