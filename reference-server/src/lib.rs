@@ -424,7 +424,7 @@ async fn accept_loop(listener: TcpListener, ctx: Arc<Context>, kind: Listener, t
             // theirs (kilobytes, for as long as it is connected).
             Ok((stream, _peer)) if kind == Listener::Tcp && tls.is_none() => {
                 let _ = stream.set_nodelay(true);
-                let task = transport::serve(transport::PlainTcp(stream), ctx.clone());
+                let task = transport::serve(transport::PlainTcp(stream), ctx.clone(), std::time::Instant::now());
                 // What each idle connection costs before any buffer: see BENCHMARKS.md.
                 tracing::trace!(task_bytes = size_of_val(&task), "connection accepted");
                 tokio::spawn(task);
@@ -444,28 +444,31 @@ async fn accept_loop(listener: TcpListener, ctx: Arc<Context>, kind: Listener, t
 /// Runs the TLS and WebSocket handshakes a listener needs, then serves the connection.
 async fn serve_accepted(stream: TcpStream, ctx: Arc<Context>, kind: Listener, tls: Option<TlsAcceptor>) {
     let _ = stream.set_nodelay(true);
-    let limit = ctx.session_config.handshake_timeout;
+    // One bound from accept to Hello, whatever handshakes come first (spec §4.5): a
+    // handshake that drips in uses up the Hello's time too.
+    let accepted_at = std::time::Instant::now();
+    let deadline = tokio::time::Instant::from_std(accepted_at + ctx.session_config.handshake_timeout);
     let handshakes = async {
         match (kind, tls) {
-            (Listener::Tcp, None) => transport::serve(transport::PlainTcp(stream), ctx.clone()).await,
+            (Listener::Tcp, None) => transport::serve(transport::PlainTcp(stream), ctx.clone(), accepted_at).await,
             (Listener::Tcp, Some(tls)) => {
-                let Ok(Ok(stream)) = tokio::time::timeout(limit, tls.accept(stream)).await else { return };
-                transport::serve(transport::Stream::new(stream), ctx.clone()).await;
+                let Ok(Ok(stream)) = tokio::time::timeout_at(deadline, tls.accept(stream)).await else { return };
+                transport::serve(transport::Stream::new(stream), ctx.clone(), accepted_at).await;
             }
             (Listener::WebSocket, None) => {
-                let Ok(Some(ws)) = tokio::time::timeout(limit, transport::websocket(stream, &ctx)).await
+                let Ok(Some(ws)) = tokio::time::timeout_at(deadline, transport::websocket(stream, &ctx)).await
                 else {
                     return;
                 };
-                transport::serve(ws, ctx.clone()).await;
+                transport::serve(ws, ctx.clone(), accepted_at).await;
             }
             (Listener::WebSocket, Some(tls)) => {
-                let Ok(Ok(stream)) = tokio::time::timeout(limit, tls.accept(stream)).await else { return };
-                let Ok(Some(ws)) = tokio::time::timeout(limit, transport::websocket(stream, &ctx)).await
+                let Ok(Ok(stream)) = tokio::time::timeout_at(deadline, tls.accept(stream)).await else { return };
+                let Ok(Some(ws)) = tokio::time::timeout_at(deadline, transport::websocket(stream, &ctx)).await
                 else {
                     return;
                 };
-                transport::serve(ws, ctx.clone()).await;
+                transport::serve(ws, ctx.clone(), accepted_at).await;
             }
         }
     };

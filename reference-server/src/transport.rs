@@ -40,6 +40,9 @@ pub(crate) enum Input {
     Bytes(Bytes),
     /// A WebSocket text message: not a frame.
     Text,
+    /// A WebSocket message over the bound the WebSocket layer reads (twice the frame limit),
+    /// which it refused without reading it all: still a FRAME_TOO_LARGE (spec CIM-3.2-3).
+    TooLarge,
     /// Nothing to hand on (a WebSocket ping); keep waiting.
     Nothing,
     /// The peer closed or the transport failed.
@@ -170,6 +173,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Transport for WebSocket<S> {
             Some(Ok(Message::Binary(bytes))) => Input::Bytes(bytes),
             Some(Ok(Message::Text(_))) => Input::Text,
             Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => Input::Nothing,
+            Some(Err(tokio_tungstenite::tungstenite::Error::Capacity(_))) => Input::TooLarge,
             Some(Ok(Message::Close(_)) | Err(_)) | None => Input::Closed,
         })
     }
@@ -254,8 +258,11 @@ struct Wake {
 /// While it waits, a connection holds one timer, the shutdown signal and nothing else: input
 /// and hub commands are polled, not awaited through futures of their own, because every byte
 /// of a waiting task is paid by each idle connection.
-pub(crate) async fn serve<T: Transport>(mut transport: T, ctx: Arc<Context>) {
-    let mut conn = Connection::new(ctx.clone(), Instant::now());
+///
+/// `accepted_at` is when the TCP connection was accepted: the handshake timeout runs from
+/// there, through any TLS and WebSocket handshake, to the Hello (spec §4.5).
+pub(crate) async fn serve<T: Transport>(mut transport: T, ctx: Arc<Context>, accepted_at: Instant) {
+    let mut conn = Connection::new(ctx.clone(), accepted_at);
     let mut shutdown = Registration::default();
     let mut shutdown_seen = ctx.shutdown.is_started();
     if shutdown_seen {
@@ -321,6 +328,10 @@ pub(crate) async fn serve<T: Transport>(mut transport: T, ctx: Arc<Context>) {
             }
             Some(Input::Text) => {
                 conn.reject_text_message();
+                true
+            }
+            Some(Input::TooLarge) => {
+                conn.reject_oversized_message();
                 true
             }
             Some(Input::Nothing) | None => true,

@@ -308,7 +308,84 @@ async fn websocket_text_and_oversized_messages_get_their_codes() {
     };
     assert_eq!(fatal(Message::Text("hello".into())).await, Some(ErrorCode::MALFORMED_FRAME));
     assert_eq!(fatal(Message::Binary(vec![0u8; 70_000].into())).await, Some(ErrorCode::FRAME_TOO_LARGE));
+    // Over twice the limit the WebSocket layer refuses the message itself: still the Error
+    // frame first (CIM-3.2-3), not a bare close.
+    assert_eq!(fatal(Message::Binary(vec![0u8; 140_000].into())).await, Some(ErrorCode::FRAME_TOO_LARGE));
+    // A header announcing 2^62 bytes, refused from the header alone.
+    use tokio::io::AsyncWriteExt as _;
+    let addr = server.server.ws_addr().expect("websocket on");
+    let mut raw = upgraded_websocket(addr, Duration::ZERO).await;
+    let mut header = vec![0x82, 0xFF];
+    header.extend_from_slice(&(1u64 << 62).to_be_bytes());
+    header.extend_from_slice(&[1, 2, 3, 4]);
+    raw.write_all(&header).await.expect("header sent");
+    assert_eq!(websocket_error(&mut raw).await, Some(ErrorCode::FRAME_TOO_LARGE));
     server.still_serves().await;
+}
+
+#[tokio::test]
+async fn a_dripping_websocket_upgrade_uses_up_the_handshake_timeout() {
+    let server = start(|o| o.handshake_timeout_secs = 2).await;
+    let addr = server.server.ws_addr().expect("websocket on");
+    let started = std::time::Instant::now();
+    // The upgrade takes 1.5 s of the 2: the Hello has the rest, not 2 s more (spec §4.5).
+    let mut raw = upgraded_websocket(addr, Duration::from_millis(1_500)).await;
+    assert_eq!(websocket_error(&mut raw).await, Some(ErrorCode::HANDSHAKE_TIMEOUT));
+    let took = started.elapsed();
+    assert!(took >= Duration::from_millis(1_900) && took < Duration::from_millis(3_000), "{took:?}");
+    server.still_serves().await;
+}
+
+/// A WebSocket upgrade written by hand, its request spread over `drip`.
+async fn upgraded_websocket(addr: std::net::SocketAddr, drip: Duration) -> tokio::net::TcpStream {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut tcp = tokio::net::TcpStream::connect(addr).await.expect("connects");
+    let request = format!(
+        "GET / HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    );
+    let chunks: Vec<&[u8]> = request.as_bytes().chunks(8).collect();
+    let pause = drip / u32::try_from(chunks.len()).expect("few chunks");
+    for chunk in chunks {
+        tcp.write_all(chunk).await.expect("request written");
+        tokio::time::sleep(pause).await;
+    }
+    let mut response = Vec::new();
+    while !response.ends_with(b"\r\n\r\n") {
+        let mut byte = [0u8; 1];
+        tcp.read_exact(&mut byte).await.expect("101 response");
+        response.push(byte[0]);
+    }
+    assert!(response.starts_with(b"HTTP/1.1 101"), "{}", String::from_utf8_lossy(&response));
+    tcp
+}
+
+/// The code of the first cim Error in the server's WebSocket messages, read by hand.
+async fn websocket_error(tcp: &mut tokio::net::TcpStream) -> Option<ErrorCode> {
+    use tokio::io::AsyncReadExt;
+    loop {
+        let mut head = [0u8; 2];
+        tokio::time::timeout(WAIT, tcp.read_exact(&mut head)).await.ok()?.ok()?;
+        let len = match head[1] & 0x7F {
+            126 => {
+                let mut n = [0u8; 2];
+                tcp.read_exact(&mut n).await.ok()?;
+                usize::from(u16::from_be_bytes(n))
+            }
+            127 => return None,
+            n => usize::from(n),
+        };
+        let mut payload = vec![0u8; len];
+        tcp.read_exact(&mut payload).await.ok()?;
+        if head[0] & 0x0F == 0x2
+            && let Ok(Body::Error(error)) = cim_core::codec::decode_frame(&payload, u32::MAX)
+        {
+            return Some(ErrorCode(error.code));
+        }
+        if head[0] & 0x0F == 0x8 {
+            return None;
+        }
+    }
 }
 
 #[tokio::test]

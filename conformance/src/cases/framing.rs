@@ -32,6 +32,8 @@ pub(super) fn cases() -> Vec<Case> {
             covers: ["CIM-3.2-2"], tags: ["framing", "websocket", "robustness"], budget: 20, ws_text),
         crate::case!("server.websocket.too-large", "A WebSocket message over the maximum frame size gets FRAME_TOO_LARGE",
             covers: ["CIM-3.2-3"], tags: ["framing", "websocket", "limits"], budget: 20, ws_too_large),
+        crate::case!("server.websocket.far-too-large", "A WebSocket message of over twice the maximum frame size still gets FRAME_TOO_LARGE, not a bare close",
+            covers: ["CIM-3.2-3"], tags: ["framing", "websocket", "limits"], budget: 20, ws_far_too_large),
     ]
 }
 
@@ -240,6 +242,17 @@ async fn ws_too_large(cx: &mut Cx) -> Result<(), Stop> {
     let login = cx.login(&alice, "d1").await?;
     let mut conn = cx.connect_websocket(&login).await?;
     conn.send_bytes(&vec![0u8; 65_537], "a binary message of 65537 bytes").await;
+    let wait = cx.answer_wait();
+    expect_fatal(&mut conn, "CIM-3.2-3", "FRAME_TOO_LARGE", wait).await.map(drop)
+}
+
+async fn ws_far_too_large(cx: &mut Cx) -> Result<(), Stop> {
+    let alice = cx.user("alice").await?;
+    let login = cx.login(&alice, "d1").await?;
+    let mut conn = cx.connect_websocket(&login).await?;
+    // WebSocket libraries refuse a message over their own bound before reading it; the
+    // Error must come all the same.
+    conn.send_bytes(&vec![0u8; 140_000], "a binary message of 140000 bytes").await;
     let wait = cx.answer_wait();
     expect_fatal(&mut conn, "CIM-3.2-3", "FRAME_TOO_LARGE", wait).await.map(drop)
 }
