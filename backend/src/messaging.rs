@@ -130,28 +130,25 @@ pub async fn accept_and_push(
     except_session_id: &str,
 ) -> Result<wire::SendAck, Rejection> {
     let MessagePath { store, fanout, ids, known_users } = path;
-    let sender = &message.sender;
-    let (recipients, live_only) = match &message.to.kind {
-        Some(recipient::Kind::UserId(user)) => {
-            if !known_users.exists(store, user).await? {
-                return Err(Rejection::new(ErrorCode::UNKNOWN_RECIPIENT, format!("no user {user}")));
-            }
-            (vec![user.clone()], false)
-        }
-        Some(recipient::Kind::GroupId(group)) => {
-            let Some(group) = store.group(group).await? else {
-                return Err(Rejection::new(ErrorCode::UNKNOWN_RECIPIENT, format!("no group {group}")));
+    let ack = |message_id, sent_at_ms, duplicate, live_only| wire::SendAck {
+        client_msg_id: message.client_msg_id.clone(),
+        message_id,
+        sent_at_ms,
+        duplicate,
+        live_only,
+    };
+    let (recipients, live_only) = match recipients(store, known_users, &message).await {
+        Ok(resolved) => resolved,
+        // Dedupe comes before existence and permission (CIM-7.1-12): the resend of a message
+        // accepted before its sender left the group is a duplicate, not FORBIDDEN. Asked only
+        // when a check fails, so the common path costs no extra store call.
+        Err(refused) if matches!(refused.code, ErrorCode::UNKNOWN_RECIPIENT | ErrorCode::FORBIDDEN) => {
+            return match store.accepted_before(&message.sender, &message.client_msg_id).await? {
+                Some((message_id, sent_at_ms)) => Ok(ack(message_id, sent_at_ms, true, false)),
+                None => Err(refused),
             };
-            if !group.members.iter().any(|m| m == sender) {
-                return Err(Rejection::new(
-                    ErrorCode::FORBIDDEN,
-                    format!("{sender} is not a member of {}", group.group_id),
-                ));
-            }
-            (group.members.into_iter().filter(|m| m != sender).collect(), false)
         }
-        Some(recipient::Kind::Everyone(_)) => (Vec::new(), true),
-        None => return Err(Rejection::new(ErrorCode::INVALID_FIELD, "no recipient")),
+        Err(refused) => return Err(refused),
     };
     let (message_id, sent_at_ms) = ids.next(now_ms());
     let accepted = store
@@ -166,15 +163,10 @@ pub async fn accept_and_push(
             sent_at_ms,
         })
         .await?;
-    let ack = |message_id, sent_at_ms, duplicate| wire::SendAck {
-        client_msg_id: message.client_msg_id.clone(),
-        message_id,
-        sent_at_ms,
-        duplicate,
-        live_only,
-    };
     let entries = match accepted {
-        Accepted::Duplicate { message_id, sent_at_ms } => return Ok(ack(message_id, sent_at_ms, true)),
+        Accepted::Duplicate { message_id, sent_at_ms } => {
+            return Ok(ack(message_id, sent_at_ms, true, live_only));
+        }
         Accepted::Stored { entries } => entries,
     };
     if let Some(fanout) = fanout {
@@ -205,5 +197,59 @@ pub async fn accept_and_push(
         };
         fanout.push(pushes).await;
     }
-    Ok(ack(message_id, sent_at_ms, false))
+    Ok(ack(message_id, sent_at_ms, false, live_only))
+}
+
+/// The answer to a Send whose body is over the limit: dedupe comes before the body size
+/// (CIM-7.1-12), so the resend of a message accepted before is acknowledged as the duplicate
+/// it is, and anything else is refused with BODY_TOO_LARGE and `detail`.
+pub async fn answer_oversized(
+    store: &dyn Store,
+    sender: &str,
+    client_msg_id: &str,
+    to_everyone: bool,
+    detail: String,
+) -> Result<wire::SendAck, Rejection> {
+    match store.accepted_before(sender, client_msg_id).await? {
+        Some((message_id, sent_at_ms)) => Ok(wire::SendAck {
+            client_msg_id: client_msg_id.to_owned(),
+            message_id,
+            sent_at_ms,
+            duplicate: true,
+            live_only: to_everyone,
+        }),
+        None => Err(Rejection::new(ErrorCode::BODY_TOO_LARGE, detail)),
+    }
+}
+
+/// Who `message` is stored for, and whether it is live only (to everyone): the recipient's
+/// existence and the sender's permission (spec §7.1, §7.3).
+async fn recipients(
+    store: &dyn Store,
+    known_users: &KnownUsers,
+    message: &Outgoing,
+) -> Result<(Vec<String>, bool), Rejection> {
+    let sender = &message.sender;
+    match &message.to.kind {
+        Some(recipient::Kind::UserId(user)) => {
+            if !known_users.exists(store, user).await? {
+                return Err(Rejection::new(ErrorCode::UNKNOWN_RECIPIENT, format!("no user {user}")));
+            }
+            Ok((vec![user.clone()], false))
+        }
+        Some(recipient::Kind::GroupId(group)) => {
+            let Some(group) = store.group(group).await? else {
+                return Err(Rejection::new(ErrorCode::UNKNOWN_RECIPIENT, format!("no group {group}")));
+            };
+            if !group.members.iter().any(|m| m == sender) {
+                return Err(Rejection::new(
+                    ErrorCode::FORBIDDEN,
+                    format!("{sender} is not a member of {}", group.group_id),
+                ));
+            }
+            Ok((group.members.into_iter().filter(|m| m != sender).collect(), false))
+        }
+        Some(recipient::Kind::Everyone(_)) => Ok((Vec::new(), true)),
+        None => Err(Rejection::new(ErrorCode::INVALID_FIELD, "no recipient")),
+    }
 }

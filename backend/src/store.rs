@@ -67,6 +67,9 @@ pub struct UserRecord {
     /// created again under the same id, after the store lost the first, does not accept the
     /// first one's tokens (spec CIM-5.2-10).
     pub generation: u64,
+    /// When the user last logged out of all devices (ms since the Unix epoch; 0 for never):
+    /// tokens issued until then are refused (spec CIM-14.2-10).
+    pub logged_out_at_ms: u64,
 }
 
 impl UserRecord {
@@ -77,7 +80,12 @@ impl UserRecord {
         password_hash: Option<String>,
     ) -> Self {
         let generation = u64::from_le_bytes(crate::random_bytes::<8>()).max(1);
-        Self { user_id: user_id.into(), user_name: user_name.into(), password_hash, generation }
+        Self { user_id: user_id.into(), user_name: user_name.into(), password_hash, generation, logged_out_at_ms: 0 }
+    }
+
+    /// Whether a token issued at `issued_at_ms` predates a Logout of all devices.
+    pub fn logged_out_since(&self, issued_at_ms: u64) -> bool {
+        issued_at_ms <= self.logged_out_at_ms
     }
 }
 
@@ -224,6 +232,9 @@ pub trait Store: Send + Sync + 'static {
     /// Forgets every session of a server that is gone; returns how many.
     async fn remove_server_sessions(&self, server_id: &str) -> Result<u64, StoreError>;
 
+    /// Ends every login of `user_id` issued until `at_ms` (Logout of all devices): sets the
+    /// account's `logged_out_at_ms`, never moving it back. Nothing for an unknown user.
+    async fn log_out_everywhere(&self, user_id: &str, at_ms: u64) -> Result<(), StoreError>;
     /// Marks a login as ended (logout) until `until_ms`, when its token expires anyway.
     async fn end_login(&self, login_id: &str, until_ms: u64) -> Result<(), StoreError>;
     /// Whether the login was ended.
@@ -231,6 +242,13 @@ pub trait Store: Send + Sync + 'static {
 
     /// Dedupes and stores a message in every recipient's inbox, all or nothing.
     async fn accept_message(&self, message: NewMessage) -> Result<Accepted, StoreError>;
+    /// The message id and time under which `sender` had `client_msg_id` accepted, if it is
+    /// still remembered for dedupe; read only.
+    async fn accepted_before(
+        &self,
+        sender: &str,
+        client_msg_id: &str,
+    ) -> Result<Option<(String, u64)>, StoreError>;
     /// The inbox's epoch and bounds (creating it if needed).
     async fn inbox_head(&self, user_id: &str) -> Result<InboxHead, StoreError>;
     /// Entries from `from_seq` on, ascending, at most `limit`.

@@ -247,6 +247,15 @@ async fn logins(store: Arc<dyn Store>) {
     store.end_login("l1", u64::MAX).await.unwrap();
     assert!(store.is_login_ended("l1").await.unwrap());
     assert!(!store.is_login_ended("l2").await.unwrap());
+    // Logout of all devices: tokens issued until then are refused, later ones are not.
+    store.create_user(user("alice")).await.unwrap();
+    assert!(!store.user("alice").await.unwrap().unwrap().logged_out_since(1));
+    store.log_out_everywhere("alice", 1_000).await.unwrap();
+    store.log_out_everywhere("alice", 500).await.unwrap();
+    let alice = store.user("alice").await.unwrap().unwrap();
+    assert!(alice.logged_out_since(1_000) && !alice.logged_out_since(1_001), "never moves back");
+    store.log_out_everywhere("nobody", 1_000).await.unwrap();
+    assert_eq!(store.user("nobody").await.unwrap(), None, "no account made up");
 }
 
 async fn inbox_append_read_and_dedupe(store: Arc<dyn Store>) {
@@ -261,6 +270,11 @@ async fn inbox_append_read_and_dedupe(store: Arc<dyn Store>) {
     store.accept_message(message("alice", "c2", &["bob"], "again")).await.unwrap();
     let again = store.accept_message(message("alice", "c1", &["bob", "carol"], "hi")).await.unwrap();
     assert_eq!(again, Accepted::Duplicate { message_id: "id-alice-c1".into(), sent_at_ms: 42 });
+    // The record can be read without sending: a resend refused for another reason is still
+    // answered as the duplicate it is (spec CIM-7.1-12).
+    assert_eq!(store.accepted_before("alice", "c1").await.unwrap(), Some(("id-alice-c1".into(), 42)));
+    assert_eq!(store.accepted_before("alice", "c9").await.unwrap(), None);
+    assert_eq!(store.accepted_before("carol", "c1").await.unwrap(), None, "per sender");
     // Dedupe is per sender: another user may reuse the id.
     let other = store.accept_message(message("carol", "c1", &["bob"], "from carol")).await.unwrap();
     assert!(matches!(other, Accepted::Stored { .. }));

@@ -173,6 +173,7 @@ impl TokenVerifier for TokenKeys {
             device_id: Some(claims.dev),
             login_id: Some(claims.lid),
             account_generation: claims.acc,
+            issued_at_ms: Some(claims.iat),
         })
     }
 }

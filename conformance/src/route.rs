@@ -291,6 +291,11 @@ impl Route {
         self.expect("POST", &format!("/v1/groups/{group_id}/join"), Some(token), None, 200).await.map(drop)
     }
 
+    /// LeaveGroup.
+    pub async fn leave_group(&self, token: &str, group_id: &str) -> Result<(), RouteError> {
+        self.expect("POST", &format!("/v1/groups/{group_id}/leave"), Some(token), None, 200).await.map(drop)
+    }
+
     /// Logout.
     pub async fn logout(&self, token: &str, all_devices: bool) -> Result<(), RouteError> {
         let body = json!({"all_devices": all_devices});

@@ -319,6 +319,15 @@ impl Conn {
         }
     }
 
+    /// Sends a WebSocket ping control frame (nothing on TCP).
+    pub async fn send_ws_ping(&mut self) {
+        self.transcript.push(&self.label, Direction::Out, "WebSocket ping control frame");
+        if let Io::Ws(ws) = &mut self.io {
+            let result = ws.send(WsMessage::Ping(Vec::new().into())).await.map_err(|e| e.to_string());
+            self.note_write(result);
+        }
+    }
+
     async fn write_frame_bytes(&mut self, payload: &[u8]) {
         let result = match &mut self.io {
             Io::Stream(stream) => stream.write_all(&prefixed(payload)).await.map_err(|e| e.to_string()),

@@ -326,6 +326,13 @@ fn per_message_checks_reject_only_that_send() {
     let mut script = Script::with(|c| c.limits.max_body_size = 4);
     script.open();
     script.send(send_to_bob("big", b"12345")).expect("open");
+    // Dedupe comes before the size (CIM-7.1-12): the server decides, the body is dropped.
+    let [ServerEvent::SendTooLarge { client_msg_id, to_everyone: false, detail }] = &script.events()[..] else {
+        panic!("a SendTooLarge event")
+    };
+    assert_eq!(client_msg_id, "big");
+    assert!(detail.contains("maximum is 4"), "{detail}");
+    script.session.reject_send("big".into(), ErrorCode::BODY_TOO_LARGE, detail.clone(), Duration::ZERO);
     expect_send_error(&mut script, "big", ErrorCode::BODY_TOO_LARGE);
     script.send(send_to_bob(&"x".repeat(65), b"1")).expect("open");
     expect_send_error(&mut script, &"x".repeat(65), ErrorCode::INVALID_CLIENT_MSG_ID);

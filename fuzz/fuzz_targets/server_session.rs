@@ -14,7 +14,7 @@ struct AcceptAll;
 
 impl TokenVerifier for AcceptAll {
     fn verify(&self, token: &str) -> Result<Identity, ErrorCode> {
-        if token.is_empty() { Err(ErrorCode::UNAUTHENTICATED) } else { Ok(Identity { user_id: token.into(), device_id: None, login_id: None, account_generation: None }) }
+        if token.is_empty() { Err(ErrorCode::UNAUTHENTICATED) } else { Ok(Identity { user_id: token.into(), device_id: None, login_id: None, account_generation: None, issued_at_ms: None }) }
     }
 }
 

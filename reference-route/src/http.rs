@@ -247,7 +247,10 @@ async fn login(
 ) -> ApiResult<Response> {
     let request: LoginRequest = parse(&headers, &body)?;
     let source = source(&route, Some(peer), &headers);
-    let credentials = match (request.jwt, request.user_name, request.password) {
+    // An empty member is an absent one (CIM-14.4-3): `"jwt": ""` beside a password is a
+    // password login.
+    let present = |value: Option<String>| value.filter(|v| !v.is_empty());
+    let credentials = match (present(request.jwt), present(request.user_name), present(request.password)) {
         (Some(jwt), None, None) => LoginCredentials::Jwt(jwt),
         (None, Some(user_name), password) => {
             LoginCredentials::Password { user_name, password: password.unwrap_or_default() }

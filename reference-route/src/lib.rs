@@ -20,7 +20,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use bytes::Bytes;
 use cim_backend::listener::{self, ListenerLimits};
-use cim_backend::messaging::{KnownUsers, MessagePath, Outgoing, accept_and_push};
+use cim_backend::messaging::{KnownUsers, MessagePath, Outgoing, Rejection, accept_and_push, answer_oversized};
 use cim_backend::{
     Fanout, MessageIds, Registry, Store, TokenKeys, UserRecord, now_ms, verify_password_bounded,
 };
@@ -72,6 +72,11 @@ pub struct RouteOptions {
     /// otherwise whoever registers an app user's id first could read that user's messages.
     #[arg(long, env = "CIM_JWT_LOGIN_TO_PASSWORD_ACCOUNTS")]
     pub jwt_login_to_password_accounts: bool,
+    /// Largest body of a pushed message, in bytes: set it to the servers' --max-body-size
+    /// (the same CIM_MAX_BODY_SIZE), so that a Push takes what a Send takes (spec §14.3).
+    #[arg(long, env = "CIM_MAX_BODY_SIZE", default_value_t = cim_core::defaults::MAX_BODY_SIZE,
+          value_parser = clap::value_parser!(u32).range(1..=i64::from(cim_core::defaults::MAX_BODY_SIZE_LIMIT)))]
+    pub max_body_size: u32,
     /// Rate limits of logins and registrations.
     #[command(flatten)]
     pub limits: LimitOptions,
@@ -312,28 +317,34 @@ impl Route {
         if content_type.len() > 255 {
             return Err(ApiError::invalid("content_type longer than 255 bytes"));
         }
-        if body.len() > 61_440 {
-            return Err(ApiError::new(ErrorCode::BODY_TOO_LARGE, "body over 61440 bytes"));
-        }
         if self.store.user(from).await?.is_none() {
             return Err(ApiError::new(ErrorCode::NOT_FOUND, format!("no user {from}")));
         }
-        let message = Outgoing {
-            sender: from.to_owned(),
-            client_msg_id: client_msg_id.to_owned(),
-            to,
-            content_type,
-            body,
+        let max_body_size = self.options.max_body_size as usize;
+        let result = if body.len() > max_body_size {
+            // Dedupe before the body size, as for a Send (CIM-7.1-12, CIM-14.3-3).
+            let to_everyone = matches!(to.kind, Some(wire::recipient::Kind::Everyone(_)));
+            let detail = format!("body of {} bytes; the maximum is {max_body_size}", body.len());
+            answer_oversized(self.store.as_ref(), from, client_msg_id, to_everyone, detail).await
+        } else {
+            let message = Outgoing {
+                sender: from.to_owned(),
+                client_msg_id: client_msg_id.to_owned(),
+                to,
+                content_type,
+                body,
+            };
+            let path = MessagePath {
+                store: self.store.as_ref(),
+                fanout: self.fanout.as_deref(),
+                ids: &self.message_ids,
+                known_users: &self.known_users,
+            };
+            accept_and_push(path, message, "").await
         };
-        let path = MessagePath {
-            store: self.store.as_ref(),
-            fanout: self.fanout.as_deref(),
-            ids: &self.message_ids,
-            known_users: &self.known_users,
-        };
-        let ack = accept_and_push(path, message, "").await.map_err(|rejection| {
-            let error = ApiError::new(rejection.code, rejection.message);
-            match rejection.retry_after.as_secs() {
+        let ack = result.map_err(|Rejection { code, message, retry_after }| {
+            let error = ApiError::new(code, message);
+            match retry_after.as_secs() {
                 0 => error,
                 seconds => error.retry_after(seconds),
             }

@@ -113,6 +113,12 @@ impl Route {
         let mut claims =
             TokenKeys::new_claims(&user.user_id, &input.device_id, self.options.token_lifetime_ms());
         claims.acc = Some(user.generation);
+        // Issued after the last Logout of all devices, even within its millisecond.
+        if user.logged_out_since(claims.iat) {
+            let lifetime = claims.exp - claims.iat;
+            claims.iat = user.logged_out_at_ms + 1;
+            claims.exp = claims.iat + lifetime;
+        }
         let token = self.keys.issue(&claims);
         self.metrics.logins.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Ok(LoginOutput { user, token, expires_at_ms: claims.exp, server })
@@ -154,6 +160,9 @@ impl Route {
                 "the account of this token no longer exists",
             ));
         }
+        if account.is_some_and(|account| account.logged_out_since(claims.iat)) {
+            return Err(ApiError::new(ErrorCode::UNAUTHENTICATED, "this login ended with a Logout of all devices"));
+        }
         Ok(claims)
     }
 
@@ -171,6 +180,10 @@ impl Route {
 
     pub(crate) async fn logout(&self, claims: &TokenClaims, all_devices: bool) -> Result<()> {
         self.store.end_login(&claims.lid, claims.exp + cim_backend::CLOCK_SKEW_MS).await?;
+        if all_devices {
+            // Logins of other devices whose sessions are not open end too (CIM-14.2-10).
+            self.store.log_out_everywhere(&claims.sub, now_ms()).await?;
+        }
         let sessions = self.store.sessions_of(&claims.sub).await?;
         for session in sessions.iter().filter(|s| all_devices || s.device_id == claims.dev) {
             if let Some(fanout) = &self.fanout {

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use cim_backend::messaging::{MessagePath, Outgoing, Rejection, accept_and_push};
+use cim_backend::messaging::{MessagePath, Outgoing, Rejection, accept_and_push, answer_oversized};
 use cim_backend::{SessionRecord, StoreError, now_ms, random_bytes};
 use cim_core::server::{HelloInfo, ServerEvent, ServerSession, WelcomeInfo};
 use cim_core::wire::{self, GoAwayReason, ResumeOutcome};
@@ -86,6 +86,9 @@ impl Connection {
             match event {
                 ServerEvent::HelloVerified(hello) => self.on_hello(hello).await,
                 ServerEvent::Send(send) => self.on_send(send).await,
+                ServerEvent::SendTooLarge { client_msg_id, to_everyone, detail } => {
+                    self.on_send_too_large(client_msg_id, to_everyone, detail).await;
+                }
                 ServerEvent::DeliverAck { up_to_seq } => {
                     Metrics::add(&self.ctx.metrics.acks, 1);
                     // Written to the store at most every ACK_FLUSH_DELAY (and when the
@@ -143,6 +146,11 @@ impl Connection {
     /// A WebSocket text message: not a frame (CIM-3.2-2).
     pub(crate) fn reject_text_message(&mut self) {
         self.fail(ErrorCode::MALFORMED_FRAME, "text messages are not frames; send binary messages");
+    }
+
+    pub(crate) fn reject_oversized_message(&mut self) {
+        let max = self.ctx.session_config.limits.max_frame_size;
+        self.fail(ErrorCode::FRAME_TOO_LARGE, &format!("a WebSocket message far over the frame limit of {max} bytes"));
     }
 
     fn fail(&mut self, code: ErrorCode, message: &str) {
@@ -259,6 +267,11 @@ impl Connection {
         if !cim_backend::token_names_account(hello.account_generation, account.as_ref()) {
             return Err((ErrorCode::UNAUTHENTICATED, "the account of this token no longer exists".into()));
         }
+        if let (Some(account), Some(issued_at)) = (&account, hello.issued_at_ms)
+            && account.logged_out_since(issued_at)
+        {
+            return Err((ErrorCode::UNAUTHENTICATED, "this login ended with a Logout of all devices".into()));
+        }
         let head = store.inbox_head(&hello.user_id).await.map_err(unavailable)?;
         let (outcome, next_seq) = match hello.resume {
             None => (ResumeOutcome::Fresh, head.first_seq),
@@ -369,18 +382,27 @@ impl Connection {
             known_users: &ctx.known_users,
         };
         let result = accept_and_push(path, message, &id.session_id).await;
+        self.answer_send(client_msg_id, result);
+    }
+
+    /// A Send over the body limit: a duplicate if it was accepted before, refused otherwise.
+    async fn on_send_too_large(&mut self, client_msg_id: String, to_everyone: bool, detail: String) {
+        let Some(id) = &self.identity else { return };
+        let store = self.ctx.store.as_ref();
+        let result = answer_oversized(store, &id.user_id, &client_msg_id, to_everyone, detail).await;
+        self.answer_send(client_msg_id, result);
+    }
+
+    fn answer_send(&mut self, client_msg_id: String, result: Result<wire::SendAck, Rejection>) {
+        let metrics = &self.ctx.metrics;
         match result {
             Ok(ack) => {
-                let counter = if ack.duplicate {
-                    &ctx.metrics.messages_duplicate
-                } else {
-                    &ctx.metrics.messages_accepted
-                };
+                let counter = if ack.duplicate { &metrics.messages_duplicate } else { &metrics.messages_accepted };
                 Metrics::add(counter, 1);
                 self.session.ack_send(ack);
             }
             Err(Rejection { code, message, retry_after }) => {
-                ctx.metrics.error(code);
+                metrics.error(code);
                 self.session.reject_send(client_msg_id, code, message, retry_after);
             }
         }

@@ -178,6 +178,13 @@ impl Store for MemoryStore {
         Ok(self.lock().users.get(user_id).cloned())
     }
 
+    async fn log_out_everywhere(&self, user_id: &str, at_ms: u64) -> Result<(), StoreError> {
+        if let Some(user) = self.lock().users.get_mut(user_id) {
+            user.logged_out_at_ms = user.logged_out_at_ms.max(at_ms);
+        }
+        Ok(())
+    }
+
     async fn users_by_prefix(&self, prefix: &str, limit: usize) -> Result<Vec<UserRecord>, StoreError> {
         let inner = self.lock();
         let mut users: Vec<UserRecord> =
@@ -324,6 +331,15 @@ impl Store for MemoryStore {
             entries.push((recipient.clone(), seq));
         }
         Ok(Accepted::Stored { entries })
+    }
+
+    async fn accepted_before(
+        &self,
+        sender: &str,
+        client_msg_id: &str,
+    ) -> Result<Option<(String, u64)>, StoreError> {
+        let inner = self.lock();
+        Ok(inner.dedupe.get(sender).and_then(|dedupe| dedupe.ids.get(client_msg_id)).cloned())
     }
 
     async fn inbox_head(&self, user_id: &str) -> Result<InboxHead, StoreError> {

@@ -152,6 +152,15 @@ return lowest
 
 /// Creates an account unless its id is taken, all its fields at once: a password account is
 /// never seen without its hash (it would pass for an account of a JWT login).
+/// Logout of all devices: the account's `out` time only moves forward, and only an existing
+/// account gets one.
+const LOG_OUT_EVERYWHERE: &str = r"
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local out = tonumber(redis.call('HGET', KEYS[1], 'out') or '0')
+if tonumber(ARGV[1]) > out then redis.call('HSET', KEYS[1], 'out', ARGV[1]) end
+return 1
+";
+
 const CREATE_USER: &str = r"
 if redis.call('HSETNX', KEYS[1], 'name', ARGV[1]) == 0 then return 0 end
 redis.call('HSET', KEYS[1], 'gen', ARGV[2])
@@ -243,6 +252,7 @@ pub struct RedisStore {
     room: redis::Script,
     forget: redis::Script,
     create_user: redis::Script,
+    log_out_everywhere: redis::Script,
     create_group: redis::Script,
     rate_hit: redis::Script,
     rate_undo: redis::Script,
@@ -365,6 +375,7 @@ impl RedisStore {
             room: redis::Script::new(ROOM),
             forget: redis::Script::new(FORGET),
             create_user: redis::Script::new(CREATE_USER),
+            log_out_everywhere: redis::Script::new(LOG_OUT_EVERYWHERE),
             rate_hit: redis::Script::new(RATE_HIT),
             rate_undo: redis::Script::new(RATE_UNDO),
             rate_count: redis::Script::new(RATE_COUNT),
@@ -555,8 +566,14 @@ fn duplicate(seen: Option<&redis::Value>) -> Accepted {
 }
 
 fn duplicate_of(seen: &str) -> Accepted {
+    let (message_id, sent_at_ms) = parse_seen(seen);
+    Accepted::Duplicate { message_id, sent_at_ms }
+}
+
+/// A dedupe record's value, `message id|sent_at`.
+fn parse_seen(seen: &str) -> (String, u64) {
     let (message_id, sent_at) = seen.split_once('|').unwrap_or((seen, "0"));
-    Accepted::Duplicate { message_id: message_id.to_owned(), sent_at_ms: sent_at.parse().unwrap_or(0) }
+    (message_id.to_owned(), sent_at.parse().unwrap_or(0))
 }
 
 fn session_json(session: &SessionRecord) -> String {
@@ -612,9 +629,9 @@ impl Store for RedisStore {
     }
 
     async fn user(&self, user_id: &str) -> Result<Option<UserRecord>, StoreError> {
-        let (name, hash, generation): (Option<String>, Option<String>, Option<u64>) = self
+        let (name, hash, generation, out): (Option<String>, Option<String>, Option<u64>, Option<u64>) = self
             .conn()
-            .hget(self.user_key(user_id, "account"), &["name", "hash", "gen"])
+            .hget(self.user_key(user_id, "account"), &["name", "hash", "gen", "out"])
             .await
             .map_err(unavailable)?;
         Ok(name.map(|user_name| UserRecord {
@@ -622,7 +639,19 @@ impl Store for RedisStore {
             user_name,
             password_hash: hash.filter(|h| !h.is_empty()),
             generation: generation.unwrap_or(0),
+            logged_out_at_ms: out.unwrap_or(0),
         }))
+    }
+
+    async fn log_out_everywhere(&self, user_id: &str, at_ms: u64) -> Result<(), StoreError> {
+        let _: u64 = self
+            .log_out_everywhere
+            .key(self.user_key(user_id, "account"))
+            .arg(at_ms)
+            .invoke_async(&mut self.conn())
+            .await
+            .map_err(unavailable)?;
+        Ok(())
     }
 
     async fn users_by_prefix(&self, prefix: &str, limit: usize) -> Result<Vec<UserRecord>, StoreError> {
@@ -754,6 +783,16 @@ impl Store for RedisStore {
             Some(batcher) => batcher.accept(message, body).await,
             None => self.accept_in_steps(&message, body).await,
         }
+    }
+
+    async fn accepted_before(
+        &self,
+        sender: &str,
+        client_msg_id: &str,
+    ) -> Result<Option<(String, u64)>, StoreError> {
+        let seen: Option<String> =
+            self.conn().hget(self.user_key(sender, "dedupe"), client_msg_id).await.map_err(unavailable)?;
+        Ok(seen.as_deref().map(parse_seen))
     }
 
     async fn inbox_head(&self, user_id: &str) -> Result<InboxHead, StoreError> {

@@ -20,6 +20,8 @@ pub(super) fn cases() -> Vec<Case> {
             covers: ["CIM-6.1-4"], tags: ["heartbeat"], budget: 20, defaults),
         crate::case!("server.heartbeat.dead-peer", "A silent client gets HEARTBEAT_TIMEOUT after heartbeat_timeout_ms, not before",
             covers: ["CIM-6.3-2", "CIM-6.3-3"], tags: ["heartbeat", "slow"], budget: 60, dead_peer),
+        crate::case!("server.heartbeat.websocket-pings-do-not-count", "A client that sends only WebSocket pings gets HEARTBEAT_TIMEOUT",
+            covers: ["CIM-6.3-6"], tags: ["heartbeat", "websocket", "slow"], budget: 60, websocket_pings_do_not_count),
         crate::case!("server.heartbeat.any-frame-counts", "Frames other than Ping keep a session alive",
             covers: ["CIM-6.3-1", "CIM-6.3-3"], tags: ["heartbeat", "slow"], budget: 60, any_frame_counts),
     ]
@@ -157,6 +159,43 @@ async fn dead_peer(cx: &mut Cx) -> Result<(), Stop> {
         "the connection closed after the fatal Error",
         || "still open".into(),
     )
+}
+
+async fn websocket_pings_do_not_count(cx: &mut Cx) -> Result<(), Stop> {
+    let alice = cx.user("alice").await?;
+    let login = cx.login(&alice, "d1").await?;
+    let mut conn = cx.connect_websocket(&login).await?;
+    let mut h = hello(&login.token, "d1");
+    h.heartbeat_interval_ms = 5_000;
+    conn.send(&frame(Body::Hello(h))).await;
+    let welcome = crate::case::expect_welcome(&mut conn, cx.answer_wait()).await?;
+    let timeout = Duration::from_millis(u64::from(welcome.heartbeat_timeout_ms.max(1)));
+    if timeout > Duration::from_secs(30) {
+        return Err(Stop::Skip(format!("a heartbeat timeout of {} ms is too long to wait for", timeout.as_millis())));
+    }
+    // No cim frame at all, a WebSocket ping every second instead.
+    conn.auto_pong = false;
+    let deadline = Instant::now() + timeout + cx.wait(Duration::from_secs(5));
+    let want = crate::spec::code("HEARTBEAT_TIMEOUT");
+    while Instant::now() < deadline {
+        conn.send_ws_ping().await;
+        match conn.find(Duration::from_secs(1), |f| match &f.body {
+            Some(Body::Error(e)) => Some(e.code),
+            _ => None,
+        })
+        .await
+        {
+            Ok(code) if code == want => return Ok(()),
+            Ok(code) => return Err(fail("CIM-6.3-6", "Error HEARTBEAT_TIMEOUT", format!("Error {code}"))),
+            Err(Event::Timeout) => {}
+            Err(event) => return Err(fail("CIM-6.3-6", "Error HEARTBEAT_TIMEOUT before the close", event.describe())),
+        }
+    }
+    Err(fail(
+        "CIM-6.3-6",
+        format!("Error HEARTBEAT_TIMEOUT within {} ms without a cim frame", timeout.as_millis()),
+        "the session stayed open on WebSocket pings alone",
+    ))
 }
 
 async fn any_frame_counts(cx: &mut Cx) -> Result<(), Stop> {

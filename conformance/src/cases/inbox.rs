@@ -29,6 +29,8 @@ pub(super) fn cases() -> Vec<Case> {
             covers: ["CIM-8.3-5"], tags: ["inbox"], budget: 20, old_ack_ignored),
         crate::case!("server.inbox.acks-per-device", "One device's DeliverAck does not acknowledge entries for another device",
             covers: ["CIM-8.3-6", "CIM-8.3-7"], tags: ["inbox", "devices"], budget: 20, acks_per_device),
+        crate::case!("server.inbox.new-device", "A new device gets what some known device has not acknowledged, and nothing every device has",
+            covers: ["CIM-8.4-14", "CIM-8.4-15"], tags: ["inbox", "devices"], budget: 30, new_device),
     ]
 }
 
@@ -223,6 +225,65 @@ async fn old_ack_ignored(cx: &mut Cx) -> Result<(), Stop> {
             Err(fail("CIM-8.3-5", "old DeliverAcks ignored; Pong for the Ping after them", event.describe()))
         }
     }
+}
+
+/// Acknowledges up to `last` and waits for it to take effect: a Pong after the DeliverAck,
+/// then a second, since the spec does not bound when a server records an acknowledgement.
+async fn acknowledge(cx: &Cx, session: &mut Session, last: u64) {
+    session.conn.send(&frames::deliver_ack(last)).await;
+    session.conn.send(&frames::ping(7)).await;
+    let _ = session.conn.find(cx.answer_wait(), |f| matches!(f.body, Some(Body::Pong(_))).then_some(())).await;
+    tokio::time::sleep(cx.wait(Duration::from_secs(1))).await;
+}
+
+async fn new_device(cx: &mut Cx) -> Result<(), Stop> {
+    let (bob, ids) = fill_inbox(cx, 3).await?;
+    // The phone is known from its Welcome on and reads the entries without acknowledging them.
+    let mut phone = cx.open(&bob, "phone").await?;
+    let (_, _, first) = resume_of(&phone);
+    let last = expect_entries(cx, &mut phone, "CIM-8.2-1", first, &ids).await?;
+    let mut laptop = cx.open(&bob, "laptop").await?;
+    let (outcome, _, next) = resume_of(&laptop);
+    check(
+        "CIM-8.4-14",
+        outcome == 1 && next == first,
+        format!("FRESH with next_seq {first}: the phone has not acknowledged those entries"),
+        || format!("outcome {outcome}, next_seq {next}"),
+    )?;
+    expect_entries(cx, &mut laptop, "CIM-8.4-14", first, &ids).await?;
+    // Both acknowledge everything: a third device starts after it, with nothing to read.
+    acknowledge(cx, &mut phone, last).await;
+    acknowledge(cx, &mut laptop, last).await;
+    let mut tablet = cx.open(&bob, "tablet").await?;
+    let (outcome, _, next) = resume_of(&tablet);
+    check(
+        "CIM-8.4-14",
+        outcome == 1 && next == last + 1,
+        format!("FRESH with next_seq {}: every known device acknowledged up to {last}", last + 1),
+        || format!("outcome {outcome}, next_seq {next}"),
+    )?;
+    expect_no_deliver(&mut tablet.conn, "CIM-8.4-14", "no entry every device acknowledged", cx.wait(Duration::from_secs(1)))
+        .await?;
+    // The tablet is known from its Welcome: an entry it has not acknowledged waits for it, so a
+    // fourth device gets it even once the phone and the laptop have acknowledged it.
+    let carol = cx.user("carol").await?;
+    let mut c = cx.open(&carol, "d1").await?;
+    let id = cx.client_msg_id();
+    let wait = cx.answer_wait();
+    c.conn.send(&frames::send(&id, frames::to_user(&bob.id), "one more")).await;
+    let one_more = expect_ack(&mut c.conn, "CIM-7.2-2", &id, wait).await?.message_id;
+    for session in [&mut phone, &mut laptop] {
+        let seq = expect_entries(cx, session, "CIM-8.2-4", last + 1, std::slice::from_ref(&one_more)).await?;
+        acknowledge(cx, session, seq).await;
+    }
+    let watch = cx.open(&bob, "watch").await?;
+    let (outcome, _, next) = resume_of(&watch);
+    check(
+        "CIM-8.4-15",
+        outcome == 1 && next == last + 1,
+        format!("FRESH with next_seq {}: the tablet, known since its Welcome, has not acknowledged it", last + 1),
+        || format!("outcome {outcome}, next_seq {next}"),
+    )
 }
 
 async fn acks_per_device(cx: &mut Cx) -> Result<(), Stop> {

@@ -32,7 +32,7 @@ pub(super) fn cases() -> Vec<Case> {
         crate::case!("server.send.client-msg-id-too-long", "A client_msg_id of 65 bytes is rejected with INVALID_CLIENT_MSG_ID, the session staying open",
             covers: ["CIM-7.1-3"], tags: ["messaging", "errors"], budget: 20, client_msg_id_too_long),
         crate::case!("server.send.client-msg-id-empty", "An empty client_msg_id gets a fatal INVALID_CLIENT_MSG_ID",
-            covers: ["CIM-7.1-4"], tags: ["messaging", "errors"], budget: 20, client_msg_id_empty),
+            covers: ["CIM-7.1-4", "CIM-11.1-13"], tags: ["messaging", "errors"], budget: 20, client_msg_id_empty),
         crate::case!("server.send.no-recipient", "A Send without a recipient, or with an empty user or group, gets a fatal INVALID_FIELD",
             covers: ["CIM-7.1-5"], tags: ["messaging", "errors"], budget: 20, no_recipient),
         crate::case!("server.send.content-type-too-long", "A content_type of 256 bytes gets a fatal INVALID_FIELD",
@@ -45,6 +45,8 @@ pub(super) fn cases() -> Vec<Case> {
             covers: ["CIM-7.5-4"], tags: ["messaging"], budget: 20, message_ids_increase),
         crate::case!("server.send.check-order", "A Send with several faults is rejected for the first in the order of §7.1",
             covers: ["CIM-7.1-12"], tags: ["messaging", "errors"], budget: 20, check_order),
+        crate::case!("server.dedupe.before-later-checks", "A resend of an accepted message is a duplicate though its sender left the group or its body is now too large",
+            covers: ["CIM-7.1-12", "CIM-9.1-3"], tags: ["dedupe", "groups", "errors"], budget: 20, dedupe_before_later_checks),
         crate::case!("server.dedupe.same-session", "A repeated client_msg_id is acked as a duplicate with the original id and time, and delivered once",
             covers: ["CIM-9.1-1", "CIM-9.1-2", "CIM-9.1-3", "CIM-9.1-5"], tags: ["dedupe"], budget: 20, dedupe_same_session),
         crate::case!("server.dedupe.other-device", "A client_msg_id used on one device is a duplicate on another device of the user",
@@ -503,6 +505,49 @@ async fn check_order(cx: &mut Cx) -> Result<(), Stop> {
     let id = cx.client_msg_id();
     a.conn.send(&frames::send_bytes(&id, frames::to_user(&nobody), "text/plain", vec![b'x'; max + 1])).await;
     expect_rejection(&mut a.conn, "CIM-7.1-12", "BODY_TOO_LARGE", &id, wait).await.map(drop)
+}
+
+async fn dedupe_before_later_checks(cx: &mut Cx) -> Result<(), Stop> {
+    let (_alice, bob, mut a, mut b) = pair(cx).await?;
+    let group = group_of(cx, &a, &[&b]).await?;
+    let wait = cx.answer_wait();
+    let id = cx.client_msg_id();
+    a.conn.send(&frames::send(&id, frames::to_group(&group), "bye all")).await;
+    let first = expect_ack(&mut a.conn, "CIM-7.2-2", &id, wait).await?;
+    cx.route
+        .leave_group(&a.login.token, &group)
+        .await
+        .map_err(|e| Stop::Error(format!("LeaveGroup failed: {e}")))?;
+    // The SendAck was lost, say: the client sends it again after leaving.
+    a.conn.send(&frames::send(&id, frames::to_group(&group), "bye all")).await;
+    let again = expect_ack(&mut a.conn, "CIM-7.1-12", &id, wait).await?;
+    check(
+        "CIM-9.1-3",
+        again.duplicate && again.message_id == first.message_id && again.sent_at_ms == first.sent_at_ms,
+        "the duplicate SendAck of the original (deduplication before permission), not FORBIDDEN",
+        || format!("first {first:?}, then {again:?}"),
+    )?;
+    // Deduplication before the body size too: the server does not compare contents (§9.1).
+    let max = a.welcome.limits.as_ref().map_or(0, |l| l.max_body_size);
+    let max = if max == 0 { 61_440 } else { max } as usize;
+    let id = cx.client_msg_id();
+    a.conn.send(&frames::send(&id, frames::to_user(&bob.id), "short")).await;
+    let first = expect_ack(&mut a.conn, "CIM-7.2-2", &id, wait).await?;
+    a.conn.send(&frames::send_bytes(&id, frames::to_user(&bob.id), "text/plain", vec![b'x'; max + 1])).await;
+    let again = expect_ack(&mut a.conn, "CIM-7.1-12", &id, wait).await?;
+    check(
+        "CIM-9.1-3",
+        again.duplicate && again.message_id == first.message_id,
+        "the duplicate SendAck of the original (deduplication before the body size), not BODY_TOO_LARGE",
+        || format!("first {first:?}, then {again:?}"),
+    )?;
+    let group_message = expect_deliver(&mut b.conn, "CIM-7.3-3", "the group message", wait).await?;
+    let direct = expect_deliver(&mut b.conn, "CIM-7.2-1", "the one-to-one message", wait).await?;
+    check("CIM-9.1-2", group_message.seq + 1 == direct.seq, "each message once", || {
+        format!("{group_message:?}, then {direct:?}")
+    })?;
+    expect_no_deliver(&mut b.conn, "CIM-9.1-2", "no second Deliver of either", cx.wait(Duration::from_secs(1)))
+        .await
 }
 
 async fn dedupe_same_session(cx: &mut Cx) -> Result<(), Stop> {

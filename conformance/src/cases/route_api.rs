@@ -36,6 +36,8 @@ pub(super) fn cases() -> Vec<Case> {
             covers: ["CIM-14.4-21", "CIM-14.4-22", "CIM-14.4-24", "CIM-14.4-27", "CIM-14.6-3"], tags: ["route", "groups"], budget: 30, group_errors),
         crate::case!("route.push", "Push with the API key sends as the named user, text or base64, deduplicated",
             covers: ["CIM-14.4-29", "CIM-14.4-30", "CIM-14.3-1", "CIM-14.1-2"], tags: ["route", "push", "needs-api-key"], budget: 30, push),
+        crate::case!("route.push-dedupe-first", "A Push repeating an accepted client_msg_id is a duplicate even with a body over the limit",
+            covers: ["CIM-14.3-3"], tags: ["route", "push", "dedupe", "needs-api-key"], budget: 20, push_dedupe_first),
         crate::case!("route.push-errors", "Push with a bad recipient, body or sender fails with its code",
             covers: ["CIM-14.4-31", "CIM-14.3-2"], tags: ["route", "push", "needs-api-key"], budget: 20, push_errors),
         crate::case!("route.servers", "Servers with the API key lists every server with its internal endpoint",
@@ -45,7 +47,7 @@ pub(super) fn cases() -> Vec<Case> {
         crate::case!("route.rate-limit", "A route that rate-limits answers RATE_LIMITED with Retry-After",
             covers: ["CIM-14.6-4"], tags: ["route", "limits"], budget: 60, rate_limit),
         crate::case!("route.jwt-login", "A JWT login takes the user from sub and refuses bad algorithms, signatures and times",
-            covers: ["CIM-5.3-1", "CIM-5.3-2"], tags: ["route", "login", "needs-jwt-secret"], budget: 30, jwt_login),
+            covers: ["CIM-5.3-1", "CIM-5.3-2", "CIM-5.3-7"], tags: ["route", "login", "needs-jwt-secret"], budget: 30, jwt_login),
         crate::case!("route.jwt-accounts-apart", "A JWT never logs in to a registered account, nor a password to a JWT's account",
             covers: ["CIM-5.3-4", "CIM-5.3-5"], tags: ["route", "login", "security", "needs-jwt-secret"], budget: 30, jwt_accounts_apart),
         crate::case!("route.register-names", "Register refuses the user names . and ..",
@@ -224,12 +226,18 @@ async fn login_fields(cx: &mut Cx) -> Result<(), Stop> {
             "jwt together with password",
         ),
         (json!({"device_id": "d1"}), "neither jwt nor user_name"),
+        (json!({"jwt": "", "user_name": "", "device_id": "d1"}), "jwt and user_name both empty"),
     ];
     for (body, what) in bodies {
         let answer = call(cx, "POST", "/v1/login", None, body).await?;
         refused("CIM-14.4-13", &answer, 400, "INVALID_FIELD", what)?;
     }
-    Ok(())
+    // An empty member is an absent one (CIM-14.4-3): this is a password login.
+    let body = json!({"jwt": "", "user_name": alice.name, "password": alice.password, "device_id": "d1"});
+    let answer = call(cx, "POST", "/v1/login", None, body).await?;
+    check("CIM-14.4-3", answer.status == 200, "200: an empty jwt beside a password is a password login", || {
+        format!("HTTP {} {}", answer.status, answer.text)
+    })
 }
 
 async fn login_transports(cx: &mut Cx) -> Result<(), Stop> {
@@ -717,6 +725,28 @@ async fn push(cx: &mut Cx) -> Result<(), Stop> {
     check("CIM-14.4-30", d.body.as_ref() == binary, "the bytes body_base64 encodes", || {
         format!("{:?}", d.body)
     })
+}
+
+async fn push_dedupe_first(cx: &mut Cx) -> Result<(), Stop> {
+    let key = api_key(cx)?;
+    let alice = cx.user("alice").await?;
+    let bob = cx.user("bob").await?;
+    let id = cx.client_msg_id();
+    let push = |body: &str| json!({"to": {"user_id": bob.id}, "from_user_id": alice.id, "content_type": "text/plain", "body": body, "client_msg_id": id});
+    let first = push_call(cx, Some(&key), push("short")).await?;
+    check("CIM-14.3-1", first.status == 200, "200 for a Push", || first.text.clone())?;
+    // Larger than any server's max_body_size may be (§10.1).
+    let again = push_call(cx, Some(&key), push(&"x".repeat(61_441))).await?;
+    check(
+        "CIM-14.3-3",
+        again.status == 200 && again.body["duplicate"] == json!(true) && again.body["message_id"] == first.body["message_id"],
+        "200, duplicate true with the first message_id (deduplication before the body size)",
+        || again.text.clone(),
+    )?;
+    let other = cx.client_msg_id();
+    let big = json!({"to": {"user_id": bob.id}, "from_user_id": alice.id, "content_type": "text/plain", "body": "x".repeat(61_441), "client_msg_id": other});
+    let refused_big = push_call(cx, Some(&key), big).await?;
+    refused("CIM-14.3-1", &refused_big, 413, "BODY_TOO_LARGE", "a new Push with a body over the limit")
 }
 
 async fn push_errors(cx: &mut Cx) -> Result<(), Stop> {

@@ -21,6 +21,8 @@ pub(super) fn cases() -> Vec<Case> {
             covers: ["CIM-5.5-6"], tags: ["token", "needs-secret", "security"], budget: 30, malformed_signed),
         crate::case!("server.token.logged-out", "After Logout the open session gets GoAway LOGGED_OUT and the token is refused",
             covers: ["CIM-14.2-4", "CIM-12.1-1", "CIM-5.2-6", "CIM-15.2-5"], tags: ["token", "goaway"], budget: 20, logged_out),
+        crate::case!("server.token.logged-out-everywhere", "Logout of all devices ends the logins of devices with no open session too",
+            covers: ["CIM-14.2-10"], tags: ["token", "security"], budget: 20, logged_out_everywhere),
     ]
 }
 
@@ -112,6 +114,26 @@ async fn logged_out(cx: &mut Cx) -> Result<(), Stop> {
     conn.send(&frame(Body::Hello(hello(&token, "d1")))).await;
     let answer = cx.answer_wait();
     expect_fatal(&mut conn, "CIM-5.2-6", "UNAUTHENTICATED", answer).await.map(drop)
+}
+
+async fn logged_out_everywhere(cx: &mut Cx) -> Result<(), Stop> {
+    let alice = cx.user("alice").await?;
+    let phone = cx.open(&alice, "phone").await?;
+    // The tablet has logged in but has no session open when the phone logs out everywhere.
+    let tablet = cx.login(&alice, "tablet").await?;
+    cx.route
+        .logout(&phone.login.token, true)
+        .await
+        .map_err(|e| Stop::Error(format!("the route's Logout failed: {e}")))?;
+    let answer = cx.answer_wait();
+    let mut conn = cx.connect(&tablet).await?;
+    conn.send(&frame(Body::Hello(hello(&tablet.token, "tablet")))).await;
+    expect_fatal(&mut conn, "CIM-14.2-10", "UNAUTHENTICATED", answer).await?;
+    // A login after the Logout is a new one and works.
+    let again = cx.login(&alice, "tablet").await?;
+    let mut conn = cx.connect(&again).await?;
+    conn.send(&frame(Body::Hello(hello(&again.token, "tablet")))).await;
+    crate::case::expect_welcome(&mut conn, answer).await.map(drop)
 }
 
 /// Tokens in the reference format (§5.5), signed with the deployment's secret.

@@ -80,6 +80,9 @@ impl Store for MutantStore {
     async fn remove_server_sessions(&self, server_id: &str) -> Result<u64, StoreError> {
         self.inner.remove_server_sessions(server_id).await
     }
+    async fn log_out_everywhere(&self, user_id: &str, at_ms: u64) -> Result<(), StoreError> {
+        self.inner.log_out_everywhere(user_id, at_ms).await
+    }
     async fn end_login(&self, login_id: &str, until_ms: u64) -> Result<(), StoreError> {
         self.inner.end_login(login_id, until_ms).await
     }
@@ -101,6 +104,16 @@ impl Store for MutantStore {
                 self.inner.accept_message(message).await
             }
             _ => self.inner.accept_message(message).await,
+        }
+    }
+    async fn accepted_before(
+        &self,
+        sender: &str,
+        client_msg_id: &str,
+    ) -> Result<Option<(String, u64)>, StoreError> {
+        match self.mutant {
+            StoreMutant::NoDedupe => Ok(None),
+            _ => self.inner.accepted_before(sender, client_msg_id).await,
         }
     }
     async fn inbox_head(&self, user_id: &str) -> Result<InboxHead, StoreError> {

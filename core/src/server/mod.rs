@@ -33,6 +33,9 @@ pub struct Identity {
     /// account re-created under the same id after data loss has another, and the server refuses
     /// the old account's tokens (CIM-5.2-10).
     pub account_generation: Option<u64>,
+    /// When the token was issued (ms since the Unix epoch), if the verifier knows: a Logout of
+    /// all devices ends every login issued until then (CIM-14.2-10).
+    pub issued_at_ms: Option<u64>,
 }
 
 /// Limits one connection is held to (spec §10), announced in `Welcome`.
@@ -145,6 +148,19 @@ pub enum ServerEvent {
     /// A Send that passed the per-connection checks (id, window, rate, size, recipient).
     /// Store it, then answer with [`ServerSession::ack_send`] or [`ServerSession::reject_send`].
     Send(wire::Send),
+    /// A Send that passed every per-connection check but the body size: its body is over
+    /// `max_body_size` and has been dropped. Dedupe comes before the size (CIM-7.1-12): if
+    /// `client_msg_id` was accepted before, answer with [`ServerSession::ack_send`] as the
+    /// duplicate it is; otherwise with [`ServerSession::reject_send`] and
+    /// [`ErrorCode::BODY_TOO_LARGE`], passing `detail` on.
+    SendTooLarge {
+        /// The Send's client message id.
+        client_msg_id: String,
+        /// Whether it was sent to everyone, which makes a duplicate's ack `live_only`.
+        to_everyone: bool,
+        /// Says how large the body was and what the limit is.
+        detail: String,
+    },
     /// The client processed its inbox up to and including `up_to_seq`.
     DeliverAck {
         /// Cumulative acknowledgement.
@@ -167,6 +183,8 @@ pub struct HelloInfo {
     pub login_id: Option<String>,
     /// The account generation the token names, if the verifier knows it.
     pub account_generation: Option<u64>,
+    /// When the token was issued, if the verifier knows.
+    pub issued_at_ms: Option<u64>,
 }
 
 /// What the server decided in answer to a Hello.
@@ -619,11 +637,14 @@ impl ServerSession {
             client_name: hello.client_name,
             login_id: identity.login_id,
             account_generation: identity.account_generation,
+            issued_at_ms: identity.issued_at_ms,
         }));
     }
 
     /// Checks in the order of spec §7.1 (CIM-7.1-12): id, recipient and content type (both
-    /// fatal), window, rate, body size. Dedupe, existence and permission are the server's.
+    /// fatal), window, rate. Dedupe comes next and is the server's, so a body over the limit
+    /// goes to the server as [`ServerEvent::SendTooLarge`]; existence and permission are the
+    /// server's too.
     fn handle_send(&mut self, now: Instant, send: wire::Send) {
         if send.client_msg_id.is_empty() {
             // Without an id the error cannot point at this Send, so it is fatal.
@@ -647,20 +668,23 @@ impl ServerSession {
             Some((ErrorCode::IN_FLIGHT_EXCEEDED, detail, Duration::ZERO))
         } else if let Err(wait) = self.rate.try_take(now) {
             Some((ErrorCode::RATE_LIMITED, "too many Sends per second".to_owned(), wait))
-        } else if send.body.len() > limits.max_body_size as usize {
-            let detail =
-                format!("body of {} bytes; the maximum is {}", send.body.len(), limits.max_body_size);
-            Some((ErrorCode::BODY_TOO_LARGE, detail, Duration::ZERO))
         } else {
             None
         };
-        match rejection {
-            Some((code, detail, wait)) => self.queue_send_error(send.client_msg_id, code, detail, wait),
-            None => {
-                self.in_flight += 1;
-                self.events.push_back(ServerEvent::Send(send));
-            }
+        if let Some((code, detail, wait)) = rejection {
+            return self.queue_send_error(send.client_msg_id, code, detail, wait);
         }
+        self.in_flight += 1;
+        let event = if send.body.len() > limits.max_body_size as usize {
+            let to_everyone =
+                matches!(send.to.and_then(|to| to.kind), Some(recipient::Kind::Everyone(_)));
+            let detail =
+                format!("body of {} bytes; the maximum is {}", send.body.len(), limits.max_body_size);
+            ServerEvent::SendTooLarge { client_msg_id: send.client_msg_id, to_everyone, detail }
+        } else {
+            ServerEvent::Send(send)
+        };
+        self.events.push_back(event);
     }
 }
 

@@ -29,7 +29,7 @@ impl TokenVerifier for FakeVerifier {
         if user.is_empty() {
             return Err(ErrorCode::UNAUTHENTICATED);
         }
-        Ok(Identity { user_id: user.to_owned(), device_id: device, login_id: None, account_generation: None })
+        Ok(Identity { user_id: user.to_owned(), device_id: device, login_id: None, account_generation: None, issued_at_ms: None })
     }
 }
 
@@ -458,6 +458,9 @@ impl World {
             match event {
                 ServerEvent::HelloVerified(hello) => self.on_hello(index, hello),
                 ServerEvent::Send(send) => self.on_send(index, send),
+                ServerEvent::SendTooLarge { client_msg_id, to_everyone, detail } => {
+                    self.on_send_too_large(index, client_msg_id, to_everyone, detail);
+                }
                 ServerEvent::DeliverAck { up_to_seq } => {
                     if let Some((user, device)) = &self.connections[index].user
                         && let Some(state) = self.users.get_mut(user)
@@ -508,6 +511,24 @@ impl World {
             if entry.deliver.seq >= next_seq {
                 conn.session.deliver(entry.deliver.clone()).expect("open session");
             }
+        }
+    }
+
+    fn on_send_too_large(&mut self, index: usize, client_msg_id: String, to_everyone: bool, detail: String) {
+        let Some((sender, _)) = self.connections[index].user.clone() else {
+            return;
+        };
+        let accepted = self.users.get(&sender).and_then(|state| state.sent.get(&client_msg_id).cloned());
+        let session = &mut self.connections[index].session;
+        match accepted {
+            Some((message_id, sent_at_ms)) => session.ack_send(wire::SendAck {
+                client_msg_id,
+                message_id,
+                sent_at_ms,
+                duplicate: true,
+                live_only: to_everyone,
+            }),
+            None => session.reject_send(client_msg_id, ErrorCode::BODY_TOO_LARGE, detail, Duration::ZERO),
         }
     }
 
