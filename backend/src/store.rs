@@ -80,7 +80,13 @@ impl UserRecord {
         password_hash: Option<String>,
     ) -> Self {
         let generation = u64::from_le_bytes(crate::random_bytes::<8>()).max(1);
-        Self { user_id: user_id.into(), user_name: user_name.into(), password_hash, generation, logged_out_at_ms: 0 }
+        Self {
+            user_id: user_id.into(),
+            user_name: user_name.into(),
+            password_hash,
+            generation,
+            logged_out_at_ms: 0,
+        }
     }
 
     /// Whether a token issued at `issued_at_ms` predates a Logout of all devices.

@@ -173,7 +173,15 @@ pub(crate) async fn send(args: SendArgs) -> Result<(), Failure> {
     let target = parse_target(&args.to)?;
     let client = connect(&args.account, &args.connection, "send").await?;
     let text = args.text.join(" ");
-    let result = client.send(target, "text/plain", text.into_bytes().into()).await;
+    let result = async {
+        // --to takes a name; the message goes to that user's id (spec CIM-14.4-41).
+        let target = match target {
+            Target::User(name) => Target::User(client.user_id_of(&name).await?),
+            other => other,
+        };
+        client.send(target, "text/plain", text.into_bytes().into()).await
+    }
+    .await;
     client.close().await;
     let ack = result?;
     if args.json {

@@ -85,7 +85,7 @@ fn exit_codes_tell_what_went_wrong() {
     let unknown =
         cim(&up, &["send", "--user", "carol", "--password", "carol-password", "--to", "nobody", "x"]);
     assert_eq!(unknown.status.code(), Some(5));
-    assert!(text(&unknown.stderr).contains("UNKNOWN_RECIPIENT"));
+    assert!(text(&unknown.stderr).contains("no user is named nobody"), "{}", text(&unknown.stderr));
     let timeout = cim(
         &up,
         &["listen", "--user", "carol", "--password", "carol-password", "--count", "1", "--timeout", "0.5"],

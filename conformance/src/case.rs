@@ -163,7 +163,17 @@ impl Cx {
     pub fn new(case_id: &'static str, target: Arc<Target>, prefix: String, scale: f64, seed: u64) -> Self {
         let transcript = Transcript::default();
         let route = Route::new(&target.route, &transcript);
-        Self { case_id, target, route, transcript, prefix, own_users: OwnUsers::default(), scale, rng: seed, conns: 0 }
+        Self {
+            case_id,
+            target,
+            route,
+            transcript,
+            prefix,
+            own_users: OwnUsers::default(),
+            scale,
+            rng: seed,
+            conns: 0,
+        }
     }
 
     /// `base` stretched by `--timeout-scale`.

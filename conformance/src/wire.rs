@@ -272,7 +272,9 @@ impl Conn {
 
     fn is_foreign_broadcast(&self, frame: &Frame) -> bool {
         match (&self.own_users, &frame.body) {
-            (Some(own), Some(cim_proto::v1::frame::Body::Deliver(d))) => d.seq == 0 && !own.contains(&d.from_user_id),
+            (Some(own), Some(cim_proto::v1::frame::Body::Deliver(d))) => {
+                d.seq == 0 && !own.contains(&d.from_user_id)
+            }
             _ => false,
         }
     }
@@ -413,7 +415,11 @@ impl Conn {
                         continue;
                     }
                     if self.is_foreign_broadcast(frame) {
-                        self.transcript.push(&self.label, Direction::Note, "another case's broadcast: passed over");
+                        self.transcript.push(
+                            &self.label,
+                            Direction::Note,
+                            "another case's broadcast: passed over",
+                        );
                         continue;
                     }
                 }

@@ -68,7 +68,13 @@ struct AnyToken;
 
 impl TokenVerifier for AnyToken {
     fn verify(&self, token: &str) -> Result<Identity, ErrorCode> {
-        Ok(Identity { user_id: token.to_owned(), device_id: None, login_id: None, account_generation: None, issued_at_ms: None })
+        Ok(Identity {
+            user_id: token.to_owned(),
+            device_id: None,
+            login_id: None,
+            account_generation: None,
+            issued_at_ms: None,
+        })
     }
 }
 

@@ -327,7 +327,8 @@ fn per_message_checks_reject_only_that_send() {
     script.open();
     script.send(send_to_bob("big", b"12345")).expect("open");
     // Dedupe comes before the size (CIM-7.1-12): the server decides, the body is dropped.
-    let [ServerEvent::SendTooLarge { client_msg_id, to_everyone: false, detail }] = &script.events()[..] else {
+    let [ServerEvent::SendTooLarge { client_msg_id, to_everyone: false, detail }] = &script.events()[..]
+    else {
         panic!("a SendTooLarge event")
     };
     assert_eq!(client_msg_id, "big");

@@ -156,6 +156,15 @@ impl RouteService for GrpcRoute {
         Ok(Response::new(pb::UsersByPrefixResponse { users }))
     }
 
+    async fn users_by_name(
+        &self,
+        request: Request<pb::UsersByNameRequest>,
+    ) -> Result<Response<pb::UsersByNameResponse>, Status> {
+        self.caller(request.metadata()).await?;
+        let users = self.0.users_by_name(&request.into_inner().user_name).await.map_err(status)?;
+        Ok(Response::new(pb::UsersByNameResponse { users }))
+    }
+
     async fn create_group(
         &self,
         request: Request<pb::CreateGroupRequest>,

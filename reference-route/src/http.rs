@@ -32,6 +32,7 @@ pub(crate) fn router(route: Arc<Route>) -> Router {
         .route("/v1/logout", post(logout))
         .route("/v1/online", get(online))
         .route("/v1/users", get(users_by_prefix))
+        .route("/v1/users/by-name/{user_name}", get(users_by_name))
         .route("/v1/groups", post(create_group).get(my_groups))
         .route("/v1/groups/{group_id}/join", post(join_group))
         .route("/v1/groups/{group_id}/leave", post(leave_group))
@@ -328,6 +329,16 @@ async fn users_by_prefix(
     caller(&route, &headers).await?;
     let params = query(params)?;
     let users = route.users_by_prefix(&params.prefix, params.limit).await?;
+    Ok(reply(StatusCode::OK, json!({ "users": users_json(&users) })))
+}
+
+async fn users_by_name(
+    State(route): State<Arc<Route>>,
+    headers: HeaderMap,
+    Path(user_name): Path<String>,
+) -> ApiResult<Response> {
+    caller(&route, &headers).await?;
+    let users = route.users_by_name(&user_name).await?;
     Ok(reply(StatusCode::OK, json!({ "users": users_json(&users) })))
 }
 

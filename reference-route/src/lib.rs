@@ -20,7 +20,9 @@ use std::time::Duration;
 use anyhow::Context as _;
 use bytes::Bytes;
 use cim_backend::listener::{self, ListenerLimits};
-use cim_backend::messaging::{KnownUsers, MessagePath, Outgoing, Rejection, accept_and_push, answer_oversized};
+use cim_backend::messaging::{
+    KnownUsers, MessagePath, Outgoing, Rejection, accept_and_push, answer_oversized,
+};
 use cim_backend::{
     Fanout, MessageIds, Registry, Store, TokenKeys, UserRecord, now_ms, verify_password_bounded,
 };

@@ -161,7 +161,10 @@ impl Route {
             ));
         }
         if account.is_some_and(|account| account.logged_out_since(claims.iat)) {
-            return Err(ApiError::new(ErrorCode::UNAUTHENTICATED, "this login ended with a Logout of all devices"));
+            return Err(ApiError::new(
+                ErrorCode::UNAUTHENTICATED,
+                "this login ended with a Logout of all devices",
+            ));
         }
         Ok(claims)
     }
@@ -240,6 +243,24 @@ impl Route {
         } as usize;
         let users = self.store.users_by_prefix(prefix, limit).await?;
         self.user_infos(users.into_iter().map(|u| u.user_id)).await
+    }
+
+    /// The users named exactly `user_name` (spec CIM-14.4-40), by user id. Exact matches sort
+    /// first among the prefix matches, so the prefix search finds them all; at most 100.
+    pub(crate) async fn users_by_name(&self, user_name: &str) -> Result<Vec<wire::UserInfo>> {
+        if user_name.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut ids: Vec<String> = self
+            .store
+            .users_by_prefix(user_name, 100)
+            .await?
+            .into_iter()
+            .filter(|u| u.user_name == user_name)
+            .map(|u| u.user_id)
+            .collect();
+        ids.sort();
+        self.user_infos(ids).await
     }
 
     pub(crate) async fn create_group(

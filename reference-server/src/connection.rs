@@ -150,7 +150,10 @@ impl Connection {
 
     pub(crate) fn reject_oversized_message(&mut self) {
         let max = self.ctx.session_config.limits.max_frame_size;
-        self.fail(ErrorCode::FRAME_TOO_LARGE, &format!("a WebSocket message far over the frame limit of {max} bytes"));
+        self.fail(
+            ErrorCode::FRAME_TOO_LARGE,
+            &format!("a WebSocket message far over the frame limit of {max} bytes"),
+        );
     }
 
     fn fail(&mut self, code: ErrorCode, message: &str) {
@@ -397,7 +400,8 @@ impl Connection {
         let metrics = &self.ctx.metrics;
         match result {
             Ok(ack) => {
-                let counter = if ack.duplicate { &metrics.messages_duplicate } else { &metrics.messages_accepted };
+                let counter =
+                    if ack.duplicate { &metrics.messages_duplicate } else { &metrics.messages_accepted };
                 Metrics::add(counter, 1);
                 self.session.ack_send(ack);
             }

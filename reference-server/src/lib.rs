@@ -424,7 +424,8 @@ async fn accept_loop(listener: TcpListener, ctx: Arc<Context>, kind: Listener, t
             // theirs (kilobytes, for as long as it is connected).
             Ok((stream, _peer)) if kind == Listener::Tcp && tls.is_none() => {
                 let _ = stream.set_nodelay(true);
-                let task = transport::serve(transport::PlainTcp(stream), ctx.clone(), std::time::Instant::now());
+                let task =
+                    transport::serve(transport::PlainTcp(stream), ctx.clone(), std::time::Instant::now());
                 // What each idle connection costs before any buffer: see BENCHMARKS.md.
                 tracing::trace!(task_bytes = size_of_val(&task), "connection accepted");
                 tokio::spawn(task);
@@ -450,21 +451,29 @@ async fn serve_accepted(stream: TcpStream, ctx: Arc<Context>, kind: Listener, tl
     let deadline = tokio::time::Instant::from_std(accepted_at + ctx.session_config.handshake_timeout);
     let handshakes = async {
         match (kind, tls) {
-            (Listener::Tcp, None) => transport::serve(transport::PlainTcp(stream), ctx.clone(), accepted_at).await,
+            (Listener::Tcp, None) => {
+                transport::serve(transport::PlainTcp(stream), ctx.clone(), accepted_at).await
+            }
             (Listener::Tcp, Some(tls)) => {
-                let Ok(Ok(stream)) = tokio::time::timeout_at(deadline, tls.accept(stream)).await else { return };
+                let Ok(Ok(stream)) = tokio::time::timeout_at(deadline, tls.accept(stream)).await else {
+                    return;
+                };
                 transport::serve(transport::Stream::new(stream), ctx.clone(), accepted_at).await;
             }
             (Listener::WebSocket, None) => {
-                let Ok(Some(ws)) = tokio::time::timeout_at(deadline, transport::websocket(stream, &ctx)).await
+                let Ok(Some(ws)) =
+                    tokio::time::timeout_at(deadline, transport::websocket(stream, &ctx)).await
                 else {
                     return;
                 };
                 transport::serve(ws, ctx.clone(), accepted_at).await;
             }
             (Listener::WebSocket, Some(tls)) => {
-                let Ok(Ok(stream)) = tokio::time::timeout_at(deadline, tls.accept(stream)).await else { return };
-                let Ok(Some(ws)) = tokio::time::timeout_at(deadline, transport::websocket(stream, &ctx)).await
+                let Ok(Ok(stream)) = tokio::time::timeout_at(deadline, tls.accept(stream)).await else {
+                    return;
+                };
+                let Ok(Some(ws)) =
+                    tokio::time::timeout_at(deadline, transport::websocket(stream, &ctx)).await
                 else {
                     return;
                 };

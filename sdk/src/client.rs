@@ -254,6 +254,12 @@ impl Client {
         self.sender.route()
     }
 
+    /// The id of the one user named `user_name`, looked up at the route (see
+    /// [`RouteClient::user_id_of`]): send to users by id, never by name.
+    pub async fn user_id_of(&self, user_name: &str) -> Result<String, Error> {
+        self.sender.user_id_of(user_name).await
+    }
+
     /// Sends a text message to one user and waits until the server has stored it.
     pub async fn send_to_user(&self, user_id: &str, text: &str) -> Result<wire::SendAck, Error> {
         self.sender.send_to_user(user_id, text).await
@@ -326,6 +332,12 @@ impl ClientSender {
     /// (online users, groups).
     pub fn route(&self) -> (&RouteClient, String) {
         (&self.shared.route, self.shared.token.borrow().clone())
+    }
+
+    /// The id of the one user named `user_name` (see [`RouteClient::user_id_of`]).
+    pub async fn user_id_of(&self, user_name: &str) -> Result<String, Error> {
+        let (route, token) = self.route();
+        route.user_id_of(&token, user_name).await
     }
 
     /// Sends a text message to one user and waits until the server has stored it.

@@ -260,6 +260,37 @@ impl RouteClient {
         Ok(self.call::<Users>(reqwest::Method::GET, &path, Some(token), None).await?.users)
     }
 
+    /// Users whose name is exactly `user_name` (spec §14.4, UsersByName), by user id. Several
+    /// users can share a name: accounts created by JWT logins take theirs from the app backend.
+    pub async fn users_by_name(&self, token: &str, user_name: &str) -> Result<Vec<UserInfo>, Error> {
+        // `.` and `..` are never names (spec CIM-14.4-36) and would not survive in a path.
+        if user_name.is_empty() || user_name == "." || user_name == ".." {
+            return Ok(Vec::new());
+        }
+        let path = format!("/v1/users/by-name/{}", encode(user_name));
+        Ok(self.call::<Users>(reqwest::Method::GET, &path, Some(token), None).await?.users)
+    }
+
+    /// The id of the one user named `user_name`, which is what sending to a user takes (user
+    /// ids are not names, spec CIM-14.1-6). Fails with NOT_FOUND when nobody has the name,
+    /// and with [`Error::InvalidInput`] when several users share it: the choice is the
+    /// application's user's (CIM-14.4-42), from [`users_by_name`](Self::users_by_name).
+    pub async fn user_id_of(&self, token: &str, user_name: &str) -> Result<String, Error> {
+        let mut users = self.users_by_name(token, user_name).await?;
+        match users.len() {
+            0 => Err(Error::Route {
+                code: ErrorCode::NOT_FOUND,
+                message: format!("no user is named {user_name}"),
+                retry_after: None,
+            }),
+            1 => Ok(users.remove(0).user_id),
+            n => Err(Error::InvalidInput(format!(
+                "{n} users are named {user_name} ({}): choose one by its user id",
+                users.iter().map(|u| u.user_id.as_str()).collect::<Vec<_>>().join(", ")
+            ))),
+        }
+    }
+
     /// Creates a group with the caller as its member. Others join it themselves
     /// ([`join_group`](Self::join_group)): listing another user in `members` fails with
     /// FORBIDDEN (spec CIM-14.4-38), a user who does not exist with NOT_FOUND.

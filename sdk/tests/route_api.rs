@@ -100,6 +100,23 @@ async fn users_by_prefix_like_the_old_pu_command() {
 }
 
 #[tokio::test]
+async fn a_name_is_looked_up_exactly_to_find_the_id_to_send_to() {
+    let node = start_node().await;
+    let route = RouteClient::new(&node.url()).expect("url");
+    for user in ["ann", "anna"] {
+        route.register(user, &format!("password-{user}")).await.expect("registered");
+    }
+    let token = token_of(&route, "ann").await;
+    let found: Vec<String> =
+        route.users_by_name(&token, "ann").await.expect("ok").into_iter().map(|u| u.user_name).collect();
+    assert_eq!(found, ["ann"], "not anna, whose name only starts with it");
+    assert_eq!(route.user_id_of(&token, "anna").await.expect("one anna"), "anna");
+    let nobody = route.user_id_of(&token, "annabel").await.expect_err("nobody");
+    assert_eq!(nobody.code(), Some(ErrorCode::NOT_FOUND));
+    assert!(route.users_by_name(&token, "..").await.expect("never a name").is_empty());
+}
+
+#[tokio::test]
 async fn groups_create_join_leave_members() {
     let node = start_node().await;
     let route = RouteClient::new(&node.url()).expect("url");

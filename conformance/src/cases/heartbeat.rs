@@ -171,7 +171,10 @@ async fn websocket_pings_do_not_count(cx: &mut Cx) -> Result<(), Stop> {
     let welcome = crate::case::expect_welcome(&mut conn, cx.answer_wait()).await?;
     let timeout = Duration::from_millis(u64::from(welcome.heartbeat_timeout_ms.max(1)));
     if timeout > Duration::from_secs(30) {
-        return Err(Stop::Skip(format!("a heartbeat timeout of {} ms is too long to wait for", timeout.as_millis())));
+        return Err(Stop::Skip(format!(
+            "a heartbeat timeout of {} ms is too long to wait for",
+            timeout.as_millis()
+        )));
     }
     // No cim frame at all, a WebSocket ping every second instead.
     conn.auto_pong = false;
@@ -179,16 +182,19 @@ async fn websocket_pings_do_not_count(cx: &mut Cx) -> Result<(), Stop> {
     let want = crate::spec::code("HEARTBEAT_TIMEOUT");
     while Instant::now() < deadline {
         conn.send_ws_ping().await;
-        match conn.find(Duration::from_secs(1), |f| match &f.body {
-            Some(Body::Error(e)) => Some(e.code),
-            _ => None,
-        })
-        .await
+        match conn
+            .find(Duration::from_secs(1), |f| match &f.body {
+                Some(Body::Error(e)) => Some(e.code),
+                _ => None,
+            })
+            .await
         {
             Ok(code) if code == want => return Ok(()),
             Ok(code) => return Err(fail("CIM-6.3-6", "Error HEARTBEAT_TIMEOUT", format!("Error {code}"))),
             Err(Event::Timeout) => {}
-            Err(event) => return Err(fail("CIM-6.3-6", "Error HEARTBEAT_TIMEOUT before the close", event.describe())),
+            Err(event) => {
+                return Err(fail("CIM-6.3-6", "Error HEARTBEAT_TIMEOUT before the close", event.describe()));
+            }
         }
     }
     Err(fail(

@@ -232,7 +232,8 @@ async fn old_ack_ignored(cx: &mut Cx) -> Result<(), Stop> {
 async fn acknowledge(cx: &Cx, session: &mut Session, last: u64) {
     session.conn.send(&frames::deliver_ack(last)).await;
     session.conn.send(&frames::ping(7)).await;
-    let _ = session.conn.find(cx.answer_wait(), |f| matches!(f.body, Some(Body::Pong(_))).then_some(())).await;
+    let _ =
+        session.conn.find(cx.answer_wait(), |f| matches!(f.body, Some(Body::Pong(_))).then_some(())).await;
     tokio::time::sleep(cx.wait(Duration::from_secs(1))).await;
 }
 
@@ -262,8 +263,13 @@ async fn new_device(cx: &mut Cx) -> Result<(), Stop> {
         format!("FRESH with next_seq {}: every known device acknowledged up to {last}", last + 1),
         || format!("outcome {outcome}, next_seq {next}"),
     )?;
-    expect_no_deliver(&mut tablet.conn, "CIM-8.4-14", "no entry every device acknowledged", cx.wait(Duration::from_secs(1)))
-        .await?;
+    expect_no_deliver(
+        &mut tablet.conn,
+        "CIM-8.4-14",
+        "no entry every device acknowledged",
+        cx.wait(Duration::from_secs(1)),
+    )
+    .await?;
     // The tablet is known from its Welcome: an entry it has not acknowledged waits for it, so a
     // fourth device gets it even once the phone and the laptop have acknowledged it.
     let carol = cx.user("carol").await?;
@@ -281,7 +287,10 @@ async fn new_device(cx: &mut Cx) -> Result<(), Stop> {
     check(
         "CIM-8.4-15",
         outcome == 1 && next == last + 1,
-        format!("FRESH with next_seq {}: the tablet, known since its Welcome, has not acknowledged it", last + 1),
+        format!(
+            "FRESH with next_seq {}: the tablet, known since its Welcome, has not acknowledged it",
+            last + 1
+        ),
         || format!("outcome {outcome}, next_seq {next}"),
     )
 }

@@ -546,8 +546,13 @@ async fn dedupe_before_later_checks(cx: &mut Cx) -> Result<(), Stop> {
     check("CIM-9.1-2", group_message.seq + 1 == direct.seq, "each message once", || {
         format!("{group_message:?}, then {direct:?}")
     })?;
-    expect_no_deliver(&mut b.conn, "CIM-9.1-2", "no second Deliver of either", cx.wait(Duration::from_secs(1)))
-        .await
+    expect_no_deliver(
+        &mut b.conn,
+        "CIM-9.1-2",
+        "no second Deliver of either",
+        cx.wait(Duration::from_secs(1)),
+    )
+    .await
 }
 
 async fn dedupe_same_session(cx: &mut Cx) -> Result<(), Stop> {

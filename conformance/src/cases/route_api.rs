@@ -28,6 +28,8 @@ pub(super) fn cases() -> Vec<Case> {
             covers: ["CIM-14.4-1", "CIM-14.4-2", "CIM-14.4-3", "CIM-14.4-4", "CIM-14.4-5"], tags: ["route", "json"], budget: 20, json_binding),
         crate::case!("route.users-by-prefix", "UsersByPrefix returns matching users in byte order, at most limit",
             covers: ["CIM-14.4-17", "CIM-14.4-18"], tags: ["route"], budget: 30, users_by_prefix),
+        crate::case!("route.users-by-name", "UsersByName returns the users of exactly that name, and none for a prefix of it",
+            covers: ["CIM-14.4-39", "CIM-14.4-40"], tags: ["route"], budget: 20, users_by_name),
         crate::case!("route.online", "OnlineUsers lists users with an open session, a page at a time",
             covers: ["CIM-14.4-15", "CIM-14.4-16", "CIM-14.7-1", "CIM-14.7-2", "CIM-14.7-4"], tags: ["route", "presence"], budget: 30, online),
         crate::case!("route.groups", "CreateGroup, JoinGroup, LeaveGroup, GroupMembers and MyGroups as §14.4 says",
@@ -235,9 +237,12 @@ async fn login_fields(cx: &mut Cx) -> Result<(), Stop> {
     // An empty member is an absent one (CIM-14.4-3): this is a password login.
     let body = json!({"jwt": "", "user_name": alice.name, "password": alice.password, "device_id": "d1"});
     let answer = call(cx, "POST", "/v1/login", None, body).await?;
-    check("CIM-14.4-3", answer.status == 200, "200: an empty jwt beside a password is a password login", || {
-        format!("HTTP {} {}", answer.status, answer.text)
-    })
+    check(
+        "CIM-14.4-3",
+        answer.status == 200,
+        "200: an empty jwt beside a password is a password login",
+        || format!("HTTP {} {}", answer.status, answer.text),
+    )
 }
 
 async fn login_transports(cx: &mut Cx) -> Result<(), Stop> {
@@ -463,6 +468,44 @@ async fn users_by_prefix(cx: &mut Cx) -> Result<(), Stop> {
     let bad =
         call(cx, "GET", &format!("/v1/users?prefix={prefix}&limit=many"), Some(&token), Value::Null).await?;
     refused("CIM-14.4-5", &bad, 400, "INVALID_FIELD", "a limit that is not a number")
+}
+
+async fn users_by_name(cx: &mut Cx) -> Result<(), Stop> {
+    let alice = cx.user("alice").await?;
+    // A longer name that starts with alice's: a prefix match would return it too.
+    let _alicia = cx.user("alice2").await?;
+    let token = cx.login(&alice, "d1").await?.token;
+    let answer =
+        call(cx, "GET", &format!("/v1/users/by-name/{}", alice.name), Some(&token), Value::Null).await?;
+    check(
+        "CIM-14.4-39",
+        answer.status == 200 && answer.body["users"][0].get("online").is_some(),
+        "200 with users holding user_id, user_name and online",
+        || format!("HTTP {} {}", answer.status, answer.text),
+    )?;
+    let found: Vec<(&str, &str)> = answer.body["users"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|u| Some((u["user_id"].as_str()?, u["user_name"].as_str()?)))
+        .collect();
+    check(
+        "CIM-14.4-40",
+        found == [(alice.id.as_str(), alice.name.as_str())],
+        format!("exactly alice: [({:?}, {:?})]", alice.id, alice.name),
+        || answer.text.clone(),
+    )?;
+    let nobody =
+        call(cx, "GET", &format!("/v1/users/by-name/{}", cx.name("nobody")), Some(&token), Value::Null)
+            .await?;
+    check(
+        "CIM-14.4-40",
+        nobody.status == 200 && nobody.body["users"].as_array().is_some_and(Vec::is_empty),
+        "200 with an empty list for a name nobody has",
+        || format!("HTTP {} {}", nobody.status, nobody.text),
+    )?;
+    let anonymous = call(cx, "GET", &format!("/v1/users/by-name/{}", alice.name), None, Value::Null).await?;
+    refused("CIM-14.1-1", &anonymous, 401, "UNAUTHENTICATED", "UsersByName without a token")
 }
 
 async fn online(cx: &mut Cx) -> Result<(), Stop> {
@@ -739,7 +782,9 @@ async fn push_dedupe_first(cx: &mut Cx) -> Result<(), Stop> {
     let again = push_call(cx, Some(&key), push(&"x".repeat(61_441))).await?;
     check(
         "CIM-14.3-3",
-        again.status == 200 && again.body["duplicate"] == json!(true) && again.body["message_id"] == first.body["message_id"],
+        again.status == 200
+            && again.body["duplicate"] == json!(true)
+            && again.body["message_id"] == first.body["message_id"],
         "200, duplicate true with the first message_id (deduplication before the body size)",
         || again.text.clone(),
     )?;

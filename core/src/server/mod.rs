@@ -676,8 +676,7 @@ impl ServerSession {
         }
         self.in_flight += 1;
         let event = if send.body.len() > limits.max_body_size as usize {
-            let to_everyone =
-                matches!(send.to.and_then(|to| to.kind), Some(recipient::Kind::Everyone(_)));
+            let to_everyone = matches!(send.to.and_then(|to| to.kind), Some(recipient::Kind::Everyone(_)));
             let detail =
                 format!("body of {} bytes; the maximum is {}", send.body.len(), limits.max_body_size);
             ServerEvent::SendTooLarge { client_msg_id: send.client_msg_id, to_everyone, detail }

@@ -29,7 +29,13 @@ impl TokenVerifier for FakeVerifier {
         if user.is_empty() {
             return Err(ErrorCode::UNAUTHENTICATED);
         }
-        Ok(Identity { user_id: user.to_owned(), device_id: device, login_id: None, account_generation: None, issued_at_ms: None })
+        Ok(Identity {
+            user_id: user.to_owned(),
+            device_id: device,
+            login_id: None,
+            account_generation: None,
+            issued_at_ms: None,
+        })
     }
 }
 

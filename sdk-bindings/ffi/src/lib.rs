@@ -353,6 +353,14 @@ impl Client {
         Ok(SendAck { message_id: ack.message_id, duplicate: ack.duplicate })
     }
 
+    /// The id of the one user named `user_name`, looked up at the route: send to user ids,
+    /// never to names (spec CIM-14.1-6). NOT_FOUND when nobody has the name; InvalidInput
+    /// when several users share it.
+    pub async fn user_id_of(&self, user_name: String) -> Result<String, CimError> {
+        let sender = self.sender.clone();
+        Ok(on_runtime(async move { sender.user_id_of(&user_name).await }).await??)
+    }
+
     /// Every user online now, all pages followed.
     pub async fn online_users(&self) -> Result<Vec<User>, CimError> {
         let (route, token) = self.sender.route();

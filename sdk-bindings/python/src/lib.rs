@@ -213,6 +213,12 @@ impl NativeClient {
         })
     }
 
+    /// The id of the one user named `user_name` (route UsersByName).
+    fn user_id_of<'py>(&self, py: Python<'py>, user_name: String) -> PyResult<Bound<'py, PyAny>> {
+        let sender = self.sender.clone();
+        future_into_py(py, async move { sender.user_id_of(&user_name).await.map_err(py_error) })
+    }
+
     /// Every online user, following the pages to the end; resolves to [(user_id, user_name)].
     fn online_users<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let (route, token) = self.sender.route();

@@ -46,6 +46,20 @@ def test_one_to_one_message_arrives_with_sender_and_text(node, name: Callable[[s
     asyncio.run(main())
 
 
+def test_names_are_looked_up_exactly(node, name: Callable[[str], str]) -> None:
+    async def main() -> None:
+        async with await logged_in(node.route, name("erin")) as erin, await logged_in(
+            node.route, name("erin2")
+        ) as erin2:
+            # Exactly the name, not every name it starts.
+            assert await erin2.user_id_of(name("erin")) == erin.user_id
+            with pytest.raises(cim.RejectedError) as nobody:
+                await erin.user_id_of(name("nobody"))
+            assert nobody.value.code_name == "NOT_FOUND"
+
+    asyncio.run(main())
+
+
 def test_group_message_reaches_members_but_not_those_who_left(node, name: Callable[[str], str]) -> None:
     async def main() -> None:
         alice = await logged_in(node.route, name("alice"))

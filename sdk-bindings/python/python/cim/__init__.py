@@ -244,6 +244,16 @@ class Client:
         message_id, duplicate = await self._native.send(kind, target, content_type, body)
         return SendAck(message_id, duplicate)
 
+    async def user_id_of(self, user_name: str) -> str:
+        """The id of the one user named ``user_name``, looked up at the route.
+
+        Send to user ids, never to names: ids are not names on every deployment. Raises
+        :class:`RejectedError` with code ``NOT_FOUND`` when nobody has the name, and
+        :class:`InvalidInputError` (a ``ValueError``) when several users share it: the choice
+        is your user's.
+        """
+        return str(await self._native.user_id_of(user_name))
+
     async def online_users(self) -> list[User]:
         """Every user online now, all pages followed."""
         return [User(user_id, name) for user_id, name in await self._native.online_users()]

@@ -115,6 +115,10 @@ class Client:
             )
         )
 
+    def user_id_of(self, user_name: str) -> str:
+        """The id of the one user named ``user_name`` (see :meth:`cim.Client.user_id_of`)."""
+        return self._loop.run(self._client.user_id_of(user_name))
+
     def online_users(self) -> list[cim.User]:
         """Every user online now."""
         return self._loop.run(self._client.online_users())

@@ -37,6 +37,15 @@ class ClientTest {
         return Client.login(node.route, user, password, LoginOptions("kt-device", transport, null, null))
     }
 
+    @Test fun `a user name is turned into the id to send to`() = runBlocking {
+        val carolName = name("carol")
+        val carol = loggedIn(carolName)
+        val dave = loggedIn(name("dave"))
+        assertEquals(carol.userId(), dave.userIdOf(carolName))
+        assertThrows<CimException.Rejected> { runBlocking { dave.userIdOf(name("nobody")) } }
+        carol.shutdown(); dave.shutdown(); carol.close(); dave.close()
+    }
+
     @Test fun `a message reaches the other user through the Flow of events`() = runBlocking {
         val alice = loggedIn(name("alice"))
         val bob = loggedIn(name("bob"), Transport.WEB_SOCKET)
