@@ -644,6 +644,13 @@ public protocol ClientProtocol: AnyObject, Sendable {
      */
     func userId()  -> String
     
+    /**
+     * The id of the one user named `user_name`, looked up at the route: send to user ids,
+     * never to names (spec CIM-14.1-6). NOT_FOUND when nobody has the name; InvalidInput
+     * when several users share it.
+     */
+    func userIdOf(userName: String) async throws  -> String
+    
 }
 /**
  * A user logged in to cim. It reconnects and resumes by itself until [`Client::shutdown`].
@@ -898,6 +905,27 @@ open func userId() -> String  {
             self.uniffiCloneHandle(),uniffiCallStatus
     )
 })
+}
+    
+    /**
+     * The id of the one user named `user_name`, looked up at the route: send to user ids,
+     * never to names (spec CIM-14.1-6). NOT_FOUND when nobody has the name; InvalidInput
+     * when several users share it.
+     */
+open func userIdOf(userName: String)async throws  -> String  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_cim_ffi_fn_method_client_user_id_of(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(userName)
+                )
+            },
+            pollFunc: ffi_cim_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_cim_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_cim_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterString.lift,
+            errorHandler: FfiConverterTypeCimError_lift
+        )
 }
     
 
@@ -2336,6 +2364,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_cim_ffi_checksum_method_client_user_id() != 18812) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_cim_ffi_checksum_method_client_user_id_of() != 62249) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_cim_ffi_checksum_method_eventlistener_on_event() != 64274) {

@@ -324,6 +324,11 @@ uint64_t uniffi_cim_ffi_fn_method_client_subscribe(uint64_t ptr, uint64_t listen
 RustBuffer uniffi_cim_ffi_fn_method_client_user_id(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CIM_FFI_FN_METHOD_CLIENT_USER_ID_OF
+#define UNIFFI_FFIDEF_UNIFFI_CIM_FFI_FN_METHOD_CLIENT_USER_ID_OF
+uint64_t uniffi_cim_ffi_fn_method_client_user_id_of(uint64_t ptr, RustBuffer user_name
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CIM_FFI_FN_CLONE_EVENTLISTENER
 #define UNIFFI_FFIDEF_UNIFFI_CIM_FFI_FN_CLONE_EVENTLISTENER
 uint64_t uniffi_cim_ffi_fn_clone_eventlistener(uint64_t handle, RustCallStatus *_Nonnull out_status
@@ -681,6 +686,12 @@ uint16_t uniffi_cim_ffi_checksum_method_client_subscribe(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_CIM_FFI_CHECKSUM_METHOD_CLIENT_USER_ID
 #define UNIFFI_FFIDEF_UNIFFI_CIM_FFI_CHECKSUM_METHOD_CLIENT_USER_ID
 uint16_t uniffi_cim_ffi_checksum_method_client_user_id(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CIM_FFI_CHECKSUM_METHOD_CLIENT_USER_ID_OF
+#define UNIFFI_FFIDEF_UNIFFI_CIM_FFI_CHECKSUM_METHOD_CLIENT_USER_ID_OF
+uint16_t uniffi_cim_ffi_checksum_method_client_user_id_of(void
     
 );
 #endif
