@@ -151,15 +151,16 @@ step "cim-conformance client mode against the Rust SDK's driver (reports in arti
 python3 scripts/check_html_report.py "$artifacts/client-report.html" "$artifacts/client-report.json"
 
 # --- SDK bindings -----------------------------------------------------------------------------
-step "Python SDK: build the wheel with maturin, pytest against cim up"
+step "Python SDK: build the wheel with maturin, pytest against cim up; the golden vectors read by the protobuf library"
 venv="$HOME/.cache/cim/venv"
 [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
-"$venv/bin/pip" install -q "maturin>=1.9.4,<2" "pytest>=8"
+"$venv/bin/pip" install -q "maturin>=1.9.4,<2" "pytest>=8" "protobuf>=5"
 # A dev-profile build reuses the workspace's debug artifacts; `pip install` alone builds release.
 # Without build isolation the PEP 517 hook runs `maturin` from PATH: the virtualenv's own.
 PATH="$venv/bin:$PATH" MATURIN_PEP517_ARGS="--profile dev" "$venv/bin/pip" install -q --no-build-isolation --force-reinstall \
     ./sdk-bindings/python
 CIM_BIN="$CARGO_TARGET_DIR/debug/cim" "$venv/bin/python" -m pytest -q sdk-bindings/python/tests
+"$venv/bin/python" scripts/check_vectors.py
 
 step "cim-conformance client mode against the Python SDK's driver"
 "$CARGO_TARGET_DIR/debug/cim-conformance" client -j 4 --quiet --junit "$artifacts/client-python-junit.xml" \

@@ -13,6 +13,10 @@ use serde_json::{Value, json};
 
 const VECTOR_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../spec/v1/vectors");
 
+/// The reference token of spec §5.5's example (user alice, device laptop-1): three parts, as
+/// every reference token has.
+const EXAMPLE_TOKEN: &str = "v1.eyJzdWIiOiJhbGljZSIsImRldiI6ImxhcHRvcC0xIiwibGlkIjoiSm04clExa1djM1ZiMHBYbjRUcVl6QSIsImlhdCI6MTcwMDAwMDAwMDAwMCwiZXhwIjoxNzAwMDg2NDAwMDAwfQ.Z99pdaYLuc8-GdDfX1FMiRjWC7pko-JgCX04pzPTIyE";
+
 fn user(id: &str) -> Option<wire::Recipient> {
     Some(wire::Recipient { kind: Some(recipient::Kind::UserId(id.into())) })
 }
@@ -25,8 +29,8 @@ fn vectors() -> Vec<(&'static str, &'static str, Body)> {
             "Hello of a device's first connection: no resume point",
             Body::Hello(wire::Hello {
                 versions: vec![1],
-                token: "v1.alice.1767225600000.c2lnbmF0dXJl".into(),
-                device_id: "alice-phone".into(),
+                token: EXAMPLE_TOKEN.into(),
+                device_id: "laptop-1".into(),
                 resume: None,
                 client_name: "cim-sdk-rust/0.1.0".into(),
                 max_frame_size: 0,
@@ -38,8 +42,8 @@ fn vectors() -> Vec<(&'static str, &'static str, Body)> {
             "Hello resuming the inbox after seq 41 of epoch 3, asking for 20 s heartbeats",
             Body::Hello(wire::Hello {
                 versions: vec![1, 2],
-                token: "v1.alice.1767225600000.c2lnbmF0dXJl".into(),
-                device_id: "alice-phone".into(),
+                token: EXAMPLE_TOKEN.into(),
+                device_id: "laptop-1".into(),
                 resume: Some(wire::ResumePoint { epoch: 3, last_acked_seq: 41 }),
                 client_name: "cim-sdk-python/0.1.0".into(),
                 max_frame_size: 131_072,
@@ -51,7 +55,7 @@ fn vectors() -> Vec<(&'static str, &'static str, Body)> {
             "Welcome with default limits, resuming at seq 42",
             Body::Welcome(wire::Welcome {
                 version: 1,
-                session_id: "01JGZ8M3Q4W5E6R7T8Y9U0I1O2".into(),
+                session_id: "01JGZ8M3Q4W5E6R7T8Y9V0A1B2".into(),
                 user_id: "alice".into(),
                 heartbeat_interval_ms: 30_000,
                 heartbeat_timeout_ms: 75_000,
@@ -127,7 +131,7 @@ fn vectors() -> Vec<(&'static str, &'static str, Body)> {
             "SendAck for a stored message",
             Body::SendAck(wire::SendAck {
                 client_msg_id: "a1b2c3d4e5f60718".into(),
-                message_id: "01JGZ8M3Q4W5E6R7T8Y9U0I1O2".into(),
+                message_id: "01JGZ8M3Q4W5E6R7T8Y9V0A1B2".into(),
                 sent_at_ms: 1_767_225_600_123,
                 duplicate: false,
                 live_only: false,
@@ -138,7 +142,7 @@ fn vectors() -> Vec<(&'static str, &'static str, Body)> {
             "SendAck for a retransmission: original ids, duplicate set",
             Body::SendAck(wire::SendAck {
                 client_msg_id: "a1b2c3d4e5f60718".into(),
-                message_id: "01JGZ8M3Q4W5E6R7T8Y9U0I1O2".into(),
+                message_id: "01JGZ8M3Q4W5E6R7T8Y9V0A1B2".into(),
                 sent_at_ms: 1_767_225_600_123,
                 duplicate: true,
                 live_only: false,
@@ -149,7 +153,7 @@ fn vectors() -> Vec<(&'static str, &'static str, Body)> {
             "Deliver of inbox entry 42",
             Body::Deliver(wire::Deliver {
                 seq: 42,
-                message_id: "01JGZ8M3Q4W5E6R7T8Y9U0I1O2".into(),
+                message_id: "01JGZ8M3Q4W5E6R7T8Y9V0A1B2".into(),
                 from_user_id: "alice".into(),
                 to: user("bob"),
                 content_type: "text/plain".into(),
@@ -162,7 +166,7 @@ fn vectors() -> Vec<(&'static str, &'static str, Body)> {
             "Deliver of a live-only broadcast: seq 0, never acked",
             Body::Deliver(wire::Deliver {
                 seq: 0,
-                message_id: "01JGZ8M3Q4W5E6R7T8Y9U0I1O3".into(),
+                message_id: "01JGZ8M3Q4W5E6R7T8Y9V0A1B3".into(),
                 from_user_id: "alice".into(),
                 to: Some(wire::Recipient { kind: Some(recipient::Kind::Everyone(wire::Everyone {})) }),
                 content_type: "text/plain".into(),
@@ -235,6 +239,84 @@ fn tcp(bytes: &[u8]) -> Vec<u8> {
     out
 }
 
+/// The vector in a form any language reads without knowing insta or serde: the frame in the
+/// protobuf JSON mapping (see `spec/v1/vectors/README.md`), beside its bytes.
+fn neutral(name: &str, description: &str, body: &Body) -> Value {
+    let bytes = protobuf(body);
+    let frame = serde_json::to_value(Frame { body: Some(body.clone()) }).expect("serializable");
+    json!({
+        "name": name,
+        "description": description,
+        "frame": protojson(&frame),
+        "protobuf_hex": hex::encode(&bytes),
+        "tcp_hex": hex::encode(tcp(&bytes)),
+    })
+}
+
+/// serde's shape of a prost message to the protobuf JSON mapping: a oneof (`Frame.body`,
+/// `Recipient.kind`) becomes the member named after its field, `bytes` become base64, and
+/// absent messages are left out. Field names stay as in the .proto, which every protobuf
+/// JSON parser accepts; numbers stay numbers, which they accept for 64-bit fields and enums.
+fn protojson(value: &Value) -> Value {
+    match value {
+        Value::Object(members) => {
+            let mut out = serde_json::Map::new();
+            for (key, member) in members {
+                match (key.as_str(), member) {
+                    (_, Value::Null) => {}
+                    ("body" | "kind", Value::Object(oneof)) if oneof.len() == 1 => {
+                        for (variant, inner) in oneof {
+                            out.insert(snake_case(variant), protojson(inner));
+                        }
+                    }
+                    ("body", Value::Array(bytes)) => {
+                        let bytes: Vec<u8> = bytes
+                            .iter()
+                            .map(|b| b.as_u64().and_then(|b| u8::try_from(b).ok()).expect("a byte"))
+                            .collect();
+                        out.insert(key.clone(), Value::String(base64(&bytes)));
+                    }
+                    _ => {
+                        out.insert(key.clone(), protojson(member));
+                    }
+                }
+            }
+            Value::Object(out)
+        }
+        Value::Array(items) => Value::Array(items.iter().map(protojson).collect()),
+        other => other.clone(),
+    }
+}
+
+/// `SendAck` to `send_ack`: the oneof field's name in the .proto.
+fn snake_case(variant: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in variant.chars().enumerate() {
+        if c.is_ascii_uppercase() && i > 0 {
+            out.push('_');
+        }
+        out.push(c.to_ascii_lowercase());
+    }
+    out
+}
+
+/// Standard base64 with padding (RFC 4648 §4), as the protobuf JSON mapping writes bytes.
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk.iter().enumerate().fold(0u32, |n, (i, b)| n | u32::from(*b) << (16 - 8 * i));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(char::from(ALPHABET[(n >> (18 - 6 * i) & 63) as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
 fn describe(name: &str, description: &str, body: &Body) -> Value {
     let bytes = protobuf(body);
     json!({
@@ -257,6 +339,31 @@ fn vectors_match_the_current_encoding() {
             insta::assert_json_snapshot!(name, describe(name, description, &body));
         }
     });
+}
+
+/// The language-neutral `<name>.json` beside each snapshot matches the current encoding.
+/// `CIM_UPDATE_VECTORS=1` writes them.
+#[test]
+fn neutral_vector_files_match() {
+    let update = std::env::var_os("CIM_UPDATE_VECTORS").is_some();
+    for (name, description, body) in vectors() {
+        let path = std::path::Path::new(VECTOR_DIR).join(format!("{name}.json"));
+        let want = serde_json::to_string_pretty(&neutral(name, description, &body)).expect("json") + "\n";
+        if update {
+            std::fs::write(&path, &want).expect("writable");
+        }
+        let have = std::fs::read_to_string(&path).unwrap_or_default();
+        assert_eq!(have, want, "{} is stale: run with CIM_UPDATE_VECTORS=1", path.display());
+    }
+}
+
+#[test]
+fn base64_is_rfc_4648() {
+    assert_eq!(base64(b""), "");
+    assert_eq!(base64(b"f"), "Zg==");
+    assert_eq!(base64(b"fo"), "Zm8=");
+    assert_eq!(base64(b"foo"), "Zm9v");
+    assert_eq!(base64(b"foobar"), "Zm9vYmFy");
 }
 
 #[test]
