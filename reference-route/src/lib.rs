@@ -8,6 +8,7 @@
 mod assign;
 mod error;
 mod grpc;
+mod grpc_health;
 mod http;
 mod limits;
 mod ops;
@@ -455,13 +456,18 @@ pub async fn start(
         metrics: Metrics::default(),
     });
     let (service, reflection) = grpc::services(route.clone())?;
+    let health = grpc_health::service(route.clone());
     let http_limits = ListenerLimits::new(route.options.max_connections);
     let grpc_limits = ListenerLimits::new(route.options.grpc_max_connections);
     let app = http::router(route);
     let http = tokio::spawn(listener::serve_http(listener, app, http_limits, "route HTTP API"));
     let grpc = tokio::spawn(async move {
         let incoming = listener::guarded(grpc_listener, grpc_limits, "route gRPC API");
-        let server = grpc_server_builder().add_service(service).add_service(reflection);
+        let server = grpc_server_builder()
+            .layer(tower::util::MapResponseLayer::new(grpc::coded_failures::<tonic::body::Body>))
+            .add_service(service)
+            .add_service(health)
+            .add_service(reflection);
         if let Err(e) = server.serve_with_incoming(incoming).await {
             tracing::error!(error = %e, "route gRPC API stopped");
         }

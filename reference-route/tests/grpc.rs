@@ -77,6 +77,140 @@ async fn register_login_and_groups_over_grpc() {
     assert!(health.ok);
 }
 
+/// The reason of the `google.rpc.ErrorInfo` in a status's details.
+fn error_info_reason(status: &tonic::Status) -> Option<String> {
+    use prost::Message as _;
+    #[derive(Clone, PartialEq, prost::Message)]
+    struct RpcStatus {
+        #[prost(message, repeated, tag = "3")]
+        details: Vec<Any>,
+    }
+    #[derive(Clone, PartialEq, prost::Message)]
+    struct Any {
+        #[prost(string, tag = "1")]
+        type_url: String,
+        #[prost(bytes = "vec", tag = "2")]
+        value: Vec<u8>,
+    }
+    #[derive(Clone, PartialEq, prost::Message)]
+    struct ErrorInfo {
+        #[prost(string, tag = "1")]
+        reason: String,
+        #[prost(string, tag = "2")]
+        domain: String,
+    }
+    let details = RpcStatus::decode(status.details()).ok()?;
+    let any =
+        details.details.into_iter().find(|a| a.type_url == "type.googleapis.com/google.rpc.ErrorInfo")?;
+    let info = ErrorInfo::decode(any.value.as_slice()).ok()?;
+    (info.domain == "cim").then_some(info.reason)
+}
+
+/// Sends bytes as the request message of `method`, whatever they are.
+async fn raw_call(addr: std::net::SocketAddr, method: &'static str, body: Vec<u8>) -> tonic::Status {
+    #[derive(Default)]
+    struct Raw;
+    impl tonic::codec::Codec for Raw {
+        type Encode = Vec<u8>;
+        type Decode = Vec<u8>;
+        type Encoder = Raw;
+        type Decoder = Raw;
+        fn encoder(&mut self) -> Raw {
+            Raw
+        }
+        fn decoder(&mut self) -> Raw {
+            Raw
+        }
+    }
+    impl tonic::codec::Encoder for Raw {
+        type Item = Vec<u8>;
+        type Error = tonic::Status;
+        fn encode(
+            &mut self,
+            item: Vec<u8>,
+            dst: &mut tonic::codec::EncodeBuf<'_>,
+        ) -> Result<(), tonic::Status> {
+            use bytes::BufMut as _;
+            dst.put_slice(&item);
+            Ok(())
+        }
+    }
+    impl tonic::codec::Decoder for Raw {
+        type Item = Vec<u8>;
+        type Error = tonic::Status;
+        fn decode(
+            &mut self,
+            src: &mut tonic::codec::DecodeBuf<'_>,
+        ) -> Result<Option<Vec<u8>>, tonic::Status> {
+            use bytes::Buf as _;
+            Ok(Some(src.copy_to_bytes(src.remaining()).to_vec()))
+        }
+    }
+    let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
+        .expect("url")
+        .connect()
+        .await
+        .expect("connects");
+    let mut grpc = tonic::client::Grpc::new(channel);
+    grpc.ready().await.expect("ready");
+    let path = tonic::codegen::http::uri::PathAndQuery::from_static(method);
+    grpc.unary(Request::new(body), path, Raw).await.expect_err("refused")
+}
+
+#[tokio::test]
+async fn every_failure_carries_its_code_and_error_info() {
+    let (route, mut client, _) = route().await;
+    let garbage = raw_call(route.grpc_addr(), "/cim.v1.Route/Register", vec![0xFF, 0xFF, 0xFF]).await;
+    assert_eq!(
+        (garbage.code(), error_code(&garbage)),
+        (tonic::Code::InvalidArgument, Some(1008)),
+        "{garbage:?}"
+    );
+    let unknown = raw_call(route.grpc_addr(), "/cim.v1.Route/NoSuchMethod", vec![]).await;
+    assert_eq!(
+        (unknown.code(), error_code(&unknown)),
+        (tonic::Code::Unimplemented, Some(6001)),
+        "{unknown:?}"
+    );
+    assert!(!unknown.message().is_empty(), "an explanation (CIM-14.6-2)");
+    let wrong = client
+        .login(pb::LoginRequest {
+            credentials: Some(login_request::Credentials::Password(pb::Password {
+                user_name: "nobody".into(),
+                password: "nope-nope".into(),
+            })),
+            device_id: "grpc".into(),
+            transports: vec![],
+        })
+        .await
+        .expect_err("refused");
+    assert_eq!(error_info_reason(&wrong).as_deref(), Some("INVALID_CREDENTIALS"), "{wrong:?}");
+}
+
+#[tokio::test]
+async fn the_grpc_health_protocol_answers_for_probes() {
+    use tonic_health::pb::health_check_response::ServingStatus;
+    use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
+    let (route, _client, _) = route().await;
+    let channel = tonic::transport::Endpoint::from_shared(format!("http://{}", route.grpc_addr()))
+        .expect("url")
+        .connect()
+        .await
+        .expect("connects");
+    let mut health = HealthClient::new(channel);
+    for service in ["", "cim.v1.Route"] {
+        let answer = health.check(HealthCheckRequest { service: service.into() }).await.expect("answered");
+        assert_eq!(answer.into_inner().status, ServingStatus::Serving as i32, "{service:?}");
+    }
+    let unknown =
+        health.check(HealthCheckRequest { service: "cim.v1.Nothing".into() }).await.expect_err("unknown");
+    assert_eq!(unknown.code(), tonic::Code::NotFound);
+    let mut watch =
+        health.watch(HealthCheckRequest { service: String::new() }).await.expect("watch").into_inner();
+    let first = watch.message().await.expect("a status").expect("at once");
+    assert_eq!(first.status, ServingStatus::Serving as i32);
+}
+
 #[tokio::test]
 async fn reflection_shows_the_route_api_and_hides_the_internal_push_service() {
     use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;

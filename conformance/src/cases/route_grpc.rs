@@ -14,7 +14,87 @@ pub(super) fn cases() -> Vec<Case> {
             covers: ["CIM-14.5-1", "CIM-14.5-2", "CIM-14.1-3"], tags: ["route", "grpc", "needs-grpc"], budget: 30, accounts),
         crate::case!("route.grpc.error-codes", "Every failed gRPC call carries its registry code in cim-error-code and the status of §14.6",
             covers: ["CIM-14.6-2", "CIM-14.5-2"], tags: ["route", "grpc", "needs-grpc"], budget: 30, error_codes),
+        crate::case!("route.grpc.undecodable-and-unknown", "A request that is not the method's message gets INVALID_ARGUMENT with INVALID_FIELD, an unknown method UNIMPLEMENTED with NOT_FOUND",
+            covers: ["CIM-14.6-11", "CIM-14.6-2"], tags: ["route", "grpc", "needs-grpc", "robustness"], budget: 20, undecodable_and_unknown),
     ]
+}
+
+/// Request bytes sent as they are: a codec that neither encodes nor decodes.
+#[derive(Default)]
+struct Raw;
+
+impl tonic::codec::Codec for Raw {
+    type Encode = Vec<u8>;
+    type Decode = Vec<u8>;
+    type Encoder = Raw;
+    type Decoder = Raw;
+    fn encoder(&mut self) -> Raw {
+        Raw
+    }
+    fn decoder(&mut self) -> Raw {
+        Raw
+    }
+}
+
+impl tonic::codec::Encoder for Raw {
+    type Item = Vec<u8>;
+    type Error = tonic::Status;
+    fn encode(&mut self, item: Vec<u8>, dst: &mut tonic::codec::EncodeBuf<'_>) -> Result<(), tonic::Status> {
+        use prost::bytes::BufMut as _;
+        dst.put_slice(&item);
+        Ok(())
+    }
+}
+
+impl tonic::codec::Decoder for Raw {
+    type Item = Vec<u8>;
+    type Error = tonic::Status;
+    fn decode(&mut self, src: &mut tonic::codec::DecodeBuf<'_>) -> Result<Option<Vec<u8>>, tonic::Status> {
+        use prost::bytes::Buf as _;
+        Ok(Some(src.copy_to_bytes(src.remaining()).to_vec()))
+    }
+}
+
+/// Calls `method` with `body` as the request message's bytes; the status it fails with.
+async fn raw_call(cx: &Cx, method: &'static str, body: Vec<u8>) -> Result<tonic::Status, Stop> {
+    let url = cx
+        .target
+        .route_grpc
+        .clone()
+        .ok_or_else(|| Stop::NotApplicable("needs the route's gRPC URL (--route-grpc)".into()))?;
+    let channel = tonic::transport::Endpoint::from_shared(url.clone())
+        .map_err(|e| Stop::Error(format!("{url}: {e}")))?
+        .connect()
+        .await
+        .map_err(|e| Stop::Error(format!("cannot reach the route's gRPC binding at {url}: {e}")))?;
+    let mut grpc = tonic::client::Grpc::new(channel);
+    grpc.ready().await.map_err(|e| Stop::Error(format!("{url}: {e}")))?;
+    cx.note(format!("gRPC {method} with the bytes {}", crate::transcript::hex(&body)));
+    let path = tonic::codegen::http::uri::PathAndQuery::from_static(method);
+    match grpc.unary(tonic::Request::new(body), path, Raw).await {
+        Ok(_) => Err(fail("CIM-14.6-11", format!("{method} refused"), "answered OK")),
+        Err(status) => Ok(status),
+    }
+}
+
+async fn undecodable_and_unknown(cx: &mut Cx) -> Result<(), Stop> {
+    // A field tag whose varint never ends: no protobuf message at all.
+    let garbage = raw_call(cx, "/cim.v1.Route/Register", vec![0xFF, 0xFF, 0xFF]).await?;
+    refused(
+        "CIM-14.6-11",
+        &garbage,
+        tonic::Code::InvalidArgument,
+        "INVALID_FIELD",
+        "a request that does not decode",
+    )?;
+    let unknown = raw_call(cx, "/cim.v1.Route/NoSuchMethod", Vec::new()).await?;
+    refused(
+        "CIM-14.6-11",
+        &unknown,
+        tonic::Code::Unimplemented,
+        "NOT_FOUND",
+        "a method the route does not have",
+    )
 }
 
 async fn client(cx: &Cx) -> Result<RouteClient<Channel>, Stop> {
