@@ -6,8 +6,8 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use cim_core::Retry;
 use cim_core::client::{
-    ClientConfig, ClientEvent, ClientSession, CloseReason, ConnectionState, LoginFailure, LoginGrant,
-    Request, SendError,
+    ClientConfig, ClientEvent, ClientSession, CloseReason, ConnectionState, Delivery, LoginFailure,
+    LoginGrant, Request, SendError,
 };
 use cim_core::wire::{self, recipient};
 use tokio::sync::{mpsc, oneshot, watch};
@@ -97,8 +97,18 @@ enum Command {
         body: Bytes,
         reply: oneshot::Sender<Result<wire::SendAck, Error>>,
     },
+    /// The application took the message of this delivery (see [`Events::next`]).
+    Processed(Delivery),
     Close,
 }
+
+/// Events waiting for the application at most; past it, the client stops reading from its
+/// server until the application catches up (the server then holds, or drops the connection
+/// of, a reader that slow: spec §10.4).
+const EVENT_QUEUE: usize = 1024;
+
+/// An event on its way to the application, with the inbox entry it hands over, if any.
+type Queued = (Event, Option<Delivery>);
 
 /// A user logged in to cim: sends messages and receives events, reconnecting and resuming
 /// its inbox by itself until [`close`](Self::close).
@@ -118,12 +128,17 @@ pub struct ClientSender {
 }
 
 /// The events of a [`Client`], in order.
+///
+/// A message counts as processed, for the acknowledgement to the server and the resume point,
+/// when [`next`](Self::next) (or [`try_next`](Self::try_next)) hands it over, not when it
+/// arrives: a process that ends before it took a message gets it again after a restart with
+/// its resume point (spec CIM-8.3-1).
 pub struct Events {
     /// Events that arrived while [`Client::login`] waited for the session, not yet read.
-    early: VecDeque<Event>,
-    events: mpsc::UnboundedReceiver<Event>,
-    /// Keeps the client running while only the events are held.
-    _shared: std::sync::Arc<Shared>,
+    early: VecDeque<Queued>,
+    events: mpsc::Receiver<Queued>,
+    /// Keeps the client running while only the events are held; takes the acknowledgements.
+    shared: std::sync::Arc<Shared>,
 }
 
 struct Shared {
@@ -174,7 +189,7 @@ impl Client {
         let (status_tx, status) = watch::channel(status);
         let (token_tx, token) = watch::channel(login.token.clone());
         let (commands, command_rx) = mpsc::unbounded_channel();
-        let (event_tx, mut events) = mpsc::unbounded_channel();
+        let (event_tx, mut events) = mpsc::channel(EVENT_QUEUE);
         let driver = Driver {
             session: ClientSession::new(config),
             route: route.clone(),
@@ -184,6 +199,7 @@ impl Client {
             link: None,
             pending: HashMap::new(),
             events: event_tx,
+            backlog: VecDeque::new(),
             status: status_tx,
             token: token_tx,
             internal: mpsc::unbounded_channel(),
@@ -193,13 +209,13 @@ impl Client {
         // Wait for the first Welcome (or a failure), keeping the events for the caller.
         let mut early = Vec::new();
         let outcome = tokio::time::timeout(options.connect_timeout, async {
-            while let Some(event) = events.recv().await {
-                let done = match &event {
+            while let Some(queued) = events.recv().await {
+                let done = match &queued.0 {
                     Event::Connected { .. } => Some(Ok(())),
                     Event::Closed { reason } => Some(Err(Error::Closed(reason.clone()))),
                     _ => None,
                 };
-                early.push(event);
+                early.push(queued);
                 if let Some(done) = done {
                     return done;
                 }
@@ -224,7 +240,7 @@ impl Client {
         });
         Ok(Self {
             sender: ClientSender { shared: shared.clone() },
-            events: Events { early: early.into(), events, _shared: shared },
+            events: Events { early: early.into(), events, shared },
         })
     }
 
@@ -311,6 +327,11 @@ impl Client {
         self.events.try_next()
     }
 
+    /// How many events wait to be taken.
+    pub fn events_waiting(&self) -> usize {
+        self.events.waiting()
+    }
+
     /// Closes the connection and stops reconnecting. Unanswered sends fail with `Closed`.
     pub async fn close(self) {
         self.sender.close().await;
@@ -395,17 +416,33 @@ impl ClientSender {
 }
 
 impl Events {
-    /// The next event; `None` once the client is closed and every event was read.
+    /// The next event; `None` once the client is closed and every event was read. A message
+    /// handed over here counts as processed.
     pub async fn next(&mut self) -> Option<Event> {
-        match self.early.pop_front() {
-            Some(event) => Some(event),
-            None => self.events.recv().await,
-        }
+        let queued = match self.early.pop_front() {
+            Some(queued) => queued,
+            None => self.events.recv().await?,
+        };
+        Some(self.take(queued))
     }
 
     /// The next event if one is waiting.
     pub fn try_next(&mut self) -> Option<Event> {
-        self.early.pop_front().or_else(|| self.events.try_recv().ok())
+        let queued = self.early.pop_front().or_else(|| self.events.try_recv().ok())?;
+        Some(self.take(queued))
+    }
+
+    /// How many events wait to be taken.
+    pub fn waiting(&self) -> usize {
+        self.early.len() + self.events.len()
+    }
+
+    /// Hands an event to the application, acknowledging the message it carries.
+    fn take(&self, (event, delivery): Queued) -> Event {
+        if let Some(delivery) = delivery {
+            let _ = self.shared.commands.send(Command::Processed(delivery));
+        }
+        event
     }
 }
 
@@ -425,7 +462,9 @@ struct Driver {
     first_login: Option<Login>,
     link: Option<Link>,
     pending: HashMap<String, oneshot::Sender<Result<wire::SendAck, Error>>>,
-    events: mpsc::UnboundedSender<Event>,
+    events: mpsc::Sender<Queued>,
+    /// Events the queue had no room for: while any wait, nothing more is read from the server.
+    backlog: VecDeque<Queued>,
     status: watch::Sender<Status>,
     token: watch::Sender<String>,
     internal: (mpsc::UnboundedSender<Internal>, mpsc::UnboundedReceiver<Internal>),
@@ -478,12 +517,27 @@ impl Driver {
                     None => std::future::pending().await,
                 }
             };
+            let backlogged = !self.backlog.is_empty();
+            // Room in the queue, looked for only while a backlog waits for it.
+            let events = backlogged.then(|| self.events.clone());
+            let room = async move {
+                match events {
+                    Some(events) => events.reserve_owned().await,
+                    None => std::future::pending().await,
+                }
+            };
             tokio::select! {
                 command = commands.recv() => match command {
                     Some(Command::Send { to, content_type, body, reply }) => self.send(to, content_type, body, reply),
+                    Some(Command::Processed(delivery)) => self.session.processed(delivery),
                     Some(Command::Close) | None => self.session.close(Instant::now()),
                 },
-                read = read => {
+                room = room, if backlogged => match (room, self.backlog.pop_front()) {
+                    (Ok(permit), Some(queued)) => { permit.send(queued); }
+                    // Nobody reads the events any more.
+                    _ => self.backlog.clear(),
+                },
+                read = read, if !backlogged => {
                     let now = Instant::now();
                     match read {
                         Ok(Incoming::Bytes(bytes)) => { let _ = self.session.handle_input(now, &bytes); }
@@ -557,9 +611,10 @@ impl Driver {
                 progressed = true;
                 self.on_request(request).await;
             }
-            while let Some(event) = self.session.poll_event() {
+            // Not `poll_event`: a message is processed when the application takes it.
+            while let Some((event, delivery)) = self.session.poll_event_deferred() {
                 progressed = true;
-                self.on_event(event);
+                self.on_event(event, delivery);
             }
             self.publish_status();
             if !progressed {
@@ -624,7 +679,7 @@ impl Driver {
         }
     }
 
-    fn on_event(&mut self, event: ClientEvent) {
+    fn on_event(&mut self, event: ClientEvent, delivery: Option<Delivery>) {
         tracing::trace!(?event, "session event");
         let event = match event {
             ClientEvent::Connected { session_id, server_id, resume, .. } => {
@@ -656,7 +711,21 @@ impl Driver {
             ClientEvent::Closed(reason) => Event::Closed { reason: describe_close(&reason) },
             _ => return,
         };
-        let _ = self.events.send(event);
+        self.enqueue((event, delivery));
+    }
+
+    /// Queues an event for the application, behind any backlog.
+    fn enqueue(&mut self, queued: Queued) {
+        if !self.backlog.is_empty() {
+            self.backlog.push_back(queued);
+            return;
+        }
+        match self.events.try_send(queued) {
+            Ok(()) => {}
+            Err(mpsc::error::TrySendError::Full(queued)) => self.backlog.push_back(queued),
+            // Nobody reads the events any more: nothing to hand them to.
+            Err(mpsc::error::TrySendError::Closed(_)) => {}
+        }
     }
 
     fn publish_status(&self) {

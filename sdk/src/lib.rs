@@ -10,7 +10,8 @@
 //!     ClientOptions::new("alice-laptop"),
 //! )
 //! .await?;
-//! alice.send_to_user("bob", "hi bob").await?;
+//! let bob = alice.user_id_of("bob").await?; // user ids are not names
+//! alice.send_to_user(&bob, "hi bob").await?;
 //! while let Some(event) = alice.next_event().await {
 //!     if let Event::Message(message) = event {
 //!         println!("{}: {}", message.from, message.text());
@@ -23,6 +24,12 @@
 //! connects to the assigned server over TCP or WebSocket, keeps the connection alive, and
 //! after any failure logs in again with backoff and resumes its inbox, so that every message
 //! is seen once and in order. Sends wait for the server's acknowledgement.
+//!
+//! A message is acknowledged to the server, and counts in the resume point
+//! ([`Status::resume`]), once the application has taken it with [`Client::next_event`] (or
+//! [`Events::next`]): one that arrived but was never taken is delivered again after a crash.
+//! At most 1024 events wait to be taken; past that the client stops reading from its server
+//! until the application catches up.
 #![forbid(unsafe_code)]
 
 mod client;

@@ -129,6 +129,33 @@ async fn restarted_client_resumes_without_repeats() {
 }
 
 #[tokio::test]
+async fn a_message_the_application_never_took_comes_again_after_a_crash() {
+    let node = start_node().await;
+    let alice = node.user("alice", "a").await;
+    let mut bob = node.user("bob", "bob-phone").await;
+    alice.send_to_user("bob", "read").await.expect("stored");
+    assert_eq!(next_message(&mut bob, WAIT).await.text(), "read");
+    alice.send_to_user("bob", "arrived, never read").await.expect("stored");
+    // The client has it, queued for the application, which never takes it.
+    let waited = tokio::time::timeout(WAIT, async {
+        while bob.events_waiting() == 0 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await;
+    assert!(waited.is_ok(), "the second message reached the client");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let resume = bob.status().resume;
+    assert_eq!(resume.map(|r| r.last_acked_seq), Some(1), "only what the application took");
+    drop(bob); // the process dies with the message still queued
+    let options = ClientOptions::new("bob-phone").resume(resume);
+    let mut bob = Client::login(&node.url(), Credentials::password("bob", "password-bob"), options)
+        .await
+        .expect("login");
+    assert_eq!(next_message(&mut bob, WAIT).await.text(), "arrived, never read");
+}
+
+#[tokio::test]
 async fn metrics_and_health_report_the_traffic() {
     let node = start_node().await;
     let alice = node.user("alice", "a").await;

@@ -20,6 +20,16 @@ use crate::{Backoff, ConnectionError, ErrorCode, PROTOCOL_VERSION, Retry, SplitM
 use inbox::{Inbox, Verdict};
 use outbox::Outbox;
 
+/// Which inbox entry a message handed out by [`ClientSession::poll_event_deferred`] is: pass
+/// it to [`ClientSession::processed`] when the application has processed the message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Delivery {
+    /// The epoch the entry was received in.
+    epoch: Option<u64>,
+    /// Its seq; 0 for a broadcast, which has no place in the inbox.
+    seq: u64,
+}
+
 #[derive(Debug)]
 enum State {
     Idle,
@@ -355,15 +365,37 @@ impl ClientSession {
         self.requests.pop_front()
     }
 
-    /// The next event for the application. Polling a message is what acknowledges it.
+    /// The next event for the application. Polling a message is what acknowledges it: call
+    /// this when the application takes the event, not to move events into a queue of your
+    /// own (use [`poll_event_deferred`](Self::poll_event_deferred) for that).
     pub fn poll_event(&mut self) -> Option<ClientEvent> {
-        match self.events.pop_front()? {
-            Queued::Event(event) => Some(event),
-            Queued::Message { epoch, deliver } => {
-                self.inbox.processed(epoch, deliver.seq);
-                Some(ClientEvent::Message(deliver))
-            }
+        let (event, delivery) = self.poll_event_deferred()?;
+        if let Some(delivery) = delivery {
+            self.processed(delivery);
         }
+        Some(event)
+    }
+
+    /// The next event, without counting a message as processed: for an embedder that queues
+    /// events before the application takes them. A message comes with its [`Delivery`], to
+    /// pass to [`processed`](Self::processed) once the application has it; until then it is
+    /// neither acknowledged nor part of the resume point, so a crash in between has the
+    /// server deliver it again (spec CIM-8.3-1).
+    pub fn poll_event_deferred(&mut self) -> Option<(ClientEvent, Option<Delivery>)> {
+        Some(match self.events.pop_front()? {
+            Queued::Event(event) => (event, None),
+            Queued::Message { epoch, deliver } => {
+                let delivery = Delivery { epoch, seq: deliver.seq };
+                (ClientEvent::Message(deliver), Some(delivery))
+            }
+        })
+    }
+
+    /// The application has processed the message of `delivery`: it counts for the resume
+    /// point and the next DeliverAck. Processing out of order is fine: the position only
+    /// moves forward.
+    pub fn processed(&mut self, delivery: Delivery) {
+        self.inbox.processed(delivery.epoch, delivery.seq);
     }
 
     /// Where this device is in its inbox; store it to resume after a restart

@@ -199,3 +199,58 @@ def test_a_script_that_exits_with_an_event_pending_exits_cleanly(node, name: Cal
     assert finished.returncode == 0, finished.stderr
     assert finished.stdout.strip() == "done"
     assert "Fatal Python error" not in finished.stderr
+
+
+# A client process that takes its first message, then stops reading and waits to be killed.
+_TAKES_ONE_THEN_HANGS = """
+import asyncio, sys, cim
+
+async def main():
+    route, user, password = sys.argv[1:4]
+    client = await cim.Client.login(route, user, password, device_id="crashing-phone")
+    print("ready", flush=True)
+    async for event in client.events():
+        if isinstance(event, cim.Message):
+            print("took", event.text, flush=True)
+            break
+    await asyncio.sleep(3600)
+
+asyncio.run(main())
+"""
+
+
+def test_a_message_the_application_never_took_comes_again_after_a_crash(node, name: Callable[[str], str]) -> None:
+    import subprocess
+    import sys
+    import time
+
+    bob_name = name("bob")
+    asyncio.run(cim.register(node.route, bob_name, PASSWORD))
+    child = subprocess.Popen(
+        [sys.executable, "-c", _TAKES_ONE_THEN_HANGS, node.route, bob_name, PASSWORD],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+
+        async def send(text: str) -> None:
+            async with await logged_in(node.route, name("alice")) as alice:
+                bob_id = await alice.user_id_of(bob_name)
+                await alice.send_to_user(bob_id, text)
+
+        assert child.stdout is not None and child.stdout.readline().strip() == "ready"
+        asyncio.run(send("taken"))
+        assert child.stdout.readline().strip() == "took taken"
+        asyncio.run(send("arrived, never taken"))
+        # Long enough for the client to have acknowledged it, had it counted arrival as taking.
+        time.sleep(2)
+    finally:
+        child.kill()
+        child.wait()
+
+    async def after_restart() -> None:
+        async with await cim.Client.login(node.route, bob_name, PASSWORD, device_id="crashing-phone") as bob:
+            message = await next_message(bob)
+            assert message.text == "arrived, never taken"
+
+    asyncio.run(after_restart())

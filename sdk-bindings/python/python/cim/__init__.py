@@ -283,7 +283,11 @@ class Client:
         return [Group(group_id, count) for group_id, count in await self._native.groups()]
 
     async def next_event(self) -> Optional[Event]:
-        """The next event, or ``None`` once the client is closed and every event was read."""
+        """The next event, or ``None`` once the client is closed and every event was read.
+
+        A message is acknowledged to the server when this returns it: one that arrived but was
+        never taken is delivered again after a crash, to a client that resumes.
+        """
         while True:
             raw = await self._native.next_event()
             if raw is None:
