@@ -54,7 +54,7 @@ async fn a_redis_and_zookeeper_cluster_passes_the_conformance_suite() {
     let path = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("cluster-conformance-junit.xml");
     let _ = std::fs::write(&path, junit::render(&report));
     let style = cim_conformance::report::console::Style::plain();
-    let summary = cim_conformance::report::console::summary(style, &report);
+    let summary = cim_conformance::report::console::summary(style, &report, true);
     println!("{summary}");
     let bad: Vec<&str> = run
         .results

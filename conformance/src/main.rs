@@ -439,7 +439,7 @@ fn run_mode(
         .collect();
     let coverage = coverage::by_section(&covering, &roles);
     let report = Report::new(mode_name, described, seed, run_args.strict, &run, coverage);
-    print!("{}", console::summary(style, &report));
+    print!("{}", console::summary(style, &report, selection.run.is_empty()));
     for (path, text) in [
         (&run_args.json, run_args.json.as_ref().map(|_| json::render(&report))),
         (&run_args.junit, run_args.junit.as_ref().map(|_| junit::render(&report))),

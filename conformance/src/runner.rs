@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
 
@@ -126,11 +126,14 @@ async fn run_one(
     let transcript = cx.transcript.clone();
     // Each case runs in its own task: a panic in a case is the harness's error, not a verdict
     // on the implementation, and must not take the other cases with it.
+    let lag = HarnessLag::watch();
     let task = tokio::spawn(async move {
         let mut cx = cx;
         tokio::time::timeout(budget, (case.run)(&mut cx)).await
     });
-    let outcome = match task.await {
+    let outcome = task.await;
+    let worst_lag = lag.stop();
+    let outcome = match outcome {
         Ok(Ok(outcome)) => outcome,
         Ok(Err(_)) => Err(Stop::Error(format!(
             "the case did not finish within its budget of {} s",
@@ -142,6 +145,21 @@ async fn run_one(
     let outcome = match (outcome, transcript.violations().into_iter().next()) {
         (Ok(()), Some(violation)) => Err(Stop::Fail(violation)),
         (outcome, _) => outcome,
+    };
+    // A timing check is only as good as the harness's own clock: a case that failed while the
+    // harness was starved (a busy machine) says nothing about the implementation.
+    let outcome = match outcome {
+        Err(Stop::Fail(f)) if worst_lag >= LAG_LIMIT.mul_f64(options.timeout_scale) => {
+            Err(Stop::Error(format!(
+                "the harness itself ran {} ms late while the case ran (a busy machine?), so its timing cannot be \
+             trusted: rerun it. It had failed {}: expected {}, actual {}",
+                worst_lag.as_millis(),
+                f.requirement,
+                f.expected,
+                f.actual
+            )))
+        }
+        outcome => outcome,
     };
     let (mut verdict, mut failure, mut reason) = match &outcome {
         Ok(()) => (Verdict::Pass, None, None),
@@ -195,6 +213,67 @@ async fn run_one(
     }
 }
 
+/// How late the harness's timers may fire before its own timing is in doubt.
+const LAG_LIMIT: Duration = Duration::from_millis(500);
+
+/// Measures how late the harness's timers fire while a case runs: a ticker that expects to
+/// wake every 50 ms and records the worst delay, counting at the end the tick still overdue.
+struct HarnessLag {
+    shared: Arc<LagClock>,
+    ticker: tokio::task::JoinHandle<()>,
+}
+
+struct LagClock {
+    base: Instant,
+    /// When the ticker last went to sleep, in ms since `base`.
+    asked_ms: std::sync::atomic::AtomicU64,
+    worst_ms: std::sync::atomic::AtomicU64,
+}
+
+impl LagClock {
+    fn since_base(&self) -> u64 {
+        u64::try_from(self.base.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    /// How late the tick asked for at `asked_ms` is, at this moment.
+    fn overdue(&self, asked_ms: u64) -> u64 {
+        self.since_base().saturating_sub(asked_ms).saturating_sub(HarnessLag::TICK_MS)
+    }
+}
+
+impl HarnessLag {
+    const TICK_MS: u64 = 50;
+
+    fn watch() -> Self {
+        use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+        let shared = Arc::new(LagClock {
+            base: Instant::now(),
+            asked_ms: AtomicU64::new(0),
+            worst_ms: AtomicU64::new(0),
+        });
+        let clock = shared.clone();
+        // The first tick is due 50 ms after now, whenever the ticker first gets to run.
+        let ticker = tokio::spawn(async move {
+            loop {
+                let asked = clock.asked_ms.load(Relaxed);
+                let due = clock.base + Duration::from_millis(asked + Self::TICK_MS);
+                tokio::time::sleep_until(due.into()).await;
+                clock.worst_ms.fetch_max(clock.overdue(asked), Relaxed);
+                clock.asked_ms.store(clock.since_base(), Relaxed);
+            }
+        });
+        Self { shared, ticker }
+    }
+
+    /// Stops watching; the worst delay seen.
+    fn stop(self) -> Duration {
+        use std::sync::atomic::Ordering::Relaxed;
+        self.ticker.abort();
+        let pending = self.shared.overdue(self.shared.asked_ms.load(Relaxed));
+        Duration::from_millis(self.shared.worst_ms.load(Relaxed).max(pending))
+    }
+}
+
 /// The process exit code for a run (see `cim-conformance --help`).
 pub fn exit_code(run: &Run) -> u8 {
     let has = |v: Verdict| run.results.iter().any(|r| r.verdict == v);
@@ -204,5 +283,52 @@ pub fn exit_code(run: &Run) -> u8 {
         3
     } else {
         0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::case::{Cx, Stop, check};
+
+    async fn fails(_cx: &mut Cx) -> Result<(), Stop> {
+        check("CIM-4.1-1", false, "something", || "something else".into())
+    }
+
+    async fn fails_while_the_harness_is_starved(_cx: &mut Cx) -> Result<(), Stop> {
+        // Blocks the runtime's only thread, as a machine too busy to run the harness would.
+        std::thread::sleep(Duration::from_millis(900));
+        check("CIM-4.1-1", false, "something", || "something else".into())
+    }
+
+    static CASES: std::sync::LazyLock<Vec<Case>> = std::sync::LazyLock::new(|| {
+        vec![
+            crate::case!("test.fails", "fails", covers: ["CIM-4.1-1"], tags: [], budget: 20, fails),
+            crate::case!("test.starved", "fails late", covers: ["CIM-4.1-1"], tags: [], budget: 20, fails_while_the_harness_is_starved),
+        ]
+    });
+
+    fn options() -> RunOptions {
+        RunOptions {
+            target: Target { route: "http://127.0.0.1:9".into(), ..Target::default() },
+            seed: 1,
+            shuffle: false,
+            jobs: 1,
+            timeout_scale: 1.0,
+            strict: false,
+            expected_failures: BTreeMap::new(),
+            rerun_base: String::new(),
+            rerun_tail: String::new(),
+        }
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_failure_while_the_harness_lags_is_the_harness_error() {
+        let selected: Vec<&'static Case> = CASES.iter().collect();
+        let run = run(&CASES, &selected, &options(), |_| {}).await;
+        let verdicts: Vec<(&str, Verdict)> = run.results.iter().map(|r| (r.id.as_str(), r.verdict)).collect();
+        assert_eq!(verdicts, [("test.fails", Verdict::Fail), ("test.starved", Verdict::Error)]);
+        let reason = run.results[1].reason.as_deref().unwrap_or_default();
+        assert!(reason.contains("late") && reason.contains("CIM-4.1-1"), "{reason}");
     }
 }

@@ -122,7 +122,15 @@ pub fn describe(frame: &Frame) -> String {
         }
         Body::Welcome(w) => {
             let resume = w.resume.as_ref().map_or("none".to_owned(), |r| {
-                format!("{{outcome: {}, epoch: {}, next_seq: {}}}", r.outcome, r.epoch, r.next_seq)
+                let outcome = cim_proto::v1::ResumeOutcome::try_from(r.outcome)
+                    .map(|o| enum_name(o.as_str_name(), "RESUME_OUTCOME_"));
+                format!(
+                    "{{outcome: {}{}, epoch: {}, next_seq: {}}}",
+                    r.outcome,
+                    outcome.unwrap_or_default(),
+                    r.epoch,
+                    r.next_seq
+                )
             });
             let limits = w.limits.as_ref().map_or("none".to_owned(), |l| {
                 format!(
@@ -177,12 +185,20 @@ pub fn describe(frame: &Frame) -> String {
             e.retry_after_ms
         ),
         Body::GoAway(g) => format!(
-            "GoAway {{reason: {}, message: {:?}, reconnect_after_ms: {}}}",
+            "GoAway {{reason: {}{}, message: {:?}, reconnect_after_ms: {}}}",
             g.reason,
+            cim_proto::v1::GoAwayReason::try_from(g.reason)
+                .map(|r| enum_name(r.as_str_name(), "GO_AWAY_REASON_"))
+                .unwrap_or_default(),
             clip(&g.message),
             g.reconnect_after_ms
         ),
     }
+}
+
+/// ` SHUTDOWN` for `GO_AWAY_REASON_SHUTDOWN`: an enum value's name after its number.
+fn enum_name(name: &str, prefix: &str) -> String {
+    format!(" {}", name.strip_prefix(prefix).unwrap_or(name))
 }
 
 /// Raw bytes for the transcript: hex, shortened past 48 bytes.

@@ -98,8 +98,9 @@ pub fn coverage_table(sections: &[crate::coverage::SectionCoverage], indent: &st
     out
 }
 
-/// The part printed after the progress lines.
-pub fn summary(style: Style, report: &Report<'_>) -> String {
+/// The part printed after the progress lines; the coverage table only with `with_coverage`
+/// (not when a few cases were picked with --run: it would say nothing about them).
+pub fn summary(style: Style, report: &Report<'_>, with_coverage: bool) -> String {
     let mut out = String::new();
     for case in report.cases {
         if matches!(case.verdict, Verdict::Fail | Verdict::Warn | Verdict::Xpass | Verdict::Error) {
@@ -110,8 +111,10 @@ pub fn summary(style: Style, report: &Report<'_>) -> String {
     for id in report.unknown_expected_failures {
         let _ = writeln!(out, "\nwarning: the expected-failures file names {id}, which is not a case");
     }
-    let _ = writeln!(out, "\ncoverage of MUST and MUST NOT requirements, by section:");
-    out.push_str(&coverage_table(&report.coverage, "  "));
+    if with_coverage {
+        let _ = writeln!(out, "\ncoverage of MUST and MUST NOT requirements, by section:");
+        out.push_str(&coverage_table(&report.coverage, "  "));
+    }
     let counts: Vec<String> =
         report.summary.iter().filter(|(_, n)| *n > 0).map(|(v, n)| format!("{n} {}", v.word())).collect();
     let _ = writeln!(

@@ -42,13 +42,47 @@ pub fn render(report: &Report<'_>) -> String {
         report.cases.len(),
         report.duration_ms as f64 / 1000.0
     );
+    // Each badge links to the first case of its verdict.
     out.push_str("<p>");
     for (verdict, n) in &report.summary {
         if *n > 0 {
-            let _ = write!(out, "<span class=\"v {}\">{} {}</span> ", class(*verdict), n, verdict.word());
+            let first = report.cases.iter().find(|c| c.verdict == *verdict).map_or("", |c| c.id.as_str());
+            let _ = write!(
+                out,
+                "<a href=\"#{}\"><span class=\"v {}\">{} {}</span></a> ",
+                escape(first),
+                class(*verdict),
+                n,
+                verdict.word()
+            );
         }
     }
-    out.push_str("</p>\n<h2>Coverage of MUST and MUST NOT requirements</h2>\n<table><tr><th>Section</th><th>Covered</th><th>Untestable</th><th>Of</th><th></th><th>Missing</th></tr>\n");
+    out.push_str("</p>\n");
+    // What needs attention comes first, each linking to its case below.
+    let attention: Vec<_> = report
+        .cases
+        .iter()
+        .filter(|c| matches!(c.verdict, Verdict::Fail | Verdict::Xpass | Verdict::Error | Verdict::Warn))
+        .collect();
+    if !attention.is_empty() {
+        out.push_str("<h2 id=\"failures\">Failures</h2>\n<ul>\n");
+        for case in attention {
+            let requirement =
+                case.failure.as_ref().map(|f| format!(" · {}", f.requirement)).unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "<li><span class=\"v {}\">{}</span> <a href=\"#{}\"><code>{}</code></a> {}{}</li>",
+                class(case.verdict),
+                case.verdict.word(),
+                escape(&case.id),
+                escape(&case.id),
+                escape(&case.title),
+                escape(&requirement)
+            );
+        }
+        out.push_str("</ul>\n");
+    }
+    out.push_str("<h2>Coverage of MUST and MUST NOT requirements</h2>\n<table><tr><th>Section</th><th>Covered</th><th>Untestable</th><th>Of</th><th></th><th>Missing</th></tr>\n");
     for s in &report.coverage {
         let width = |n: usize| (n * 120).checked_div(s.mandatory).unwrap_or(0);
         let _ = writeln!(
