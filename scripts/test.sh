@@ -17,6 +17,9 @@ export PATH="$cargo_dir:/usr/sbin:/usr/bin:/sbin:/bin"
 export PYTHONNOUSERSITE=1
 
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/cim/target}"
+# Incremental state is for editing, not for a cache shared by every run: it grew this one past
+# 25 GB and filled a disk. Without it, unchanged crates are still reused.
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 # Incremental state is useless for one full build per run and grew the cache by 18 GB.
 export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
@@ -98,7 +101,7 @@ grpc_port=$(free_port)
 "$CARGO_TARGET_DIR/debug/cim" up --route-listen "127.0.0.1:$route_port" \
     --route-grpc-listen "127.0.0.1:$grpc_port" --server-listen "127.0.0.1:$(free_port)" \
     --ws-listen "127.0.0.1:$(free_port)" --internal-listen "127.0.0.1:$(free_port)" \
-    --admin-listen "127.0.0.1:$(free_port)" --api-key "$api_key" \
+    --admin-listen "127.0.0.1:$(free_port)" --route-admin-listen "127.0.0.1:$(free_port)" --api-key "$api_key" \
     --jwt-secret "$jwt_secret" --registration open --registrations-per-address 0 \
     --login-failures-per-address 0 >"$artifacts/cim-up.log" 2>&1 &
 up_pid=$!

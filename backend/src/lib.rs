@@ -19,6 +19,7 @@ mod message_id;
 pub mod messaging;
 mod password;
 pub mod process;
+pub mod prometheus;
 mod redis_store;
 mod registry;
 pub mod secret;

@@ -127,8 +127,13 @@ impl Deployment {
                     let mut command = Command::new(&cim);
                     command.arg("up");
                     command.args(["--route-listen", &format!("127.0.0.1:{route}")]);
-                    for flag in ["--route-grpc-listen", "--server-listen", "--ws-listen", "--internal-listen"]
-                    {
+                    for flag in [
+                        "--route-grpc-listen",
+                        "--route-admin-listen",
+                        "--server-listen",
+                        "--ws-listen",
+                        "--internal-listen",
+                    ] {
                         command.args([flag, &format!("127.0.0.1:{}", free_port())]);
                     }
                     command.args(["--admin-listen", &format!("127.0.0.1:{}", free_port())]);
@@ -153,6 +158,7 @@ impl Deployment {
                 let mut command = Command::new(binary("cim-route")?);
                 command.args(["--listen", &format!("127.0.0.1:{route}")]);
                 command.args(["--grpc-listen", &format!("127.0.0.1:{}", free_port())]);
+                command.args(["--admin-listen", &format!("127.0.0.1:{}", free_port())]);
                 command.args(["--strategy", "round-robin", "--jwt-secret", SPAWNED_JWT_SECRET.as_str()]);
                 backend(&mut command);
                 let pid = deployment.run("cim-route", command)?;

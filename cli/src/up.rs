@@ -14,6 +14,9 @@ pub(crate) struct UpArgs {
     /// Address of the route's gRPC API.
     #[arg(long, env = "CIM_ROUTE_GRPC_LISTEN", default_value = "127.0.0.1:8084")]
     route_grpc_listen: SocketAddr,
+    /// Address of the route's /metrics and /healthz.
+    #[arg(long, env = "CIM_ROUTE_ADMIN_LISTEN", default_value = "127.0.0.1:8085")]
+    route_admin_listen: SocketAddr,
     /// Address for TCP clients.
     #[arg(long, env = "CIM_SERVER_LISTEN", default_value = "127.0.0.1:9000")]
     server_listen: SocketAddr,
@@ -77,6 +80,7 @@ pub(crate) async fn run(args: UpArgs) -> anyhow::Result<()> {
     let mut route_options = cim_route::RouteOptions::defaults();
     route_options.http_listen = args.route_listen;
     route_options.grpc_listen = args.route_grpc_listen;
+    route_options.admin_listen = args.route_admin_listen;
     route_options.api_key = args.api_key;
     route_options.jwt_secret = args.jwt_secret;
     route_options.registration = args.registration;
@@ -89,7 +93,11 @@ pub(crate) async fn run(args: UpArgs) -> anyhow::Result<()> {
     say!();
     say!("  route     {url}    gRPC {}", route.grpc_addr());
     say!("  server    tcp {}    websocket {}", server.tcp_addr(), server.info().ws_url);
-    say!("  metrics   http://{}/metrics", server.admin_addr());
+    say!(
+        "  metrics   http://{}/metrics (server)    http://{}/metrics (route)",
+        server.admin_addr(),
+        route.admin_addr()
+    );
     say!();
     say!("Chat from two other shells (type `@bob hi`, or `:all` for the commands):");
     say!("  cim chat{route_flag} --user alice --password alice-password --register");

@@ -40,11 +40,32 @@ pub(crate) fn router(route: Arc<Route>) -> Router {
         .route("/v1/push", post(push))
         .route("/v1/servers", get(servers))
         .route("/healthz", get(health))
-        .route("/metrics", get(metrics))
+        // Counted by the template a request matched: what a caller puts in the path never
+        // becomes a label.
+        .route_layer(axum::middleware::from_fn_with_state(route.clone(), observe))
         .layer(DefaultBodyLimit::max(MAX_REQUEST_BODY))
         .layer(axum::middleware::from_fn(bounded_body))
         .layer(axum::middleware::map_response(coded_failures))
         .with_state(route)
+}
+
+/// The admin endpoints (on their own listener): `/metrics` and `/healthz`.
+pub(crate) fn admin_router(route: Arc<Route>) -> Router {
+    Router::new().route("/metrics", get(metrics)).route("/healthz", get(health)).with_state(route)
+}
+
+/// Counts each call of a route and how long it took to answer.
+async fn observe(
+    State(route): State<Arc<Route>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let endpoint = request.extensions().get::<axum::extract::MatchedPath>().map(|p| p.as_str().to_owned());
+    let endpoint = format!("{} {}", request.method(), endpoint.as_deref().unwrap_or("other"));
+    let started = std::time::Instant::now();
+    let response = next.run(request).await;
+    route.metrics.observe("http", &endpoint, response.status().as_str(), started.elapsed());
+    response
 }
 
 /// The largest request body: a Push of the largest message body in base64, with room to spare.

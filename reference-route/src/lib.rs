@@ -44,6 +44,10 @@ pub struct RouteOptions {
     /// Address of the gRPC API (service cim.v1.Route, with reflection).
     #[arg(long, env = "CIM_ROUTE_GRPC_LISTEN", default_value = "127.0.0.1:8084")]
     pub grpc_listen: SocketAddr,
+    /// Address of the admin endpoints, /metrics (Prometheus) and /healthz: for the operator's
+    /// network, not the clients'.
+    #[arg(long, env = "CIM_ROUTE_ADMIN_LISTEN", default_value = "127.0.0.1:8085")]
+    pub admin_listen: SocketAddr,
     /// Most HTTP connections open at once; when full, the one idle for longest is closed to
     /// make room. Silent, idle and slowly dripping connections are closed after 10 s.
     #[arg(long, env = "CIM_ROUTE_MAX_CONNECTIONS", value_name = "N", default_value_t = 1024)]
@@ -160,6 +164,10 @@ impl RouteOptions {
 /// The route's counters.
 #[derive(Default)]
 struct Metrics {
+    /// Calls by binding, endpoint and outcome (HTTP status or gRPC code).
+    requests: cim_backend::prometheus::LabeledCounters,
+    /// Call latency by binding and endpoint.
+    latency: cim_backend::prometheus::LabeledHistograms,
     logins: AtomicU64,
     pushes: AtomicU64,
     /// Calls refused by a rate limit.
@@ -169,7 +177,33 @@ struct Metrics {
 }
 
 impl Metrics {
+    /// Counts a call of `endpoint` (a path template or gRPC method: never what a caller typed,
+    /// which would let anyone make labels without end) over `binding`, ended with `outcome`.
+    fn observe(&self, binding: &str, endpoint: &str, outcome: &str, elapsed: Duration) {
+        let labels =
+            format!("binding=\"{binding}\",endpoint=\"{}\"", cim_backend::prometheus::label_value(endpoint));
+        self.requests.inc(&format!("{labels},code=\"{outcome}\""));
+        self.latency.observe(&labels, elapsed);
+    }
+
     fn render(&self) -> String {
+        let mut out = String::new();
+        self.requests.render(
+            &mut out,
+            "cim_route_requests_total",
+            "Calls, by binding, endpoint and HTTP status or gRPC code.",
+        );
+        self.latency.render(
+            &mut out,
+            "cim_route_request_duration_seconds",
+            "Time to answer a call, by binding and endpoint.",
+        );
+        cim_backend::prometheus::build_info(&mut out, "cim_route", env!("CARGO_PKG_VERSION"));
+        cim_backend::prometheus::process_metrics(&mut out);
+        out + &self.counters()
+    }
+
+    fn counters(&self) -> String {
         let counter = |name: &str, help: &str, value: &AtomicU64| {
             format!("# HELP {name} {help}\n# TYPE {name} counter\n{name} {}\n", value.load(Ordering::Relaxed))
         };
@@ -381,6 +415,7 @@ impl Route {
 pub struct RunningRoute {
     http_addr: SocketAddr,
     grpc_addr: SocketAddr,
+    admin_addr: SocketAddr,
     tasks: Vec<JoinHandle<()>>,
 }
 
@@ -393,6 +428,11 @@ impl RunningRoute {
     /// Where the gRPC API listens.
     pub fn grpc_addr(&self) -> SocketAddr {
         self.grpc_addr
+    }
+
+    /// Where /metrics and /healthz are served.
+    pub fn admin_addr(&self) -> SocketAddr {
+        self.admin_addr
     }
 
     /// The API's base URL, `http://host:port`.
@@ -443,7 +483,11 @@ pub async fn start(
         .await
         .with_context(|| format!("cannot bind {} for the route's gRPC API", options.grpc_listen))?;
     let grpc_addr = grpc_listener.local_addr()?;
-    tracing::info!(http = %http_addr, grpc = %grpc_addr, strategy = ?options.strategy, store = %store.describe(), registry = %registry.describe(), "cim-route listening");
+    let admin_listener = TcpListener::bind(options.admin_listen)
+        .await
+        .with_context(|| format!("cannot bind {} for the route's admin endpoints", options.admin_listen))?;
+    let admin_addr = admin_listener.local_addr()?;
+    tracing::info!(http = %http_addr, grpc = %grpc_addr, admin = %admin_addr, strategy = ?options.strategy, store = %store.describe(), registry = %registry.describe(), "cim-route listening");
     let route = Arc::new(Route {
         assigner: Assigner::new(options.strategy),
         options,
@@ -459,11 +503,20 @@ pub async fn start(
     let health = grpc_health::service(route.clone());
     let http_limits = ListenerLimits::new(route.options.max_connections);
     let grpc_limits = ListenerLimits::new(route.options.grpc_max_connections);
-    let app = http::router(route);
+    let admin = http::admin_router(route.clone());
+    let app = http::router(route.clone());
     let http = tokio::spawn(listener::serve_http(listener, app, http_limits, "route HTTP API"));
+    // Scrapers and probes: a few connections at a time.
+    let admin = tokio::spawn(listener::serve_http(
+        admin_listener,
+        admin,
+        ListenerLimits::new(64),
+        "route admin endpoints",
+    ));
     let grpc = tokio::spawn(async move {
         let incoming = listener::guarded(grpc_listener, grpc_limits, "route gRPC API");
         let server = grpc_server_builder()
+            .layer(grpc::ObserveLayer(route))
             .layer(tower::util::MapResponseLayer::new(grpc::coded_failures::<tonic::body::Body>))
             .add_service(service)
             .add_service(health)
@@ -472,5 +525,5 @@ pub async fn start(
             tracing::error!(error = %e, "route gRPC API stopped");
         }
     });
-    Ok(RunningRoute { http_addr, grpc_addr, tasks: vec![http, grpc] })
+    Ok(RunningRoute { http_addr, grpc_addr, admin_addr, tasks: vec![http, grpc, admin] })
 }

@@ -106,7 +106,7 @@ async fn weak_api_keys_and_jwt_secrets_are_refused_at_start() {
     ] {
         for field in ["api-key", "jwt-secret"] {
             let mut options = cim_route::RouteOptions::defaults();
-            (options.http_listen, options.grpc_listen) = (any, any);
+            (options.http_listen, options.grpc_listen, options.admin_listen) = (any, any, any);
             if field == "api-key" {
                 options.api_key = Some(weak.into());
             } else {

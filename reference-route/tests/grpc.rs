@@ -17,7 +17,7 @@ async fn route() -> (cim_route::RunningRoute, RouteClient<tonic::transport::Chan
     registry.register(server).await.expect("registered");
     let mut options = cim_route::RouteOptions::defaults();
     let any = "127.0.0.1:0".parse().expect("address");
-    (options.http_listen, options.grpc_listen) = (any, any);
+    (options.http_listen, options.grpc_listen, options.admin_listen) = (any, any, any);
     let api_key = cim_backend::secret::generate_secret();
     options.api_key = Some(api_key.clone());
     let route =
@@ -34,7 +34,7 @@ fn error_code(status: &tonic::Status) -> Option<u32> {
 
 #[tokio::test]
 async fn register_login_and_groups_over_grpc() {
-    let (_route, mut client, api_key) = route().await;
+    let (route, mut client, api_key) = route().await;
     let registered = client
         .register(pb::RegisterRequest { user_name: "alice".into(), password: "alice-password".into() })
         .await
@@ -75,6 +75,21 @@ async fn register_login_and_groups_over_grpc() {
     assert_eq!(listed[0].internal_endpoint, "10.0.0.1:9002", "app backends do");
     let health = client.health(pb::HealthRequest {}).await.expect("answered").into_inner();
     assert!(health.ok);
+
+    // Every call is counted by method and code, with its latency, on the admin listener.
+    let metrics = reqwest::get(format!("http://{}/metrics", route.admin_addr()))
+        .await
+        .expect("served")
+        .text()
+        .await
+        .expect("text");
+    for wanted in [
+        "cim_route_requests_total{binding=\"grpc\",endpoint=\"/cim.v1.Route/Register\",code=\"0\"} 1",
+        "cim_route_requests_total{binding=\"grpc\",endpoint=\"/cim.v1.Route/Register\",code=\"6\"} 1",
+        "cim_route_request_duration_seconds_count{binding=\"grpc\",endpoint=\"/cim.v1.Route/Login\"} 2",
+    ] {
+        assert!(metrics.contains(wanted), "missing {wanted:?} in\n{metrics}");
+    }
 }
 
 /// The reason of the `google.rpc.ErrorInfo` in a status's details.

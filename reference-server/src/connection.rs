@@ -368,6 +368,7 @@ impl Connection {
     }
 
     async fn on_send(&mut self, send: wire::Send) {
+        let started = Instant::now();
         let Some(id) = &self.identity else { return };
         let client_msg_id = send.client_msg_id.clone();
         let message = Outgoing {
@@ -385,19 +386,26 @@ impl Connection {
             known_users: &ctx.known_users,
         };
         let result = accept_and_push(path, message, &id.session_id).await;
-        self.answer_send(client_msg_id, result);
+        self.answer_send(started, client_msg_id, result);
     }
 
     /// A Send over the body limit: a duplicate if it was accepted before, refused otherwise.
     async fn on_send_too_large(&mut self, client_msg_id: String, to_everyone: bool, detail: String) {
+        let started = Instant::now();
         let Some(id) = &self.identity else { return };
         let store = self.ctx.store.as_ref();
         let result = answer_oversized(store, &id.user_id, &client_msg_id, to_everyone, detail).await;
-        self.answer_send(client_msg_id, result);
+        self.answer_send(started, client_msg_id, result);
     }
 
-    fn answer_send(&mut self, client_msg_id: String, result: Result<wire::SendAck, Rejection>) {
+    fn answer_send(
+        &mut self,
+        started: Instant,
+        client_msg_id: String,
+        result: Result<wire::SendAck, Rejection>,
+    ) {
         let metrics = &self.ctx.metrics;
+        metrics.send_to_ack.observe(started.elapsed());
         match result {
             Ok(ack) => {
                 let counter =

@@ -21,6 +21,9 @@ pub struct Metrics {
     pub(crate) messages_duplicate: AtomicU64,
     pub(crate) deliveries: AtomicU64,
     pub(crate) acks: AtomicU64,
+    /// From a Send read to its SendAck or Error queued: what the store and the fan-out cost
+    /// the sender.
+    pub(crate) send_to_ack: cim_backend::prometheus::Histogram,
     errors: Mutex<BTreeMap<u32, u64>>,
 }
 
@@ -83,6 +86,11 @@ impl Metrics {
             &self.deliveries,
         );
         counter(&mut out, "cim_server_delivery_acks_total", "DeliverAck frames received.", &self.acks);
+        self.send_to_ack.render(
+            &mut out,
+            "cim_server_send_to_ack_seconds",
+            "Time from reading a Send to queueing its SendAck or Error.",
+        );
         let _ = writeln!(
             out,
             "# HELP cim_server_errors_total Error frames sent, by registry code.\n# TYPE cim_server_errors_total counter"
@@ -91,6 +99,8 @@ impl Metrics {
             let name = ErrorCode(*code).name().unwrap_or("UNKNOWN");
             let _ = writeln!(out, "cim_server_errors_total{{code=\"{code}\",name=\"{name}\"}} {count}");
         }
+        cim_backend::prometheus::build_info(&mut out, "cim_server", env!("CARGO_PKG_VERSION"));
+        cim_backend::prometheus::process_metrics(&mut out);
         out
     }
 }

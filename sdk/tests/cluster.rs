@@ -30,7 +30,7 @@ async fn cluster(ids: &[&str]) -> (Vec<cim_server::RunningServer>, cim_route::Ru
         );
     }
     let mut route_options = cim_route::RouteOptions::defaults();
-    (route_options.http_listen, route_options.grpc_listen) = (any, any);
+    (route_options.http_listen, route_options.grpc_listen, route_options.admin_listen) = (any, any, any);
     route_options.strategy = cim_route::Strategy::RoundRobin;
     let fanout =
         Arc::new(ClusterFanout::new("", None, store.clone(), registry.clone(), keys.internal_auth()));

@@ -186,6 +186,7 @@ async fn metrics_and_health_report_the_traffic() {
         "cim_server_deliveries_total 1",
         "cim_server_errors_total{code=\"3000\",name=\"UNKNOWN_RECIPIENT\"} 1",
         "cim_store_inbox_entries 1",
+        "cim_server_send_to_ack_seconds_count 3",
     ] {
         assert!(metrics.lines().any(|l| l == line), "missing {line:?} in\n{metrics}");
     }
@@ -195,7 +196,23 @@ async fn metrics_and_health_report_the_traffic() {
     let route_health: serde_json::Value =
         reqwest::get(format!("{}/healthz", node.url())).await.expect("served").json().await.expect("json");
     assert_eq!(route_health["ok"], true);
-    let route_metrics =
-        reqwest::get(format!("{}/metrics", node.url())).await.expect("served").text().await.expect("text");
-    assert!(route_metrics.contains("cim_route_logins_total 2"), "{route_metrics}");
+    let route_admin = node.route.admin_addr();
+    let route_metrics = reqwest::get(format!("http://{route_admin}/metrics"))
+        .await
+        .expect("served")
+        .text()
+        .await
+        .expect("text");
+    for wanted in [
+        "cim_route_logins_total 2",
+        "cim_route_requests_total{binding=\"http\",endpoint=\"POST /v1/login\",code=\"200\"} 2",
+        "cim_route_request_duration_seconds_count{binding=\"http\",endpoint=\"POST /v1/login\"} 2",
+        "cim_route_build_info{version=",
+        "process_resident_memory_bytes ",
+    ] {
+        assert!(route_metrics.contains(wanted), "missing {wanted:?} in\n{route_metrics}");
+    }
+    // The clients' port does not show them.
+    let public = reqwest::get(format!("{}/metrics", node.url())).await.expect("answered");
+    assert_eq!(public.status(), 404);
 }

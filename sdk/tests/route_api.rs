@@ -225,6 +225,7 @@ async fn jwt_login_from_the_app_backend() {
     let mut route_options = cim_route::RouteOptions::defaults();
     route_options.http_listen = any;
     route_options.grpc_listen = any;
+    route_options.admin_listen = any;
     let jwt_secret = cim_backend::secret::generate_secret();
     route_options.jwt_secret = Some(jwt_secret.clone());
     let route =

@@ -31,6 +31,8 @@ pub fn up() -> Up {
             "127.0.0.1:0",
             "--route-grpc-listen",
             "127.0.0.1:0",
+            "--route-admin-listen",
+            "127.0.0.1:0",
             "--server-listen",
             "127.0.0.1:0",
         ])

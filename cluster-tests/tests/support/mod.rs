@@ -80,6 +80,7 @@ impl Cluster {
         command.args(["--listen", &format!("127.0.0.1:{route_port}")]);
         let route_grpc_url = format!("http://127.0.0.1:{}", free_port());
         command.args(["--grpc-listen", route_grpc_url.trim_start_matches("http://")]);
+        command.args(["--admin-listen", &format!("127.0.0.1:{}", free_port())]);
         command.args([
             "--strategy",
             "round-robin",

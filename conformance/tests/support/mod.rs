@@ -61,6 +61,7 @@ impl Deployment {
         let mut route_options = cim_route::RouteOptions::defaults();
         route_options.http_listen = any_port();
         route_options.grpc_listen = any_port();
+        route_options.admin_listen = any_port();
         route_options.api_key = Some(API_KEY.to_owned());
         route_options.jwt_secret = Some(JWT_SECRET.to_owned());
         // The harness registers its users; with a JWT secret registration is closed unless opened.

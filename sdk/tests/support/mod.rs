@@ -42,6 +42,7 @@ pub async fn start_node_on(store: Arc<dyn Store>, edit: impl FnOnce(&mut cim_ser
     let mut route_options = cim_route::RouteOptions::defaults();
     route_options.http_listen = any;
     route_options.grpc_listen = any;
+    route_options.admin_listen = any;
     route_options.api_key = Some(API_KEY.clone());
     let route = cim_route::start(route_options, store.clone(), registry, keys, Some(server.fanout()))
         .await

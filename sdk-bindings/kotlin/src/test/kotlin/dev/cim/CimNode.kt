@@ -15,7 +15,7 @@ class CimNode : AutoCloseable {
         check(File(binary).canExecute()) { "$binary is not built: cargo build -p cim" }
         val routePort = freePort()
         val args = mutableListOf(binary, "up", "--route-listen", "127.0.0.1:$routePort")
-        for (flag in listOf("--route-grpc-listen", "--server-listen", "--ws-listen", "--internal-listen", "--admin-listen")) {
+        for (flag in listOf("--route-grpc-listen", "--route-admin-listen", "--server-listen", "--ws-listen", "--internal-listen", "--admin-listen")) {
             args += listOf(flag, "127.0.0.1:${freePort()}")
         }
         val log = File.createTempFile("cim-up-", ".log")
