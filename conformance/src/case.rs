@@ -220,6 +220,12 @@ impl Cx {
                  run it against a route with open registration (cim up --registration open)"
                     .into(),
             ),
+            RouteError::Status { status: 429, .. } => Stop::Error(
+                "the route limits registrations per address, and the harness registers hundreds of users \
+                 from one: run it against a route without that limit \
+                 (cim up --registrations-per-address 0 --login-failures-per-address 0)"
+                    .into(),
+            ),
             e => route_error("Register", &e),
         })?;
         self.own_users.insert(&id);

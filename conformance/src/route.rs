@@ -182,6 +182,9 @@ impl Route {
             Direction::Note,
             format!("{method} {path} -> {status} {}", shorten(&text)),
         );
+        if status == 429 {
+            self.transcript.rate_limited();
+        }
         let body = serde_json::from_str(&text).unwrap_or(Value::Null);
         let answer = Answer { status, body, content_type, text, retry_after, allow, www_authenticate };
         if status >= 400 && !matches!(path, "/healthz" | "/metrics") {

@@ -159,6 +159,14 @@ async fn run_one(
                 f.actual
             )))
         }
+        // The deployment's limits per address refused the harness's own calls (it registers
+        // and logs in hundreds of users from one address): the case could not be run.
+        Err(Stop::Fail(f)) if transcript.was_rate_limited() => Err(Stop::Error(format!(
+            "the route refused a call of the harness with 429 RATE_LIMITED, so the case could not run \
+             through it (it had failed {}: {}). Run against a route without limits per address, e.g. \
+             `cim up --registrations-per-address 0 --login-failures-per-address 0`",
+            f.requirement, f.actual
+        ))),
         outcome => outcome,
     };
     let (mut verdict, mut failure, mut reason) = match &outcome {
@@ -301,9 +309,16 @@ mod tests {
         check("CIM-4.1-1", false, "something", || "something else".into())
     }
 
+    async fn fails_after_a_429(cx: &mut Cx) -> Result<(), Stop> {
+        // What the route client records when the route answers 429.
+        cx.transcript.rate_limited();
+        check("CIM-4.1-1", false, "something", || "something else".into())
+    }
+
     static CASES: std::sync::LazyLock<Vec<Case>> = std::sync::LazyLock::new(|| {
         vec![
             crate::case!("test.fails", "fails", covers: ["CIM-4.1-1"], tags: [], budget: 20, fails),
+            crate::case!("test.rate-limited", "fails after a 429", covers: ["CIM-4.1-1"], tags: [], budget: 20, fails_after_a_429),
             crate::case!("test.starved", "fails late", covers: ["CIM-4.1-1"], tags: [], budget: 20, fails_while_the_harness_is_starved),
         ]
     });
@@ -323,12 +338,21 @@ mod tests {
     }
 
     #[tokio::test(flavor = "current_thread")]
-    async fn a_failure_while_the_harness_lags_is_the_harness_error() {
+    async fn failures_the_harness_brought_about_are_its_errors() {
         let selected: Vec<&'static Case> = CASES.iter().collect();
         let run = run(&CASES, &selected, &options(), |_| {}).await;
         let verdicts: Vec<(&str, Verdict)> = run.results.iter().map(|r| (r.id.as_str(), r.verdict)).collect();
-        assert_eq!(verdicts, [("test.fails", Verdict::Fail), ("test.starved", Verdict::Error)]);
+        assert_eq!(
+            verdicts,
+            [
+                ("test.fails", Verdict::Fail),
+                ("test.rate-limited", Verdict::Error),
+                ("test.starved", Verdict::Error)
+            ]
+        );
         let reason = run.results[1].reason.as_deref().unwrap_or_default();
+        assert!(reason.contains("429") && reason.contains("--registrations-per-address 0"), "{reason}");
+        let reason = run.results[2].reason.as_deref().unwrap_or_default();
         assert!(reason.contains("late") && reason.contains("CIM-4.1-1"), "{reason}");
     }
 }

@@ -49,6 +49,9 @@ struct Inner {
     started: Instant,
     lines: Vec<Line>,
     violations: Vec<Failure>,
+    rate_limited: bool,
+    /// The case provokes 429 on purpose.
+    rate_limits_expected: bool,
 }
 
 /// A shared, append-only transcript. Cloning shares it.
@@ -68,6 +71,8 @@ impl Default for Transcript {
                 started: Instant::now(),
                 lines: Vec::new(),
                 violations: Vec::new(),
+                rate_limited: false,
+                rate_limits_expected: false,
             })),
         }
     }
@@ -99,6 +104,23 @@ impl Transcript {
     /// The breaches recorded so far.
     pub fn violations(&self) -> Vec<Failure> {
         self.lock().violations.clone()
+    }
+
+    /// Records that the route refused one of the harness's calls with 429: a limit of the
+    /// deployment, not a fault, but the case cannot go on through it.
+    pub fn rate_limited(&self) {
+        self.lock().rate_limited = true;
+    }
+
+    /// Marks the case as one that provokes 429 on purpose: its failures stay failures.
+    pub fn expect_rate_limits(&self) {
+        self.lock().rate_limits_expected = true;
+    }
+
+    /// Whether the route refused a call of the case with 429 that the case did not provoke.
+    pub fn was_rate_limited(&self) -> bool {
+        let inner = self.lock();
+        inner.rate_limited && !inner.rate_limits_expected
     }
 }
 

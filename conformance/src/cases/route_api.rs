@@ -921,6 +921,7 @@ async fn jwt_login(cx: &mut Cx) -> Result<(), Stop> {
 }
 
 async fn rate_limit(cx: &mut Cx) -> Result<(), Stop> {
+    cx.transcript.expect_rate_limits();
     // Failed logins are what a route would limit first; they are also cheap for it.
     let nobody = cx.name("nobody");
     let body = json!({"user_name": nobody, "password": "not-a-password", "device_id": "d1"}).to_string();
