@@ -11,6 +11,9 @@ pub mod v1 {
     include!(concat!(env!("OUT_DIR"), "/cim.v1.rs"));
 }
 
+#[cfg(feature = "grpc")]
+pub mod raw;
+
 /// The encoded `FileDescriptorSet` of `cim/v1/*.proto` as compiled into this crate.
 pub const DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/cim_v1_descriptor.binpb"));
 

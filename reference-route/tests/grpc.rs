@@ -121,55 +121,21 @@ fn error_info_reason(status: &tonic::Status) -> Option<String> {
     (info.domain == "cim").then_some(info.reason)
 }
 
-/// Sends bytes as the request message of `method`, whatever they are.
-async fn raw_call(addr: std::net::SocketAddr, method: &'static str, body: Vec<u8>) -> tonic::Status {
-    #[derive(Default)]
-    struct Raw;
-    impl tonic::codec::Codec for Raw {
-        type Encode = Vec<u8>;
-        type Decode = Vec<u8>;
-        type Encoder = Raw;
-        type Decoder = Raw;
-        fn encoder(&mut self) -> Raw {
-            Raw
-        }
-        fn decoder(&mut self) -> Raw {
-            Raw
-        }
-    }
-    impl tonic::codec::Encoder for Raw {
-        type Item = Vec<u8>;
-        type Error = tonic::Status;
-        fn encode(
-            &mut self,
-            item: Vec<u8>,
-            dst: &mut tonic::codec::EncodeBuf<'_>,
-        ) -> Result<(), tonic::Status> {
-            use bytes::BufMut as _;
-            dst.put_slice(&item);
-            Ok(())
-        }
-    }
-    impl tonic::codec::Decoder for Raw {
-        type Item = Vec<u8>;
-        type Error = tonic::Status;
-        fn decode(
-            &mut self,
-            src: &mut tonic::codec::DecodeBuf<'_>,
-        ) -> Result<Option<Vec<u8>>, tonic::Status> {
-            use bytes::Buf as _;
-            Ok(Some(src.copy_to_bytes(src.remaining()).to_vec()))
-        }
-    }
-    let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
+/// A channel to the route's gRPC port.
+async fn channel(addr: std::net::SocketAddr) -> tonic::transport::Channel {
+    tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
         .expect("url")
         .connect()
         .await
-        .expect("connects");
-    let mut grpc = tonic::client::Grpc::new(channel);
+        .expect("connects")
+}
+
+/// Sends bytes as the request message of `method`, whatever they are.
+async fn raw_call(addr: std::net::SocketAddr, method: &'static str, body: Vec<u8>) -> tonic::Status {
+    let mut grpc = tonic::client::Grpc::new(channel(addr).await);
     grpc.ready().await.expect("ready");
     let path = tonic::codegen::http::uri::PathAndQuery::from_static(method);
-    grpc.unary(Request::new(body), path, Raw).await.expect_err("refused")
+    grpc.unary(Request::new(body), path, cim_proto::raw::RawCodec).await.expect_err("refused")
 }
 
 #[tokio::test]
@@ -207,12 +173,7 @@ async fn the_grpc_health_protocol_answers_for_probes() {
     use tonic_health::pb::health_check_response::ServingStatus;
     use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
     let (route, _client, _) = route().await;
-    let channel = tonic::transport::Endpoint::from_shared(format!("http://{}", route.grpc_addr()))
-        .expect("url")
-        .connect()
-        .await
-        .expect("connects");
-    let mut health = HealthClient::new(channel);
+    let mut health = HealthClient::new(channel(route.grpc_addr()).await);
     for service in ["", "cim.v1.Route"] {
         let answer = health.check(HealthCheckRequest { service: service.into() }).await.expect("answered");
         assert_eq!(answer.into_inner().status, ServingStatus::Serving as i32, "{service:?}");
@@ -234,12 +195,7 @@ async fn reflection_shows_the_route_api_and_hides_the_internal_push_service() {
     use tonic_reflection::pb::v1::{ServerReflectionRequest, ServerReflectionResponse};
 
     let (route, _client, _) = route().await;
-    let channel = tonic::transport::Endpoint::from_shared(format!("http://{}", route.grpc_addr()))
-        .expect("url")
-        .connect()
-        .await
-        .expect("connects");
-    let mut reflection = ServerReflectionClient::new(channel);
+    let mut reflection = ServerReflectionClient::new(channel(route.grpc_addr()).await);
     // One question per stream: the reflection service ends a stream with an error status
     // when it does not know a symbol.
     let mut ask = async |request: MessageRequest| -> Result<MessageResponse, tonic::Status> {

@@ -19,42 +19,6 @@ pub(super) fn cases() -> Vec<Case> {
     ]
 }
 
-/// Request bytes sent as they are: a codec that neither encodes nor decodes.
-#[derive(Default)]
-struct Raw;
-
-impl tonic::codec::Codec for Raw {
-    type Encode = Vec<u8>;
-    type Decode = Vec<u8>;
-    type Encoder = Raw;
-    type Decoder = Raw;
-    fn encoder(&mut self) -> Raw {
-        Raw
-    }
-    fn decoder(&mut self) -> Raw {
-        Raw
-    }
-}
-
-impl tonic::codec::Encoder for Raw {
-    type Item = Vec<u8>;
-    type Error = tonic::Status;
-    fn encode(&mut self, item: Vec<u8>, dst: &mut tonic::codec::EncodeBuf<'_>) -> Result<(), tonic::Status> {
-        use prost::bytes::BufMut as _;
-        dst.put_slice(&item);
-        Ok(())
-    }
-}
-
-impl tonic::codec::Decoder for Raw {
-    type Item = Vec<u8>;
-    type Error = tonic::Status;
-    fn decode(&mut self, src: &mut tonic::codec::DecodeBuf<'_>) -> Result<Option<Vec<u8>>, tonic::Status> {
-        use prost::bytes::Buf as _;
-        Ok(Some(src.copy_to_bytes(src.remaining()).to_vec()))
-    }
-}
-
 /// Calls `method` with `body` as the request message's bytes; the status it fails with.
 async fn raw_call(cx: &Cx, method: &'static str, body: Vec<u8>) -> Result<tonic::Status, Stop> {
     let url = cx
@@ -71,7 +35,7 @@ async fn raw_call(cx: &Cx, method: &'static str, body: Vec<u8>) -> Result<tonic:
     grpc.ready().await.map_err(|e| Stop::Error(format!("{url}: {e}")))?;
     cx.note(format!("gRPC {method} with the bytes {}", crate::transcript::hex(&body)));
     let path = tonic::codegen::http::uri::PathAndQuery::from_static(method);
-    match grpc.unary(tonic::Request::new(body), path, Raw).await {
+    match grpc.unary(tonic::Request::new(body), path, cim_proto::raw::RawCodec).await {
         Ok(_) => Err(fail("CIM-14.6-11", format!("{method} refused"), "answered OK")),
         Err(status) => Ok(status),
     }

@@ -87,6 +87,19 @@ class ClientTest {
         dora.close()
     }
 
+    @Test fun `a message the app never took comes again to the same device`() = runBlocking {
+        val alice = loggedIn(name("alice"))
+        val bobName = name("bob")
+        val bob = loggedIn(bobName)
+        alice.sendToUser(bob.userId(), "arrived, never taken")
+        // Long enough for the client to have acknowledged it, had arrival counted as taking.
+        Thread.sleep(2_000)
+        bob.shutdown(); bob.close() // the app ends without reading its events
+        val again = Client.login(node.route, bobName, password, LoginOptions("kt-device", Transport.TCP, null, null))
+        assertEquals("arrived, never taken", withTimeout(10_000) { again.messages().first() }.text)
+        alice.shutdown(); again.shutdown(); alice.close(); again.close()
+    }
+
     @Test fun `the README example runs`() = runBlocking {
         val said = dev.cim.examples.hello(node.route)
         assertTrue(said.matches(Regex("bob-\\w+ got 'hello from Kotlin' from alice-\\w+")), said)
