@@ -15,12 +15,31 @@ pub(crate) struct Account {
     /// User name.
     #[arg(long, short, env = "CIM_USER")]
     pub(crate) user: String,
-    /// Password of the user [default: asked for on the terminal].
+    /// Password of the user [default: the session `cim login --save` kept, where one serves;
+    /// else asked for on the terminal].
     #[arg(long, short, env = "CIM_PASSWORD", hide_env_values = true)]
     pub(crate) password: Option<String>,
 }
 
 impl Account {
+    /// How to log in, and as which device: the password when given; else the saved session
+    /// of this user at this route (`cim login --save`), made for its own device, unless
+    /// another device was asked for; else the password, asked for.
+    pub(crate) fn credentials(
+        &self,
+        device: Option<&str>,
+        default_device: &str,
+    ) -> Result<(Credentials, String), Failure> {
+        if self.password.is_none()
+            && let Some((saved_device, login)) = crate::session::load(&self.route, &self.user)
+            && device.is_none_or(|d| d == saved_device)
+        {
+            return Ok((Credentials::Session(Box::new(login)), saved_device));
+        }
+        let device = device.unwrap_or(default_device).to_owned();
+        Ok((Credentials::password(&self.user, self.password()?), device))
+    }
+
     /// The password as given, else read from the terminal without echo. Scripts without a
     /// terminal must give it: they get a usage error rather than a hang.
     pub(crate) fn password(&self) -> Result<String, Failure> {
@@ -110,9 +129,9 @@ impl Connection {
 }
 
 async fn connect(account: &Account, connection: &Connection, command: &str) -> Result<Client, Failure> {
-    let device = connection.device_or(&format!("cim-{command}"));
+    let (credentials, device) =
+        account.credentials(connection.device.as_deref(), &format!("cim-{command}"))?;
     let transport = connection.transport();
-    let credentials = Credentials::password(&account.user, account.password()?);
     Ok(Client::login(&account.route, credentials, ClientOptions::new(device).transport(transport)).await?)
 }
 

@@ -18,17 +18,30 @@ pub(crate) struct LoginArgs {
     /// Print the whole answer (user, token, expiry, assigned server) as JSON.
     #[arg(long)]
     json: bool,
+    /// Keep the session, so that send, listen, users and groups of this user need no
+    /// password until its token expires (in a file only you can read).
+    #[arg(long)]
+    save: bool,
 }
 
-/// Logs in and returns the route client and a token for its calls.
+/// Logs in (or takes the saved session) and returns the route client and the login.
 async fn log_in(account: &Account, device: &str) -> Result<(RouteClient, cim_sdk::Login), Failure> {
     let route = RouteClient::new(&account.route)?;
-    let login = route.login(&Credentials::password(&account.user, account.password()?), device).await?;
+    let (credentials, device) = account.credentials(None, device)?;
+    let login = route.login(&credentials, &device).await?;
     Ok((route, login))
 }
 
 pub(crate) async fn login(args: LoginArgs) -> Result<(), Failure> {
-    let (_, login) = log_in(&args.account, &args.device).await?;
+    // A login, always: the saved session is what this makes, not what it uses.
+    let route = RouteClient::new(&args.account.route)?;
+    let credentials = Credentials::password(&args.account.user, args.account.password()?);
+    let login = route.login(&credentials, &args.device).await?;
+    if args.save {
+        let path = crate::session::save(&args.account.route, &args.account.user, &args.device, &login)
+            .map_err(|message| Failure { exit: 1, message: format!("cannot save the session: {message}") })?;
+        eprintln!("session saved in {} until the token expires", path.display());
+    }
     if args.json {
         let line = json!({
             "user_id": login.user_id, "user_name": login.user_name, "token": login.token,

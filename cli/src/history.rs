@@ -41,6 +41,12 @@ fn data_dir() -> Result<PathBuf, String> {
 
 /// A file name for any user name: safe characters as they are, the rest as `%XX`.
 fn file_name(user: &str) -> String {
+    format!("{}.jsonl", file_stem(user))
+}
+
+/// A file name without extension for any user name: safe characters as they are, the rest
+/// as `%XX`.
+pub(crate) fn file_stem(user: &str) -> String {
     let mut name = String::with_capacity(user.len() + 6);
     for byte in user.bytes() {
         match byte {
@@ -49,7 +55,6 @@ fn file_name(user: &str) -> String {
             _ => name.push_str(&format!("%{byte:02X}")),
         }
     }
-    name.push_str(".jsonl");
     name
 }
 

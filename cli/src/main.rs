@@ -17,6 +17,7 @@ mod chat;
 mod commands;
 mod directory;
 mod history;
+mod session;
 mod style;
 mod up;
 

@@ -121,6 +121,39 @@ fn exit_codes_tell_what_went_wrong() {
 }
 
 #[test]
+fn a_saved_login_stands_in_for_the_password() {
+    let up = up();
+    let state = std::env::temp_dir().join(format!("cim-session-test-{}", std::process::id()));
+    let run = |args: &[&str]| {
+        Command::new(CIM)
+            .args(args)
+            .env("CIM_ROUTE", &up.route)
+            .env("XDG_STATE_HOME", &state)
+            .env_remove("CIM_PASSWORD")
+            .stdin(Stdio::null())
+            .output()
+            .expect("cim runs")
+    };
+    assert!(run(&["register", "--user", "erin", "--password", "erin-password"]).status.success());
+    // Without a saved session and without a terminal, no password is a usage error.
+    assert_eq!(run(&["users", "--user", "erin"]).status.code(), Some(2));
+    let saved = run(&["login", "--user", "erin", "--password", "erin-password", "--save"]);
+    assert!(saved.status.success(), "{}", text(&saved.stderr));
+    let sent = run(&["send", "--user", "erin", "--to", "erin", "to", "myself"]);
+    assert!(sent.status.success(), "{}", text(&sent.stderr));
+    let users = run(&["users", "--user", "erin", "--json"]);
+    assert!(users.status.success() && text(&users.stdout).contains("\"erin\""), "{}", text(&users.stderr));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let file = state.join("cim/sessions/erin.json");
+        let mode = std::fs::metadata(&file).expect("saved").permissions().mode();
+        assert_eq!(mode & 0o077, 0, "only its owner may read a saved session");
+    }
+    let _ = std::fs::remove_dir_all(&state);
+}
+
+#[test]
 fn help_texts_document_every_option() {
     // Every subcommand, found from the help itself, so a new one cannot go unsnapshotted.
     let mut pending: Vec<Vec<String>> = vec![Vec::new()];

@@ -21,6 +21,10 @@ pub enum Credentials {
     },
     /// A JWT from the application's own backend (HS256).
     Jwt(String),
+    /// The session of an earlier login, kept by the application (`cim login --save`): used
+    /// as it is, without asking the route, until its token expires or the server refuses it;
+    /// then the client ends with an authentication error and the user logs in again.
+    Session(Box<Login>),
 }
 
 impl Credentials {
@@ -30,8 +34,23 @@ impl Credentials {
     }
 }
 
+/// An earlier login as a login: itself while its token lasts, TOKEN_EXPIRED after.
+fn session(login: &Login) -> Result<Login, Error> {
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(u64::MAX, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+    if login.token_expires_at_ms <= now_ms {
+        return Err(Error::Route {
+            code: ErrorCode::TOKEN_EXPIRED,
+            message: "the saved session has expired: log in again".into(),
+            retry_after: None,
+        });
+    }
+    Ok(login.clone())
+}
+
 /// A long-connection server, as the route describes it.
-#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, Deserialize, serde::Serialize, PartialEq, Eq)]
 #[serde(default)]
 pub struct ServerInfo {
     /// Server id.
@@ -49,7 +68,7 @@ pub struct ServerInfo {
 }
 
 /// A successful login.
-#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, Deserialize, serde::Serialize, PartialEq, Eq)]
 #[serde(default)]
 pub struct Login {
     /// The user's id.
@@ -212,6 +231,7 @@ impl RouteClient {
                 json!({ "user_name": user, "password": password, "device_id": device_id })
             }
             Credentials::Jwt(jwt) => json!({ "jwt": jwt, "device_id": device_id }),
+            Credentials::Session(login) => return session(login),
         };
         self.call(reqwest::Method::POST, "/v1/login", None, Some(body)).await
     }
