@@ -268,3 +268,25 @@ fn short_secret(token: &str) -> String {
     }
     format!("\"{}…\" ({} bytes)", &token[..end], token.len())
 }
+
+#[cfg(test)]
+mod enum_name_tests {
+    use cim_proto::v1::{GoAway, ResumeResult, Welcome};
+
+    use super::*;
+
+    #[test]
+    fn enum_values_show_their_names() {
+        let go_away = Frame { body: Some(Body::GoAway(GoAway { reason: 2, ..Default::default() })) };
+        assert!(describe(&go_away).contains("reason: 2 SESSION_REPLACED"), "{}", describe(&go_away));
+        let welcome = Frame {
+            body: Some(Body::Welcome(Welcome {
+                resume: Some(ResumeResult { outcome: 2, epoch: 1, next_seq: 1 }),
+                ..Default::default()
+            })),
+        };
+        assert!(describe(&welcome).contains("outcome: 2 RESUMED"), "{}", describe(&welcome));
+        let unknown = Frame { body: Some(Body::GoAway(GoAway { reason: 99, ..Default::default() })) };
+        assert!(describe(&unknown).contains("reason: 99,"), "{}", describe(&unknown));
+    }
+}

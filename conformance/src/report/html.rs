@@ -145,3 +145,50 @@ pub fn render(report: &Report<'_>) -> String {
     out.push_str("</body></html>\n");
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runner::Run;
+    use crate::verdict::{CaseResult, ReportedFailure};
+
+    fn result(id: &str, verdict: Verdict) -> CaseResult {
+        CaseResult {
+            id: id.to_owned(),
+            title: format!("{id} title"),
+            covers: vec!["CIM-4.1-1".to_owned()],
+            tags: Vec::new(),
+            verdict,
+            duration_ms: 1,
+            failure: (verdict == Verdict::Fail).then(|| ReportedFailure {
+                requirement: "CIM-4.1-1".to_owned(),
+                level: "MUST".to_owned(),
+                quote: String::new(),
+                expected: "x".to_owned(),
+                actual: "y".to_owned(),
+            }),
+            reason: None,
+            transcript: Vec::new(),
+            rerun: String::new(),
+        }
+    }
+
+    #[test]
+    fn failures_come_first_and_badges_link_to_their_cases() {
+        let run = Run {
+            results: vec![result("a.passes", Verdict::Pass), result("b.fails", Verdict::Fail)],
+            unknown_expected: Vec::new(),
+            started_at_ms: 0,
+            duration_ms: 1,
+        };
+        let report = Report::new("server", "http://x".to_owned(), 1, false, &run, Vec::new());
+        let html = render(&report);
+        let failures = html.find("<h2 id=\"failures\">").expect("a failures section");
+        let cases = html.find("<h2>Cases</h2>").expect("the cases");
+        assert!(failures < cases, "failures before the cases");
+        assert!(html[failures..cases].contains("<a href=\"#b.fails\">"), "a link to the failed case");
+        assert!(!html[failures..cases].contains("a.passes"), "only what needs attention");
+        assert!(html.contains("<a href=\"#b.fails\"><span class=\"v fail\">1 fail</span></a>"), "{html}");
+        assert!(html.contains("<a href=\"#a.passes\"><span class=\"v pass\">1 pass</span></a>"), "{html}");
+    }
+}
