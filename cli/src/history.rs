@@ -31,11 +31,17 @@ pub(crate) struct History {
 
 /// Where cim keeps data for this user of the machine.
 fn data_dir() -> Result<PathBuf, String> {
-    match std::env::var_os("XDG_DATA_HOME").map(PathBuf::from).filter(|p| p.is_absolute()) {
+    xdg_dir("XDG_DATA_HOME", ".local/share", "the history")
+}
+
+/// The base directory an XDG variable names (an absolute path), else `$HOME/<fallback>`; the
+/// error says what could not be kept (`what`).
+pub(crate) fn xdg_dir(variable: &str, fallback: &str, what: &str) -> Result<PathBuf, String> {
+    match std::env::var_os(variable).map(PathBuf::from).filter(|p| p.is_absolute()) {
         Some(dir) => Ok(dir),
         None => std::env::var_os("HOME")
-            .map(|home| PathBuf::from(home).join(".local/share"))
-            .ok_or_else(|| "neither XDG_DATA_HOME nor HOME is set: no place for the history".to_owned()),
+            .map(|home| PathBuf::from(home).join(fallback))
+            .ok_or_else(|| format!("neither {variable} nor HOME is set: no place for {what}")),
     }
 }
 

@@ -17,17 +17,9 @@ struct Saved {
     login: Login,
 }
 
-fn state_dir() -> Result<PathBuf, String> {
-    match std::env::var_os("XDG_STATE_HOME").map(PathBuf::from).filter(|p| p.is_absolute()) {
-        Some(dir) => Ok(dir),
-        None => std::env::var_os("HOME")
-            .map(|home| PathBuf::from(home).join(".local/state"))
-            .ok_or_else(|| "neither XDG_STATE_HOME nor HOME is set: no place to save the session".to_owned()),
-    }
-}
-
 fn path(user: &str) -> Result<PathBuf, String> {
-    Ok(state_dir()?.join("cim").join("sessions").join(format!("{}.json", crate::history::file_stem(user))))
+    let state_dir = crate::history::xdg_dir("XDG_STATE_HOME", ".local/state", "the session")?;
+    Ok(state_dir.join("cim").join("sessions").join(format!("{}.json", crate::history::file_stem(user))))
 }
 
 /// Saves `login` of `user` at `route` for `device`; the file it wrote.
