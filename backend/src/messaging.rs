@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use cim_core::ErrorCode;
+pub use cim_core::Rejection;
 use cim_core::wire::{self, recipient};
 
 use crate::{Accepted, Fanout, IdSet, MessageIds, NewMessage, Store, StoreError, now_ms};
@@ -23,23 +24,6 @@ pub struct Outgoing {
     pub content_type: String,
     /// Opaque body.
     pub body: Bytes,
-}
-
-/// Why a message was not accepted: a registry code and an explanation.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Rejection {
-    /// Registry code (per-message codes, UNAVAILABLE or OUTCOME_UNKNOWN).
-    pub code: ErrorCode,
-    /// For people.
-    pub message: String,
-    /// How long the sender should wait before sending it again, when it may.
-    pub retry_after: Duration,
-}
-
-impl Rejection {
-    fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        Self { code, message: message.into(), retry_after: Duration::ZERO }
-    }
 }
 
 /// How long a sender waits before sending again after the store failed.

@@ -170,16 +170,7 @@ pub enum Accepted {
     },
 }
 
-/// The state of one inbox.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct InboxHead {
-    /// Current epoch (never 0).
-    pub epoch: u64,
-    /// Seq of the oldest retained entry, or `next_seq` when empty.
-    pub first_seq: u64,
-    /// Seq the next appended entry gets.
-    pub next_seq: u64,
-}
+pub use cim_core::server::InboxHead;
 
 /// What a rate counter has seen in its current window (see [`Store::rate_hit`]).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -13,6 +13,7 @@ pub mod codec;
 mod error;
 mod error_code;
 mod rate;
+mod rejection;
 mod rng;
 pub mod server;
 
@@ -20,6 +21,7 @@ pub use backoff::Backoff;
 pub use codec::{DecodeError, FrameDecoder, Framing};
 pub use error::ConnectionError;
 pub use error_code::{ErrorCode, Retry};
+pub use rejection::Rejection;
 pub use rng::SplitMix64;
 
 /// The generated wire types (`cim.v1`), re-exported so users need no direct `cim-proto` dependency.

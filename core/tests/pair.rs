@@ -53,6 +53,22 @@ fn handshake_connects_with_a_fresh_inbox() {
 }
 
 #[test]
+fn messages_whose_pushes_were_lost_arrive_with_the_periodic_reread() {
+    let mut world = connected_world(&["alice", "bob"]);
+    world.faults.lose_pushes = true;
+    world.send_text(0, "bob", "first");
+    world.send_text(0, "bob", "second");
+    world.drive_for(Duration::from_secs(1));
+    assert!(world.clients[1].received.is_empty(), "no push reached bob");
+    assert!(world.drive_until(Duration::from_secs(5), |w| w.clients[1].received.len() == 2));
+    assert_eq!(texts(&world.clients[1].received), ["first", "second"]);
+    // Pushes work again: the next one skips ahead of nothing and goes straight out.
+    world.faults.lose_pushes = false;
+    world.send_text(0, "bob", "third");
+    assert!(world.drive_until(Duration::from_millis(100), |w| w.clients[1].received.len() == 3));
+}
+
+#[test]
 fn one_to_one_messages_arrive_in_order_and_are_acked() {
     let mut world = connected_world(&["alice", "bob"]);
     let ids: Vec<String> = (0..5).map(|i| world.send_text(0, "bob", &format!("hi {i}"))).collect();

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use cim_core::codec::{self, FrameDecoder};
-use cim_core::server::{ServerConfig, ServerEvent, ServerSession, WelcomeInfo};
+use cim_core::server::{InboxRead, ServerConfig, ServerEvent, ServerSession, WelcomeInfo};
 use cim_core::wire::{self, frame::Body, recipient};
 use cim_core::{ConnectionError, ErrorCode, Framing};
 use support::FakeVerifier;
@@ -25,6 +25,11 @@ impl Script {
 
     fn with(edit: impl FnOnce(&mut ServerConfig)) -> Self {
         let mut config = ServerConfig::new(Arc::new(FakeVerifier), Framing::LengthPrefixed);
+        // Acks are raised at once, and no periodic re-read interferes: tests/delivery.rs
+        // covers both.
+        config.delivery.ack_flush_delay = Duration::ZERO;
+        config.delivery.first_reread = Duration::from_secs(24 * 3600);
+        config.delivery.reread_interval = Duration::from_secs(24 * 3600);
         edit(&mut config);
         let now = Instant::now();
         Self { now, session: ServerSession::new(Arc::new(config), now), decoder: FrameDecoder::new(u32::MAX) }
@@ -73,6 +78,13 @@ impl Script {
         self.session.welcome(self.now, info).expect("verified");
         let [Body::Welcome(welcome)] = &self.received()[..] else { panic!("expected Welcome") };
         check(welcome);
+        self.empty_inbox();
+    }
+
+    /// Answers the session's first inbox read: nothing stored.
+    fn empty_inbox(&mut self) {
+        assert!(matches!(self.events()[..], [ServerEvent::ReadInbox(_)]), "a new session reads its inbox");
+        self.session.handle_inbox_read(InboxRead::Entries(Vec::new()));
     }
 }
 
@@ -418,14 +430,11 @@ fn a_server_without_a_rate_limit_announces_the_largest_rate_never_zero() {
 fn deliver_ack_beyond_what_was_delivered_is_invalid() {
     let mut script = Script::new();
     script.open();
-    script
-        .session
-        .deliver(wire::Deliver { seq: 3, message_id: "m".into(), ..Default::default() })
-        .expect("open");
-    script.received();
-    script.send(Body::DeliverAck(wire::DeliverAck { up_to_seq: 3 })).expect("valid ack");
-    assert_eq!(script.events(), [ServerEvent::DeliverAck { up_to_seq: 3 }]);
-    let _ = script.send(Body::DeliverAck(wire::DeliverAck { up_to_seq: 4 }));
+    script.session.handle_push(wire::Deliver { seq: 1, message_id: "m".into(), ..Default::default() });
+    assert!(matches!(&script.received()[..], [Body::Deliver(d)] if d.seq == 1));
+    script.send(Body::DeliverAck(wire::DeliverAck { up_to_seq: 1 })).expect("valid ack");
+    assert_eq!(script.events(), [ServerEvent::RecordAck { up_to_seq: 1 }]);
+    let _ = script.send(Body::DeliverAck(wire::DeliverAck { up_to_seq: 2 }));
     expect_fatal(&mut script, ErrorCode::INVALID_FIELD);
 }
 
@@ -440,7 +449,8 @@ fn go_away_drains_in_flight_sends_then_finishes() {
         matches!(&script.received()[..], [Body::GoAway(g)] if g.reason == wire::GoAwayReason::Shutdown as i32)
     );
     assert!(!script.session.is_finished(), "one Send still in flight");
-    assert!(script.session.deliver(wire::Deliver::default()).is_err(), "no Deliver after GoAway");
+    script.session.handle_push(wire::Deliver { seq: 1, ..Default::default() });
+    assert!(script.received().is_empty(), "no Deliver after GoAway");
     script.send(send_to_bob("late", b"")).expect("still readable");
     assert!(script.received().is_empty(), "a Send after GoAway is left unanswered");
     assert!(script.events().is_empty());
@@ -465,10 +475,14 @@ fn deliver_too_large_for_the_client_is_refused() {
     let resume = wire::ResumeResult { outcome: 1, epoch: 1, next_seq: 1 };
     let info = WelcomeInfo { session_id: "s".into(), resume, server_id: "x".into(), server_time_ms: 0 };
     script.session.welcome(script.now, info).expect("verified");
+    script.received();
+    script.empty_inbox();
     let big = wire::Deliver { seq: 1, body: Bytes::from(vec![0u8; 65_536]), ..Default::default() };
-    assert!(script.session.deliver(big).is_err());
+    script.session.handle_push(big);
+    assert!(script.received().is_empty(), "a Deliver over the client's frame limit is not sent");
     let fits = wire::Deliver { seq: 1, body: Bytes::from(vec![0u8; 61_440]), ..Default::default() };
-    assert!(script.session.deliver(fits).is_ok());
+    script.session.handle_push(fits);
+    assert!(matches!(&script.received()[..], [Body::Deliver(d)] if d.seq == 1));
 }
 
 #[test]
@@ -519,12 +533,14 @@ fn acks_up_to_the_resume_point_are_allowed_and_stale_ones_ignored() {
     let info = WelcomeInfo { session_id: "s".into(), resume, server_id: "x".into(), server_time_ms: 0 };
     script.session.welcome(script.now, info).expect("verified");
     script.received();
+    script.empty_inbox();
     script.send(Body::DeliverAck(wire::DeliverAck { up_to_seq: 10 })).expect("within next_seq - 1");
     assert!(script.events().is_empty(), "not beyond what the resume point already acknowledged");
-    script.session.deliver(wire::Deliver { seq: 11, ..Default::default() }).expect("open");
+    script.session.handle_push(wire::Deliver { seq: 11, ..Default::default() });
+    script.received();
     script.send(Body::DeliverAck(wire::DeliverAck { up_to_seq: 11 })).expect("valid");
     script.send(Body::DeliverAck(wire::DeliverAck { up_to_seq: 0 })).expect("stale, ignored");
-    assert_eq!(script.events(), [ServerEvent::DeliverAck { up_to_seq: 11 }]);
+    assert_eq!(script.events(), [ServerEvent::RecordAck { up_to_seq: 11 }]);
 }
 
 #[test]

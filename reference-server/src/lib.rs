@@ -23,7 +23,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use cim_backend::messaging::KnownUsers;
 use cim_backend::{Fanout, MessageIds, Registry, Store, TokenKeys};
-use cim_core::server::{ServerConfig, ServerLimits};
+use cim_core::server::{DeliveryConfig, ServerConfig, ServerLimits};
 use cim_core::{Framing, wire};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
@@ -215,6 +215,11 @@ impl RunningServer {
         self.ctx.hub.session_count()
     }
 
+    /// Client connections open now, handshakes included.
+    pub fn connection_count(&self) -> usize {
+        usize::try_from(self.ctx.metrics.connections.load(Ordering::Relaxed)).unwrap_or(0)
+    }
+
     /// Leaves the registry, sends GoAway to every session, waits for them to drain (up to
     /// the drain time), then stops.
     pub async fn shutdown(self) {
@@ -262,7 +267,12 @@ pub async fn start(
     session_config.heartbeat_interval = Duration::from_secs(options.heartbeat_interval_secs);
     session_config.heartbeat_timeout = Duration::from_secs(options.heartbeat_timeout_secs);
     session_config.handshake_timeout = Duration::from_secs(options.handshake_timeout_secs);
-    let ws_session_config = ServerConfig { framing: Framing::Message, ..clone_config(&session_config) };
+    session_config.delivery = DeliveryConfig {
+        first_reread: cim_backend::ROUTE_CACHE_TTL + Duration::from_millis(500),
+        reread_interval: Duration::from_secs(options.heartbeat_interval_secs.max(1)),
+        ..DeliveryConfig::default()
+    };
+    let ws_session_config = ServerConfig { framing: Framing::Message, ..session_config.clone() };
 
     let tls = match (&options.tls_cert, &options.tls_key) {
         (Some(cert), Some(key)) => Some(load_tls(cert, key)?),
@@ -331,17 +341,6 @@ pub async fn start(
     tasks.push(tokio::spawn(forget_departed_servers(store.clone(), registry.watch(), server_id.clone())));
     tracing::info!(%server_id, tcp = %tcp_addr, ws = ?ws_addr, admin = %admin_addr, store = %store.describe(), registry = %registry.describe(), "cim-server listening");
     Ok(RunningServer { ctx, registry, info, tcp_addr, ws_addr, admin_addr, tasks })
-}
-
-fn clone_config(config: &ServerConfig) -> ServerConfig {
-    ServerConfig {
-        verifier: config.verifier.clone(),
-        framing: config.framing,
-        limits: config.limits.clone(),
-        heartbeat_interval: config.heartbeat_interval,
-        heartbeat_timeout: config.heartbeat_timeout,
-        handshake_timeout: config.handshake_timeout,
-    }
 }
 
 fn clone_context(ctx: &Context) -> Context {

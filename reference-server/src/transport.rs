@@ -248,7 +248,7 @@ async fn with_timeout(limit: Duration, write: impl Future<Output = io::Result<()
 struct Wake {
     input: Option<Input>,
     mail: Option<Mail>,
-    /// The session's timer or the inbox re-read is due.
+    /// The session's timer is due.
     timer: bool,
     shutdown: bool,
 }
@@ -272,11 +272,12 @@ pub(crate) async fn serve<T: Transport>(mut transport: T, ctx: Arc<Context>, acc
     let mut timer = pin!(tokio::time::sleep_until(tokio::time::Instant::now()));
     let mut timer_at = None;
     loop {
-        // The handshake, the message path and the inbox reads run in futures of their own
+        // The handshake, the message path and the store calls run in futures of their own
         // (boxed): kept inline, their state would be part of every idle connection's task.
         if let Some(event) = conn.session.poll_event() {
             Box::pin(conn.process_events(event)).await;
         }
+        conn.report_metrics();
         if transport.write(&mut conn, &ctx.metrics).await.is_err() {
             conn.session.handle_transport_closed();
             break;
@@ -284,18 +285,13 @@ pub(crate) async fn serve<T: Transport>(mut transport: T, ctx: Arc<Context>, acc
         if conn.session.is_finished() {
             break;
         }
-        if conn.ack_flush_at.is_some_and(|at| at <= Instant::now()) {
-            Box::pin(conn.flush_ack()).await;
-        }
-        if conn.wants_catch_up() {
-            Box::pin(conn.catch_up()).await;
-            continue;
+        if conn.session.has_event() {
+            continue; // the next inbox page, asked for once the last one was written
         }
         // Nothing is queued now: an idle connection holds no frame buffers while it waits
         // (a busy one reallocates them per wake, which costs far less than the message).
         conn.session.release_idle_buffers();
-        let deadline =
-            [conn.session.poll_timeout(), conn.reread_at, conn.ack_flush_at].into_iter().flatten().min();
+        let deadline = conn.session.poll_timeout();
         if let Some(at) = deadline
             && timer_at != Some(at)
         {
@@ -347,13 +343,8 @@ pub(crate) async fn serve<T: Transport>(mut transport: T, ctx: Arc<Context>, acc
             Some(Mail::Overflowed) => conn.on_overflow(),
             None => {}
         }
-        if wake.timer {
-            if conn.session.poll_timeout().is_some_and(|at| at <= now) {
-                conn.session.handle_timeout(now);
-            }
-            if conn.reread_at.is_some_and(|at| at <= now) {
-                conn.on_reread(now);
-            }
+        if wake.timer && conn.session.poll_timeout().is_some_and(|at| at <= now) {
+            conn.session.handle_timeout(now);
         }
         if wake.shutdown {
             conn.on_shutdown();

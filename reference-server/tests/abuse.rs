@@ -101,21 +101,23 @@ async fn a_flood_over_the_rate_limit_is_refused_per_message() {
     for i in 0..20 {
         alice.send(send_to("bob", &format!("m{i}"), "spam")).await;
     }
-    let (mut acked, mut limited) = (0, 0);
+    let (mut acked, mut limited, mut wait) = (0, 0, 0);
     for _ in 0..20 {
         match alice.recv().await {
             Some(Body::SendAck(_)) => acked += 1,
             Some(Body::Error(e)) if e.code == ErrorCode::RATE_LIMITED.0 => {
                 assert!(!e.client_msg_id.is_empty() && e.retry_after_ms > 0, "{e:?}");
                 limited += 1;
+                wait = e.retry_after_ms;
             }
             other => panic!("unexpected {other:?}"),
         }
     }
     assert_eq!(acked, 5, "the burst gets through");
     assert_eq!(limited, 15);
-    // The connection is still open and accepts Sends once the bucket refills.
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // The connection is still open and accepts Sends once the bucket refills, as the last
+    // refusal said.
+    tokio::time::sleep(Duration::from_millis(wait.into())).await;
     alice.send(send_to("bob", "later", "ok now")).await;
     assert!(matches!(alice.recv().await, Some(Body::SendAck(_))));
 }
@@ -248,7 +250,11 @@ async fn a_connection_still_in_its_handshake_is_told_the_server_is_shutting_down
     let server = start(|o| o.drain_secs = 3).await;
     let mut raw = server.raw().await;
     // The connection's task is waiting for a Hello when the shutdown starts.
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while server.server.connection_count() == 0 {
+        assert!(tokio::time::Instant::now() < deadline, "the connection was never accepted");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
     let shutdown = tokio::spawn(server.server.shutdown());
     assert_eq!(raw.expect_fatal().await, ErrorCode::SHUTTING_DOWN);
     tokio::time::timeout(WAIT, shutdown).await.expect("shutdown finishes").expect("no panic");

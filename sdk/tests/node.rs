@@ -106,9 +106,16 @@ async fn restarted_client_resumes_without_repeats() {
     let mut bob = node.user("bob", "bob-phone").await;
     alice.send_to_user("bob", "one").await.expect("stored");
     assert_eq!(next_message(&mut bob, WAIT).await.text(), "one");
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    let resume = bob.status().resume;
-    assert_eq!(resume.map(|r| r.last_acked_seq), Some(1));
+    // Taking the message acknowledged it; the resume point moves once its ack is written.
+    let deadline = tokio::time::Instant::now() + WAIT;
+    let resume = loop {
+        let resume = bob.status().resume;
+        if resume.is_some_and(|r| r.last_acked_seq == 1) {
+            break resume;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "resume point stays at {resume:?}");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    };
     bob.close().await;
     alice.send_to_user("bob", "two").await.expect("stored");
     let options = ClientOptions::new("bob-phone").resume(resume);

@@ -4,10 +4,17 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+mod delivery;
+mod resume;
+
+pub use delivery::{DeliveryConfig, InboxRead, InboxRequest};
+pub use resume::{InboxHead, ResumeDecision, decide_resume};
+
 use crate::codec::{self, Framing, Inbound, frame_name};
 use crate::rate::TokenBucket;
 use crate::wire::{self, frame::Body, recipient};
 use crate::{ConnectionError, ErrorCode, PROTOCOL_VERSION, defaults, millis_u32};
+use delivery::{Delivery, PushVerdict};
 
 /// Checks session tokens; supplied by the server (spec §5).
 ///
@@ -92,6 +99,7 @@ impl Default for ServerLimits {
 
 /// Settings shared by every session of a server; hold it in an `Arc` so a session costs a
 /// pointer, not a copy.
+#[derive(Clone)]
 pub struct ServerConfig {
     /// Checks the token in `Hello`.
     pub verifier: Arc<dyn TokenVerifier>,
@@ -106,6 +114,8 @@ pub struct ServerConfig {
     pub heartbeat_timeout: Duration,
     /// Time allowed for the client's Hello.
     pub handshake_timeout: Duration,
+    /// How sessions read their inbox and batch acknowledgements.
+    pub delivery: DeliveryConfig,
 }
 
 impl ServerConfig {
@@ -118,6 +128,7 @@ impl ServerConfig {
             heartbeat_interval: defaults::HEARTBEAT_INTERVAL,
             heartbeat_timeout: defaults::HEARTBEAT_TIMEOUT,
             handshake_timeout: defaults::HANDSHAKE_TIMEOUT,
+            delivery: DeliveryConfig::default(),
         }
     }
 
@@ -161,8 +172,16 @@ pub enum ServerEvent {
         /// Says how large the body was and what the limit is.
         detail: String,
     },
-    /// The client processed its inbox up to and including `up_to_seq`.
-    DeliverAck {
+    /// The session needs entries of its user's inbox (catching up after Welcome, after a
+    /// push that skipped ahead, or the periodic re-read). Answer with
+    /// [`ServerSession::handle_inbox_read`]; the session asks for one page at a time, once
+    /// the previous one was written out.
+    ReadInbox(InboxRequest),
+    /// The device processed its inbox up to and including `up_to_seq`: record it in the store
+    /// (CIM-8.3-4). DeliverAcks are gathered for up to
+    /// [`DeliveryConfig::ack_flush_delay`]; whatever is unrecorded when the session ends is
+    /// raised then.
+    RecordAck {
         /// Cumulative acknowledgement.
         up_to_seq: u64,
     },
@@ -211,14 +230,6 @@ pub enum ServerApiError {
     /// a zero next_seq (spec §4.4).
     #[error("Welcome needs a session id, a resume outcome, a non-zero epoch and next_seq >= 1")]
     InvalidResume,
-    /// The frame would exceed the client's maximum frame size.
-    #[error("frame of {len} bytes exceeds the client's maximum of {max}")]
-    TooLargeForClient {
-        /// Framed length.
-        len: usize,
-        /// The client's limit.
-        max: u32,
-    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -261,6 +272,10 @@ pub struct ServerSession {
     highest_delivered: u64,
     /// Frames decoded so far, for metrics.
     frames_received: u64,
+    /// DeliverAcks and Delivers so far, for metrics.
+    acks_received: u64,
+    deliveries: u64,
+    delivery: Delivery,
     /// Highest seq acknowledged on this session; lower acks are ignored (CIM-8.3-5).
     acked: u64,
     error: Option<ConnectionError>,
@@ -284,6 +299,9 @@ impl ServerSession {
             rate: TokenBucket::new(limits.sends_per_second, limits.send_burst),
             highest_delivered: 0,
             frames_received: 0,
+            acks_received: 0,
+            deliveries: 0,
+            delivery: Delivery::default(),
             acked: 0,
             error: None,
             config,
@@ -332,6 +350,10 @@ impl ServerSession {
         if let Err(error) = result {
             self.fail(error.code(), error.to_string());
         }
+        // With no flush delay configured, an acknowledgement is raised at once.
+        if let Some(up_to_seq) = self.delivery.take_due_ack(now) {
+            self.events.push_back(ServerEvent::RecordAck { up_to_seq });
+        }
         self.check_alive()
     }
 
@@ -341,10 +363,23 @@ impl ServerSession {
             self.error = Some(ConnectionError::TransportClosed);
         }
         self.phase = Phase::Closed;
+        self.raise_unrecorded_ack();
+    }
+
+    fn raise_unrecorded_ack(&mut self) {
+        if let Some(up_to_seq) = self.delivery.take_ack() {
+            self.events.push_back(ServerEvent::RecordAck { up_to_seq });
+        }
     }
 
     /// Call when `now` reaches [`poll_timeout`](Self::poll_timeout).
     pub fn handle_timeout(&mut self, now: Instant) {
+        if let Some(up_to_seq) = self.delivery.take_due_ack(now) {
+            self.events.push_back(ServerEvent::RecordAck { up_to_seq });
+        }
+        if self.phase == Phase::Open {
+            self.delivery.on_timeout(now, &self.config.delivery);
+        }
         if self.error.is_some() || now < self.deadline {
             return;
         }
@@ -360,12 +395,14 @@ impl ServerSession {
 
     /// When [`handle_timeout`](Self::handle_timeout) should be called next.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        match self.phase {
+        let deadline = match self.phase {
             Phase::AwaitingHello | Phase::Open | Phase::Draining if self.error.is_none() => {
                 Some(self.deadline)
             }
             _ => None,
-        }
+        };
+        let delivery = self.delivery.next_timeout(self.phase == Phase::Open);
+        [deadline, delivery].into_iter().flatten().min()
     }
 
     /// Appends frames to send to `buf`: every queued frame on a length-prefixed transport,
@@ -376,7 +413,23 @@ impl ServerSession {
 
     /// The next thing the server must act on.
     pub fn poll_event(&mut self) -> Option<ServerEvent> {
-        self.events.pop_front()
+        if let Some(event) = self.events.pop_front() {
+            return Some(event);
+        }
+        if self.phase != Phase::Open {
+            return None;
+        }
+        // The next page only once the last one was written out (one page held at a time).
+        let idle = self.outgoing.is_empty();
+        self.delivery.poll_read(&self.config.delivery, idle).map(ServerEvent::ReadInbox)
+    }
+
+    /// Whether [`poll_event`](Self::poll_event) has something: a driver that wrote out
+    /// everything checks this before it waits, because the next inbox page is asked for only
+    /// then.
+    pub fn has_event(&self) -> bool {
+        !self.events.is_empty()
+            || (self.phase == Phase::Open && self.outgoing.is_empty() && self.delivery.wants_read())
     }
 
     /// True once the connection should be closed: after a fatal error, a drained GoAway or
@@ -423,6 +476,7 @@ impl ServerSession {
         self.phase = Phase::Open;
         self.highest_delivered = info.resume.next_seq.saturating_sub(1);
         self.acked = self.highest_delivered;
+        self.delivery.start(now, &self.config.delivery, info.resume.epoch, info.resume.next_seq);
         self.outgoing.push_back(Body::Welcome(wire::Welcome {
             version: PROTOCOL_VERSION,
             session_id: info.session_id,
@@ -496,21 +550,62 @@ impl ServerSession {
         }
     }
 
-    /// Queues a Deliver for the client.
-    pub fn deliver(&mut self, deliver: wire::Deliver) -> Result<(), ServerApiError> {
+    /// A message pushed to this session: an inbox entry just stored for its user, or a
+    /// live-only broadcast (seq 0). It is delivered now if it is the next entry in order and
+    /// nothing waits in the store before it; otherwise the session catches up from the store
+    /// (raising [`ServerEvent::ReadInbox`]), which has it. A session not open ignores it.
+    pub fn handle_push(&mut self, deliver: wire::Deliver) {
         if self.phase != Phase::Open {
-            return Err(ServerApiError::NotOpen);
+            return;
         }
+        if let PushVerdict::Deliver = self.delivery.on_push(deliver.seq) {
+            self.deliver(deliver);
+        }
+    }
+
+    /// The store's answer to the last [`ServerEvent::ReadInbox`]: delivers the entries that
+    /// are next in order, or ends the session with UNAVAILABLE when the store failed, the
+    /// inbox's epoch changed or entries the device had not received left it (the device
+    /// resumes and learns which, CIM-8.1-6, CIM-8.3-12).
+    pub fn handle_inbox_read(&mut self, read: InboxRead) {
+        if self.phase != Phase::Open {
+            return;
+        }
+        match self.delivery.on_read(&self.config.delivery, read) {
+            Ok(entries) => {
+                for entry in entries {
+                    if self.delivery.is_next(entry.seq) {
+                        self.deliver(entry);
+                    }
+                }
+            }
+            Err(broken) => self.fail(ErrorCode::UNAVAILABLE, broken.0),
+        }
+    }
+
+    fn deliver(&mut self, deliver: wire::Deliver) {
+        let seq = deliver.seq;
         let body = Body::Deliver(deliver);
         let len = codec::framed_len(&body, Framing::Message);
         if len > self.client_max_frame as usize {
-            return Err(ServerApiError::TooLargeForClient { len, max: self.client_max_frame });
+            // Cannot happen with the bounds of §10.1 (CIM-10.1-4), which every server's limits
+            // are checked against; left undelivered rather than breaking the frame limit.
+            return;
         }
-        if let Body::Deliver(d) = &body {
-            self.highest_delivered = self.highest_delivered.max(d.seq);
-        }
+        self.highest_delivered = self.highest_delivered.max(seq);
+        self.delivery.delivered(seq);
+        self.deliveries += 1;
         self.outgoing.push_back(body);
-        Ok(())
+    }
+
+    /// Delivers queued so far (inbox entries and broadcasts), for metrics.
+    pub fn deliveries(&self) -> u64 {
+        self.deliveries
+    }
+
+    /// DeliverAcks received so far that moved the acknowledged position, for metrics.
+    pub fn acks_received(&self) -> u64 {
+        self.acks_received
     }
 
     /// Sends GoAway and starts draining: in-flight Sends are still answered, nothing new is
@@ -563,6 +658,7 @@ impl ServerSession {
         }));
         self.error = Some(ConnectionError::local(code, detail));
         self.phase = Phase::Closed;
+        self.raise_unrecorded_ack();
     }
 
     fn handle_frame(&mut self, now: Instant, body: Body) {
@@ -571,6 +667,7 @@ impl ServerSession {
                 self.error =
                     Some(ConnectionError::Remote { code: ErrorCode(error.code), message: error.message });
                 self.phase = Phase::Closed;
+                self.raise_unrecorded_ack();
             }
             (Phase::AwaitingHello, Body::Hello(hello)) => self.handle_hello(hello),
             (Phase::Open | Phase::Draining, Body::Ping(ping)) => {
@@ -589,7 +686,8 @@ impl ServerSession {
                     self.fail(ErrorCode::INVALID_FIELD, detail);
                 } else if ack.up_to_seq > self.acked {
                     self.acked = ack.up_to_seq;
-                    self.events.push_back(ServerEvent::DeliverAck { up_to_seq: ack.up_to_seq });
+                    self.acks_received += 1;
+                    self.delivery.on_ack(now, &self.config.delivery, ack.up_to_seq);
                 }
             }
             (phase, body) => {

@@ -12,8 +12,11 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use cim_core::client::{ClientConfig, ClientEvent, ClientSession, LoginFailure, LoginGrant, Request};
-use cim_core::server::{Identity, ServerConfig, ServerEvent, ServerSession, TokenVerifier, WelcomeInfo};
-use cim_core::wire::{self, ResumeOutcome, recipient};
+use cim_core::server::{
+    Identity, InboxHead, InboxRead, InboxRequest, ServerConfig, ServerEvent, ServerSession, TokenVerifier,
+    WelcomeInfo, decide_resume,
+};
+use cim_core::wire::{self, recipient};
 use cim_core::{ErrorCode, Framing, SplitMix64};
 
 /// Tokens are `tok:<user>` or `tok:<user>@<device>`; anything else is refused.
@@ -101,11 +104,19 @@ pub struct Faults {
     pub kill_probability: f64,
     /// While true, links deliver nothing and new connections fail.
     pub partitioned: bool,
+    /// Stored messages are not pushed to the recipients' sessions (a sender's stale route,
+    /// a server that died mid-push): only the store has them.
+    pub lose_pushes: bool,
 }
 
 impl Default for Faults {
     fn default() -> Self {
-        Self { latency: Duration::from_millis(5), kill_probability: 0.0, partitioned: false }
+        Self {
+            latency: Duration::from_millis(5),
+            kill_probability: 0.0,
+            partitioned: false,
+            lose_pushes: false,
+        }
     }
 }
 
@@ -467,7 +478,11 @@ impl World {
                 ServerEvent::SendTooLarge { client_msg_id, to_everyone, detail } => {
                     self.on_send_too_large(index, client_msg_id, to_everyone, detail);
                 }
-                ServerEvent::DeliverAck { up_to_seq } => {
+                ServerEvent::ReadInbox(request) => {
+                    let read = self.read_inbox(index, request);
+                    self.connections[index].session.handle_inbox_read(read);
+                }
+                ServerEvent::RecordAck { up_to_seq } => {
                     if let Some((user, device)) = &self.connections[index].user
                         && let Some(state) = self.users.get_mut(user)
                     {
@@ -496,28 +511,42 @@ impl World {
             self.connections[index].session.reject(ErrorCode::UNAUTHENTICATED, "unknown user");
             return;
         };
-        let (outcome, next_seq) = match hello.resume {
-            None => (ResumeOutcome::Fresh, state.first_seq),
-            Some(point) if point.epoch != state.epoch => (ResumeOutcome::EpochChanged, state.first_seq),
-            Some(point) if point.last_acked_seq + 1 < state.first_seq => {
-                (ResumeOutcome::Gap, state.first_seq)
+        let head = InboxHead { epoch: state.epoch, first_seq: state.first_seq, next_seq: state.next_seq() };
+        let resume = match decide_resume(hello.resume.as_ref(), &head) {
+            Ok(resume) => resume,
+            Err(refused) => {
+                self.connections[index].session.reject(refused.code, refused.message);
+                return;
             }
-            Some(point) => (ResumeOutcome::Resumed, point.last_acked_seq + 1),
         };
         let conn = &mut self.connections[index];
         conn.user = Some((hello.user_id.clone(), hello.device_id.clone()));
         let info = WelcomeInfo {
             session_id: format!("s{}", conn.id),
-            resume: wire::ResumeResult { outcome: outcome as i32, epoch: state.epoch, next_seq },
+            resume: wire::ResumeResult {
+                outcome: resume.outcome as i32,
+                epoch: state.epoch,
+                next_seq: resume.next_seq,
+            },
             server_id: "sim-1".into(),
             server_time_ms: now_ms,
         };
         conn.session.welcome(self.now, info).expect("verified session");
-        for entry in &state.entries {
-            if entry.deliver.seq >= next_seq {
-                conn.session.deliver(entry.deliver.clone()).expect("open session");
-            }
+    }
+
+    /// Answers a session's inbox read, as a store would.
+    fn read_inbox(&self, index: usize, request: InboxRequest) -> InboxRead {
+        let state = self.connections[index].user.as_ref().and_then(|(user, _)| self.users.get(user));
+        let Some(state) = state else {
+            return InboxRead::Failed("no such user".into());
+        };
+        if request.check_epoch.is_some_and(|epoch| epoch != state.epoch) {
+            return InboxRead::EpochChanged;
         }
+        let entries = state.entries.iter().map(|entry| &entry.deliver);
+        InboxRead::Entries(
+            entries.filter(|d| d.seq >= request.from_seq).take(request.limit).cloned().collect(),
+        )
     }
 
     fn on_send_too_large(&mut self, index: usize, client_msg_id: String, to_everyone: bool, detail: String) {
@@ -602,9 +631,12 @@ impl World {
                 sent_at_ms,
             };
             state.entries.push(Entry { deliver: deliver.clone() });
+            if self.faults.lose_pushes {
+                continue;
+            }
             for conn in &mut self.connections {
-                if conn.session.is_open() && conn.user.as_ref().is_some_and(|(u, _)| u == user) {
-                    let _ = conn.session.deliver(deliver.clone());
+                if conn.user.as_ref().is_some_and(|(u, _)| u == user) {
+                    conn.session.handle_push(deliver.clone());
                 }
             }
         }
@@ -632,8 +664,8 @@ impl World {
             sent_at_ms,
         };
         for conn in &mut self.connections {
-            if conn.session.is_open() && conn.user.as_ref().is_some_and(|(u, _)| u != sender) {
-                let _ = conn.session.deliver(deliver.clone());
+            if conn.user.as_ref().is_some_and(|(u, _)| u != sender) {
+                conn.session.handle_push(deliver.clone());
             }
         }
         self.connections[index].session.ack_send(wire::SendAck {
