@@ -99,9 +99,7 @@ mkdir -p "$artifacts"
 route_port=$(free_port)
 grpc_port=$(free_port)
 "$CARGO_TARGET_DIR/debug/cim" up --route-listen "127.0.0.1:$route_port" \
-    --route-grpc-listen "127.0.0.1:$grpc_port" --server-listen "127.0.0.1:$(free_port)" \
-    --ws-listen "127.0.0.1:$(free_port)" --internal-listen "127.0.0.1:$(free_port)" \
-    --admin-listen "127.0.0.1:$(free_port)" --route-admin-listen "127.0.0.1:$(free_port)" --api-key "$api_key" \
+    --route-grpc-listen "127.0.0.1:$grpc_port" --free-ports --api-key "$api_key" \
     --jwt-secret "$jwt_secret" --registration open --registrations-per-address 0 \
     --login-failures-per-address 0 >"$artifacts/cim-up.log" 2>&1 &
 up_pid=$!

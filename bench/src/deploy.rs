@@ -126,17 +126,7 @@ impl Deployment {
                     let route = free_port();
                     let mut command = Command::new(&cim);
                     command.arg("up");
-                    command.args(["--route-listen", &format!("127.0.0.1:{route}")]);
-                    for flag in [
-                        "--route-grpc-listen",
-                        "--route-admin-listen",
-                        "--server-listen",
-                        "--ws-listen",
-                        "--internal-listen",
-                    ] {
-                        command.args([flag, &format!("127.0.0.1:{}", free_port())]);
-                    }
-                    command.args(["--admin-listen", &format!("127.0.0.1:{}", free_port())]);
+                    command.args(["--route-listen", &format!("127.0.0.1:{route}"), "--free-ports"]);
                     command.args(["--jwt-secret", SPAWNED_JWT_SECRET.as_str(), "--sends-per-second", "0"]);
                     command.args(["--max-sessions-per-user", "1000"]);
                     command.args(["--max-connections", &connection_limit()]);

@@ -1,34 +1,35 @@
 //! `cim up`: a route and a server in one process, on in-memory backends.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
-
-use cim_backend::{MemoryRegistry, MemoryStore, TokenKeys};
 
 /// Options of `cim up`.
 #[derive(clap::Args, Debug)]
 pub(crate) struct UpArgs {
-    /// Address of the route's HTTP API.
-    #[arg(long, env = "CIM_ROUTE_LISTEN", default_value = "127.0.0.1:8083")]
-    route_listen: SocketAddr,
-    /// Address of the route's gRPC API.
-    #[arg(long, env = "CIM_ROUTE_GRPC_LISTEN", default_value = "127.0.0.1:8084")]
-    route_grpc_listen: SocketAddr,
-    /// Address of the route's /metrics and /healthz.
-    #[arg(long, env = "CIM_ROUTE_ADMIN_LISTEN", default_value = "127.0.0.1:8085")]
-    route_admin_listen: SocketAddr,
-    /// Address for TCP clients.
-    #[arg(long, env = "CIM_SERVER_LISTEN", default_value = "127.0.0.1:9000")]
-    server_listen: SocketAddr,
-    /// Address for WebSocket clients.
-    #[arg(long, env = "CIM_SERVER_WS_LISTEN", default_value = "127.0.0.1:9001")]
-    ws_listen: SocketAddr,
-    /// Address of the server's internal push service.
-    #[arg(long, env = "CIM_SERVER_INTERNAL_LISTEN", default_value = "127.0.0.1:9002")]
-    internal_listen: SocketAddr,
-    /// Address of the server's /metrics and /healthz.
-    #[arg(long, env = "CIM_SERVER_ADMIN_LISTEN", default_value = "127.0.0.1:9090")]
-    admin_listen: SocketAddr,
+    /// Put every listener whose address is not given on a free port of 127.0.0.1 instead of
+    /// its default (tests, several nodes on one host); the addresses are printed.
+    #[arg(long)]
+    free_ports: bool,
+    /// Address of the route's HTTP API [default: 127.0.0.1:8083].
+    #[arg(long, env = "CIM_ROUTE_LISTEN", value_name = "ADDR")]
+    route_listen: Option<SocketAddr>,
+    /// Address of the route's gRPC API [default: 127.0.0.1:8084].
+    #[arg(long, env = "CIM_ROUTE_GRPC_LISTEN", value_name = "ADDR")]
+    route_grpc_listen: Option<SocketAddr>,
+    /// Address of the route's /metrics and /healthz [default: 127.0.0.1:8085].
+    #[arg(long, env = "CIM_ROUTE_ADMIN_LISTEN", value_name = "ADDR")]
+    route_admin_listen: Option<SocketAddr>,
+    /// Address for TCP clients [default: 127.0.0.1:9000].
+    #[arg(long, env = "CIM_SERVER_LISTEN", value_name = "ADDR")]
+    server_listen: Option<SocketAddr>,
+    /// Address for WebSocket clients [default: 127.0.0.1:9001].
+    #[arg(long, env = "CIM_SERVER_WS_LISTEN", value_name = "ADDR")]
+    ws_listen: Option<SocketAddr>,
+    /// Address of the server's internal push service [default: 127.0.0.1:9002].
+    #[arg(long, env = "CIM_SERVER_INTERNAL_LISTEN", value_name = "ADDR")]
+    internal_listen: Option<SocketAddr>,
+    /// Address of the server's /metrics and /healthz [default: 127.0.0.1:9090].
+    #[arg(long, env = "CIM_SERVER_ADMIN_LISTEN", value_name = "ADDR")]
+    admin_listen: Option<SocketAddr>,
     /// Key app backends present (X-Cim-Api-Key) to push messages [default: push disabled].
     #[arg(long, env = "CIM_API_KEY", hide_env_values = true)]
     api_key: Option<String>,
@@ -59,33 +60,30 @@ pub(crate) struct UpArgs {
 }
 
 pub(crate) async fn run(args: UpArgs) -> anyhow::Result<()> {
-    let store = Arc::new(MemoryStore::new());
-    let registry = Arc::new(MemoryRegistry::new());
-    let keys = TokenKeys::generate();
-    let mut server_options = cim_server::ServerOptions::defaults();
-    server_options.tcp_listen = args.server_listen;
-    server_options.ws_listen = args.ws_listen;
-    server_options.admin_listen = args.admin_listen;
-    server_options.internal_listen = args.internal_listen;
-    server_options.max_sessions_per_user = args.max_sessions_per_user;
-    server_options.over_limit = args.over_limit;
-    server_options.sends_per_second = args.sends_per_second;
-    // The route shares this process's file descriptors: leave it room for its listeners.
-    let route_defaults = cim_route::RouteOptions::defaults();
-    server_options.max_connections = args.max_connections.or_else(|| {
-        let reserved = 1024 + route_defaults.max_connections + route_defaults.grpc_max_connections;
-        cim_backend::process::open_file_limit().map(|n| n.saturating_sub(reserved).max(64))
-    });
-    let server = cim_server::start(server_options, store.clone(), registry.clone(), keys.clone()).await?;
-    let mut route_options = cim_route::RouteOptions::defaults();
-    route_options.http_listen = args.route_listen;
-    route_options.grpc_listen = args.route_grpc_listen;
-    route_options.admin_listen = args.route_admin_listen;
-    route_options.api_key = args.api_key;
-    route_options.jwt_secret = args.jwt_secret;
-    route_options.registration = args.registration;
-    route_options.limits = args.limits;
-    let route = cim_route::start(route_options, store, registry, keys, Some(server.fanout())).await?;
+    let mut options = cim_node::NodeOptions::in_memory();
+    if args.free_ports {
+        options = options.on_free_ports();
+    }
+    let server = &mut options.server;
+    let set = |slot: &mut SocketAddr, given: Option<SocketAddr>| *slot = given.unwrap_or(*slot);
+    set(&mut server.tcp_listen, args.server_listen);
+    set(&mut server.ws_listen, args.ws_listen);
+    set(&mut server.admin_listen, args.admin_listen);
+    set(&mut server.internal_listen, args.internal_listen);
+    server.max_sessions_per_user = args.max_sessions_per_user;
+    server.over_limit = args.over_limit;
+    server.sends_per_second = args.sends_per_second;
+    server.max_connections = args.max_connections;
+    let route = &mut options.route;
+    set(&mut route.http_listen, args.route_listen);
+    set(&mut route.grpc_listen, args.route_grpc_listen);
+    set(&mut route.admin_listen, args.route_admin_listen);
+    route.api_key = args.api_key;
+    route.jwt_secret = args.jwt_secret;
+    route.registration = args.registration;
+    route.limits = args.limits;
+    let node = cim_node::Node::start(options).await?;
+    let (route, server) = (&node.route, &node.server);
 
     let url = route.url();
     let route_flag = if url == "http://127.0.0.1:8083" { String::new() } else { format!(" --route {url}") };
@@ -110,7 +108,6 @@ pub(crate) async fn run(args: UpArgs) -> anyhow::Result<()> {
     say!("Ctrl-C stops it.");
     cim_backend::process::shutdown_signal().await;
     say!("stopping: GoAway to every session, then drain");
-    route.shutdown();
-    server.shutdown().await;
+    node.shutdown().await;
     Ok(())
 }

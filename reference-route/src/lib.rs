@@ -121,6 +121,12 @@ pub enum Registration {
 }
 
 impl RouteOptions {
+    /// Puts every listener on a free port of 127.0.0.1 (tests, several routes on one host).
+    pub fn listen_on_free_ports(&mut self) {
+        let any = SocketAddr::from(([127, 0, 0, 1], 0));
+        (self.http_listen, self.grpc_listen, self.admin_listen) = (any, any, any);
+    }
+
     /// The defaults, as `cim-route` with no flags would use.
     pub fn defaults() -> Self {
         #[derive(clap::Parser)]

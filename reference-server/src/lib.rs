@@ -116,6 +116,12 @@ pub struct ServerOptions {
 }
 
 impl ServerOptions {
+    /// Puts every listener on a free port of 127.0.0.1 (tests, several servers on one host).
+    pub fn listen_on_free_ports(&mut self) {
+        let any = SocketAddr::from(([127, 0, 0, 1], 0));
+        (self.tcp_listen, self.ws_listen, self.admin_listen, self.internal_listen) = (any, any, any, any);
+    }
+
     /// The defaults, as `cim-server` with no flags would use.
     pub fn defaults() -> Self {
         #[derive(clap::Parser)]

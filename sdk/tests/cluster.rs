@@ -18,19 +18,17 @@ async fn cluster(ids: &[&str]) -> (Vec<cim_server::RunningServer>, cim_route::Ru
     let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
     let registry: Arc<dyn Registry> = Arc::new(MemoryRegistry::new());
     let keys = TokenKeys::generate();
-    let any = "127.0.0.1:0".parse().expect("address");
     let mut servers = Vec::new();
     for id in ids {
         let mut options = cim_server::ServerOptions::defaults();
-        (options.tcp_listen, options.ws_listen, options.admin_listen, options.internal_listen) =
-            (any, any, any, any);
+        options.listen_on_free_ports();
         options.server_id = Some((*id).into());
         servers.push(
             cim_server::start(options, store.clone(), registry.clone(), keys.clone()).await.expect("server"),
         );
     }
     let mut route_options = cim_route::RouteOptions::defaults();
-    (route_options.http_listen, route_options.grpc_listen, route_options.admin_listen) = (any, any, any);
+    route_options.listen_on_free_ports();
     route_options.strategy = cim_route::Strategy::RoundRobin;
     let fanout =
         Arc::new(ClusterFanout::new("", None, store.clone(), registry.clone(), keys.internal_auth()));
@@ -103,10 +101,8 @@ async fn a_departed_servers_sessions_leave_presence() {
     let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
     let registry: Arc<dyn Registry> = Arc::new(MemoryRegistry::new());
     let keys = TokenKeys::generate();
-    let any = "127.0.0.1:0".parse().expect("address");
     let mut options = cim_server::ServerOptions::defaults();
-    (options.tcp_listen, options.ws_listen, options.admin_listen, options.internal_listen) =
-        (any, any, any, any);
+    options.listen_on_free_ports();
     let survivor = cim_server::start(options, store.clone(), registry.clone(), keys).await.expect("server");
     // A session recorded for a server that then vanishes from the registry.
     let ghost = cim_core::wire::ServerInfo { server_id: "ghost".into(), ..Default::default() };

@@ -5,7 +5,7 @@ mod support;
 use std::time::Duration;
 
 use cim_sdk::{Client, ClientOptions, Credentials, Error, Event, ResumeOutcome, Target, Transport};
-use support::{drain_messages, next_message, start_node};
+use support::{NodeExt, drain_messages, next_message, start_node};
 
 const WAIT: Duration = Duration::from_secs(10);
 

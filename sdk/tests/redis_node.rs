@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use cim_backend::RedisStore;
 use cim_backend::testsuite::RedisServer;
-use support::{drain_messages, next_message, start_node_on};
+use support::{NodeExt, drain_messages, next_message, start_node_on};
 
 #[tokio::test]
 async fn chat_offline_delivery_and_groups_over_redis() {

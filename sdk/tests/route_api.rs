@@ -7,7 +7,7 @@ use std::time::Duration;
 use cim_core::ErrorCode;
 use cim_sdk::{Client, ClientOptions, Credentials, RouteClient};
 use serde_json::{Value, json};
-use support::{next_message, start_node};
+use support::{NodeExt, next_message, start_node};
 
 async fn token_of(route: &RouteClient, user: &str) -> String {
     let _ = route.register(user, &format!("password-{user}")).await;
@@ -213,23 +213,11 @@ async fn logout_ends_the_session_and_the_token() {
 
 #[tokio::test]
 async fn jwt_login_from_the_app_backend() {
-    let store = std::sync::Arc::new(cim_backend::MemoryStore::new());
-    let registry = std::sync::Arc::new(cim_backend::MemoryRegistry::new());
-    let keys = cim_backend::TokenKeys::generate();
-    let mut options = cim_server::ServerOptions::defaults();
-    let any = "127.0.0.1:0".parse().expect("address");
-    (options.tcp_listen, options.ws_listen, options.admin_listen, options.internal_listen) =
-        (any, any, any, any);
-    let server =
-        cim_server::start(options, store.clone(), registry.clone(), keys.clone()).await.expect("server");
-    let mut route_options = cim_route::RouteOptions::defaults();
-    route_options.http_listen = any;
-    route_options.grpc_listen = any;
-    route_options.admin_listen = any;
+    let mut options = cim_node::NodeOptions::in_memory().on_free_ports();
     let jwt_secret = cim_backend::secret::generate_secret();
-    route_options.jwt_secret = Some(jwt_secret.clone());
-    let route =
-        cim_route::start(route_options, store, registry, keys, Some(server.fanout())).await.expect("route");
+    options.route.jwt_secret = Some(jwt_secret.clone());
+    let node = cim_node::Node::start(options).await.expect("node starts");
+    let route = &node.route;
     let exp = cim_backend::now_ms() / 1000 + 600;
     let jwt = cim_backend::jwt::sign_hs256(
         &format!(r#"{{"sub":"app-user-7","exp":{exp}}}"#),

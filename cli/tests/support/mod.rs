@@ -25,25 +25,7 @@ impl Drop for Up {
 
 pub fn up() -> Up {
     let mut child = Command::new(CIM)
-        .args([
-            "up",
-            "--route-listen",
-            "127.0.0.1:0",
-            "--route-grpc-listen",
-            "127.0.0.1:0",
-            "--route-admin-listen",
-            "127.0.0.1:0",
-            "--server-listen",
-            "127.0.0.1:0",
-        ])
-        .args([
-            "--ws-listen",
-            "127.0.0.1:0",
-            "--admin-listen",
-            "127.0.0.1:0",
-            "--internal-listen",
-            "127.0.0.1:0",
-        ])
+        .args(["up", "--free-ports"])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()

@@ -6,10 +6,9 @@
 pub mod proxy;
 pub mod store;
 
-use std::net::SocketAddr;
 use std::sync::{Arc, LazyLock};
 
-use cim_backend::{MemoryRegistry, MemoryStore, Store, TokenKeys};
+use cim_backend::{MemoryStore, Store, TokenKeys};
 
 /// How the deployment is broken, if at all.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -31,13 +30,8 @@ pub static JWT_SECRET: LazyLock<String> = LazyLock::new(cim_backend::secret::gen
 
 /// A route and a server on in-memory backends, on free ports of 127.0.0.1.
 pub struct Deployment {
-    route: cim_route::RunningRoute,
-    server: cim_server::RunningServer,
+    node: cim_node::Node,
     proxy: Option<proxy::Proxy>,
-}
-
-fn any_port() -> SocketAddr {
-    SocketAddr::from(([127, 0, 0, 1], 0))
 }
 
 impl Deployment {
@@ -48,56 +42,42 @@ impl Deployment {
             Mutant::Store(m) => Arc::new(store::MutantStore::new(memory, m)),
             _ => memory,
         };
-        let registry = Arc::new(MemoryRegistry::new());
-        let keys = TokenKeys::new(TOKEN_SECRET.as_bytes().to_vec());
-        let mut options = cim_server::ServerOptions::defaults();
-        options.tcp_listen = any_port();
-        options.ws_listen = any_port();
-        options.admin_listen = any_port();
-        options.internal_listen = any_port();
-        let server = cim_server::start(options, store.clone(), registry.clone(), keys.clone())
-            .await
-            .expect("server starts");
-        let mut route_options = cim_route::RouteOptions::defaults();
-        route_options.http_listen = any_port();
-        route_options.grpc_listen = any_port();
-        route_options.admin_listen = any_port();
-        route_options.api_key = Some(API_KEY.to_owned());
-        route_options.jwt_secret = Some(JWT_SECRET.to_owned());
+        let mut options = cim_node::NodeOptions::in_memory().on_free_ports().with_store(store);
+        options.keys = TokenKeys::new(TOKEN_SECRET.as_bytes().to_vec());
+        let route = &mut options.route;
+        route.api_key = Some(API_KEY.to_owned());
+        route.jwt_secret = Some(JWT_SECRET.to_owned());
         // The harness registers its users; with a JWT secret registration is closed unless opened.
-        route_options.registration = Some(cim_route::Registration::Open);
+        route.registration = Some(cim_route::Registration::Open);
         // One harness registers hundreds of users and fails many logins on purpose, all from
         // 127.0.0.1; the limit per user name stays on (route.rate-limit checks it).
-        route_options.limits.registrations_per_address = 0;
-        route_options.limits.login_failures_per_address = 0;
-        let route = cim_route::start(route_options, store, registry, keys, Some(server.fanout()))
-            .await
-            .expect("route starts");
+        route.limits.registrations_per_address = 0;
+        route.limits.login_failures_per_address = 0;
+        let node = cim_node::Node::start(options).await.expect("node starts");
         let proxy = match mutant {
-            Mutant::Wire(m) => Some(proxy::Proxy::start(server.tcp_addr(), m).await),
+            Mutant::Wire(m) => Some(proxy::Proxy::start(node.server.tcp_addr(), m).await),
             _ => None,
         };
-        Self { route, server, proxy }
+        Self { node, proxy }
     }
 
     /// The route's base URL.
     pub fn route_url(&self) -> String {
-        self.route.url()
+        self.node.url()
     }
 
     /// The route's gRPC URL.
     pub fn route_grpc_url(&self) -> String {
-        format!("http://{}", self.route.grpc_addr())
+        format!("http://{}", self.node.route.grpc_addr())
     }
 
     /// Where the harness should connect over TCP: the proxy of a wire mutant, else the server.
     pub fn server_addr(&self) -> String {
-        self.proxy.as_ref().map_or(self.server.tcp_addr(), |p| p.addr()).to_string()
+        self.proxy.as_ref().map_or(self.node.server.tcp_addr(), |p| p.addr()).to_string()
     }
 
     /// Stops it.
     pub async fn stop(self) {
-        self.route.shutdown();
-        self.server.shutdown().await;
+        self.node.shutdown().await;
     }
 }

@@ -22,8 +22,7 @@ pub async fn start(edit: impl FnOnce(&mut cim_route::RouteOptions)) -> TestRoute
         pb::ServerInfo { server_id: "s1".into(), tcp_endpoint: "127.0.0.1:9".into(), ..Default::default() };
     registry.register(server).await.expect("registered");
     let mut options = cim_route::RouteOptions::defaults();
-    let any = "127.0.0.1:0".parse().expect("address");
-    (options.http_listen, options.grpc_listen, options.admin_listen) = (any, any, any);
+    options.listen_on_free_ports();
     edit(&mut options);
     let store = Arc::new(MemoryStore::new());
     let keys = TokenKeys::generate();

@@ -30,11 +30,7 @@ pub async fn start_with_store(store: MemoryStore, edit: impl FnOnce(&mut ServerO
     let store = Arc::new(store);
     let keys = TokenKeys::generate();
     let mut options = ServerOptions::defaults();
-    let any = "127.0.0.1:0".parse().expect("address");
-    options.tcp_listen = any;
-    options.ws_listen = any;
-    options.admin_listen = any;
-    options.internal_listen = any;
+    options.listen_on_free_ports();
     edit(&mut options);
     let server = cim_server::start(options, store.clone(), Arc::new(MemoryRegistry::new()), keys.clone())
         .await

@@ -78,9 +78,7 @@ def cim_up_args() -> tuple[list[str], str]:
     route_port = _free_port()
     # The tests register users and log in with JWTs: registration stays open beside JWT logins.
     args = ["--route-listen", f"127.0.0.1:{route_port}", "--jwt-secret", JWT_SECRET, "--registration", "open",
-            "--registrations-per-address", "0"]
-    for flag in ["--route-grpc-listen", "--route-admin-listen", "--server-listen", "--ws-listen", "--internal-listen", "--admin-listen"]:
-        args += [flag, f"127.0.0.1:{_free_port()}"]
+            "--registrations-per-address", "0", "--free-ports"]
     return args, f"http://127.0.0.1:{route_port}"
 
 

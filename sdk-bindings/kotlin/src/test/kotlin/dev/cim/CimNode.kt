@@ -14,10 +14,7 @@ class CimNode : AutoCloseable {
         val binary = System.getProperty("cim.bin") ?: error("set -Dcim.bin to the cim binary")
         check(File(binary).canExecute()) { "$binary is not built: cargo build -p cim" }
         val routePort = freePort()
-        val args = mutableListOf(binary, "up", "--route-listen", "127.0.0.1:$routePort")
-        for (flag in listOf("--route-grpc-listen", "--route-admin-listen", "--server-listen", "--ws-listen", "--internal-listen", "--admin-listen")) {
-            args += listOf(flag, "127.0.0.1:${freePort()}")
-        }
+        val args = listOf(binary, "up", "--route-listen", "127.0.0.1:$routePort", "--free-ports")
         val log = File.createTempFile("cim-up-", ".log")
         process = ProcessBuilder(args).redirectErrorStream(true).redirectOutput(log).start()
         route = "http://127.0.0.1:$routePort"
