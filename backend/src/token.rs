@@ -167,7 +167,7 @@ impl TokenKeys {
 
 impl TokenVerifier for TokenKeys {
     fn verify(&self, token: &str) -> Result<Identity, ErrorCode> {
-        let claims = TokenKeys::verify(self, token, now_ms()).map_err(|e| e.code())?;
+        let claims = Self::verify(self, token, now_ms()).map_err(|e| e.code())?;
         Ok(Identity {
             user_id: claims.sub,
             device_id: Some(claims.dev),

@@ -16,8 +16,8 @@ pub(crate) struct ProcSample {
 
 impl ProcSample {
     /// The sum over several processes.
-    pub(crate) fn total(samples: &[ProcSample]) -> ProcSample {
-        samples.iter().fold(ProcSample::default(), |sum, s| ProcSample {
+    pub(crate) fn total(samples: &[Self]) -> Self {
+        samples.iter().fold(Self::default(), |sum, s| Self {
             rss_bytes: sum.rss_bytes + s.rss_bytes,
             cpu: sum.cpu + s.cpu,
         })

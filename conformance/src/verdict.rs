@@ -32,7 +32,7 @@ pub enum Verdict {
 
 impl Verdict {
     /// Every verdict, in report order.
-    pub const ALL: [Verdict; 9] = [
+    pub const ALL: [Self; 9] = [
         Self::Pass,
         Self::Fail,
         Self::Warn,

@@ -84,7 +84,7 @@ impl Raw {
     }
 
     /// A nested message.
-    pub fn message(self, field: u32, inner: &Raw) -> Self {
+    pub fn message(self, field: u32, inner: &Self) -> Self {
         self.bytes(field, &inner.0)
     }
 

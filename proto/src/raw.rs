@@ -13,15 +13,15 @@ pub struct RawCodec;
 impl Codec for RawCodec {
     type Encode = Vec<u8>;
     type Decode = Vec<u8>;
-    type Encoder = RawCodec;
-    type Decoder = RawCodec;
+    type Encoder = Self;
+    type Decoder = Self;
 
-    fn encoder(&mut self) -> RawCodec {
-        RawCodec
+    fn encoder(&mut self) -> Self {
+        Self
     }
 
-    fn decoder(&mut self) -> RawCodec {
-        RawCodec
+    fn decoder(&mut self) -> Self {
+        Self
     }
 }
 

@@ -760,9 +760,9 @@ fn describe_close(reason: &CloseReason) -> String {
 impl Target {
     fn into_recipient(self) -> wire::Recipient {
         let kind = match self {
-            Target::User(user) => recipient::Kind::UserId(user),
-            Target::Group(group) => recipient::Kind::GroupId(group),
-            Target::Everyone => recipient::Kind::Everyone(wire::Everyone {}),
+            Self::User(user) => recipient::Kind::UserId(user),
+            Self::Group(group) => recipient::Kind::GroupId(group),
+            Self::Everyone => recipient::Kind::Everyone(wire::Everyone {}),
         };
         wire::Recipient { kind: Some(kind) }
     }

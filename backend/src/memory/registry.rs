@@ -48,7 +48,7 @@ impl Registry for MemoryRegistry {
     async fn register(&self, server: ServerInfo) -> Result<(), RegistryError> {
         self.change(|servers| {
             if servers.contains_key(&server.server_id) {
-                return Err(RegistryError::Duplicate(server.server_id.clone()));
+                return Err(RegistryError::Duplicate(server.server_id));
             }
             servers.insert(server.server_id.clone(), server);
             Ok(())

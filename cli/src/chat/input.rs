@@ -26,7 +26,7 @@ pub(crate) enum Input {
     /// `:emoji [page]`
     Emoji(usize),
     /// `:delay <message> <seconds>`: the message as it would be typed.
-    Delay { input: Box<Input>, seconds: f64 },
+    Delay { input: Box<Self>, seconds: f64 },
     /// `:join <group>`
     Join(String),
     /// `:leave <group>`

@@ -929,7 +929,7 @@ async fn rate_limit(cx: &mut Cx) -> Result<(), Stop> {
         let answer = cx.route.call_raw("POST", "/v1/login", &[], Some(body.clone())).await.map_err(env)?;
         if answer.status == 429 || answer.code() == Some(u64::from(crate::spec::code("RATE_LIMITED"))) {
             refused("CIM-14.6-4", &answer, 429, "RATE_LIMITED", "a rate-limited call")?;
-            let retry_after = answer.retry_after.clone();
+            let retry_after = answer.retry_after;
             return check(
                 "CIM-14.6-4",
                 retry_after.as_deref().is_some_and(|s| s.parse::<u64>().is_ok()),

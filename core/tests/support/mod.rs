@@ -289,7 +289,7 @@ impl World {
     }
 
     /// Drives until `done` holds or `limit` of virtual time passes; returns whether it held.
-    pub fn drive_until(&mut self, limit: Duration, mut done: impl FnMut(&World) -> bool) -> bool {
+    pub fn drive_until(&mut self, limit: Duration, mut done: impl FnMut(&Self) -> bool) -> bool {
         let end = self.now + limit;
         self.step();
         while !done(self) {

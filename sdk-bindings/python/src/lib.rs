@@ -169,7 +169,7 @@ impl NativeClient {
             let mut live = LIVE.lock().unwrap_or_else(PoisonError::into_inner);
             live.retain(|w| w.strong_count() > 0);
             live.push(Arc::downgrade(&sender));
-            Ok(NativeClient { sender, events: Arc::new(Mutex::new(events)) })
+            Ok(Self { sender, events: Arc::new(Mutex::new(events)) })
         })
     }
 
