@@ -14,6 +14,9 @@ pub mod v1 {
 #[cfg(feature = "grpc")]
 pub mod raw;
 
+#[cfg(feature = "route-json")]
+pub mod route_json;
+
 /// The encoded `FileDescriptorSet` of `cim/v1/*.proto` as compiled into this crate.
 pub const DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/cim_v1_descriptor.binpb"));
 

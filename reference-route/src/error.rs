@@ -82,12 +82,13 @@ impl From<cim_backend::HashingError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = serde_json::json!({
-            "code": self.code.0,
-            "name": self.code.name().unwrap_or("UNKNOWN"),
-            "message": self.message,
-        });
-        let mut response = (self.status(), Json(body)).into_response();
+        let status = self.status();
+        let body = cim_proto::route_json::ErrorBody {
+            code: self.code.0,
+            name: self.code.name().unwrap_or("UNKNOWN").to_owned(),
+            message: self.message,
+        };
+        let mut response = (status, Json(body)).into_response();
         if let Some(seconds) = self.retry_after_secs {
             response.headers_mut().insert(axum::http::header::RETRY_AFTER, seconds.into());
         }

@@ -15,8 +15,14 @@ use bytes::Bytes;
 use cim_backend::TokenClaims;
 use cim_core::ErrorCode;
 use cim_core::wire::{self, recipient};
-use serde::{Deserialize, de::DeserializeOwned};
-use serde_json::{Value, json};
+use cim_proto::route_json::{
+    CreateGroupRequest, GroupInfo, GroupReply, Groups, Health, Login, LoginRequest, LogoutRequest, Members,
+    OnlinePage, PageQuery, PrefixQuery, PushReply, PushRequest, RegisterRequest, Registered, ServerInfo,
+    Servers, UserInfo, Users,
+};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
 
 use crate::Route;
 use crate::error::ApiError;
@@ -189,7 +195,7 @@ fn query<T>(query: Result<Query<T>, QueryRejection>) -> ApiResult<T> {
     })
 }
 
-fn reply(status: StatusCode, body: Value) -> Response {
+fn reply(status: StatusCode, body: impl Serialize) -> Response {
     (status, axum::Json(body)).into_response()
 }
 
@@ -200,36 +206,6 @@ async fn caller(route: &Route, headers: &HeaderMap) -> ApiResult<TokenClaims> {
 
 fn api_key(headers: &HeaderMap) -> Option<&str> {
     headers.get("x-cim-api-key").and_then(|v| v.to_str().ok())
-}
-
-fn user_json(user: &wire::UserInfo) -> Value {
-    json!({ "user_id": user.user_id, "user_name": user.user_name, "online": user.online })
-}
-
-fn users_json(users: &[wire::UserInfo]) -> Vec<Value> {
-    users.iter().map(user_json).collect()
-}
-
-fn group_json(group: &wire::GroupInfo) -> Value {
-    json!({ "group_id": group.group_id, "member_count": group.member_count })
-}
-
-fn server_json(server: &wire::ServerInfo, internal: bool) -> Value {
-    let mut value = json!({
-        "server_id": server.server_id, "tcp_endpoint": server.tcp_endpoint, "ws_url": server.ws_url,
-        "tcp_tls": server.tcp_tls, "connections": server.connections, "draining": server.draining,
-    });
-    if internal {
-        value["internal_endpoint"] = json!(server.internal_endpoint);
-    }
-    value
-}
-
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct RegisterRequest {
-    user_name: String,
-    password: String,
 }
 
 /// Where a call comes from, for the rate limits.
@@ -248,17 +224,7 @@ async fn register(
     let request: RegisterRequest = parse(&headers, &body)?;
     let source = source(&route, Some(peer), &headers);
     let user_id = route.register(request.user_name, request.password, source).await?;
-    Ok(reply(StatusCode::CREATED, json!({ "user_id": user_id })))
-}
-
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct LoginRequest {
-    user_name: Option<String>,
-    password: Option<String>,
-    jwt: Option<String>,
-    device_id: String,
-    transports: Vec<String>,
+    Ok(reply(StatusCode::CREATED, Registered { user_id }))
 }
 
 async fn login(
@@ -285,22 +251,14 @@ async fn login(
     let transports = crate::Transports::parse(&request.transports);
     let login =
         route.login(LoginInput { credentials, device_id: request.device_id, transports, source }).await?;
-    Ok(reply(
-        StatusCode::OK,
-        json!({
-            "user_id": login.user.user_id,
-            "user_name": login.user.user_name,
-            "token": login.token,
-            "token_expires_at_ms": login.expires_at_ms,
-            "server": server_json(&login.server, false),
-        }),
-    ))
-}
-
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct LogoutRequest {
-    all_devices: bool,
+    let answer = Login {
+        user_id: login.user.user_id,
+        user_name: login.user.user_name,
+        token: login.token,
+        token_expires_at_ms: login.expires_at_ms,
+        server: ServerInfo::public(&login.server),
+    };
+    Ok(reply(StatusCode::OK, answer))
 }
 
 async fn logout(State(route): State<Arc<Route>>, headers: HeaderMap, body: Bytes) -> ApiResult<Response> {
@@ -308,13 +266,6 @@ async fn logout(State(route): State<Arc<Route>>, headers: HeaderMap, body: Bytes
     let request: LogoutRequest = parse(&headers, &body)?;
     route.logout(&claims, request.all_devices).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
-}
-
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct PageQuery {
-    page_token: String,
-    page_size: u32,
 }
 
 async fn online(
@@ -325,21 +276,12 @@ async fn online(
     caller(&route, &headers).await?;
     let page = query(page)?;
     let result = route.online_users(&page.page_token, page.page_size).await?;
-    Ok(reply(
-        StatusCode::OK,
-        json!({
-            "users": users_json(&result.users),
-            "next_page_token": result.next_page_token,
-            "total_online": result.total_online,
-        }),
-    ))
-}
-
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct PrefixQuery {
-    prefix: String,
-    limit: u32,
+    let page = OnlinePage {
+        users: users(&result.users),
+        next_page_token: result.next_page_token,
+        total_online: result.total_online,
+    };
+    Ok(reply(StatusCode::OK, page))
 }
 
 async fn users_by_prefix(
@@ -349,8 +291,8 @@ async fn users_by_prefix(
 ) -> ApiResult<Response> {
     caller(&route, &headers).await?;
     let params = query(params)?;
-    let users = route.users_by_prefix(&params.prefix, params.limit).await?;
-    Ok(reply(StatusCode::OK, json!({ "users": users_json(&users) })))
+    let found = route.users_by_prefix(&params.prefix, params.limit).await?;
+    Ok(reply(StatusCode::OK, Users { users: users(&found) }))
 }
 
 async fn users_by_name(
@@ -359,15 +301,8 @@ async fn users_by_name(
     Path(user_name): Path<String>,
 ) -> ApiResult<Response> {
     caller(&route, &headers).await?;
-    let users = route.users_by_name(&user_name).await?;
-    Ok(reply(StatusCode::OK, json!({ "users": users_json(&users) })))
-}
-
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct CreateGroupRequest {
-    group_id: String,
-    member_user_ids: Vec<String>,
+    let found = route.users_by_name(&user_name).await?;
+    Ok(reply(StatusCode::OK, Users { users: users(&found) }))
 }
 
 async fn create_group(
@@ -378,7 +313,7 @@ async fn create_group(
     let claims = caller(&route, &headers).await?;
     let request: CreateGroupRequest = parse(&headers, &body)?;
     let group = route.create_group(&claims, &request.group_id, &request.member_user_ids).await?;
-    Ok(reply(StatusCode::CREATED, json!({ "group": group_json(&group) })))
+    Ok(reply(StatusCode::CREATED, GroupReply { group: GroupInfo::from(&group) }))
 }
 
 async fn join_group(
@@ -388,7 +323,7 @@ async fn join_group(
 ) -> ApiResult<Response> {
     let claims = caller(&route, &headers).await?;
     let group = route.join_group(&claims, &group_id).await?;
-    Ok(reply(StatusCode::OK, json!({ "group": group_json(&group) })))
+    Ok(reply(StatusCode::OK, GroupReply { group: GroupInfo::from(&group) }))
 }
 
 async fn leave_group(
@@ -398,7 +333,7 @@ async fn leave_group(
 ) -> ApiResult<Response> {
     let claims = caller(&route, &headers).await?;
     let group = route.leave_group(&claims, &group_id).await?;
-    Ok(reply(StatusCode::OK, json!({ "group": group_json(&group) })))
+    Ok(reply(StatusCode::OK, GroupReply { group: GroupInfo::from(&group) }))
 }
 
 async fn group_members(
@@ -408,32 +343,13 @@ async fn group_members(
 ) -> ApiResult<Response> {
     let claims = caller(&route, &headers).await?;
     let members = route.group_members(&claims, &group_id).await?;
-    Ok(reply(StatusCode::OK, json!({ "members": users_json(&members) })))
+    Ok(reply(StatusCode::OK, Members { members: users(&members) }))
 }
 
 async fn my_groups(State(route): State<Arc<Route>>, headers: HeaderMap) -> ApiResult<Response> {
     let claims = caller(&route, &headers).await?;
-    let groups: Vec<Value> = route.my_groups(&claims).await?.iter().map(group_json).collect();
-    Ok(reply(StatusCode::OK, json!({ "groups": groups })))
-}
-
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct PushTarget {
-    user_id: Option<String>,
-    group_id: Option<String>,
-    everyone: Option<bool>,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct PushRequest {
-    to: PushTarget,
-    from_user_id: String,
-    content_type: String,
-    body: Option<String>,
-    body_base64: Option<String>,
-    client_msg_id: String,
+    let groups = route.my_groups(&claims).await?.iter().map(GroupInfo::from).collect();
+    Ok(reply(StatusCode::OK, Groups { groups }))
 }
 
 async fn push(State(route): State<Arc<Route>>, headers: HeaderMap, body: Bytes) -> ApiResult<Response> {
@@ -456,24 +372,25 @@ async fn push(State(route): State<Arc<Route>>, headers: HeaderMap, body: Bytes) 
     let ack = route
         .push_message(&request.from_user_id, &request.client_msg_id, to, request.content_type, body)
         .await?;
-    Ok(reply(
-        StatusCode::OK,
-        json!({ "message_id": ack.message_id, "sent_at_ms": ack.sent_at_ms, "duplicate": ack.duplicate, "live_only": ack.live_only }),
-    ))
+    Ok(reply(StatusCode::OK, PushReply::from(&ack)))
 }
 
 async fn servers(State(route): State<Arc<Route>>, headers: HeaderMap) -> ApiResult<Response> {
     route.check_api_key(api_key(&headers))?;
-    let servers: Vec<Value> = route.servers().await?.iter().map(|s| server_json(s, true)).collect();
-    Ok(reply(StatusCode::OK, json!({ "servers": servers })))
+    let servers = route.servers().await?.iter().map(ServerInfo::internal).collect();
+    Ok(reply(StatusCode::OK, Servers { servers }))
 }
 
 async fn health(State(route): State<Arc<Route>>) -> Response {
     let (ok, checks) = route.health().await;
     let status = if ok { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
-    reply(status, json!({ "ok": ok, "version": env!("CARGO_PKG_VERSION"), "checks": checks }))
+    reply(status, Health { ok, version: env!("CARGO_PKG_VERSION").to_owned(), checks })
 }
 
 async fn metrics(State(route): State<Arc<Route>>) -> Response {
     ([("content-type", "text/plain; version=0.0.4")], route.metrics.render()).into_response()
+}
+
+fn users(users: &[wire::UserInfo]) -> Vec<UserInfo> {
+    users.iter().map(UserInfo::from).collect()
 }

@@ -3,9 +3,8 @@
 use std::time::Duration;
 
 use cim_core::ErrorCode;
-use serde::Deserialize;
+use serde::Serialize;
 use serde::de::DeserializeOwned;
-use serde_json::{Value, json};
 
 use crate::Error;
 
@@ -49,94 +48,11 @@ fn session(login: &Login) -> Result<Login, Error> {
     Ok(login.clone())
 }
 
-/// A long-connection server, as the route describes it.
-#[derive(Clone, Debug, Default, Deserialize, serde::Serialize, PartialEq, Eq)]
-#[serde(default)]
-pub struct ServerInfo {
-    /// Server id.
-    pub server_id: String,
-    /// `host:port` for TCP.
-    pub tcp_endpoint: String,
-    /// `ws://` URL.
-    pub ws_url: String,
-    /// Whether TCP needs TLS.
-    pub tcp_tls: bool,
-    /// Reported connections.
-    pub connections: u64,
-    /// Whether it is draining.
-    pub draining: bool,
-}
-
-/// A successful login.
-#[derive(Clone, Debug, Default, Deserialize, serde::Serialize, PartialEq, Eq)]
-#[serde(default)]
-pub struct Login {
-    /// The user's id.
-    pub user_id: String,
-    /// The user's name.
-    pub user_name: String,
-    /// Session token for the server.
-    pub token: String,
-    /// When the token expires, ms since the Unix epoch.
-    pub token_expires_at_ms: u64,
-    /// The assigned server.
-    pub server: ServerInfo,
-}
-
-/// A user as the route lists them.
-#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
-#[serde(default)]
-pub struct UserInfo {
-    /// Id.
-    pub user_id: String,
-    /// Name.
-    pub user_name: String,
-    /// Whether any session is open.
-    pub online: bool,
-}
-
-/// A page of online users.
-#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
-#[serde(default)]
-pub struct OnlinePage {
-    /// Users of this page.
-    pub users: Vec<UserInfo>,
-    /// Pass to the next call; empty on the last page.
-    pub next_page_token: String,
-    /// Users online in all.
-    pub total_online: u64,
-}
-
-/// A group.
-#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
-#[serde(default)]
-pub struct GroupInfo {
-    /// Id.
-    pub group_id: String,
-    /// Members.
-    pub member_count: u64,
-}
-
-#[derive(Deserialize)]
-struct RouteError {
-    code: u32,
-    #[serde(default)]
-    message: String,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct Users {
-    users: Vec<UserInfo>,
-    members: Vec<UserInfo>,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct Groups {
-    group: GroupInfo,
-    groups: Vec<GroupInfo>,
-}
+use cim_proto::route_json::{
+    CreateGroupRequest, ErrorBody, GroupReply, Groups, LoginRequest, LogoutRequest, Members, RegisterRequest,
+    Registered, Users,
+};
+pub use cim_proto::route_json::{GroupInfo, Login, OnlinePage, ServerInfo, UserInfo};
 
 /// A client of one route's HTTP API.
 #[derive(Clone, Debug)]
@@ -171,14 +87,14 @@ impl RouteClient {
         method: reqwest::Method,
         path: &str,
         token: Option<&str>,
-        body: Option<Value>,
+        body: Option<&impl Serialize>,
     ) -> Result<T, Error> {
         let mut request = self.http.request(method, format!("{}{path}", self.base));
         if let Some(token) = token {
             request = request.bearer_auth(token);
         }
         if let Some(body) = body {
-            request = request.json(&body);
+            request = request.json(body);
         }
         let response = request.send().await.map_err(|e| Error::Unreachable {
             what: format!("the route at {}", self.base),
@@ -201,45 +117,50 @@ impl RouteClient {
             });
         }
         // Without a registry code (a proxy, an unknown path), fall back on the status (spec §14.6).
-        let error = serde_json::from_str::<RouteError>(&text).unwrap_or_else(|_| RouteError {
+        let error = serde_json::from_str::<ErrorBody>(&text).unwrap_or_else(|_| ErrorBody {
             code: match status.as_u16() {
                 401 => ErrorCode::UNAUTHENTICATED.0,
                 400..=499 => ErrorCode::INVALID_FIELD.0,
                 _ => ErrorCode::UNAVAILABLE.0,
             },
             message: format!("HTTP {status}"),
+            ..ErrorBody::default()
         });
         Err(Error::Route { code: ErrorCode(error.code), message: error.message, retry_after })
     }
 
     /// Creates a built-in account; returns its user id.
     pub async fn register(&self, user: &str, password: &str) -> Result<String, Error> {
-        #[derive(Deserialize)]
-        struct Registered {
-            user_id: String,
-        }
-        let body = json!({ "user_name": user, "password": password });
+        let body = RegisterRequest { user_name: user.to_owned(), password: password.to_owned() };
         let registered: Registered =
-            self.call(reqwest::Method::POST, "/v1/register", None, Some(body)).await?;
+            self.call(reqwest::Method::POST, "/v1/register", None, Some(&body)).await?;
         Ok(registered.user_id)
     }
 
     /// Logs in from `device_id`.
     pub async fn login(&self, credentials: &Credentials, device_id: &str) -> Result<Login, Error> {
+        let device_id = device_id.to_owned();
         let body = match credentials {
-            Credentials::Password { user, password } => {
-                json!({ "user_name": user, "password": password, "device_id": device_id })
+            Credentials::Password { user, password } => LoginRequest {
+                user_name: Some(user.clone()),
+                password: Some(password.clone()),
+                device_id,
+                ..LoginRequest::default()
+            },
+            Credentials::Jwt(jwt) => {
+                LoginRequest { jwt: Some(jwt.clone()), device_id, ..LoginRequest::default() }
             }
-            Credentials::Jwt(jwt) => json!({ "jwt": jwt, "device_id": device_id }),
             Credentials::Session(login) => return session(login),
         };
-        self.call(reqwest::Method::POST, "/v1/login", None, Some(body)).await
+        self.call(reqwest::Method::POST, "/v1/login", None, Some(&body)).await
     }
 
     /// Ends this login (or all of the user's sessions).
     pub async fn logout(&self, token: &str, all_devices: bool) -> Result<(), Error> {
-        let body = json!({ "all_devices": all_devices });
-        self.call::<Value>(reqwest::Method::POST, "/v1/logout", Some(token), Some(body)).await.map(|_| ())
+        let body = LogoutRequest { all_devices };
+        self.call::<serde::de::IgnoredAny>(reqwest::Method::POST, "/v1/logout", Some(token), Some(&body))
+            .await
+            .map(|_| ())
     }
 
     /// One page of online users; pass `""` for the first.
@@ -250,7 +171,7 @@ impl RouteClient {
         page_size: u32,
     ) -> Result<OnlinePage, Error> {
         let path = format!("/v1/online?page_token={}&page_size={page_size}", encode(page_token));
-        self.call(reqwest::Method::GET, &path, Some(token), None).await
+        self.call(reqwest::Method::GET, &path, Some(token), NO_BODY).await
     }
 
     /// Every online user, following the pages to the end (§14.7): each `next_page_token`
@@ -277,7 +198,7 @@ impl RouteClient {
         limit: u32,
     ) -> Result<Vec<UserInfo>, Error> {
         let path = format!("/v1/users?prefix={}&limit={limit}", encode(prefix));
-        Ok(self.call::<Users>(reqwest::Method::GET, &path, Some(token), None).await?.users)
+        Ok(self.call::<Users>(reqwest::Method::GET, &path, Some(token), NO_BODY).await?.users)
     }
 
     /// Users whose name is exactly `user_name` (spec §14.4, UsersByName), by user id. Several
@@ -288,7 +209,7 @@ impl RouteClient {
             return Ok(Vec::new());
         }
         let path = format!("/v1/users/by-name/{}", encode(user_name));
-        Ok(self.call::<Users>(reqwest::Method::GET, &path, Some(token), None).await?.users)
+        Ok(self.call::<Users>(reqwest::Method::GET, &path, Some(token), NO_BODY).await?.users)
     }
 
     /// The id of the one user named `user_name`, which is what sending to a user takes (user
@@ -320,33 +241,39 @@ impl RouteClient {
         group_id: &str,
         members: &[String],
     ) -> Result<GroupInfo, Error> {
-        let body = json!({ "group_id": group_id, "member_user_ids": members });
-        Ok(self.call::<Groups>(reqwest::Method::POST, "/v1/groups", Some(token), Some(body)).await?.group)
+        let body = CreateGroupRequest { group_id: group_id.to_owned(), member_user_ids: members.to_vec() };
+        Ok(self
+            .call::<GroupReply>(reqwest::Method::POST, "/v1/groups", Some(token), Some(&body))
+            .await?
+            .group)
     }
 
     /// Joins a group.
     pub async fn join_group(&self, token: &str, group_id: &str) -> Result<GroupInfo, Error> {
         let path = format!("/v1/groups/{}/join", encode(group_id));
-        Ok(self.call::<Groups>(reqwest::Method::POST, &path, Some(token), None).await?.group)
+        Ok(self.call::<GroupReply>(reqwest::Method::POST, &path, Some(token), NO_BODY).await?.group)
     }
 
     /// Leaves a group.
     pub async fn leave_group(&self, token: &str, group_id: &str) -> Result<GroupInfo, Error> {
         let path = format!("/v1/groups/{}/leave", encode(group_id));
-        Ok(self.call::<Groups>(reqwest::Method::POST, &path, Some(token), None).await?.group)
+        Ok(self.call::<GroupReply>(reqwest::Method::POST, &path, Some(token), NO_BODY).await?.group)
     }
 
     /// Members of a group the caller belongs to.
     pub async fn group_members(&self, token: &str, group_id: &str) -> Result<Vec<UserInfo>, Error> {
         let path = format!("/v1/groups/{}/members", encode(group_id));
-        Ok(self.call::<Users>(reqwest::Method::GET, &path, Some(token), None).await?.members)
+        Ok(self.call::<Members>(reqwest::Method::GET, &path, Some(token), NO_BODY).await?.members)
     }
 
     /// The caller's groups.
     pub async fn my_groups(&self, token: &str) -> Result<Vec<GroupInfo>, Error> {
-        Ok(self.call::<Groups>(reqwest::Method::GET, "/v1/groups", Some(token), None).await?.groups)
+        Ok(self.call::<Groups>(reqwest::Method::GET, "/v1/groups", Some(token), NO_BODY).await?.groups)
     }
 }
+
+/// No request body.
+const NO_BODY: Option<&()> = None;
 
 /// Percent-encodes a query or path value.
 fn encode(value: &str) -> String {
