@@ -307,7 +307,9 @@ pub(crate) async fn listen(args: ListenArgs) -> Result<(), Failure> {
                     say!("{}", message_line(&message));
                 }
             }
-            Some(Event::Closed { reason }) => break Err(Failure { exit: exit::REFUSED, message: reason }),
+            Some(Event::Closed { reason, .. }) => {
+                break Err(Failure { exit: exit::REFUSED, message: reason });
+            }
             Some(other) => {
                 if let Some(line) = status_line(&other, args.json) {
                     eprintln!("{line}");
@@ -325,12 +327,12 @@ fn status_line(event: &Event, json: bool) -> Option<String> {
         Event::Connected { server_id, resume, .. } => {
             ("connected", format!("connected to {server_id} ({resume:?})"))
         }
-        Event::Disconnected { reason, retry_in } => (
+        Event::Disconnected { reason, retry_in, .. } => (
             "disconnected",
             format!("disconnected: {reason}; reconnecting in {:.1}s", retry_in.as_secs_f64()),
         ),
         Event::InboxDiscontinuity { outcome, .. } => {
-            ("discontinuity", format!("messages may have been missed ({outcome:?})"))
+            ("discontinuity", format!("messages may have been missed ({})", outcome.as_str()))
         }
         _ => return None,
     };

@@ -89,11 +89,9 @@ async fn one_to_one_groups_broadcast_and_offline_delivery_across_servers() {
     let _ = cim_sdk::register(cluster.route_url(), "dave", "password-dave").await;
 
     let inboxes = Inboxes::default();
-    let (route, token) = alice.route();
-    route.create_group(&token, "team", &[]).await.expect("group created");
+    alice.create_group("team").await.expect("group created");
     for member in [&bob, &carol] {
-        let (route, token) = member.route();
-        route.join_group(&token, "team").await.expect("joined");
+        member.join_group("team").await.expect("joined");
     }
     inboxes.collect(bob);
     inboxes.collect(carol);
@@ -119,10 +117,10 @@ async fn one_to_one_groups_broadcast_and_offline_delivery_across_servers() {
 async fn the_cluster_runs_on_a_redis_cluster_too() {
     let cluster = Cluster::start_on_redis_cluster(3).await;
     let alice = cluster.login("alice").await;
-    let (route, token) = alice.route();
     let receivers = ["bob", "carol", "dave"];
     let (senders, inboxes) = users(&cluster, &["erin"], &receivers).await;
-    route.create_group(&token, "crew", &[]).await.expect("group created");
+    alice.create_group("crew").await.expect("group created");
+    let route = cim_sdk::RouteClient::new(cluster.route_url()).expect("route URL");
     for member in receivers {
         // Everyone joins for themselves (spec CIM-14.4-38).
         let login = route

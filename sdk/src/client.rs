@@ -9,13 +9,13 @@ use cim_core::client::{
     ClientConfig, ClientEvent, ClientSession, CloseReason, ConnectionState, Delivery, LoginFailure,
     LoginGrant, Request, SendError,
 };
-use cim_core::wire::{self, recipient};
+use cim_core::wire::{self, ResumeOutcome, recipient};
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
 use crate::link::{Incoming, Link, Transport};
-use crate::route::{Credentials, Login, RouteClient};
-use crate::{Error, Event, Message, Target};
+use crate::route::{Credentials, GroupInfo, Login, OnlinePage, RouteClient, UserInfo};
+use crate::{Discontinuity, Error, Event, Message, Target};
 
 /// How a client connects.
 #[derive(Clone, Debug)]
@@ -212,7 +212,7 @@ impl Client {
             while let Some(queued) = events.recv().await {
                 let done = match &queued.0 {
                     Event::Connected { .. } => Some(Ok(())),
-                    Event::Closed { reason } => Some(Err(Error::Closed(reason.clone()))),
+                    Event::Closed { reason, .. } => Some(Err(Error::Closed(reason.clone()))),
                     _ => None,
                 };
                 early.push(queued);
@@ -254,62 +254,6 @@ impl Client {
         self.sender.clone()
     }
 
-    /// The logged-in user's id.
-    pub fn user_id(&self) -> String {
-        self.sender.user_id()
-    }
-
-    /// The client's current state.
-    pub fn status(&self) -> Status {
-        self.sender.status()
-    }
-
-    /// The route this client logged in at, and the current token for its other calls
-    /// (online users, groups).
-    pub fn route(&self) -> (&RouteClient, String) {
-        self.sender.route()
-    }
-
-    /// The id of the one user named `user_name`, looked up at the route (see
-    /// [`RouteClient::user_id_of`]): send to users by id, never by name.
-    pub async fn user_id_of(&self, user_name: &str) -> Result<String, Error> {
-        self.sender.user_id_of(user_name).await
-    }
-
-    /// Sends a text message to one user and waits until the server has stored it.
-    pub async fn send_to_user(&self, user_id: &str, text: &str) -> Result<wire::SendAck, Error> {
-        self.sender.send_to_user(user_id, text).await
-    }
-
-    /// Sends a text message to a group.
-    pub async fn send_to_group(&self, group_id: &str, text: &str) -> Result<wire::SendAck, Error> {
-        self.sender.send_to_group(group_id, text).await
-    }
-
-    /// Sends a text message to everyone online: live only, never stored.
-    pub async fn broadcast(&self, text: &str) -> Result<wire::SendAck, Error> {
-        self.sender.broadcast(text).await
-    }
-
-    /// Sends any body. Resolves once the server has stored the message in every recipient's
-    /// inbox (or, for a broadcast, handed it to the live sessions); a message sent while the
-    /// connection is down goes out after the reconnect.
-    pub async fn send(&self, to: Target, content_type: &str, body: Bytes) -> Result<wire::SendAck, Error> {
-        self.sender.send(to, content_type, body).await
-    }
-
-    /// Queues a message now and returns its acknowledgement as a future that does not borrow
-    /// the client: an interactive client keeps reading events (with `&mut self`) while its
-    /// sends are in flight. Messages queued in turn are sent in that order.
-    pub fn start_send(
-        &self,
-        to: Target,
-        content_type: &str,
-        body: Bytes,
-    ) -> impl Future<Output = Result<wire::SendAck, Error>> + Send + 'static {
-        self.sender.start_send(to, content_type, body)
-    }
-
     /// The next event; `None` once the client is closed and every event was read.
     pub async fn next_event(&mut self) -> Option<Event> {
         self.events.next().await
@@ -338,6 +282,16 @@ impl Client {
     }
 }
 
+/// A client is its sender plus its events: every call of [`ClientSender`] (sending, the
+/// status, users and groups) is a call of the client.
+impl std::ops::Deref for Client {
+    type Target = ClientSender;
+
+    fn deref(&self) -> &ClientSender {
+        &self.sender
+    }
+}
+
 impl ClientSender {
     /// The logged-in user's id.
     pub fn user_id(&self) -> String {
@@ -349,16 +303,77 @@ impl ClientSender {
         self.shared.status.borrow().clone()
     }
 
-    /// The route this client logged in at, and the current token for its other calls
-    /// (online users, groups).
-    pub fn route(&self) -> (&RouteClient, String) {
+    /// The route this client logged in at, and the current token for its calls.
+    fn route(&self) -> (&RouteClient, String) {
         (&self.shared.route, self.shared.token.borrow().clone())
     }
 
-    /// The id of the one user named `user_name` (see [`RouteClient::user_id_of`]).
+    /// The id of the one user named `user_name` (see [`RouteClient::user_id_of`]): send to
+    /// users by id, never by name.
     pub async fn user_id_of(&self, user_name: &str) -> Result<String, Error> {
         let (route, token) = self.route();
         route.user_id_of(&token, user_name).await
+    }
+
+    /// Users whose name is exactly `user_name`: several when JWT accounts share a name.
+    pub async fn users_by_name(&self, user_name: &str) -> Result<Vec<UserInfo>, Error> {
+        let (route, token) = self.route();
+        route.users_by_name(&token, user_name).await
+    }
+
+    /// Users whose name starts with `prefix`, at most `limit` (0: the route's default).
+    pub async fn users_by_prefix(&self, prefix: &str, limit: u32) -> Result<Vec<UserInfo>, Error> {
+        let (route, token) = self.route();
+        route.users_by_prefix(&token, prefix, limit).await
+    }
+
+    /// One page of online users; pass `""` for the first (see [`RouteClient::online_users`]).
+    pub async fn online_users(&self, page_token: &str, page_size: u32) -> Result<OnlinePage, Error> {
+        let (route, token) = self.route();
+        route.online_users(&token, page_token, page_size).await
+    }
+
+    /// Every online user, following the pages to the end.
+    pub async fn all_online_users(&self, page_size: u32) -> Result<Vec<UserInfo>, Error> {
+        let (route, token) = self.route();
+        route.all_online_users(&token, page_size).await
+    }
+
+    /// Creates a group with this user as its only member; others join it themselves.
+    pub async fn create_group(&self, group_id: &str) -> Result<GroupInfo, Error> {
+        let (route, token) = self.route();
+        route.create_group(&token, group_id, &[]).await
+    }
+
+    /// Joins a group.
+    pub async fn join_group(&self, group_id: &str) -> Result<GroupInfo, Error> {
+        let (route, token) = self.route();
+        route.join_group(&token, group_id).await
+    }
+
+    /// Leaves a group.
+    pub async fn leave_group(&self, group_id: &str) -> Result<GroupInfo, Error> {
+        let (route, token) = self.route();
+        route.leave_group(&token, group_id).await
+    }
+
+    /// Members of a group this user belongs to.
+    pub async fn group_members(&self, group_id: &str) -> Result<Vec<UserInfo>, Error> {
+        let (route, token) = self.route();
+        route.group_members(&token, group_id).await
+    }
+
+    /// This user's groups.
+    pub async fn my_groups(&self) -> Result<Vec<GroupInfo>, Error> {
+        let (route, token) = self.route();
+        route.my_groups(&token).await
+    }
+
+    /// Ends this login at the route (every device's with `all_devices`); the sessions it
+    /// ended are told with GoAway and the client closes.
+    pub async fn logout(&self, all_devices: bool) -> Result<(), Error> {
+        let (route, token) = self.route();
+        route.logout(&token, all_devices).await
     }
 
     /// Sends a text message to one user and waits until the server has stored it.
@@ -690,6 +705,10 @@ impl Driver {
                 Event::Connected { session_id, server_id, resume }
             }
             ClientEvent::InboxDiscontinuity { outcome, epoch } => {
+                let outcome = match outcome {
+                    ResumeOutcome::EpochChanged => Discontinuity::EpochChanged,
+                    _ => Discontinuity::Gap,
+                };
                 Event::InboxDiscontinuity { outcome, epoch }
             }
             ClientEvent::Message(deliver) => Event::Message(Message::from(deliver)),
@@ -706,9 +725,15 @@ impl Driver {
                 return;
             }
             ClientEvent::Disconnected { error, retry_in } => {
-                Event::Disconnected { reason: error.to_string(), retry_in }
+                Event::Disconnected { reason: error.to_string(), code: error.code(), retry_in }
             }
-            ClientEvent::Closed(reason) => Event::Closed { reason: describe_close(&reason) },
+            ClientEvent::Closed(reason) => {
+                let code = match &reason {
+                    CloseReason::Fatal(error) => error.code(),
+                    _ => None,
+                };
+                Event::Closed { reason: describe_close(&reason), code }
+            }
             _ => return,
         };
         self.enqueue((event, delivery));

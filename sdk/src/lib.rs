@@ -102,23 +102,47 @@ pub enum Event {
     Message(Message),
     /// The inbox did not continue where this device left off: messages may be missing.
     InboxDiscontinuity {
-        /// `EpochChanged` or `Gap`.
-        outcome: ResumeOutcome,
+        /// How it did not continue.
+        outcome: Discontinuity,
         /// The inbox epoch now.
         epoch: u64,
     },
     /// The connection is gone; the client reconnects after `retry_in`.
     Disconnected {
-        /// Why.
+        /// Why, for people.
         reason: String,
+        /// The registry code of the error that ended the connection, if one did (a timeout,
+        /// a server's Error frame); `None` when the transport just closed.
+        code: Option<ErrorCode>,
         /// Delay before the next attempt.
         retry_in: Duration,
     },
     /// The client stopped for good.
     Closed {
-        /// Why.
+        /// Why, for people.
         reason: String,
+        /// The registry code of the fatal error that stopped it, if one did.
+        code: Option<ErrorCode>,
     },
+}
+
+/// How an inbox failed to continue where a device left off (spec §8.4).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Discontinuity {
+    /// The inbox started over (its store lost it): what was in it before may be missing.
+    EpochChanged,
+    /// Entries this device had not read left the inbox (retention): some are missing.
+    Gap,
+}
+
+impl Discontinuity {
+    /// `epoch_changed` or `gap`: the name bindings to other languages show.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::EpochChanged => "epoch_changed",
+            Self::Gap => "gap",
+        }
+    }
 }
 
 /// Creates a built-in account at the route; returns the user id.

@@ -77,11 +77,9 @@ async fn messages_cross_servers() {
     alice.send_to_user("bob", "across servers").await.expect("stored");
     assert_eq!(next_message(&mut bob, WAIT).await.text(), "across servers");
 
-    let (route_client, token) = alice.route();
-    route_client.create_group(&token, "team", &[]).await.expect("group");
+    alice.create_group("team").await.expect("group");
     for member in [&bob, &carol] {
-        let (route, token) = member.route();
-        route.join_group(&token, "team").await.expect("joined");
+        member.join_group("team").await.expect("joined");
     }
     alice.send_to_group("team", "to the team").await.expect("stored");
     for client in [&mut bob, &mut carol] {

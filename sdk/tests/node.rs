@@ -71,11 +71,9 @@ async fn group_and_broadcast_over_websocket_too() {
     let mut bob = node.user("bob", "b").await;
     let mut erin = node.login("erin", "e", Transport::WebSocket).await;
     assert_eq!(erin.status().transport, Transport::WebSocket);
-    let (route, token) = alice.route();
-    route.create_group(&token, "team", &[]).await.expect("group");
+    alice.create_group("team").await.expect("group");
     for member in [&bob, &erin] {
-        let (route, token) = member.route();
-        route.join_group(&token, "team").await.expect("joined");
+        member.join_group("team").await.expect("joined");
     }
     alice.send_to_group("team", "stand-up in 5").await.expect("stored");
     let ack = alice.broadcast("lunch?").await.expect("sent");

@@ -20,10 +20,9 @@ async fn chat_offline_delivery_and_groups_over_redis() {
     assert_eq!(next_message(&mut bob, Duration::from_secs(10)).await.text(), "hi over redis");
 
     cim_sdk::register(&node.url(), "carol", "password-carol").await.expect("registered");
-    let (route, token) = alice.route();
-    route.create_group(&token, "team", &[]).await.expect("group");
-    let (bobs_route, bobs_token) = bob.route();
-    bobs_route.join_group(&bobs_token, "team").await.expect("bob joins");
+    alice.create_group("team").await.expect("group");
+    bob.join_group("team").await.expect("bob joins");
+    let route = cim_sdk::RouteClient::new(&node.url()).expect("route URL");
     // Carol, offline, joined earlier from another device of hers.
     let carols = route
         .login(&cim_sdk::Credentials::password("carol", "password-carol"), "carol-web")

@@ -65,11 +65,10 @@ async fn online_users_page_through_everyone_once() {
     for i in 0..5 {
         clients.push(node.user(&format!("user{i}"), "d").await);
     }
-    let (route, token) = clients[0].route();
     let mut seen = Vec::new();
     let mut page_token = String::new();
     loop {
-        let page = route.online_users(&token, &page_token, 2).await.expect("page");
+        let page = clients[0].online_users(&page_token, 2).await.expect("page");
         assert!(page.users.len() <= 2);
         assert_eq!(page.total_online, 5);
         seen.extend(page.users.into_iter().map(|u| u.user_id));
@@ -79,8 +78,9 @@ async fn online_users_page_through_everyone_once() {
         page_token = page.next_page_token;
     }
     assert_eq!(seen, ["user0", "user1", "user2", "user3", "user4"]);
-    let bad = route.online_users(&token, "!!not-a-token!!", 2).await.expect_err("refused");
+    let bad = clients[0].online_users("!!not-a-token!!", 2).await.expect_err("refused");
     assert_eq!(bad.code(), Some(ErrorCode::INVALID_FIELD));
+    let route = RouteClient::new(&node.url()).expect("url");
     let unauthenticated = route.online_users("v1.bogus.token", "", 2).await.expect_err("refused");
     assert_eq!(unauthenticated.code(), Some(ErrorCode::UNAUTHENTICATED));
 }
@@ -192,13 +192,11 @@ async fn push_api_needs_the_key_and_reaches_live_sessions() {
 async fn logout_ends_the_session_and_the_token() {
     let node = start_node().await;
     let mut bob = node.user("bob", "bob-phone").await;
-    let (route, token) = bob.route();
-    let route = route.clone();
-    route.logout(&token, false).await.expect("logged out");
+    bob.logout(false).await.expect("logged out");
     let closed = tokio::time::timeout(Duration::from_secs(10), async {
         loop {
             match bob.next_event().await {
-                Some(cim_sdk::Event::Closed { reason }) => return reason,
+                Some(cim_sdk::Event::Closed { reason, .. }) => return reason,
                 Some(_) => continue,
                 None => return "stream ended".into(),
             }
@@ -207,7 +205,7 @@ async fn logout_ends_the_session_and_the_token() {
     .await
     .expect("the session ends");
     assert!(closed.contains("LOGGED_OUT"), "{closed}");
-    let again = route.my_groups(&token).await.expect_err("token no longer works");
+    let again = bob.my_groups().await.expect_err("token no longer works");
     assert_eq!(again.code(), Some(ErrorCode::UNAUTHENTICATED));
 }
 

@@ -182,7 +182,7 @@ pub(crate) async fn run(args: ChatArgs) -> Result<(), Failure> {
                 Some(Line::End) | None => break Ok(()),
             },
             event = client.next_event() => match event {
-                Some(Event::Closed { reason }) => {
+                Some(Event::Closed { reason, .. }) => {
                     break Err(Failure { exit: commands::exit::REFUSED, message: format!("session ended: {reason}") });
                 }
                 Some(event) => chat.on_event(event),
@@ -308,12 +308,12 @@ impl Chat {
                 }
                 self.connected_once = true;
             }
-            Event::Disconnected { reason, retry_in } => self.screen.notice(&format!(
+            Event::Disconnected { reason, retry_in, .. } => self.screen.notice(&format!(
                 "connection lost ({reason}); reconnecting in {:.1}s",
                 retry_in.as_secs_f64()
             )),
             Event::InboxDiscontinuity { outcome, .. } => {
-                self.screen.notice(&format!("some messages may be missing ({outcome:?})"));
+                self.screen.notice(&format!("some messages may be missing ({})", outcome.as_str()));
             }
             Event::Closed { .. } => {}
             _ => {}
@@ -400,22 +400,14 @@ impl Chat {
             Input::OnlineUsers => self.online_users(client).await,
             Input::UsersByPrefix(prefix) => self.users_by_prefix(client, &prefix).await,
             Input::Groups => self.groups(client).await,
-            Input::Join(group) => {
-                let (route, token) = client.route();
-                match route.join_group(&token, &group).await {
-                    Ok(info) => {
-                        self.screen.notice(&format!("joined #{group} ({} members)", info.member_count))
-                    }
-                    Err(e) => self.screen.error(&format!("cannot join #{group}: {e}")),
-                }
-            }
-            Input::Leave(group) => {
-                let (route, token) = client.route();
-                match route.leave_group(&token, &group).await {
-                    Ok(_) => self.screen.notice(&format!("left #{group}")),
-                    Err(e) => self.screen.error(&format!("cannot leave #{group}: {e}")),
-                }
-            }
+            Input::Join(group) => match client.join_group(&group).await {
+                Ok(info) => self.screen.notice(&format!("joined #{group} ({} members)", info.member_count)),
+                Err(e) => self.screen.error(&format!("cannot join #{group}: {e}")),
+            },
+            Input::Leave(group) => match client.leave_group(&group).await {
+                Ok(_) => self.screen.notice(&format!("left #{group}")),
+                Err(e) => self.screen.error(&format!("cannot leave #{group}: {e}")),
+            },
         }
         true
     }
@@ -483,8 +475,7 @@ impl Chat {
     }
 
     async fn online_users(&mut self, client: &Client) {
-        let (route, token) = client.route();
-        match route.online_users(&token, "", 200).await {
+        match client.online_users("", 200).await {
             Ok(page) => {
                 let names: Vec<String> = page.users.iter().map(|u| u.user_name.clone()).collect();
                 let more = if page.next_page_token.is_empty() { String::new() } else { ", …".to_owned() };
@@ -495,8 +486,7 @@ impl Chat {
     }
 
     async fn users_by_prefix(&mut self, client: &Client, prefix: &str) {
-        let (route, token) = client.route();
-        match route.users_by_prefix(&token, prefix, 50).await {
+        match client.users_by_prefix(prefix, 50).await {
             Ok(users) if users.is_empty() => {
                 self.screen.notice(&format!("no user name starts with \"{prefix}\""))
             }
@@ -512,8 +502,7 @@ impl Chat {
     }
 
     async fn groups(&mut self, client: &Client) {
-        let (route, token) = client.route();
-        match route.my_groups(&token).await {
+        match client.my_groups().await {
             Ok(groups) if groups.is_empty() => self.screen.notice("you are in no group; :join <group>"),
             Ok(groups) => {
                 let groups: Vec<String> =

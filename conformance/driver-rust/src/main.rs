@@ -240,11 +240,10 @@ fn event_line(event: Event) -> Value {
             "content_type": m.content_type, "body": String::from_utf8_lossy(&m.body),
         }),
         Event::InboxDiscontinuity { outcome, .. } => {
-            let reason = if format!("{outcome:?}").contains("Epoch") { "epoch_changed" } else { "gap" };
-            json!({"event": "messages_lost", "reason": reason})
+            json!({"event": "messages_lost", "reason": outcome.as_str()})
         }
         Event::Disconnected { reason, .. } => json!({"event": "disconnected", "message": reason}),
-        Event::Closed { reason } => json!({"event": "closed", "message": reason}),
+        Event::Closed { reason, .. } => json!({"event": "closed", "message": reason}),
         other => json!({"event": "note", "message": format!("{other:?}")}),
     }
 }
@@ -293,11 +292,10 @@ async fn run_client(
                     });
                 }
                 Some(ToClient::OnlineUsers) => {
-                    let (route, token) = client.route();
-                    let route = route.clone();
+                    let sender = client.sender();
                     let out = out.clone();
                     tokio::spawn(async move {
-                        let line = match route.all_online_users(&token, 100).await {
+                        let line = match sender.all_online_users(100).await {
                             Ok(users) => {
                                 let ids: Vec<String> = users.into_iter().map(|u| u.user_id).collect();
                                 json!({"event": "online_users", "user_ids": ids})

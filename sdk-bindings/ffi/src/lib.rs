@@ -202,15 +202,19 @@ pub enum ClientEvent {
     },
     /// The connection is gone; the client reconnects by itself after `retry_in_ms`.
     Disconnected {
-        /// Why.
+        /// Why, for people.
         reason: String,
+        /// The registry code of the error that ended the connection, if one did.
+        code: Option<u32>,
         /// Delay before the next attempt.
         retry_in_ms: u64,
     },
     /// The client stopped for good; nothing follows.
     Closed {
-        /// Why.
+        /// Why, for people.
         reason: String,
+        /// The registry code of the fatal error that stopped it, if one did.
+        code: Option<u32>,
     },
 }
 
@@ -234,25 +238,46 @@ fn event(event: cim_sdk::Event) -> Option<ClientEvent> {
             },
         },
         Event::InboxDiscontinuity { outcome, epoch } => {
-            let reason = if format!("{outcome:?}").contains("Epoch") { "epoch_changed" } else { "gap" };
-            ClientEvent::MessagesLost { reason: reason.to_owned(), epoch }
+            ClientEvent::MessagesLost { reason: outcome.as_str().to_owned(), epoch }
         }
-        Event::Disconnected { reason, retry_in } => ClientEvent::Disconnected {
+        Event::Disconnected { reason, code, retry_in } => ClientEvent::Disconnected {
             reason,
+            code: code.map(|c| c.0),
             retry_in_ms: u64::try_from(retry_in.as_millis()).unwrap_or(u64::MAX),
         },
-        Event::Closed { reason } => ClientEvent::Closed { reason },
+        Event::Closed { reason, code } => ClientEvent::Closed { reason, code: code.map(|c| c.0) },
         _ => return None,
     })
 }
 
-/// A user listed by [`Client::online_users`].
+/// A user listed by [`Client::online_users`] or [`Client::group_members`].
 #[derive(Clone, Debug, uniffi::Record)]
 pub struct User {
     /// Id.
     pub user_id: String,
     /// Name.
     pub user_name: String,
+}
+
+impl From<cim_sdk::UserInfo> for User {
+    fn from(user: cim_sdk::UserInfo) -> Self {
+        Self { user_id: user.user_id, user_name: user.user_name }
+    }
+}
+
+/// A group, as [`Client::create_group`] and the other group calls return it.
+#[derive(Clone, Debug, uniffi::Record)]
+pub struct Group {
+    /// Id.
+    pub group_id: String,
+    /// How many members it has.
+    pub member_count: u64,
+}
+
+impl From<cim_sdk::GroupInfo> for Group {
+    fn from(group: cim_sdk::GroupInfo) -> Self {
+        Self { group_id: group.group_id, member_count: group.member_count }
+    }
 }
 
 /// Receives a client's events, on a thread of this library: return quickly, never block.
@@ -363,10 +388,41 @@ impl Client {
 
     /// Every user online now, all pages followed.
     pub async fn online_users(&self) -> Result<Vec<User>, CimError> {
-        let (route, token) = self.sender.route();
-        let route = route.clone();
-        let users = on_runtime(async move { route.all_online_users(&token, 500).await }).await??;
-        Ok(users.into_iter().map(|u| User { user_id: u.user_id, user_name: u.user_name }).collect())
+        let sender = self.sender.clone();
+        let users = on_runtime(async move { sender.all_online_users(500).await }).await??;
+        Ok(users.into_iter().map(User::from).collect())
+    }
+
+    /// Creates a group with this user as its only member; others join it themselves.
+    pub async fn create_group(&self, group_id: String) -> Result<Group, CimError> {
+        let sender = self.sender.clone();
+        Ok(on_runtime(async move { sender.create_group(&group_id).await }).await??.into())
+    }
+
+    /// Joins a group.
+    pub async fn join_group(&self, group_id: String) -> Result<Group, CimError> {
+        let sender = self.sender.clone();
+        Ok(on_runtime(async move { sender.join_group(&group_id).await }).await??.into())
+    }
+
+    /// Leaves a group.
+    pub async fn leave_group(&self, group_id: String) -> Result<Group, CimError> {
+        let sender = self.sender.clone();
+        Ok(on_runtime(async move { sender.leave_group(&group_id).await }).await??.into())
+    }
+
+    /// Members of a group this user belongs to.
+    pub async fn group_members(&self, group_id: String) -> Result<Vec<User>, CimError> {
+        let sender = self.sender.clone();
+        let members = on_runtime(async move { sender.group_members(&group_id).await }).await??;
+        Ok(members.into_iter().map(User::from).collect())
+    }
+
+    /// This user's groups.
+    pub async fn my_groups(&self) -> Result<Vec<Group>, CimError> {
+        let sender = self.sender.clone();
+        let groups = on_runtime(async move { sender.my_groups().await }).await??;
+        Ok(groups.into_iter().map(Group::from).collect())
     }
 
     /// The next event; `None` once the client is closed and every event was read.

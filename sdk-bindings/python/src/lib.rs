@@ -221,50 +221,38 @@ impl NativeClient {
 
     /// Every online user, following the pages to the end; resolves to [(user_id, user_name)].
     fn online_users<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        let (route, token) = self.sender.route();
-        let route = route.clone();
+        let sender = self.sender.clone();
         future_into_py(py, async move {
-            let users = route.all_online_users(&token, 500).await.map_err(py_error)?;
+            let users = sender.all_online_users(500).await.map_err(py_error)?;
             Ok(users.into_iter().map(|u| (u.user_id, u.user_name)).collect::<Vec<_>>())
         })
     }
 
-    /// Creates a group with the caller and `members`; resolves to (group_id, member_count).
-    fn create_group<'py>(
-        &self,
-        py: Python<'py>,
-        group_id: String,
-        members: Vec<String>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        let (route, token) = self.sender.route();
-        let route = route.clone();
+    /// Creates a group with the caller as its member; resolves to (group_id, member_count).
+    fn create_group<'py>(&self, py: Python<'py>, group_id: String) -> PyResult<Bound<'py, PyAny>> {
+        let sender = self.sender.clone();
         future_into_py(py, async move {
-            let group = route.create_group(&token, &group_id, &members).await.map_err(py_error)?;
+            let group = sender.create_group(&group_id).await.map_err(py_error)?;
             Ok((group.group_id, group.member_count))
         })
     }
 
     /// Joins (`join` true) or leaves a group; resolves to (group_id, member_count).
     fn join_group<'py>(&self, py: Python<'py>, group_id: String, join: bool) -> PyResult<Bound<'py, PyAny>> {
-        let (route, token) = self.sender.route();
-        let route = route.clone();
+        let sender = self.sender.clone();
         future_into_py(py, async move {
-            let group = if join {
-                route.join_group(&token, &group_id).await
-            } else {
-                route.leave_group(&token, &group_id).await
-            }
-            .map_err(py_error)?;
+            let group =
+                if join { sender.join_group(&group_id).await } else { sender.leave_group(&group_id).await }
+                    .map_err(py_error)?;
             Ok((group.group_id, group.member_count))
         })
     }
 
     /// The caller's groups; resolves to [(group_id, member_count)].
     fn groups<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        let (route, token) = self.sender.route();
-        let route = route.clone();
+        let sender = self.sender.clone();
         future_into_py(py, async move {
-            let groups = route.my_groups(&token).await.map_err(py_error)?;
+            let groups = sender.my_groups().await.map_err(py_error)?;
             Ok(groups.into_iter().map(|g| (g.group_id, g.member_count)).collect::<Vec<_>>())
         })
     }
@@ -318,18 +306,19 @@ fn event_dict(py: Python<'_>, event: Event) -> PyResult<Bound<'_, PyAny>> {
         }
         Event::InboxDiscontinuity { outcome, epoch } => {
             dict.set_item("kind", "messages_lost")?;
-            let reason = if format!("{outcome:?}").contains("Epoch") { "epoch_changed" } else { "gap" };
-            dict.set_item("reason", reason)?;
+            dict.set_item("reason", outcome.as_str())?;
             dict.set_item("epoch", epoch)?;
         }
-        Event::Disconnected { reason, retry_in } => {
+        Event::Disconnected { reason, code, retry_in } => {
             dict.set_item("kind", "disconnected")?;
             dict.set_item("reason", reason)?;
+            dict.set_item("code", code.map(|c| c.0))?;
             dict.set_item("retry_in", retry_in.as_secs_f64())?;
         }
-        Event::Closed { reason } => {
+        Event::Closed { reason, code } => {
             dict.set_item("kind", "closed")?;
             dict.set_item("reason", reason)?;
+            dict.set_item("code", code.map(|c| c.0))?;
         }
         _ => dict.set_item("kind", "other")?,
     }

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import atexit
 import socket
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Literal, Optional, Union
@@ -116,6 +116,8 @@ class Disconnected:
 
     reason: str
     retry_in: float
+    code: Optional[int] = None
+    """The registry code of the error that ended the connection, if one did."""
 
 
 @dataclass(frozen=True)
@@ -123,6 +125,8 @@ class Closed:
     """The client stopped for good; no event follows."""
 
     reason: str
+    code: Optional[int] = None
+    """The registry code of the fatal error that stopped it, if one did."""
 
 
 Event = Union[Connected, Message, MessagesLost, Disconnected, Closed]
@@ -258,14 +262,13 @@ class Client:
         """Every user online now, all pages followed."""
         return [User(user_id, name) for user_id, name in await self._native.online_users()]
 
-    async def create_group(self, group_id: str, members: Sequence[str] = ()) -> Group:
-        """Creates a group with this user as its member; others join it themselves.
+    async def create_group(self, group_id: str) -> Group:
+        """Creates a group with this user as its only member; others join it themselves
+        (nobody is added to a group by someone else).
 
-        Raises :class:`RejectedError` with code ``ALREADY_EXISTS`` when the id is in use, and
-        with ``FORBIDDEN`` when ``members`` names another user: nobody is added to a group by
-        someone else.
+        Raises :class:`RejectedError` with code ``ALREADY_EXISTS`` when the id is in use.
         """
-        group_id, count = await self._native.create_group(group_id, list(members))
+        group_id, count = await self._native.create_group(group_id)
         return Group(group_id, count)
 
     async def join_group(self, group_id: str) -> Group:

@@ -602,6 +602,31 @@ public protocol ClientProtocol: AnyObject, Sendable {
     func broadcast(text: String) async throws  -> SendAck
     
     /**
+     * Creates a group with this user as its only member; others join it themselves.
+     */
+    func createGroup(groupId: String) async throws  -> Group
+    
+    /**
+     * Members of a group this user belongs to.
+     */
+    func groupMembers(groupId: String) async throws  -> [User]
+    
+    /**
+     * Joins a group.
+     */
+    func joinGroup(groupId: String) async throws  -> Group
+    
+    /**
+     * Leaves a group.
+     */
+    func leaveGroup(groupId: String) async throws  -> Group
+    
+    /**
+     * This user's groups.
+     */
+    func myGroups() async throws  -> [Group]
+    
+    /**
      * The next event; `None` once the client is closed and every event was read.
      */
     func nextEvent() async  -> ClientEvent?
@@ -759,6 +784,101 @@ open func broadcast(text: String)async throws  -> SendAck  {
             completeFunc: ffi_cim_ffi_rust_future_complete_rust_buffer,
             freeFunc: ffi_cim_ffi_rust_future_free_rust_buffer,
             liftFunc: FfiConverterTypeSendAck_lift,
+            errorHandler: FfiConverterTypeCimError_lift
+        )
+}
+    
+    /**
+     * Creates a group with this user as its only member; others join it themselves.
+     */
+open func createGroup(groupId: String)async throws  -> Group  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_cim_ffi_fn_method_client_create_group(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(groupId)
+                )
+            },
+            pollFunc: ffi_cim_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_cim_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_cim_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeGroup_lift,
+            errorHandler: FfiConverterTypeCimError_lift
+        )
+}
+    
+    /**
+     * Members of a group this user belongs to.
+     */
+open func groupMembers(groupId: String)async throws  -> [User]  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_cim_ffi_fn_method_client_group_members(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(groupId)
+                )
+            },
+            pollFunc: ffi_cim_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_cim_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_cim_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterSequenceTypeUser.lift,
+            errorHandler: FfiConverterTypeCimError_lift
+        )
+}
+    
+    /**
+     * Joins a group.
+     */
+open func joinGroup(groupId: String)async throws  -> Group  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_cim_ffi_fn_method_client_join_group(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(groupId)
+                )
+            },
+            pollFunc: ffi_cim_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_cim_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_cim_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeGroup_lift,
+            errorHandler: FfiConverterTypeCimError_lift
+        )
+}
+    
+    /**
+     * Leaves a group.
+     */
+open func leaveGroup(groupId: String)async throws  -> Group  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_cim_ffi_fn_method_client_leave_group(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(groupId)
+                )
+            },
+            pollFunc: ffi_cim_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_cim_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_cim_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeGroup_lift,
+            errorHandler: FfiConverterTypeCimError_lift
+        )
+}
+    
+    /**
+     * This user's groups.
+     */
+open func myGroups()async throws  -> [Group]  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_cim_ffi_fn_method_client_my_groups(
+                        self.uniffiCloneHandle()
+                )
+            },
+            pollFunc: ffi_cim_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_cim_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_cim_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterSequenceTypeGroup.lift,
             errorHandler: FfiConverterTypeCimError_lift
         )
 }
@@ -1315,6 +1435,75 @@ public func FfiConverterTypeSubscription_lower(_ value: Subscription) -> UInt64 
 
 
 /**
+ * A group, as [`Client::create_group`] and the other group calls return it.
+ */
+public struct Group: Equatable, Hashable {
+    /**
+     * Id.
+     */
+    public var groupId: String
+    /**
+     * How many members it has.
+     */
+    public var memberCount: UInt64
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Id.
+         */groupId: String, 
+        /**
+         * How many members it has.
+         */memberCount: UInt64) {
+        self.groupId = groupId
+        self.memberCount = memberCount
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension Group: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeGroup: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Group {
+        return
+            try Group(
+                groupId: FfiConverterString.read(from: &buf), 
+                memberCount: FfiConverterUInt64.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: Group, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.groupId, into: &buf)
+        FfiConverterUInt64.write(value.memberCount, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeGroup_lift(_ buf: RustBuffer) throws -> Group {
+    return try FfiConverterTypeGroup.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeGroup_lower(_ value: Group) -> RustBuffer {
+    return FfiConverterTypeGroup.lower(value)
+}
+
+
+/**
  * How to log in.
  */
 public struct LoginOptions: Equatable, Hashable {
@@ -1594,7 +1783,7 @@ public func FfiConverterTypeSendAck_lower(_ value: SendAck) -> RustBuffer {
 
 
 /**
- * A user listed by [`Client::online_users`].
+ * A user listed by [`Client::online_users`] or [`Client::group_members`].
  */
 public struct User: Equatable, Hashable {
     /**
@@ -1882,8 +2071,11 @@ public enum ClientEvent: Equatable, Hashable {
      */
     case disconnected(
         /**
-         * Why.
+         * Why, for people.
          */reason: String, 
+        /**
+         * The registry code of the error that ended the connection, if one did.
+         */code: UInt32?, 
         /**
          * Delay before the next attempt.
          */retryInMs: UInt64
@@ -1893,8 +2085,11 @@ public enum ClientEvent: Equatable, Hashable {
      */
     case closed(
         /**
-         * Why.
-         */reason: String
+         * Why, for people.
+         */reason: String, 
+        /**
+         * The registry code of the fatal error that stopped it, if one did.
+         */code: UInt32?
     )
 
 
@@ -1926,10 +2121,10 @@ public struct FfiConverterTypeClientEvent: FfiConverterRustBuffer {
         case 3: return .messagesLost(reason: try FfiConverterString.read(from: &buf), epoch: try FfiConverterUInt64.read(from: &buf)
         )
         
-        case 4: return .disconnected(reason: try FfiConverterString.read(from: &buf), retryInMs: try FfiConverterUInt64.read(from: &buf)
+        case 4: return .disconnected(reason: try FfiConverterString.read(from: &buf), code: try FfiConverterOptionUInt32.read(from: &buf), retryInMs: try FfiConverterUInt64.read(from: &buf)
         )
         
-        case 5: return .closed(reason: try FfiConverterString.read(from: &buf)
+        case 5: return .closed(reason: try FfiConverterString.read(from: &buf), code: try FfiConverterOptionUInt32.read(from: &buf)
         )
         
         default: throw UniffiInternalError.unexpectedEnumCase
@@ -1957,15 +2152,17 @@ public struct FfiConverterTypeClientEvent: FfiConverterRustBuffer {
             FfiConverterUInt64.write(epoch, into: &buf)
             
         
-        case let .disconnected(reason,retryInMs):
+        case let .disconnected(reason,code,retryInMs):
             writeInt(&buf, Int32(4))
             FfiConverterString.write(reason, into: &buf)
+            FfiConverterOptionUInt32.write(code, into: &buf)
             FfiConverterUInt64.write(retryInMs, into: &buf)
             
         
-        case let .closed(reason):
+        case let .closed(reason,code):
             writeInt(&buf, Int32(5))
             FfiConverterString.write(reason, into: &buf)
+            FfiConverterOptionUInt32.write(code, into: &buf)
             
         }
     }
@@ -2162,6 +2359,30 @@ public func FfiConverterTypeTransport_lower(_ value: Transport) -> RustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionUInt32: FfiConverterRustBuffer {
+    typealias SwiftType = UInt32?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterUInt32.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterUInt32.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionUInt64: FfiConverterRustBuffer {
     typealias SwiftType = UInt64?
 
@@ -2228,6 +2449,31 @@ fileprivate struct FfiConverterOptionTypeClientEvent: FfiConverterRustBuffer {
         case 1: return try FfiConverterTypeClientEvent.read(from: &buf)
         default: throw UniffiInternalError.unexpectedOptionalTag
         }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeGroup: FfiConverterRustBuffer {
+    typealias SwiftType = [Group]
+
+    public static func write(_ value: [Group], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeGroup.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [Group] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [Group]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeGroup.read(from: &buf))
+        }
+        return seq
     }
 }
 
@@ -2340,6 +2586,21 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_cim_ffi_checksum_method_client_broadcast() != 29509) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_cim_ffi_checksum_method_client_create_group() != 23401) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_cim_ffi_checksum_method_client_group_members() != 30438) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_cim_ffi_checksum_method_client_join_group() != 55919) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_cim_ffi_checksum_method_client_leave_group() != 49254) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_cim_ffi_checksum_method_client_my_groups() != 34386) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_cim_ffi_checksum_method_client_next_event() != 59087) {

@@ -284,6 +284,31 @@ uint64_t uniffi_cim_ffi_fn_constructor_client_login_with_jwt(RustBuffer route, R
 uint64_t uniffi_cim_ffi_fn_method_client_broadcast(uint64_t ptr, RustBuffer text
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CIM_FFI_FN_METHOD_CLIENT_CREATE_GROUP
+#define UNIFFI_FFIDEF_UNIFFI_CIM_FFI_FN_METHOD_CLIENT_CREATE_GROUP
+uint64_t uniffi_cim_ffi_fn_method_client_create_group(uint64_t ptr, RustBuffer group_id
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CIM_FFI_FN_METHOD_CLIENT_GROUP_MEMBERS
+#define UNIFFI_FFIDEF_UNIFFI_CIM_FFI_FN_METHOD_CLIENT_GROUP_MEMBERS
+uint64_t uniffi_cim_ffi_fn_method_client_group_members(uint64_t ptr, RustBuffer group_id
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CIM_FFI_FN_METHOD_CLIENT_JOIN_GROUP
+#define UNIFFI_FFIDEF_UNIFFI_CIM_FFI_FN_METHOD_CLIENT_JOIN_GROUP
+uint64_t uniffi_cim_ffi_fn_method_client_join_group(uint64_t ptr, RustBuffer group_id
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CIM_FFI_FN_METHOD_CLIENT_LEAVE_GROUP
+#define UNIFFI_FFIDEF_UNIFFI_CIM_FFI_FN_METHOD_CLIENT_LEAVE_GROUP
+uint64_t uniffi_cim_ffi_fn_method_client_leave_group(uint64_t ptr, RustBuffer group_id
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CIM_FFI_FN_METHOD_CLIENT_MY_GROUPS
+#define UNIFFI_FFIDEF_UNIFFI_CIM_FFI_FN_METHOD_CLIENT_MY_GROUPS
+uint64_t uniffi_cim_ffi_fn_method_client_my_groups(uint64_t ptr
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CIM_FFI_FN_METHOD_CLIENT_NEXT_EVENT
 #define UNIFFI_FFIDEF_UNIFFI_CIM_FFI_FN_METHOD_CLIENT_NEXT_EVENT
 uint64_t uniffi_cim_ffi_fn_method_client_next_event(uint64_t ptr
@@ -638,6 +663,36 @@ uint16_t uniffi_cim_ffi_checksum_func_register(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_CIM_FFI_CHECKSUM_METHOD_CLIENT_BROADCAST
 #define UNIFFI_FFIDEF_UNIFFI_CIM_FFI_CHECKSUM_METHOD_CLIENT_BROADCAST
 uint16_t uniffi_cim_ffi_checksum_method_client_broadcast(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CIM_FFI_CHECKSUM_METHOD_CLIENT_CREATE_GROUP
+#define UNIFFI_FFIDEF_UNIFFI_CIM_FFI_CHECKSUM_METHOD_CLIENT_CREATE_GROUP
+uint16_t uniffi_cim_ffi_checksum_method_client_create_group(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CIM_FFI_CHECKSUM_METHOD_CLIENT_GROUP_MEMBERS
+#define UNIFFI_FFIDEF_UNIFFI_CIM_FFI_CHECKSUM_METHOD_CLIENT_GROUP_MEMBERS
+uint16_t uniffi_cim_ffi_checksum_method_client_group_members(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CIM_FFI_CHECKSUM_METHOD_CLIENT_JOIN_GROUP
+#define UNIFFI_FFIDEF_UNIFFI_CIM_FFI_CHECKSUM_METHOD_CLIENT_JOIN_GROUP
+uint16_t uniffi_cim_ffi_checksum_method_client_join_group(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CIM_FFI_CHECKSUM_METHOD_CLIENT_LEAVE_GROUP
+#define UNIFFI_FFIDEF_UNIFFI_CIM_FFI_CHECKSUM_METHOD_CLIENT_LEAVE_GROUP
+uint16_t uniffi_cim_ffi_checksum_method_client_leave_group(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CIM_FFI_CHECKSUM_METHOD_CLIENT_MY_GROUPS
+#define UNIFFI_FFIDEF_UNIFFI_CIM_FFI_CHECKSUM_METHOD_CLIENT_MY_GROUPS
+uint16_t uniffi_cim_ffi_checksum_method_client_my_groups(void
     
 );
 #endif

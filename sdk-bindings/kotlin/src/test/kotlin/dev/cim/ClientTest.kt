@@ -3,6 +3,7 @@ package dev.cim
 import dev.cim.ffi.CimException
 import dev.cim.ffi.Client
 import dev.cim.ffi.ClientEvent
+import dev.cim.ffi.Group
 import dev.cim.ffi.LoginOptions
 import dev.cim.ffi.Recipient
 import dev.cim.ffi.Transport
@@ -66,6 +67,23 @@ class ClientTest {
         alice.broadcast("to all")
         val message = withTimeout(10_000) { bob.messages().first() }
         assertEquals(Recipient.Everyone, message.to)
+        alice.shutdown(); bob.shutdown(); alice.close(); bob.close()
+    }
+
+    @Test fun `groups are created, joined and left, and their messages reach the members`() = runBlocking {
+        val alice = loggedIn(name("alice"))
+        val bob = loggedIn(name("bob"))
+        val team = name("team")
+        assertEquals(Group(team, 1uL), alice.createGroup(team))
+        assertEquals(2uL, bob.joinGroup(team).memberCount)
+        assertEquals(listOf(team), bob.myGroups().map { it.groupId })
+        assertEquals(setOf(alice.userId(), bob.userId()), alice.groupMembers(team).map { it.userId }.toSet())
+        alice.sendToGroup(team, "to the team")
+        val message = withTimeout(10_000) { bob.messages().first() }
+        assertEquals(Recipient.Group(team), message.to)
+        assertEquals(1uL, bob.leaveGroup(team).memberCount)
+        val taken = assertThrows<CimException.Rejected> { runBlocking { bob.createGroup(team) } }
+        assertEquals("ALREADY_EXISTS", taken.codeName)
         alice.shutdown(); bob.shutdown(); alice.close(); bob.close()
     }
 
