@@ -33,8 +33,8 @@ type PushClient = InternalPushClient<InterceptedService<Channel, SignCalls>>;
 
 /// Delivers to this process's sessions (if it has any) and to every other server's.
 pub struct ClusterFanout {
-    server_id: String,
-    local: Option<Arc<dyn Fanout>>,
+    /// The server this runs in, with its own sessions; `None` in a route, which has none.
+    local: Option<(String, Arc<dyn Fanout>)>,
     store: Arc<dyn Store>,
     /// The registry's list, kept fresh by its watcher: no registry round trip per message.
     servers: tokio::sync::watch::Receiver<Vec<wire::ServerInfo>>,
@@ -78,18 +78,31 @@ struct CachedRoute {
 }
 
 impl ClusterFanout {
-    /// Fan-out for server `server_id` (empty for a route) with its local sessions in `local`,
-    /// signing its calls with `auth` (the deployment's, from its token secret).
-    pub fn new(
+    /// Fan-out for server `server_id`, whose own sessions are in `local`, signing its calls
+    /// with `auth` (the deployment's, from its token secret).
+    pub fn for_server(
         server_id: impl Into<String>,
-        local: Option<Arc<dyn Fanout>>,
+        local: Arc<dyn Fanout>,
+        store: Arc<dyn Store>,
+        registry: Arc<dyn Registry>,
+        auth: InternalAuth,
+    ) -> Self {
+        Self::new(Some((server_id.into(), local)), store, registry, auth)
+    }
+
+    /// Fan-out for a route, which holds no sessions: every push goes to the servers.
+    pub fn for_route(store: Arc<dyn Store>, registry: Arc<dyn Registry>, auth: InternalAuth) -> Self {
+        Self::new(None, store, registry, auth)
+    }
+
+    fn new(
+        local: Option<(String, Arc<dyn Fanout>)>,
         store: Arc<dyn Store>,
         registry: Arc<dyn Registry>,
         auth: InternalAuth,
     ) -> Self {
         let servers = registry.watch();
         Self {
-            server_id: server_id.into(),
             local,
             store,
             servers,
@@ -100,6 +113,11 @@ impl ClusterFanout {
             route_misses: AtomicU64::new(0),
             auth,
         }
+    }
+
+    /// The id of the server this runs in; `None` in a route.
+    fn server_id(&self) -> Option<&str> {
+        self.local.as_ref().map(|(id, _)| id.as_str())
     }
 
     /// Hits and misses of the route cache so far.
@@ -125,7 +143,7 @@ impl ClusterFanout {
         let peer = Peer {
             server_id: server_id.to_owned(),
             endpoint: endpoint.to_owned(),
-            from_server_id: self.server_id.clone(),
+            from_server_id: self.server_id().unwrap_or_default().to_owned(),
             client: self.client(channel),
             routes: self.routes.clone(),
         };
@@ -149,7 +167,7 @@ impl ClusterFanout {
         let mut servers: Vec<String> = sessions
             .into_iter()
             .map(|s| s.server_id)
-            .filter(|id| *id != self.server_id && peers.contains_key(id))
+            .filter(|id| Some(id.as_str()) != self.server_id() && peers.contains_key(id))
             .collect();
         servers.sort();
         servers.dedup();
@@ -190,7 +208,7 @@ impl ClusterFanout {
         self.servers
             .borrow()
             .iter()
-            .filter(|s| s.server_id != self.server_id && !s.internal_endpoint.is_empty())
+            .filter(|s| Some(s.server_id.as_str()) != self.server_id() && !s.internal_endpoint.is_empty())
             .map(|s| (s.server_id.clone(), s.internal_endpoint.clone()))
             .collect()
     }
@@ -242,12 +260,12 @@ impl Fanout for ClusterFanout {
         let peers = self.peers();
         if peers.is_empty() {
             // One server (`cim up`, or a cluster of one): the pushes go to its hub as they are.
-            if let Some(local) = &self.local {
+            if let Some((_, local)) = &self.local {
                 local.push(pushes).await;
             }
             return;
         }
-        if let Some(local) = &self.local {
+        if let Some((_, local)) = &self.local {
             local.push(pushes.clone()).await;
         }
         let mut batches: BTreeMap<&str, Vec<wire::Push>> = BTreeMap::new();
@@ -281,7 +299,7 @@ impl Fanout for ClusterFanout {
 
     async fn end_sessions(&self, user_id: &str, session_id: Option<&str>, reason: wire::GoAwayReason) -> u32 {
         let mut ended = match &self.local {
-            Some(local) => local.end_sessions(user_id, session_id, reason).await,
+            Some((_, local)) => local.end_sessions(user_id, session_id, reason).await,
             None => 0,
         };
         let peers = self.peers();

@@ -58,7 +58,7 @@ fn ms_since(start: Instant) -> u64 {
 }
 
 /// One connection as the listener sees it.
-struct Connection {
+struct TrackedConnection {
     /// Requests it is handling (HTTP), never closed to make room while above 0.
     busy: AtomicUsize,
     /// When it last did something, in ms since the listener started.
@@ -72,7 +72,7 @@ struct Connection {
 struct Connections {
     started: Instant,
     next_id: AtomicU64,
-    open: Mutex<HashMap<u64, Arc<Connection>>>,
+    open: Mutex<HashMap<u64, Arc<TrackedConnection>>>,
     limits: ListenerLimits,
     what: &'static str,
 }
@@ -88,7 +88,7 @@ impl Connections {
         })
     }
 
-    fn open(&self) -> MutexGuard<'_, HashMap<u64, Arc<Connection>>> {
+    fn open(&self) -> MutexGuard<'_, HashMap<u64, Arc<TrackedConnection>>> {
         self.open.lock().unwrap_or_else(|p| p.into_inner())
     }
 
@@ -114,7 +114,7 @@ impl Connections {
             );
         }
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let connection = Arc::new(Connection {
+        let connection = Arc::new(TrackedConnection {
             busy: AtomicUsize::new(0),
             active_at: AtomicU64::new(self.now()),
             closing: AtomicBool::new(false),
@@ -128,7 +128,7 @@ impl Connections {
 /// A connection's place in its listener; gives it up when dropped.
 struct Admitted {
     id: u64,
-    connection: Arc<Connection>,
+    connection: Arc<TrackedConnection>,
     connections: Arc<Connections>,
 }
 

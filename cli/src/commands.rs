@@ -60,7 +60,7 @@ impl Account {
 
 /// Where and how a command connects.
 #[derive(clap::Args, Debug, Clone)]
-pub(crate) struct Connection {
+pub(crate) struct ConnectionArgs {
     /// This client's device id: each device has its own inbox position, and a new session of
     /// the same device replaces the old one [default: cim-<command>].
     #[arg(long, env = "CIM_DEVICE")]
@@ -113,7 +113,7 @@ impl From<cim_sdk::Error> for Failure {
     }
 }
 
-impl Connection {
+impl ConnectionArgs {
     /// The device id, or `default`.
     pub(crate) fn device_or(&self, default: &str) -> String {
         self.device.clone().unwrap_or_else(|| default.to_owned())
@@ -128,7 +128,7 @@ impl Connection {
     }
 }
 
-async fn connect(account: &Account, connection: &Connection, command: &str) -> Result<Client, Failure> {
+async fn connect(account: &Account, connection: &ConnectionArgs, command: &str) -> Result<Client, Failure> {
     let (credentials, device) =
         account.credentials(connection.device.as_deref(), &format!("cim-{command}"))?;
     let transport = connection.transport();
@@ -162,7 +162,7 @@ pub(crate) struct SendArgs {
     #[command(flatten)]
     account: Account,
     #[command(flatten)]
-    connection: Connection,
+    connection: ConnectionArgs,
     /// Recipient: a user name, `#group` for a group, or `*` for everyone online (live only).
     #[arg(long)]
     to: String,
@@ -223,7 +223,7 @@ pub(crate) struct ListenArgs {
     #[command(flatten)]
     account: Account,
     #[command(flatten)]
-    connection: Connection,
+    connection: ConnectionArgs,
     /// One JSON object per message (and per connection change), for scripts.
     #[arg(long)]
     json: bool,

@@ -55,7 +55,7 @@ pub(crate) struct UpArgs {
     #[arg(long, env = "CIM_MAX_CONNECTIONS", value_name = "N")]
     max_connections: Option<usize>,
     /// Sustained Sends per second per connection (0: unlimited).
-    #[arg(long, env = "CIM_SENDS_PER_SECOND", default_value_t = 100)]
+    #[arg(long, env = "CIM_SENDS_PER_SECOND", default_value_t = cim_core::defaults::SENDS_PER_SECOND)]
     sends_per_second: u32,
 }
 

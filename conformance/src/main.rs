@@ -125,7 +125,7 @@ impl RoleArg {
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
-enum Transport {
+enum TransportArg {
     /// Length-prefixed frames over TCP.
     Tcp,
     /// One binary WebSocket message per frame.
@@ -158,8 +158,8 @@ struct ServerArgs {
     #[arg(long, env = "CIM_TOKEN_SECRET", hide_env_values = true)]
     token_secret: Option<String>,
     /// The transport sessions use (cases about one transport use it regardless).
-    #[arg(long, value_enum, default_value_t = Transport::Tcp)]
-    transport: Transport,
+    #[arg(long, value_enum, default_value_t = TransportArg::Tcp)]
+    transport: TransportArg,
     #[command(flatten)]
     selection: Selection,
     #[command(flatten)]
@@ -245,7 +245,7 @@ fn server(args: ServerArgs) -> ExitCode {
     if let Some(ws) = &args.ws {
         rerun.push_str(&format!(" --ws {ws}"));
     }
-    if matches!(args.transport, Transport::Websocket) {
+    if matches!(args.transport, TransportArg::Websocket) {
         rerun.push_str(" --transport websocket");
     }
     for (flag, given, variable) in [
@@ -265,7 +265,7 @@ fn server(args: ServerArgs) -> ExitCode {
         api_key: args.api_key.clone(),
         jwt_secret: args.jwt_secret.clone(),
         token_secret: args.token_secret.clone(),
-        over_websocket: matches!(args.transport, Transport::Websocket),
+        over_websocket: matches!(args.transport, TransportArg::Websocket),
         driver: None,
     };
     let route = args.route.clone();

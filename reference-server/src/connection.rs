@@ -13,7 +13,7 @@ use cim_core::server::{
 use cim_core::wire::{self, GoAwayReason};
 use cim_core::{ErrorCode, Rejection, defaults};
 
-use crate::hub::{Command, Session};
+use crate::hub::{HubCommand, LiveSession};
 use crate::metrics::Metrics;
 use crate::{Context, OverLimit};
 
@@ -24,7 +24,7 @@ pub(crate) struct Connection {
     ctx: Arc<Context>,
     pub(crate) session: ServerSession,
     /// The session, once the handshake passed; shared with the hub.
-    identity: Option<Arc<Session>>,
+    identity: Option<Arc<LiveSession>>,
     /// Whether to take the hub's commands: until the session is open, or the queue overflowed.
     pub(crate) listening: bool,
     /// The session's delivery and ack counters as last added to the metrics.
@@ -50,7 +50,7 @@ impl Connection {
     }
 
     /// The hub's side of this session, while its commands are wanted.
-    pub(crate) fn hub_session(&self) -> Option<&Session> {
+    pub(crate) fn hub_session(&self) -> Option<&LiveSession> {
         self.identity.as_deref().filter(|_| self.listening)
     }
 
@@ -97,10 +97,10 @@ impl Connection {
     }
 
     /// A command from the hub.
-    pub(crate) fn on_command(&mut self, command: Command) {
+    pub(crate) fn on_command(&mut self, command: HubCommand) {
         match command {
-            Command::Deliver(deliver) => self.session.handle_push(deliver),
-            Command::GoAway(reason, message) => {
+            HubCommand::Deliver(deliver) => self.session.handle_push(deliver),
+            HubCommand::GoAway(reason, message) => {
                 let spread = Duration::from_millis(u64::from(random_bytes::<2>()[0]) * 8);
                 self.session.go_away(reason, message, spread);
             }
@@ -207,7 +207,7 @@ impl Connection {
 
         let session_id = hex(&random_bytes::<12>());
         let connected_at_ms = now_ms();
-        let session = Arc::new(Session::new(
+        let session = Arc::new(LiveSession::new(
             hello.user_id.clone(),
             hello.device_id.clone(),
             session_id.clone(),
@@ -374,7 +374,7 @@ impl Connection {
 
 /// Limits every connection is held to, checked against the protocol's bounds.
 pub(crate) fn check_limits(limits: &cim_core::server::ServerLimits) -> anyhow::Result<()> {
-    limits.validate().map_err(anyhow::Error::msg)?;
+    limits.validate()?;
     if limits.max_frame_size < defaults::MAX_FRAME_SIZE {
         anyhow::bail!("max frame size must be at least {}", defaults::MAX_FRAME_SIZE);
     }

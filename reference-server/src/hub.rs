@@ -11,7 +11,7 @@ use cim_core::wire;
 
 /// What the hub tells a connection task.
 #[derive(Debug)]
-pub(crate) enum Command {
+pub(crate) enum HubCommand {
     /// A new inbox entry, or a live broadcast (seq 0).
     Deliver(wire::Deliver),
     /// End the session with a GoAway.
@@ -25,7 +25,7 @@ pub(crate) const COMMAND_QUEUE: usize = 1024;
 /// What a connection task takes out of its inbox at once.
 pub(crate) enum Mail {
     /// Commands, oldest first.
-    Commands(VecDeque<Command>),
+    Commands(VecDeque<HubCommand>),
     /// The queue overflowed: the session is a slow consumer.
     Overflowed,
 }
@@ -34,7 +34,7 @@ pub(crate) enum Mail {
 /// and the queue of commands for the task. One allocation per session; the queue, unlike a
 /// channel, holds no memory until a command arrives and gives it back once drained, and the
 /// task waits on it by polling, with no future of its own.
-pub(crate) struct Session {
+pub(crate) struct LiveSession {
     pub(crate) user_id: String,
     pub(crate) device_id: String,
     pub(crate) session_id: String,
@@ -44,13 +44,13 @@ pub(crate) struct Session {
 
 #[derive(Default)]
 struct Queue {
-    commands: VecDeque<Command>,
+    commands: VecDeque<HubCommand>,
     overflowed: bool,
     /// The connection task, while it waits for commands.
     waiting: Option<Waker>,
 }
 
-impl Session {
+impl LiveSession {
     pub(crate) fn new(user_id: String, device_id: String, session_id: String, connected_at_ms: u64) -> Self {
         Self { user_id, device_id, session_id, connected_at_ms, queue: Mutex::default() }
     }
@@ -59,7 +59,7 @@ impl Session {
         self.queue.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    fn post(&self, command: Command) {
+    fn post(&self, command: HubCommand) {
         let waiting = {
             let mut queue = self.lock();
             if queue.overflowed {
@@ -111,20 +111,20 @@ impl Session {
 /// Connected sessions by user.
 #[derive(Default)]
 pub(crate) struct Hub {
-    users: Mutex<IdMap<String, Vec<Arc<Session>>>>,
+    users: Mutex<IdMap<String, Vec<Arc<LiveSession>>>>,
 }
 
 impl Hub {
-    fn lock(&self) -> MutexGuard<'_, IdMap<String, Vec<Arc<Session>>>> {
+    fn lock(&self) -> MutexGuard<'_, IdMap<String, Vec<Arc<LiveSession>>>> {
         self.users.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    pub(crate) fn add(&self, session: Arc<Session>) {
+    pub(crate) fn add(&self, session: Arc<LiveSession>) {
         self.lock().entry(session.user_id.clone()).or_default().push(session);
     }
 
     /// Every session here, for the periodic presence refresh.
-    pub(crate) fn sessions(&self) -> Vec<Arc<Session>> {
+    pub(crate) fn sessions(&self) -> Vec<Arc<LiveSession>> {
         self.lock().values().flatten().cloned().collect()
     }
 
@@ -150,7 +150,7 @@ impl Hub {
     /// Sends GoAway to every session (shutdown).
     pub(crate) fn go_away_all(&self, reason: wire::GoAwayReason, message: &str) {
         for session in self.lock().values().flatten() {
-            session.post(Command::GoAway(reason, message.to_owned()));
+            session.post(HubCommand::GoAway(reason, message.to_owned()));
         }
     }
 }
@@ -162,7 +162,7 @@ impl Fanout for Hub {
         for push in pushes {
             let Some(mut deliver) = push.deliver else { continue };
             let broadcast = deliver.seq == 0 && push.user_id.is_empty();
-            let targets: Box<dyn Iterator<Item = &Arc<Session>>> = if broadcast {
+            let targets: Box<dyn Iterator<Item = &Arc<LiveSession>>> = if broadcast {
                 Box::new(users.values().flatten())
             } else {
                 Box::new(users.get(&push.user_id).into_iter().flatten())
@@ -173,7 +173,7 @@ impl Fanout for Hub {
             while let Some(session) = targets.next() {
                 let deliver =
                     if targets.peek().is_some() { deliver.clone() } else { std::mem::take(&mut deliver) };
-                session.post(Command::Deliver(deliver));
+                session.post(HubCommand::Deliver(deliver));
             }
         }
     }
@@ -183,7 +183,7 @@ impl Fanout for Hub {
         let mut ended = 0;
         for session in users.get(user_id).into_iter().flatten() {
             if session_id.is_none_or(|id| id == session.session_id) {
-                session.post(Command::GoAway(reason, String::new()));
+                session.post(HubCommand::GoAway(reason, String::new()));
                 ended += 1;
             }
         }

@@ -24,7 +24,7 @@ use anyhow::Context as _;
 use cim_backend::messaging::KnownUsers;
 use cim_backend::{Fanout, MessageIds, Registry, Store, TokenKeys};
 use cim_core::server::{DeliveryConfig, ServerConfig, ServerLimits};
-use cim_core::{Framing, wire};
+use cim_core::{Framing, defaults, wire};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -73,28 +73,28 @@ pub struct ServerOptions {
     #[arg(long, env = "CIM_OVER_LIMIT", value_enum, default_value_t = OverLimit::Reject)]
     pub over_limit: OverLimit,
     /// Largest frame accepted from clients, in bytes (at least 65536).
-    #[arg(long, env = "CIM_MAX_FRAME_SIZE", default_value_t = 65_536)]
+    #[arg(long, env = "CIM_MAX_FRAME_SIZE", default_value_t = defaults::MAX_FRAME_SIZE)]
     pub max_frame_size: u32,
     /// Largest message body, in bytes (at most 61440).
-    #[arg(long, env = "CIM_MAX_BODY_SIZE", default_value_t = 32_768)]
+    #[arg(long, env = "CIM_MAX_BODY_SIZE", default_value_t = defaults::MAX_BODY_SIZE)]
     pub max_body_size: u32,
     /// Unanswered Sends a client may have in flight.
-    #[arg(long, env = "CIM_MAX_IN_FLIGHT", default_value_t = 64)]
+    #[arg(long, env = "CIM_MAX_IN_FLIGHT", default_value_t = defaults::MAX_IN_FLIGHT)]
     pub max_in_flight: u32,
     /// Sustained Sends per second per connection (0: unlimited).
-    #[arg(long, env = "CIM_SENDS_PER_SECOND", default_value_t = 100)]
+    #[arg(long, env = "CIM_SENDS_PER_SECOND", default_value_t = defaults::SENDS_PER_SECOND)]
     pub sends_per_second: u32,
     /// Sends a connection may make at once after a pause.
-    #[arg(long, env = "CIM_SEND_BURST", default_value_t = 200)]
+    #[arg(long, env = "CIM_SEND_BURST", default_value_t = defaults::SEND_BURST)]
     pub send_burst: u32,
     /// Seconds between client heartbeats, unless a client asks for another interval.
-    #[arg(long, env = "CIM_HEARTBEAT_INTERVAL_SECS", default_value_t = 30)]
+    #[arg(long, env = "CIM_HEARTBEAT_INTERVAL_SECS", default_value_t = defaults::HEARTBEAT_INTERVAL.as_secs())]
     pub heartbeat_interval_secs: u64,
     /// Seconds of silence after which a client is considered dead.
-    #[arg(long, env = "CIM_HEARTBEAT_TIMEOUT_SECS", default_value_t = 75)]
+    #[arg(long, env = "CIM_HEARTBEAT_TIMEOUT_SECS", default_value_t = defaults::HEARTBEAT_TIMEOUT.as_secs())]
     pub heartbeat_timeout_secs: u64,
     /// Seconds a new connection has to send its Hello.
-    #[arg(long, env = "CIM_HANDSHAKE_TIMEOUT_SECS", default_value_t = 10)]
+    #[arg(long, env = "CIM_HANDSHAKE_TIMEOUT_SECS", default_value_t = defaults::HANDSHAKE_TIMEOUT.as_secs())]
     pub handshake_timeout_secs: u64,
     /// PEM certificate chain: serve TLS on the TCP listener and wss:// on the WebSocket one.
     #[arg(long, env = "CIM_TLS_CERT", requires = "tls_key", value_name = "PEM")]
@@ -303,9 +303,9 @@ pub async fn start(
         .with_context(|| format!("cannot register in {}", registry.describe()))?;
 
     let hub = Arc::new(hub::Hub::default());
-    let cluster = Arc::new(cim_backend::ClusterFanout::new(
+    let cluster = Arc::new(cim_backend::ClusterFanout::for_server(
         server_id.clone(),
-        Some(hub.clone() as Arc<dyn Fanout>),
+        hub.clone() as Arc<dyn Fanout>,
         store.clone(),
         registry.clone(),
         internal_auth.clone(),

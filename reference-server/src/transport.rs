@@ -50,7 +50,7 @@ pub(crate) enum Input {
 }
 
 /// A transport as the connection loop sees it.
-pub(crate) trait Transport: Send {
+pub(crate) trait ConnectionIo: Send {
     /// Polls for input: a poll function, not a future, so that a waiting connection holds
     /// no future for it. Nothing is lost if another event is handled first.
     fn poll_input(&mut self, cx: &mut task::Context<'_>) -> Poll<Input>;
@@ -69,7 +69,7 @@ pub(crate) trait Transport: Send {
 /// Plain TCP, read and written straight from per-thread buffers.
 pub(crate) struct PlainTcp(pub(crate) TcpStream);
 
-impl Transport for PlainTcp {
+impl ConnectionIo for PlainTcp {
     fn poll_input(&mut self, cx: &mut task::Context<'_>) -> Poll<Input> {
         self.0.poll_read_ready(cx).map(|ready| match ready {
             Ok(()) => Input::Ready,
@@ -131,7 +131,7 @@ impl<S> Stream<S> {
     }
 }
 
-impl<S: AsyncRead + AsyncWrite + Unpin + Send> Transport for Stream<S> {
+impl<S: AsyncRead + AsyncWrite + Unpin + Send> ConnectionIo for Stream<S> {
     fn poll_input(&mut self, cx: &mut task::Context<'_>) -> Poll<Input> {
         let mut buf = ReadBuf::new(&mut self.buf);
         Pin::new(&mut self.stream).poll_read(cx, &mut buf).map(|read| match read {
@@ -167,7 +167,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Transport for Stream<S> {
 /// WebSocket: one binary message per frame.
 pub(crate) struct WebSocket<S>(WebSocketStream<S>);
 
-impl<S: AsyncRead + AsyncWrite + Unpin + Send> Transport for WebSocket<S> {
+impl<S: AsyncRead + AsyncWrite + Unpin + Send> ConnectionIo for WebSocket<S> {
     fn poll_input(&mut self, cx: &mut task::Context<'_>) -> Poll<Input> {
         self.0.poll_next_unpin(cx).map(|message| match message {
             Some(Ok(Message::Binary(bytes))) => Input::Bytes(bytes),
@@ -261,7 +261,7 @@ struct Wake {
 ///
 /// `accepted_at` is when the TCP connection was accepted: the handshake timeout runs from
 /// there, through any TLS and WebSocket handshake, to the Hello (spec §4.5).
-pub(crate) async fn serve<T: Transport>(mut transport: T, ctx: Arc<Context>, accepted_at: Instant) {
+pub(crate) async fn serve<T: ConnectionIo>(mut transport: T, ctx: Arc<Context>, accepted_at: Instant) {
     let mut conn = Connection::new(ctx.clone(), accepted_at);
     let mut shutdown = Registration::default();
     let mut shutdown_seen = ctx.shutdown.is_started();

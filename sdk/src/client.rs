@@ -90,7 +90,7 @@ pub struct Status {
     pub transport: Transport,
 }
 
-enum Command {
+enum ClientCommand {
     Send {
         to: wire::Recipient,
         content_type: String,
@@ -142,7 +142,7 @@ pub struct Events {
 }
 
 struct Shared {
-    commands: mpsc::UnboundedSender<Command>,
+    commands: mpsc::UnboundedSender<ClientCommand>,
     status: watch::Receiver<Status>,
     route: RouteClient,
     token: watch::Receiver<String>,
@@ -151,7 +151,7 @@ struct Shared {
 
 impl Drop for Shared {
     fn drop(&mut self) {
-        let _ = self.commands.send(Command::Close);
+        let _ = self.commands.send(ClientCommand::Close);
     }
 }
 
@@ -410,8 +410,12 @@ impl ClientSender {
         body: Bytes,
     ) -> impl Future<Output = Result<wire::SendAck, Error>> + Send + 'static {
         let (reply, answer) = oneshot::channel();
-        let command =
-            Command::Send { to: to.into_recipient(), content_type: content_type.to_owned(), body, reply };
+        let command = ClientCommand::Send {
+            to: to.into_recipient(),
+            content_type: content_type.to_owned(),
+            body,
+            reply,
+        };
         let queued = self.shared.commands.send(command).map_err(|_| Error::Closed("client closed".into()));
         async move {
             queued?;
@@ -422,7 +426,7 @@ impl ClientSender {
     /// Closes the connection and stops reconnecting. Unanswered sends fail with `Closed`;
     /// the events end after `Closed`. Waits up to 5 s for the client to finish.
     pub async fn close(&self) {
-        let _ = self.shared.commands.send(Command::Close);
+        let _ = self.shared.commands.send(ClientCommand::Close);
         let task = self.shared.task.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take();
         if let Some(mut task) = task {
             let _ = tokio::time::timeout(Duration::from_secs(5), &mut task).await;
@@ -455,7 +459,7 @@ impl Events {
     /// Hands an event to the application, acknowledging the message it carries.
     fn take(&self, (event, delivery): Queued) -> Event {
         if let Some(delivery) = delivery {
-            let _ = self.shared.commands.send(Command::Processed(delivery));
+            let _ = self.shared.commands.send(ClientCommand::Processed(delivery));
         }
         event
     }
@@ -511,7 +515,7 @@ fn grant(login: &Login, transport: Transport) -> Result<LoginGrant, LoginFailure
 }
 
 impl Driver {
-    async fn run(mut self, mut commands: mpsc::UnboundedReceiver<Command>) {
+    async fn run(mut self, mut commands: mpsc::UnboundedReceiver<ClientCommand>) {
         self.session.connect(Instant::now());
         loop {
             self.drain().await;
@@ -543,9 +547,9 @@ impl Driver {
             };
             tokio::select! {
                 command = commands.recv() => match command {
-                    Some(Command::Send { to, content_type, body, reply }) => self.send(to, content_type, body, reply),
-                    Some(Command::Processed(delivery)) => self.session.processed(delivery),
-                    Some(Command::Close) | None => self.session.close(Instant::now()),
+                    Some(ClientCommand::Send { to, content_type, body, reply }) => self.send(to, content_type, body, reply),
+                    Some(ClientCommand::Processed(delivery)) => self.session.processed(delivery),
+                    Some(ClientCommand::Close) | None => self.session.close(Instant::now()),
                 },
                 room = room, if backlogged => match (room, self.backlog.pop_front()) {
                     (Ok(permit), Some(queued)) => { permit.send(queued); }

@@ -30,8 +30,7 @@ async fn cluster(ids: &[&str]) -> (Vec<cim_server::RunningServer>, cim_route::Ru
     let mut route_options = cim_route::RouteOptions::defaults();
     route_options.listen_on_free_ports();
     route_options.strategy = cim_route::Strategy::RoundRobin;
-    let fanout =
-        Arc::new(ClusterFanout::new("", None, store.clone(), registry.clone(), keys.internal_auth()));
+    let fanout = Arc::new(ClusterFanout::for_route(store.clone(), registry.clone(), keys.internal_auth()));
     let route = cim_route::start(route_options, store, registry, keys, Some(fanout)).await.expect("route");
     (servers, route)
 }

@@ -16,7 +16,7 @@ use cim_sdk::{Client, ClientOptions, ConnectionState, Credentials, Event, Messag
 use reedline::{ExternalPrinter, Prompt, PromptEditMode, PromptHistorySearch, Reedline, Signal};
 use tokio::sync::mpsc;
 
-use crate::commands::{self, Connection, Failure};
+use crate::commands::{self, ConnectionArgs, Failure};
 use crate::history::{Entry, History};
 use crate::style::Style;
 use input::{COMMANDS, Input, MESSAGE_FORMS};
@@ -37,7 +37,7 @@ pub(crate) struct ChatArgs {
     #[arg(long, env = "CIM_TOKEN", hide_env_values = true, conflicts_with_all = ["user", "password"])]
     token: Option<String>,
     #[command(flatten)]
-    connection: Connection,
+    connection: ConnectionArgs,
     /// Create the account first if it does not exist yet (with --user and the password).
     #[arg(long, conflicts_with = "token")]
     register: bool,

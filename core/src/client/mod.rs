@@ -44,7 +44,7 @@ enum State {
     Handshaking {
         deadline: Instant,
     },
-    Connected(Link),
+    Connected(ConnectedState),
     /// Transport closing or closed; the next login is due at `until`.
     Waiting {
         until: Instant,
@@ -54,7 +54,7 @@ enum State {
 
 /// Facts about the current connection, from Welcome.
 #[derive(Debug)]
-struct Link {
+struct ConnectedState {
     heartbeat_interval: Duration,
     heartbeat_timeout: Duration,
     last_sent: Instant,
@@ -527,7 +527,7 @@ impl ClientSession {
             ms => Duration::from_millis(ms.into()),
         }
         .max(interval * 2);
-        self.state = State::Connected(Link {
+        self.state = State::Connected(ConnectedState {
             heartbeat_interval: interval,
             heartbeat_timeout: timeout,
             last_sent: now,

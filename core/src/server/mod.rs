@@ -64,25 +64,47 @@ impl ServerLimits {
     /// Checks the bounds of spec §10.1: a body of the maximum size fits in a frame with room
     /// to spare (CIM-10.1-3), and every Deliver fits the smallest frame a client may ask for
     /// (CIM-10.1-4).
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), LimitsError> {
         if self.max_body_size > defaults::MAX_BODY_SIZE_LIMIT {
-            return Err(format!(
-                "max body size {} exceeds the protocol's limit of {}",
-                self.max_body_size,
-                defaults::MAX_BODY_SIZE_LIMIT
-            ));
+            return Err(LimitsError::BodyOverProtocolLimit { max_body_size: self.max_body_size });
         }
         if u64::from(self.max_frame_size) < u64::from(self.max_body_size) + 1024 {
-            return Err(format!(
-                "max frame size {} must be at least max body size {} + 1024",
-                self.max_frame_size, self.max_body_size
-            ));
+            return Err(LimitsError::FrameTooSmallForBody {
+                max_frame_size: self.max_frame_size,
+                max_body_size: self.max_body_size,
+            });
         }
         if self.max_in_flight == 0 {
-            return Err("max in-flight must be at least 1".to_owned());
+            return Err(LimitsError::NoSendInFlight);
         }
         Ok(())
     }
+}
+
+/// Limits a server may not announce (spec §10.1).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum LimitsError {
+    /// A body over what any frame can carry (CIM-10.1-3).
+    #[error(
+        "max body size {max_body_size} exceeds the protocol's limit of {}",
+        defaults::MAX_BODY_SIZE_LIMIT
+    )]
+    BodyOverProtocolLimit {
+        /// The configured body limit.
+        max_body_size: u32,
+    },
+    /// A body of the maximum size would not fit a frame with room to spare.
+    #[error("max frame size {max_frame_size} must be at least max body size {max_body_size} + 1024")]
+    FrameTooSmallForBody {
+        /// The configured frame limit.
+        max_frame_size: u32,
+        /// The configured body limit.
+        max_body_size: u32,
+    },
+    /// No Send could ever be outstanding.
+    #[error("max in-flight must be at least 1")]
+    NoSendInFlight,
 }
 
 impl Default for ServerLimits {

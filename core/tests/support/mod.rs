@@ -49,7 +49,7 @@ struct Pipe {
 }
 
 /// One transport between a client and the server.
-struct Connection {
+struct SimConnection {
     id: u64,
     client: usize,
     session: ServerSession,
@@ -126,7 +126,7 @@ pub struct World {
     pub faults: Faults,
     pub clients: Vec<SimClient>,
     server_config: Arc<ServerConfig>,
-    connections: Vec<Connection>,
+    connections: Vec<SimConnection>,
     users: BTreeMap<String, UserState>,
     groups: BTreeMap<String, Vec<String>>,
     next_connection: u64,
@@ -388,7 +388,7 @@ impl World {
                     } else {
                         let id = self.next_connection;
                         self.next_connection += 1;
-                        self.connections.push(Connection {
+                        self.connections.push(SimConnection {
                             id,
                             client: c,
                             session: ServerSession::new(self.server_config.clone(), now),
