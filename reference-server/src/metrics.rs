@@ -28,8 +28,12 @@ pub struct Metrics {
 }
 
 impl Metrics {
+    /// Adds `n`; nothing for 0, which is most calls on a busy connection's wake (a shared
+    /// counter's cache line is not taken from the other threads for nothing).
     pub(crate) fn add(counter: &AtomicU64, n: u64) {
-        counter.fetch_add(n, Ordering::Relaxed);
+        if n > 0 {
+            counter.fetch_add(n, Ordering::Relaxed);
+        }
     }
 
     pub(crate) fn error(&self, code: ErrorCode) {
