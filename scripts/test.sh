@@ -84,6 +84,14 @@ if bad=$(grep -E "$forbidden" <<<"$deps"); then
 fi
 echo "ok: $(wc -l <<<"$deps") crates, none of them I/O"
 
+step "cim-store needs no Redis, ZooKeeper, gRPC or password hashing: a user of the traits compiles none of them"
+forbidden='^(redis|zookeeper-client|tonic|argon2)$'
+deps=$(cargo tree -p cim-store -e normal --prefix none --format '{p}' | awk '{print $1}' | sort -u)
+if bad=$(grep -E "$forbidden" <<<"$deps"); then
+    die "cim-store depends on: $bad"
+fi
+echo "ok: $(wc -l <<<"$deps") crates, none of them redis, zookeeper-client, tonic or argon2"
+
 # --- Conformance ------------------------------------------------------------------------------
 step "cim-conformance: every MUST, of servers, routes and clients, is covered by a case or justified (conformance/untestable.toml)"
 "$CARGO_TARGET_DIR/debug/cim-conformance" coverage --check | tail -1

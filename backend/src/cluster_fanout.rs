@@ -25,8 +25,7 @@ use tokio::sync::mpsc;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Channel, Endpoint};
 
-use crate::internal_auth::SignCalls;
-use crate::{Fanout, InternalAuth, Registry, Store};
+use crate::{Fanout, InternalAuth, Registry, SignCalls, Store};
 
 /// A client of another server's internal push service, every call signed (spec §15.2).
 type PushClient = InternalPushClient<InterceptedService<Channel, SignCalls>>;

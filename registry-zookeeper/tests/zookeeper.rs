@@ -4,9 +4,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use cim_backend::testsuite::{self, ZooKeeperServer};
-use cim_backend::{Registry, ZooKeeperRegistry};
 use cim_core::wire::ServerInfo;
+use cim_registry_zookeeper::ZooKeeperRegistry;
+use cim_store::Registry;
+use cim_store::testsuite::{self, ZooKeeperServer};
 
 #[tokio::test]
 async fn zookeeper_registry_passes_the_backend_suite() {

@@ -27,6 +27,7 @@
 //! nodes, so it takes two: a script on the sender's slot dedupes and stores the body, then one
 //! script per recipient (sent together) appends, idempotently, so a send retried after a crash
 //! between the two steps completes the appends without doubling any.
+#![forbid(unsafe_code)]
 
 use std::time::Duration;
 
@@ -38,8 +39,8 @@ use redis::AsyncCommands;
 use redis::aio::ConnectionManager;
 use redis::cluster_async::ClusterConnection;
 
-use crate::now_ms;
-use crate::store::{
+use cim_store::now_ms;
+use cim_store::{
     Accepted, GroupRecord, InboxHead, InboxLimits, NewMessage, OnlinePage, RateCount, SessionRecord, Store,
     StoreError, UserRecord,
 };

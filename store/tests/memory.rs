@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use cim_backend::{MemoryRegistry, MemoryStore, Registry, Store, testsuite};
+use cim_store::{MemoryRegistry, MemoryStore, Registry, Store, testsuite};
 
 #[tokio::test]
 async fn memory_store_passes_the_backend_suite() {

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use cim_backend::secret::check_secret;
+use cim_auth::secret::check_secret;
 
 /// The options and variables that take a secret.
 const MARKERS: &[&str] = &[

@@ -3,8 +3,9 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use cim_backend::testsuite::{self, RedisCluster, RedisServer};
-use cim_backend::{RedisStore, Store, StoreError};
+use cim_store::testsuite::{self, RedisCluster, RedisServer};
+use cim_store::{Store, StoreError};
+use cim_store_redis::RedisStore;
 
 #[tokio::test]
 async fn redis_store_passes_the_backend_suite() {
@@ -66,7 +67,7 @@ async fn any_single_node_of_a_cluster_is_enough_to_connect() {
     assert!(store.describe().starts_with("redis cluster "), "{}", store.describe());
     // Users land in different slots, on different nodes: a group and a message span them.
     for user in ["ann", "ben", "cat", "dan"] {
-        let record = cim_backend::UserRecord::new(user, user, Some("$argon2id$x".into()));
+        let record = cim_store::UserRecord::new(user, user, Some("$argon2id$x".into()));
         store.create_user(record).await.expect("created");
     }
     let members: Vec<String> = ["ben", "cat", "dan"].iter().map(|s| s.to_string()).collect();

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use tokio::sync::{Semaphore, mpsc, oneshot};
 
 use super::{Connection, DEDUPE_MS, duplicate, outcome_unknown};
-use crate::store::{Accepted, InboxLimits, NewMessage, StoreError};
+use cim_store::{Accepted, InboxLimits, NewMessage, StoreError};
 
 /// Dedupes, checks every recipient's inbox for room, stores the body and appends to every
 /// recipient's inbox, for each message of a batch in turn, atomically. Keys are computed from

@@ -4,7 +4,7 @@
 //! ```ignore
 //! #[tokio::test]
 //! async fn memory_store_passes_the_suite() {
-//!     cim_backend::testsuite::store_suite(|| async { Arc::new(MemoryStore::new()) as Arc<dyn Store> }).await;
+//!     cim_store::testsuite::store_suite(|| async { Arc::new(MemoryStore::new()) as Arc<dyn Store> }).await;
 //! }
 //! ```
 //!

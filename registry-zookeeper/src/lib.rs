@@ -8,6 +8,7 @@
 //! A ZooKeeper session that expires (ZooKeeper was away longer than the session timeout, or
 //! was replaced by an empty one) cannot be revived: the registry opens a new session,
 //! recreates the layout and registers this process's server again.
+#![forbid(unsafe_code)]
 
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
@@ -18,7 +19,7 @@ use prost::Message;
 use tokio::sync::watch;
 use zookeeper_client as zk;
 
-use crate::registry::{Registry, RegistryError};
+use cim_store::{Registry, RegistryError};
 
 /// How often the list is read again even without a child event (for load updates).
 const REFRESH: Duration = Duration::from_secs(2);
