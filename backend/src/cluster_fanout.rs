@@ -30,10 +30,12 @@ use crate::{Fanout, InternalAuth, Registry, SignCalls, Store};
 /// A client of another server's internal push service, every call signed (spec §15.2).
 type PushClient = InternalPushClient<InterceptedService<Channel, SignCalls>>;
 
-/// Delivers to this process's sessions (if it has any) and to every other server's.
+/// Delivers to the sessions of the other servers of the deployment, over their internal push
+/// service. The sessions of the server it runs in are that server's to reach (its hub, which
+/// this never holds); in a route, every server is another.
 pub struct ClusterFanout {
-    /// The server this runs in, with its own sessions; `None` in a route, which has none.
-    local: Option<(String, Arc<dyn Fanout>)>,
+    /// The server this runs in; `None` in a route.
+    server_id: Option<String>,
     store: Arc<dyn Store>,
     /// The registry's list, kept fresh by its watcher: no registry round trip per message.
     servers: tokio::sync::watch::Receiver<Vec<wire::ServerInfo>>,
@@ -77,16 +79,15 @@ struct CachedRoute {
 }
 
 impl ClusterFanout {
-    /// Fan-out for server `server_id`, whose own sessions are in `local`, signing its calls
-    /// with `auth` (the deployment's, from its token secret).
+    /// Fan-out from server `server_id` to the others, signing its calls with `auth` (the
+    /// deployment's, from its token secret).
     pub fn for_server(
         server_id: impl Into<String>,
-        local: Arc<dyn Fanout>,
         store: Arc<dyn Store>,
         registry: Arc<dyn Registry>,
         auth: InternalAuth,
     ) -> Self {
-        Self::new(Some((server_id.into(), local)), store, registry, auth)
+        Self::new(Some(server_id.into()), store, registry, auth)
     }
 
     /// Fan-out for a route, which holds no sessions: every push goes to the servers.
@@ -95,14 +96,14 @@ impl ClusterFanout {
     }
 
     fn new(
-        local: Option<(String, Arc<dyn Fanout>)>,
+        server_id: Option<String>,
         store: Arc<dyn Store>,
         registry: Arc<dyn Registry>,
         auth: InternalAuth,
     ) -> Self {
         let servers = registry.watch();
         Self {
-            local,
+            server_id,
             store,
             servers,
             channels: Mutex::new(HashMap::new()),
@@ -116,7 +117,17 @@ impl ClusterFanout {
 
     /// The id of the server this runs in; `None` in a route.
     fn server_id(&self) -> Option<&str> {
-        self.local.as_ref().map(|(id, _)| id.as_str())
+        self.server_id.as_deref()
+    }
+
+    /// Whether any other live server is registered: with none (`cim up`, a cluster of one),
+    /// there is nobody to push to.
+    pub fn has_peers(&self) -> bool {
+        let own = self.server_id();
+        self.servers
+            .borrow()
+            .iter()
+            .any(|s| Some(s.server_id.as_str()) != own && !s.internal_endpoint.is_empty())
     }
 
     /// Hits and misses of the route cache so far.
@@ -258,14 +269,7 @@ impl Fanout for ClusterFanout {
     async fn push(&self, pushes: Vec<wire::Push>) {
         let peers = self.peers();
         if peers.is_empty() {
-            // One server (`cim up`, or a cluster of one): the pushes go to its hub as they are.
-            if let Some((_, local)) = &self.local {
-                local.push(pushes).await;
-            }
             return;
-        }
-        if let Some((_, local)) = &self.local {
-            local.push(pushes.clone()).await;
         }
         let mut batches: BTreeMap<&str, Vec<wire::Push>> = BTreeMap::new();
         for push in pushes {
@@ -297,10 +301,7 @@ impl Fanout for ClusterFanout {
     }
 
     async fn end_sessions(&self, user_id: &str, session_id: Option<&str>, reason: wire::GoAwayReason) -> u32 {
-        let mut ended = match &self.local {
-            Some((_, local)) => local.end_sessions(user_id, session_id, reason).await,
-            None => 0,
-        };
+        let mut ended = 0;
         let peers = self.peers();
         let sessions = self.store.sessions_of(user_id).await.unwrap_or_default();
         let mut servers: Vec<&String> = sessions

@@ -8,6 +8,7 @@
 
 mod admin;
 mod connection;
+mod fanout;
 mod hub;
 mod internal;
 mod metrics;
@@ -305,12 +306,12 @@ pub async fn start(
     let hub = Arc::new(hub::Hub::default());
     let cluster = Arc::new(cim_backend::ClusterFanout::for_server(
         server_id.clone(),
-        hub.clone() as Arc<dyn Fanout>,
         store.clone(),
         registry.clone(),
         internal_auth.clone(),
     ));
-    let fanout: Arc<dyn Fanout> = cluster.clone();
+    let fanout: Arc<dyn Fanout> =
+        Arc::new(fanout::ServerFanout { hub: hub.clone(), cluster: cluster.clone() });
     let metrics = Arc::new(Metrics::default());
     let known_users = Arc::new(KnownUsers::default());
     let make_ctx = |session_config: ServerConfig| {
