@@ -1,22 +1,18 @@
-//! What cim's reference route and server run on: the message path (resolve, store, push) and
-//! the fan-out to other servers, the choice of backends from the command line, and process
-//! plumbing (config files, logging, listeners with limits, Prometheus text).
+//! What cim's reference route and server run on as processes: the choice of backends from the
+//! command line, config files, logging, listeners with limits and timeouts, Prometheus text.
 //!
-//! The parts below it are crates of their own: `cim-store` (the Store and Registry traits,
-//! in memory, and their test suite), `cim-store-redis`, `cim-registry-zookeeper` and
-//! `cim-auth` (tokens, passwords, JWTs, secrets, internal-call signatures). They are
-//! re-exported here so that the route and server name one crate; a crate that needs only the
-//! traits depends on `cim-store` and compiles neither Redis, ZooKeeper, tonic nor argon2.
+//! Every other job is a crate of its own: `cim-store` (the Store and Registry traits, in
+//! memory, and their test suite), `cim-store-redis`, `cim-registry-zookeeper`, `cim-auth`
+//! (tokens, passwords, JWTs, secrets, internal-call signatures) and `cim-messaging` (the
+//! message path and the fan-out to other servers). They are re-exported here so that the route
+//! and server name one crate; a crate that needs only the traits depends on `cim-store` and
+//! compiles neither Redis, ZooKeeper, tonic nor argon2.
 #![forbid(unsafe_code)]
 
 mod choice;
-mod cluster_fanout;
 pub mod config_file;
-mod fanout;
 pub mod listener;
 pub mod logging;
-mod message_id;
-pub mod messaging;
 pub mod process;
 pub mod prometheus;
 
@@ -26,6 +22,9 @@ pub use cim_auth::{
     InternalAuthError, SignCalls, TokenClaims, TokenError, TokenKeys, VerifyCalls, hash_password,
     hash_password_bounded, jwt, secret, token_names_account, verify_password, verify_password_bounded,
 };
+/// The message path and fan-out (`cim-messaging`).
+pub use cim_messaging as messaging;
+pub use cim_messaging::{ClusterFanout, Fanout, MessageIds, ROUTE_CACHE_TTL, RouteCacheStats};
 pub use cim_registry_zookeeper::ZooKeeperRegistry;
 #[cfg(feature = "testsuite")]
 pub use cim_store::testsuite;
@@ -35,6 +34,3 @@ pub use cim_store::{
     StoreError, UserRecord, now_ms, random_bytes,
 };
 pub use cim_store_redis::RedisStore;
-pub use cluster_fanout::{ClusterFanout, ROUTE_CACHE_TTL, RouteCacheStats};
-pub use fanout::Fanout;
-pub use message_id::MessageIds;
