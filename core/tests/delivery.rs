@@ -79,11 +79,7 @@ impl Device {
 
     /// Frames the server wrote, decoded.
     fn frames(&mut self) -> Vec<Body> {
-        let mut bytes = Vec::new();
-        while self.session.poll_transmit(&mut bytes) > 0 {}
-        let mut out = Vec::new();
-        self.decoder.decode(&bytes, &mut out).expect("valid frames");
-        out
+        support::written(&mut self.session, &mut self.decoder)
     }
 
     /// Seqs of the Delivers the server wrote.

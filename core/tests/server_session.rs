@@ -47,11 +47,7 @@ impl Script {
 
     /// Everything the server wants to write now.
     fn received(&mut self) -> Vec<Body> {
-        let mut bytes = Vec::new();
-        while self.session.poll_transmit(&mut bytes) > 0 {}
-        let mut out = Vec::new();
-        self.decoder.decode(&bytes, &mut out).expect("server writes valid frames");
-        out
+        support::written(&mut self.session, &mut self.decoder)
     }
 
     fn events(&mut self) -> Vec<ServerEvent> {

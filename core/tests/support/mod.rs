@@ -724,6 +724,15 @@ fn drain(framing: Framing, mut poll: impl FnMut(&mut Vec<u8>) -> usize) -> Vec<V
     chunks
 }
 
+/// Every frame `session` wants to write now, decoded as the client would.
+pub fn written(session: &mut ServerSession, decoder: &mut cim_core::FrameDecoder) -> Vec<wire::frame::Body> {
+    let mut bytes = Vec::new();
+    while session.poll_transmit(&mut bytes) > 0 {}
+    let mut out = Vec::new();
+    decoder.decode(&bytes, &mut out).expect("the server writes valid frames");
+    out
+}
+
 /// Bodies of received messages, as text.
 pub fn texts(messages: &[wire::Deliver]) -> Vec<String> {
     messages.iter().map(|d| String::from_utf8_lossy(&d.body).into_owned()).collect()
