@@ -76,21 +76,21 @@ cargo test --workspace --locked
 step "cim-proto with the grpc feature compiles on its own"
 cargo check -p cim-proto --features grpc --locked
 
+# Fails when crate $1 depends (normal dependencies, transitively) on a crate named in $2.
+forbid_dependencies() {
+    local deps bad
+    deps=$(cargo tree -p "$1" -e normal --prefix none --format '{p}' | awk '{print $1}' | sort -u)
+    if bad=$(grep -xE "$2" <<<"$deps"); then
+        die "$1 depends on: $bad"
+    fi
+    echo "ok: $(wc -l <<<"$deps") crates, none of them $2"
+}
+
 step "cim-core is sans-IO: no async runtime or networking crate among its dependencies"
-forbidden='^(tokio|mio|socket2|hyper|tonic|async-std|smol|reqwest|h2)$'
-deps=$(cargo tree -p cim-core -e normal --prefix none --format '{p}' | awk '{print $1}' | sort -u)
-if bad=$(grep -E "$forbidden" <<<"$deps"); then
-    die "cim-core depends on: $bad"
-fi
-echo "ok: $(wc -l <<<"$deps") crates, none of them I/O"
+forbid_dependencies cim-core 'tokio|mio|socket2|hyper|tonic|async-std|smol|reqwest|h2'
 
 step "cim-store needs no Redis, ZooKeeper, gRPC or password hashing: a user of the traits compiles none of them"
-forbidden='^(redis|zookeeper-client|tonic|argon2)$'
-deps=$(cargo tree -p cim-store -e normal --prefix none --format '{p}' | awk '{print $1}' | sort -u)
-if bad=$(grep -E "$forbidden" <<<"$deps"); then
-    die "cim-store depends on: $bad"
-fi
-echo "ok: $(wc -l <<<"$deps") crates, none of them redis, zookeeper-client, tonic or argon2"
+forbid_dependencies cim-store 'redis|zookeeper-client|tonic|argon2'
 
 # --- Conformance ------------------------------------------------------------------------------
 step "cim-conformance: every MUST, of servers, routes and clients, is covered by a case or justified (conformance/untestable.toml)"
