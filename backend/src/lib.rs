@@ -29,8 +29,9 @@ pub use cim_registry_zookeeper::ZooKeeperRegistry;
 #[cfg(feature = "testsuite")]
 pub use cim_store::testsuite;
 pub use cim_store::{
-    Accepted, GroupRecord, IdMap, IdSet, InboxHead, InboxLimits, MemoryRegistry, MemoryStore, NewMessage,
-    OnlinePage, PRESENCE_REFRESH, PRESENCE_TTL, RateCount, Registry, RegistryError, SessionRecord, Store,
-    StoreError, UserRecord, now_ms, random_bytes,
+    Accepted, AccountStore, GroupRecord, GroupStore, IdMap, IdSet, InboxHead, InboxLimits, InboxStore,
+    MemoryRegistry, MemoryStore, NewMessage, OnlinePage, PRESENCE_REFRESH, PRESENCE_TTL, PresenceStore,
+    RateCount, RateStore, Registry, RegistryError, SessionRecord, Store, StoreError, Stores, UserRecord,
+    now_ms, random_bytes,
 };
 pub use cim_store_redis::RedisStore;

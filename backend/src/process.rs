@@ -52,7 +52,7 @@ pub struct NodeArgs {
 /// What a route or server runs on.
 pub struct Node {
     /// The chosen store.
-    pub store: std::sync::Arc<dyn crate::Store>,
+    pub store: crate::Stores,
     /// The chosen registry.
     pub registry: std::sync::Arc<dyn crate::Registry>,
     /// Token keys from the shared secret.
@@ -67,6 +67,10 @@ impl NodeArgs {
         check_token_secret(&self.token_secret).map_err(|message| (2, message))?;
         let store = self.backends.store().await.map_err(|message| (1, message))?;
         let registry = self.backends.registry().await.map_err(|message| (1, message))?;
-        Ok(Node { store, registry, keys: crate::TokenKeys::new(self.token_secret.clone().into_bytes()) })
+        Ok(Node {
+            store: crate::Stores::new(store),
+            registry,
+            keys: crate::TokenKeys::new(self.token_secret.clone().into_bytes()),
+        })
     }
 }

@@ -25,7 +25,7 @@ use tokio::sync::mpsc;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Channel, Endpoint};
 
-use crate::{Fanout, InternalAuth, Registry, SignCalls, Store};
+use crate::{Fanout, InternalAuth, PresenceStore, Registry, SignCalls};
 
 /// A client of another server's internal push service, every call signed (spec §15.2).
 type PushClient = InternalPushClient<InterceptedService<Channel, SignCalls>>;
@@ -36,7 +36,7 @@ type PushClient = InternalPushClient<InterceptedService<Channel, SignCalls>>;
 pub struct ClusterFanout {
     /// The server this runs in; `None` in a route.
     server_id: Option<String>,
-    store: Arc<dyn Store>,
+    presence: Arc<dyn PresenceStore>,
     /// The registry's list, kept fresh by its watcher: no registry round trip per message.
     servers: tokio::sync::watch::Receiver<Vec<wire::ServerInfo>>,
     /// Long-lived channels to other servers, by internal endpoint.
@@ -83,28 +83,32 @@ impl ClusterFanout {
     /// deployment's, from its token secret).
     pub fn for_server(
         server_id: impl Into<String>,
-        store: Arc<dyn Store>,
+        presence: Arc<dyn PresenceStore>,
         registry: Arc<dyn Registry>,
         auth: InternalAuth,
     ) -> Self {
-        Self::new(Some(server_id.into()), store, registry, auth)
+        Self::new(Some(server_id.into()), presence, registry, auth)
     }
 
     /// Fan-out for a route, which holds no sessions: every push goes to the servers.
-    pub fn for_route(store: Arc<dyn Store>, registry: Arc<dyn Registry>, auth: InternalAuth) -> Self {
-        Self::new(None, store, registry, auth)
+    pub fn for_route(
+        presence: Arc<dyn PresenceStore>,
+        registry: Arc<dyn Registry>,
+        auth: InternalAuth,
+    ) -> Self {
+        Self::new(None, presence, registry, auth)
     }
 
     fn new(
         server_id: Option<String>,
-        store: Arc<dyn Store>,
+        presence: Arc<dyn PresenceStore>,
         registry: Arc<dyn Registry>,
         auth: InternalAuth,
     ) -> Self {
         let servers = registry.watch();
         Self {
             server_id,
-            store,
+            presence,
             servers,
             channels: Mutex::new(HashMap::new()),
             queues: Mutex::new(HashMap::new()),
@@ -173,7 +177,7 @@ impl ClusterFanout {
             return route.servers.clone();
         }
         self.route_misses.fetch_add(1, Ordering::Relaxed);
-        let Ok(sessions) = self.store.sessions_of(user_id).await else { return Vec::new() };
+        let Ok(sessions) = self.presence.sessions_of(user_id).await else { return Vec::new() };
         let mut servers: Vec<String> = sessions
             .into_iter()
             .map(|s| s.server_id)
@@ -303,7 +307,7 @@ impl Fanout for ClusterFanout {
     async fn end_sessions(&self, user_id: &str, session_id: Option<&str>, reason: wire::GoAwayReason) -> u32 {
         let mut ended = 0;
         let peers = self.peers();
-        let sessions = self.store.sessions_of(user_id).await.unwrap_or_default();
+        let sessions = self.presence.sessions_of(user_id).await.unwrap_or_default();
         let mut servers: Vec<&String> = sessions
             .iter()
             .filter(|s| session_id.is_none_or(|id| id == s.session_id))

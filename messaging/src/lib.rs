@@ -15,4 +15,6 @@ pub use message_id::MessageIds;
 pub use path::{KnownUsers, MessagePath, Outgoing, Rejection, accept_and_push, answer_oversized};
 
 use cim_auth::{InternalAuth, SignCalls};
-use cim_store::{Accepted, IdSet, NewMessage, Registry, Store, StoreError, now_ms, random_bytes};
+use cim_store::{
+    Accepted, IdSet, NewMessage, PresenceStore, Registry, StoreError, Stores, now_ms, random_bytes,
+};

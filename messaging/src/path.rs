@@ -8,7 +8,7 @@ use cim_core::ErrorCode;
 pub use cim_core::Rejection;
 use cim_core::wire::{self, recipient};
 
-use crate::{Accepted, Fanout, IdSet, MessageIds, NewMessage, Store, StoreError, now_ms};
+use crate::{Accepted, Fanout, IdSet, MessageIds, NewMessage, StoreError, Stores, now_ms};
 
 /// A message someone sends: from a session, or pushed by an app backend in a user's name.
 #[derive(Clone, Debug)]
@@ -51,11 +51,11 @@ impl KnownUsers {
     }
 
     /// Whether `user_id` has an account, asking the store only the first time.
-    pub async fn exists(&self, store: &dyn Store, user_id: &str) -> Result<bool, StoreError> {
+    pub async fn exists(&self, store: &Stores, user_id: &str) -> Result<bool, StoreError> {
         if self.contains(user_id) {
             return Ok(true);
         }
-        let exists = store.user(user_id).await?.is_some();
+        let exists = store.accounts.user(user_id).await?.is_some();
         if exists {
             self.insert(user_id);
         }
@@ -68,7 +68,7 @@ impl KnownUsers {
 #[derive(Clone, Copy)]
 pub struct MessagePath<'a> {
     /// Where messages are stored.
-    pub store: &'a dyn Store,
+    pub store: &'a Stores,
     /// Where pushes go (none: the recipients find the entries when they read their inbox).
     pub fanout: Option<&'a dyn Fanout>,
     /// Message ids.
@@ -98,7 +98,7 @@ pub async fn accept_and_push(
         // accepted before its sender left the group is a duplicate, not FORBIDDEN. Asked only
         // when a check fails, so the common path costs no extra store call.
         Err(refused) if matches!(refused.code, ErrorCode::UNKNOWN_RECIPIENT | ErrorCode::FORBIDDEN) => {
-            return match store.accepted_before(&message.sender, &message.client_msg_id).await? {
+            return match store.inbox.accepted_before(&message.sender, &message.client_msg_id).await? {
                 Some((message_id, sent_at_ms)) => Ok(ack(message_id, sent_at_ms, true, false)),
                 None => Err(refused),
             };
@@ -107,6 +107,7 @@ pub async fn accept_and_push(
     };
     let (message_id, sent_at_ms) = ids.next(now_ms());
     let accepted = store
+        .inbox
         .accept_message(NewMessage {
             sender: message.sender.clone(),
             client_msg_id: message.client_msg_id.clone(),
@@ -159,13 +160,13 @@ pub async fn accept_and_push(
 /// (CIM-7.1-12), so the resend of a message accepted before is acknowledged as the duplicate
 /// it is, and anything else is refused with BODY_TOO_LARGE and `detail`.
 pub async fn answer_oversized(
-    store: &dyn Store,
+    store: &Stores,
     sender: &str,
     client_msg_id: &str,
     to_everyone: bool,
     detail: String,
 ) -> Result<wire::SendAck, Rejection> {
-    match store.accepted_before(sender, client_msg_id).await? {
+    match store.inbox.accepted_before(sender, client_msg_id).await? {
         Some((message_id, sent_at_ms)) => Ok(wire::SendAck {
             client_msg_id: client_msg_id.to_owned(),
             message_id,
@@ -180,7 +181,7 @@ pub async fn answer_oversized(
 /// Who `message` is stored for, and whether it is live only (to everyone): the recipient's
 /// existence and the sender's permission (spec §7.1, §7.3).
 async fn recipients(
-    store: &dyn Store,
+    store: &Stores,
     known_users: &KnownUsers,
     message: &Outgoing,
 ) -> Result<(Vec<String>, bool), Rejection> {
@@ -193,7 +194,7 @@ async fn recipients(
             Ok((vec![user.clone()], false))
         }
         Some(recipient::Kind::GroupId(group)) => {
-            let Some(group) = store.group(group).await? else {
+            let Some(group) = store.groups.group(group).await? else {
                 return Err(Rejection::new(ErrorCode::UNKNOWN_RECIPIENT, format!("no group {group}")));
             };
             if !group.members.iter().any(|m| m == sender) {

@@ -14,7 +14,7 @@
 
 use std::sync::Arc;
 
-use cim_backend::{MemoryRegistry, MemoryStore, Registry, Store, TokenKeys};
+use cim_backend::{MemoryRegistry, MemoryStore, Registry, Stores, TokenKeys};
 use cim_route::{RouteOptions, RunningRoute};
 use cim_server::{RunningServer, ServerOptions};
 
@@ -25,7 +25,7 @@ pub struct NodeOptions {
     /// The route's options (its listeners, login rules).
     pub route: RouteOptions,
     /// The store both use.
-    pub store: Arc<dyn Store>,
+    pub store: Stores,
     /// The registry both use.
     pub registry: Arc<dyn Registry>,
     /// The token secret both use.
@@ -39,7 +39,7 @@ impl NodeOptions {
         Self {
             server: ServerOptions::defaults(),
             route: RouteOptions::defaults(),
-            store: Arc::new(MemoryStore::new()),
+            store: Stores::new(Arc::new(MemoryStore::new())),
             registry: Arc::new(MemoryRegistry::new()),
             keys: TokenKeys::generate(),
         }
@@ -53,10 +53,11 @@ impl NodeOptions {
         self
     }
 
-    /// Over `store` instead of a fresh memory store.
+    /// Over `store` (a backend, or [`Stores`] with a part replaced) instead of a fresh
+    /// memory store.
     #[must_use]
-    pub fn with_store(self, store: Arc<dyn Store>) -> Self {
-        Self { store, ..self }
+    pub fn with_store(self, store: impl Into<Stores>) -> Self {
+        Self { store: store.into(), ..self }
     }
 }
 
@@ -67,7 +68,7 @@ pub struct Node {
     /// Its server.
     pub server: RunningServer,
     /// The store both use.
-    pub store: Arc<dyn Store>,
+    pub store: Stores,
     /// The registry both use.
     pub registry: Arc<dyn Registry>,
     /// The token secret both use.

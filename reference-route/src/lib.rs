@@ -25,7 +25,7 @@ use cim_backend::messaging::{
     KnownUsers, MessagePath, Outgoing, Rejection, accept_and_push, answer_oversized,
 };
 use cim_backend::{
-    Fanout, MessageIds, Registry, Store, TokenKeys, UserRecord, now_ms, verify_password_bounded,
+    Fanout, MessageIds, Registry, Stores, TokenKeys, UserRecord, now_ms, verify_password_bounded,
 };
 use cim_core::ErrorCode;
 use cim_core::wire;
@@ -234,7 +234,7 @@ impl Metrics {
 /// Shared by every request.
 pub(crate) struct Route {
     options: RouteOptions,
-    store: Arc<dyn Store>,
+    store: Stores,
     registry: Arc<dyn Registry>,
     keys: TokenKeys,
     assigner: Assigner,
@@ -290,7 +290,7 @@ impl Transports {
 
 impl Route {
     async fn user_from_password(&self, name: &str, password: &str) -> Result<UserRecord, ApiError> {
-        let user = self.store.user(name).await?;
+        let user = self.store.accounts.user(name).await?;
         // An unknown user, and an account of a JWT login (no password logs in to it, spec
         // CIM-5.3-5), are checked against a dummy hash: every refusal takes as long.
         let hash = user.as_ref().and_then(|u| u.password_hash.clone());
@@ -313,15 +313,16 @@ impl Route {
         if !valid_name(&user_id, 64) {
             return Err(ApiError::new(ErrorCode::INVALID_CREDENTIALS, "JWT sub is not a valid user id"));
         }
-        if let Some(user) = self.store.user(&user_id).await? {
+        if let Some(user) = self.store.accounts.user(&user_id).await? {
             return self.jwt_may_use(user);
         }
         // First login of an app user: create the account, without a password.
         let user = UserRecord::new(user_id.clone(), user_id.clone(), None);
-        match self.store.create_user(user.clone()).await {
+        match self.store.accounts.create_user(user.clone()).await {
             Ok(()) => Ok(user),
             // Created meanwhile, by another login of the same app user or by a Register.
-            Err(cim_backend::StoreError::AlreadyExists(_)) => match self.store.user(&user_id).await? {
+            Err(cim_backend::StoreError::AlreadyExists(_)) => match self.store.accounts.user(&user_id).await?
+            {
                 Some(user) => self.jwt_may_use(user),
                 None => Err(ApiError::new(ErrorCode::UNAVAILABLE, "the account vanished; try again")),
             },
@@ -360,7 +361,7 @@ impl Route {
         if content_type.len() > 255 {
             return Err(ApiError::invalid("content_type longer than 255 bytes"));
         }
-        if self.store.user(from).await?.is_none() {
+        if self.store.accounts.user(from).await?.is_none() {
             return Err(ApiError::new(ErrorCode::NOT_FOUND, format!("no user {from}")));
         }
         let max_body_size = self.options.max_body_size as usize;
@@ -368,7 +369,7 @@ impl Route {
             // Dedupe before the body size, as for a Send (CIM-7.1-12, CIM-14.3-3).
             let to_everyone = matches!(to.kind, Some(wire::recipient::Kind::Everyone(_)));
             let detail = format!("body of {} bytes; the maximum is {max_body_size}", body.len());
-            answer_oversized(self.store.as_ref(), from, client_msg_id, to_everyone, detail).await
+            answer_oversized(&self.store, from, client_msg_id, to_everyone, detail).await
         } else {
             let message = Outgoing {
                 sender: from.to_owned(),
@@ -378,7 +379,7 @@ impl Route {
                 body,
             };
             let path = MessagePath {
-                store: self.store.as_ref(),
+                store: &self.store,
                 fanout: self.fanout.as_deref(),
                 ids: &self.message_ids,
                 known_users: &self.known_users,
@@ -470,11 +471,12 @@ pub(crate) fn grpc_server_builder() -> tonic::transport::Server {
 /// given, is how pushes and logouts reach sessions (the server in the same process).
 pub async fn start(
     options: RouteOptions,
-    store: Arc<dyn Store>,
+    store: impl Into<Stores>,
     registry: Arc<dyn Registry>,
     keys: TokenKeys,
     fanout: Option<Arc<dyn Fanout>>,
 ) -> anyhow::Result<RunningRoute> {
+    let store: Stores = store.into();
     options.check_secrets()?;
     if options.jwt_secret.as_ref().is_some_and(|jwt| keys.is_secret(jwt.as_bytes())) {
         anyhow::bail!(

@@ -97,7 +97,7 @@ impl Route {
         if max == 0 {
             return Ok(());
         }
-        let count = self.store.rate_count(&counter.key()).await?;
+        let count = self.store.rates.rate_count(&counter.key()).await?;
         if count.count >= max {
             self.metrics.rate_limited.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             return Err(rate_limited(&counter, count));
@@ -110,7 +110,7 @@ impl Route {
     pub(crate) async fn undo(&self, counter: Counter<'_>) {
         let (max, _) = counter.limit(&self.options.limits);
         if max > 0
-            && let Err(e) = self.store.rate_undo(&counter.key()).await
+            && let Err(e) = self.store.rates.rate_undo(&counter.key()).await
         {
             tracing::warn!(error = %e, "cannot take back a counted login");
         }
@@ -120,7 +120,7 @@ impl Route {
     pub(crate) async fn record(&self, counter: Counter<'_>) {
         let (max, window) = counter.limit(&self.options.limits);
         if max > 0
-            && let Err(e) = self.store.rate_hit(&counter.key(), window.as_millis() as u64).await
+            && let Err(e) = self.store.rates.rate_hit(&counter.key(), window.as_millis() as u64).await
         {
             tracing::warn!(error = %e, "cannot count a failed login");
         }
@@ -133,7 +133,7 @@ impl Route {
         if max == 0 {
             return Ok(());
         }
-        let count = self.store.rate_hit(&counter.key(), window.as_millis() as u64).await?;
+        let count = self.store.rates.rate_hit(&counter.key(), window.as_millis() as u64).await?;
         if count.count > max {
             self.metrics.rate_limited.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             return Err(rate_limited(&counter, count));

@@ -34,7 +34,8 @@ async fn main() -> ExitCode {
         }
     };
     // Pushes and logouts reach sessions through the servers' internal push service.
-    let fanout = cim_backend::ClusterFanout::for_route(store.clone(), registry.clone(), keys.internal_auth());
+    let fanout =
+        cim_backend::ClusterFanout::for_route(store.presence.clone(), registry.clone(), keys.internal_auth());
     let route =
         match cim_route::start(cli.route, store, registry, keys, Some(std::sync::Arc::new(fanout))).await {
             Ok(route) => route,

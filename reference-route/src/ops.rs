@@ -64,14 +64,14 @@ impl Route {
         }
         // A name whose account the store lost while its sessions live on (a store restarted
         // empty) stays taken until they end: a newcomer must not inherit them.
-        if !self.store.sessions_of(&user_name).await?.is_empty() {
+        if !self.store.presence.sessions_of(&user_name).await?.is_empty() {
             return Err(ApiError::new(ErrorCode::ALREADY_EXISTS, format!("user {user_name} already exists")));
         }
         let hash = hash_password_bounded(password).await.inspect_err(|_| {
             self.metrics.hashing_busy.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         })?;
         let user = UserRecord::new(user_name.clone(), user_name.clone(), Some(hash));
-        self.store.create_user(user).await?;
+        self.store.accounts.create_user(user).await?;
         tracing::info!(user = %user_name, "registered");
         Ok(user_name)
     }
@@ -150,10 +150,10 @@ impl Route {
     /// gone or were created again since (spec CIM-14.1-7).
     pub(crate) async fn authenticate(&self, token: &str) -> Result<TokenClaims> {
         let claims = self.keys.verify(token, now_ms()).map_err(|e| ApiError::new(e.code(), e.to_string()))?;
-        if self.store.is_login_ended(&claims.lid).await? {
+        if self.store.accounts.is_login_ended(&claims.lid).await? {
             return Err(ApiError::new(ErrorCode::UNAUTHENTICATED, "this login has ended"));
         }
-        let account = self.store.user(&claims.sub).await?;
+        let account = self.store.accounts.user(&claims.sub).await?;
         if !cim_backend::token_names_account(claims.acc, account.as_ref()) {
             return Err(ApiError::new(
                 ErrorCode::UNAUTHENTICATED,
@@ -182,12 +182,12 @@ impl Route {
     }
 
     pub(crate) async fn logout(&self, claims: &TokenClaims, all_devices: bool) -> Result<()> {
-        self.store.end_login(&claims.lid, claims.exp + cim_backend::CLOCK_SKEW_MS).await?;
+        self.store.accounts.end_login(&claims.lid, claims.exp + cim_backend::CLOCK_SKEW_MS).await?;
         if all_devices {
             // Logins of other devices whose sessions are not open end too (CIM-14.2-10).
-            self.store.log_out_everywhere(&claims.sub, now_ms()).await?;
+            self.store.accounts.log_out_everywhere(&claims.sub, now_ms()).await?;
         }
-        let sessions = self.store.sessions_of(&claims.sub).await?;
+        let sessions = self.store.presence.sessions_of(&claims.sub).await?;
         for session in sessions.iter().filter(|s| all_devices || s.device_id == claims.dev) {
             if let Some(fanout) = &self.fanout {
                 fanout
@@ -204,8 +204,9 @@ impl Route {
     ) -> Result<Vec<wire::UserInfo>> {
         let mut out = Vec::new();
         for user_id in ids {
-            let online = !self.store.sessions_of(&user_id).await?.is_empty();
-            let user_name = self.store.user(&user_id).await?.map_or_else(|| user_id.clone(), |u| u.user_name);
+            let online = !self.store.presence.sessions_of(&user_id).await?.is_empty();
+            let user_name =
+                self.store.accounts.user(&user_id).await?.map_or_else(|| user_id.clone(), |u| u.user_name);
             out.push(wire::UserInfo { user_id, user_name, online });
         }
         Ok(out)
@@ -228,7 +229,7 @@ impl Route {
             let bytes = URL_SAFE_NO_PAD.decode(page_token).map_err(|_| unknown())?;
             Some(String::from_utf8(bytes).map_err(|_| unknown())?)
         };
-        let page = self.store.online_users(after.as_deref(), size).await?;
+        let page = self.store.presence.online_users(after.as_deref(), size).await?;
         Ok(wire::OnlineUsersResponse {
             users: self.user_infos(page.user_ids).await?,
             next_page_token: page.next_after.map(|last| URL_SAFE_NO_PAD.encode(last)).unwrap_or_default(),
@@ -241,7 +242,7 @@ impl Route {
             0 => 20,
             n => n.min(100),
         } as usize;
-        let users = self.store.users_by_prefix(prefix, limit).await?;
+        let users = self.store.accounts.users_by_prefix(prefix, limit).await?;
         self.user_infos(users.into_iter().map(|u| u.user_id)).await
     }
 
@@ -253,6 +254,7 @@ impl Route {
         }
         let mut ids: Vec<String> = self
             .store
+            .accounts
             .users_by_prefix(user_name, 100)
             .await?
             .into_iter()
@@ -276,7 +278,7 @@ impl Route {
         // of strangers lands in all their inboxes. Unknown users are NOT_FOUND first (14.4-22).
         let others: Vec<&String> = members.iter().filter(|m| **m != claims.sub).collect();
         for other in &others {
-            if self.store.user(other).await?.is_none() {
+            if self.store.accounts.user(other).await?.is_none() {
                 return Err(ApiError::new(ErrorCode::NOT_FOUND, format!("no user {other}")));
             }
         }
@@ -288,15 +290,15 @@ impl Route {
                 ),
             ));
         }
-        Ok(group_info(self.store.create_group(group_id, &claims.sub, &[]).await?))
+        Ok(group_info(self.store.groups.create_group(group_id, &claims.sub, &[]).await?))
     }
 
     pub(crate) async fn join_group(&self, claims: &TokenClaims, group_id: &str) -> Result<wire::GroupInfo> {
-        Ok(group_info(self.store.join_group(group_id, &claims.sub).await?))
+        Ok(group_info(self.store.groups.join_group(group_id, &claims.sub).await?))
     }
 
     pub(crate) async fn leave_group(&self, claims: &TokenClaims, group_id: &str) -> Result<wire::GroupInfo> {
-        Ok(group_info(self.store.leave_group(group_id, &claims.sub).await?))
+        Ok(group_info(self.store.groups.leave_group(group_id, &claims.sub).await?))
     }
 
     pub(crate) async fn group_members(
@@ -306,6 +308,7 @@ impl Route {
     ) -> Result<Vec<wire::UserInfo>> {
         let group = self
             .store
+            .groups
             .group(group_id)
             .await?
             .ok_or_else(|| ApiError::new(ErrorCode::NOT_FOUND, format!("no group {group_id}")))?;
@@ -316,7 +319,7 @@ impl Route {
     }
 
     pub(crate) async fn my_groups(&self, claims: &TokenClaims) -> Result<Vec<wire::GroupInfo>> {
-        Ok(self.store.groups_of(&claims.sub).await?.into_iter().map(group_info).collect())
+        Ok(self.store.groups.groups_of(&claims.sub).await?.into_iter().map(group_info).collect())
     }
 
     pub(crate) async fn servers(&self) -> Result<Vec<wire::ServerInfo>> {

@@ -271,7 +271,7 @@ async fn a_token_of_an_account_that_no_longer_exists_is_refused() {
         "{answer:?}"
     );
     // And a name whose sessions still live cannot be registered anew.
-    use cim_backend::Store;
+    use cim_backend::PresenceStore;
     let session = cim_backend::SessionRecord {
         session_id: "s1".into(),
         user_id: "alice".into(),

@@ -31,7 +31,7 @@ async fn metrics(State(ctx): State<Arc<Context>>) -> impl IntoResponse {
          cim_server_route_cache_total{{outcome=\"miss\"}} {}\n",
         routes.hits, routes.misses
     ));
-    if let Some(entries) = ctx.store.inbox_entries().await {
+    if let Some(entries) = ctx.store.inbox.inbox_entries().await {
         text.push_str(&format!(
             "# HELP cim_store_inbox_entries Inbox entries held by the store, in all inboxes.\n\
              # TYPE cim_store_inbox_entries gauge\ncim_store_inbox_entries {entries}\n"

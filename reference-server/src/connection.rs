@@ -146,7 +146,7 @@ impl Connection {
         let Some(id) = &self.identity else { return InboxRead::Failed("no session".into()) };
         let store = &self.ctx.store;
         if let Some(epoch) = request.check_epoch {
-            match store.inbox_head(&id.user_id).await {
+            match store.inbox.inbox_head(&id.user_id).await {
                 Ok(head) if head.epoch != epoch => return InboxRead::EpochChanged,
                 Ok(_) => {}
                 Err(e) => {
@@ -155,7 +155,7 @@ impl Connection {
                 }
             }
         }
-        match store.read_inbox(&id.user_id, request.from_seq, request.limit).await {
+        match store.inbox.read_inbox(&id.user_id, request.from_seq, request.limit).await {
             Ok(entries) => InboxRead::Entries(entries),
             Err(e) => {
                 tracing::warn!(error = %e, "inbox read failed; closing the session so it resumes later");
@@ -180,13 +180,13 @@ impl Connection {
             return Err(Rejection::new(ErrorCode::SHUTTING_DOWN, "server shutting down"));
         }
         if let Some(login) = &hello.login_id
-            && store.is_login_ended(login).await.map_err(unavailable)?
+            && store.accounts.is_login_ended(login).await.map_err(unavailable)?
         {
             return Err(Rejection::new(ErrorCode::UNAUTHENTICATED, "this login has ended"));
         }
         // The token's account may be gone (a store that lost its data) or created again by
         // someone else since: neither may be entered with it (CIM-5.2-10).
-        let account = store.user(&hello.user_id).await.map_err(unavailable)?;
+        let account = store.accounts.user(&hello.user_id).await.map_err(unavailable)?;
         if !cim_backend::token_names_account(hello.account_generation, account.as_ref()) {
             return Err(Rejection::new(
                 ErrorCode::UNAUTHENTICATED,
@@ -201,7 +201,7 @@ impl Connection {
                 "this login ended with a Logout of all devices",
             ));
         }
-        let head = store.inbox_head(&hello.user_id).await.map_err(unavailable)?;
+        let head = store.inbox.inbox_head(&hello.user_id).await.map_err(unavailable)?;
         let resume = decide_resume(hello.resume.as_ref(), &head)?;
         self.make_room(hello).await?;
 
@@ -225,9 +225,13 @@ impl Connection {
             connected_at_ms,
             expires_at_ms: connected_at_ms + cim_backend::PRESENCE_TTL.as_millis() as u64,
         };
-        store.add_session(record).await.map_err(unavailable)?;
+        store.presence.add_session(record).await.map_err(unavailable)?;
         // The resume point acknowledges what precedes it (CIM-8.4-10) and makes the device known.
-        store.ack_inbox(&hello.user_id, &hello.device_id, resume.next_seq - 1).await.map_err(unavailable)?;
+        store
+            .inbox
+            .ack_inbox(&hello.user_id, &hello.device_id, resume.next_seq - 1)
+            .await
+            .map_err(unavailable)?;
         let info = WelcomeInfo {
             session_id,
             resume: wire::ResumeResult {
@@ -251,6 +255,7 @@ impl Connection {
         let ctx = &self.ctx;
         let sessions = ctx
             .store
+            .presence
             .sessions_of(&hello.user_id)
             .await
             .map_err(|e| Rejection::new(ErrorCode::UNAVAILABLE, format!("store unavailable: {e}")))?;
@@ -260,7 +265,7 @@ impl Connection {
                 ctx.fanout
                     .end_sessions(&hello.user_id, Some(&session.session_id), GoAwayReason::SessionReplaced)
                     .await;
-                let _ = ctx.store.remove_session(&hello.user_id, &session.session_id).await;
+                let _ = ctx.store.presence.remove_session(&hello.user_id, &session.session_id).await;
             } else {
                 others.push(session);
             }
@@ -279,7 +284,7 @@ impl Connection {
                     ctx.fanout
                         .end_sessions(&hello.user_id, Some(&oldest.session_id), GoAwayReason::SessionReplaced)
                         .await;
-                    let _ = ctx.store.remove_session(&hello.user_id, &oldest.session_id).await;
+                    let _ = ctx.store.presence.remove_session(&hello.user_id, &oldest.session_id).await;
                 }
                 Ok(())
             }
@@ -299,7 +304,7 @@ impl Connection {
         };
         let ctx = &self.ctx;
         let path = MessagePath {
-            store: ctx.store.as_ref(),
+            store: &ctx.store,
             fanout: Some(ctx.fanout.as_ref()),
             ids: &ctx.message_ids,
             known_users: &ctx.known_users,
@@ -312,7 +317,7 @@ impl Connection {
     async fn on_send_too_large(&mut self, client_msg_id: String, to_everyone: bool, detail: String) {
         let started = Instant::now();
         let Some(id) = &self.identity else { return };
-        let store = self.ctx.store.as_ref();
+        let store = &self.ctx.store;
         let result = answer_oversized(store, &id.user_id, &client_msg_id, to_everyone, detail).await;
         self.answer_send(started, client_msg_id, result);
     }
@@ -342,7 +347,7 @@ impl Connection {
     /// Records how far the device acknowledged its inbox.
     async fn record_ack(&self, up_to_seq: u64) {
         let Some(id) = &self.identity else { return };
-        if let Err(e) = self.ctx.store.ack_inbox(&id.user_id, &id.device_id, up_to_seq).await {
+        if let Err(e) = self.ctx.store.inbox.ack_inbox(&id.user_id, &id.device_id, up_to_seq).await {
             tracing::warn!(user = %id.user_id, error = %e, "could not record an inbox ack");
         }
     }
@@ -366,7 +371,7 @@ impl Connection {
         let Some(id) = self.identity.take() else { return };
         self.ctx.metrics.sessions.fetch_sub(1, Ordering::Relaxed);
         self.ctx.hub.remove(&id.user_id, &id.session_id);
-        if let Err(e) = self.ctx.store.remove_session(&id.user_id, &id.session_id).await {
+        if let Err(e) = self.ctx.store.presence.remove_session(&id.user_id, &id.session_id).await {
             tracing::warn!(user = %id.user_id, error = %e, "could not remove the session from presence");
         }
     }

@@ -23,7 +23,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use cim_backend::messaging::KnownUsers;
-use cim_backend::{Fanout, MessageIds, Registry, Store, TokenKeys};
+use cim_backend::{Fanout, MessageIds, PresenceStore, Registry, Stores, TokenKeys};
 use cim_core::server::{DeliveryConfig, ServerConfig, ServerLimits};
 use cim_core::{Framing, defaults, wire};
 use tokio::net::{TcpListener, TcpStream};
@@ -155,7 +155,7 @@ impl ServerOptions {
 pub(crate) struct Context {
     pub(crate) options: ServerOptions,
     pub(crate) session_config: Arc<ServerConfig>,
-    pub(crate) store: Arc<dyn Store>,
+    pub(crate) store: Stores,
     pub(crate) hub: Arc<hub::Hub>,
     pub(crate) fanout: Arc<dyn Fanout>,
     /// The same fan-out, for its route-cache counters.
@@ -253,10 +253,11 @@ async fn bind(addr: SocketAddr, what: &str) -> anyhow::Result<TcpListener> {
 /// Starts a server on `store`, registered in `registry`, verifying tokens with `keys`.
 pub async fn start(
     options: ServerOptions,
-    store: Arc<dyn Store>,
+    store: impl Into<Stores>,
     registry: Arc<dyn Registry>,
     keys: TokenKeys,
 ) -> anyhow::Result<RunningServer> {
+    let store: Stores = store.into();
     let limits = options.limits();
     connection::check_limits(&limits)?;
     let tcp = bind(options.tcp_listen, "TCP clients").await?;
@@ -306,7 +307,7 @@ pub async fn start(
     let hub = Arc::new(hub::Hub::default());
     let cluster = Arc::new(cim_backend::ClusterFanout::for_server(
         server_id.clone(),
-        store.clone(),
+        store.presence.clone(),
         registry.clone(),
         internal_auth.clone(),
     ));
@@ -345,7 +346,11 @@ pub async fn start(
     tasks.push(tokio::spawn(internal::serve(internal, hub.clone(), internal_auth)));
     tasks.push(tokio::spawn(refresh_presence(ctx.clone())));
     tasks.push(tokio::spawn(report_load(ctx.clone(), registry.clone(), info.clone())));
-    tasks.push(tokio::spawn(forget_departed_servers(store.clone(), registry.watch(), server_id.clone())));
+    tasks.push(tokio::spawn(forget_departed_servers(
+        store.presence.clone(),
+        registry.watch(),
+        server_id.clone(),
+    )));
     tracing::info!(%server_id, tcp = %tcp_addr, ws = ?ws_addr, admin = %admin_addr, store = %store.describe(), registry = %registry.describe(), "cim-server listening");
     Ok(RunningServer { ctx, registry, info, tcp_addr, ws_addr, admin_addr, tasks })
 }
@@ -494,7 +499,7 @@ async fn serve_accepted(stream: TcpStream, ctx: Arc<Context>, kind: Listener, tl
 /// sessions are removed from presence, so that nothing is pushed to it and device limits do
 /// not count them. Every server does this; removal is idempotent.
 async fn forget_departed_servers(
-    store: Arc<dyn Store>,
+    presence: Arc<dyn PresenceStore>,
     mut watch: watch::Receiver<Vec<wire::ServerInfo>>,
     own_id: String,
 ) {
@@ -504,7 +509,7 @@ async fn forget_departed_servers(
         let now: std::collections::BTreeSet<String> =
             watch.borrow_and_update().iter().map(|s| s.server_id.clone()).collect();
         for gone in known.difference(&now).filter(|id| **id != own_id) {
-            match store.remove_server_sessions(gone).await {
+            match presence.remove_server_sessions(gone).await {
                 Ok(removed) => {
                     tracing::info!(server = %gone, removed, "server left the registry; its sessions are gone")
                 }
@@ -533,7 +538,7 @@ async fn refresh_presence(ctx: Arc<Context>) {
         let sessions = ctx.hub.sessions();
         for chunk in sessions.chunks(PRESENCE_CHUNK) {
             let records = chunk.iter().map(|s| s.record(&ctx.server_id, expires_at_ms)).collect();
-            if let Err(e) = ctx.store.refresh_sessions(records).await {
+            if let Err(e) = ctx.store.presence.refresh_sessions(records).await {
                 tracing::warn!(error = %e, "could not refresh presence; sessions lapse in {:?} unless a later refresh succeeds", cim_backend::PRESENCE_TTL);
                 break;
             }

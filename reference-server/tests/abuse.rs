@@ -5,7 +5,7 @@ mod support;
 
 use std::time::Duration;
 
-use cim_backend::{Store, TokenClaims};
+use cim_backend::{AccountStore, InboxStore, PresenceStore, TokenClaims};
 use cim_core::ErrorCode;
 use cim_core::wire::{self, frame::Body};
 use support::{WAIT, hello, send_to, start};

@@ -41,8 +41,8 @@ use redis::cluster_async::ClusterConnection;
 
 use cim_store::now_ms;
 use cim_store::{
-    Accepted, GroupRecord, InboxHead, InboxLimits, NewMessage, OnlinePage, RateCount, SessionRecord, Store,
-    StoreError, UserRecord,
+    Accepted, AccountStore, GroupRecord, GroupStore, InboxHead, InboxLimits, InboxStore, NewMessage,
+    OnlinePage, PresenceStore, RateCount, RateStore, SessionRecord, Store, StoreError, UserRecord,
 };
 
 mod batcher;
@@ -600,17 +600,7 @@ fn session_from_json(text: &str) -> Option<SessionRecord> {
 }
 
 #[async_trait]
-impl Store for RedisStore {
-    fn describe(&self) -> String {
-        let kind = if self.is_cluster() { "redis cluster" } else { "redis" };
-        format!("{kind} {}", self.url)
-    }
-
-    async fn health(&self) -> Result<(), StoreError> {
-        let _: String = redis::cmd("PING").query_async(&mut self.conn()).await.map_err(unavailable)?;
-        Ok(())
-    }
-
+impl AccountStore for RedisStore {
     async fn create_user(&self, user: UserRecord) -> Result<(), StoreError> {
         let created: u64 = self
             .create_user
@@ -672,6 +662,21 @@ impl Store for RedisStore {
         Ok(users.into_iter().flatten().collect())
     }
 
+    async fn end_login(&self, login_id: &str, until_ms: u64) -> Result<(), StoreError> {
+        // No token lives longer than a year; Redis refuses absurd expiries.
+        let ttl = until_ms.saturating_sub(now_ms()).clamp(1, 366 * 24 * 60 * 60 * 1000);
+        let key = self.global_key(&format!("ended:{login_id}"));
+        let _: () = self.conn().pset_ex(key, 1, ttl).await.map_err(unavailable)?;
+        Ok(())
+    }
+
+    async fn is_login_ended(&self, login_id: &str) -> Result<bool, StoreError> {
+        self.conn().exists(self.global_key(&format!("ended:{login_id}"))).await.map_err(unavailable)
+    }
+}
+
+#[async_trait]
+impl PresenceStore for RedisStore {
     async fn add_session(&self, session: SessionRecord) -> Result<(), StoreError> {
         self.refresh_sessions(vec![session]).await
     }
@@ -756,19 +761,10 @@ impl Store for RedisStore {
         let _: () = self.conn().del(&key).await.map_err(unavailable)?;
         Ok(members.len() as u64)
     }
+}
 
-    async fn end_login(&self, login_id: &str, until_ms: u64) -> Result<(), StoreError> {
-        // No token lives longer than a year; Redis refuses absurd expiries.
-        let ttl = until_ms.saturating_sub(now_ms()).clamp(1, 366 * 24 * 60 * 60 * 1000);
-        let key = self.global_key(&format!("ended:{login_id}"));
-        let _: () = self.conn().pset_ex(key, 1, ttl).await.map_err(unavailable)?;
-        Ok(())
-    }
-
-    async fn is_login_ended(&self, login_id: &str) -> Result<bool, StoreError> {
-        self.conn().exists(self.global_key(&format!("ended:{login_id}"))).await.map_err(unavailable)
-    }
-
+#[async_trait]
+impl InboxStore for RedisStore {
     async fn accept_message(&self, message: NewMessage) -> Result<Accepted, StoreError> {
         let body = wire::Deliver {
             seq: 0,
@@ -861,38 +857,10 @@ impl Store for RedisStore {
             .map_err(unavailable)?;
         Ok(())
     }
+}
 
-    async fn rate_count(&self, key: &str) -> Result<RateCount, StoreError> {
-        let (count, resets_in_ms): (u64, u64) = self
-            .rate_count
-            .key(self.global_key(&format!("rate:{key}")))
-            .invoke_async(&mut self.conn())
-            .await
-            .map_err(unavailable)?;
-        Ok(RateCount { count, resets_in_ms })
-    }
-
-    async fn rate_hit(&self, key: &str, window_ms: u64) -> Result<RateCount, StoreError> {
-        let (count, resets_in_ms): (u64, u64) = self
-            .rate_hit
-            .key(self.global_key(&format!("rate:{key}")))
-            .arg(window_ms.max(1))
-            .invoke_async(&mut self.conn())
-            .await
-            .map_err(unavailable)?;
-        Ok(RateCount { count, resets_in_ms })
-    }
-
-    async fn rate_undo(&self, key: &str) -> Result<(), StoreError> {
-        let _: u64 = self
-            .rate_undo
-            .key(self.global_key(&format!("rate:{key}")))
-            .invoke_async(&mut self.conn())
-            .await
-            .map_err(unavailable)?;
-        Ok(())
-    }
-
+#[async_trait]
+impl GroupStore for RedisStore {
     async fn create_group(
         &self,
         group_id: &str,
@@ -962,5 +930,52 @@ impl Store for RedisStore {
         ids.sort();
         let groups = try_join_all(ids.iter().map(|id| self.group_record(id))).await?;
         Ok(groups.into_iter().flatten().collect())
+    }
+}
+
+#[async_trait]
+impl RateStore for RedisStore {
+    async fn rate_count(&self, key: &str) -> Result<RateCount, StoreError> {
+        let (count, resets_in_ms): (u64, u64) = self
+            .rate_count
+            .key(self.global_key(&format!("rate:{key}")))
+            .invoke_async(&mut self.conn())
+            .await
+            .map_err(unavailable)?;
+        Ok(RateCount { count, resets_in_ms })
+    }
+
+    async fn rate_hit(&self, key: &str, window_ms: u64) -> Result<RateCount, StoreError> {
+        let (count, resets_in_ms): (u64, u64) = self
+            .rate_hit
+            .key(self.global_key(&format!("rate:{key}")))
+            .arg(window_ms.max(1))
+            .invoke_async(&mut self.conn())
+            .await
+            .map_err(unavailable)?;
+        Ok(RateCount { count, resets_in_ms })
+    }
+
+    async fn rate_undo(&self, key: &str) -> Result<(), StoreError> {
+        let _: u64 = self
+            .rate_undo
+            .key(self.global_key(&format!("rate:{key}")))
+            .invoke_async(&mut self.conn())
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Store for RedisStore {
+    fn describe(&self) -> String {
+        let kind = if self.is_cluster() { "redis cluster" } else { "redis" };
+        format!("{kind} {}", self.url)
+    }
+
+    async fn health(&self) -> Result<(), StoreError> {
+        let _: String = redis::cmd("PING").query_async(&mut self.conn()).await.map_err(unavailable)?;
+        Ok(())
     }
 }

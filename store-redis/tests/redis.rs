@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use cim_store::testsuite::{self, RedisCluster, RedisServer};
-use cim_store::{Store, StoreError};
+use cim_store::{AccountStore, GroupStore, Store, StoreError};
 use cim_store_redis::RedisStore;
 
 #[tokio::test]

@@ -1,24 +1,33 @@
-//! What a cim deployment keeps: accounts, presence, inboxes, groups and rate counters behind
-//! the [`Store`] trait, the servers behind [`Registry`], their in-memory implementations, and
-//! (feature `testsuite`) the suite every implementation must pass.
+//! What a cim deployment keeps, one trait per concern: accounts ([`AccountStore`]), presence
+//! ([`PresenceStore`]), inboxes ([`InboxStore`]), groups ([`GroupStore`]) and rate counters
+//! ([`RateStore`]); a backend that keeps them all ([`Store`]) and the handle the route and
+//! servers hold ([`Stores`]); the servers behind [`Registry`]; their in-memory
+//! implementations; and (feature `testsuite`) the suite every implementation must pass.
 //!
 //! Nothing here talks to Redis or ZooKeeper: `cim-store-redis` and `cim-registry-zookeeper`
 //! implement the traits, so that a user of the traits compiles neither.
 #![forbid(unsafe_code)]
 
+mod accounts;
+mod groups;
+mod inbox;
 mod memory;
+mod presence;
+mod rates;
 mod registry;
 mod rejection;
 mod store;
 #[cfg(feature = "testsuite")]
 pub mod testsuite;
 
+pub use accounts::{AccountStore, UserRecord};
+pub use groups::{GroupRecord, GroupStore};
+pub use inbox::{Accepted, InboxHead, InboxLimits, InboxStore, NewMessage};
 pub use memory::{MemoryRegistry, MemoryStore};
+pub use presence::{OnlinePage, PresenceStore, SessionRecord};
+pub use rates::{RateCount, RateStore};
 pub use registry::{Registry, RegistryError};
-pub use store::{
-    Accepted, GroupRecord, InboxHead, InboxLimits, NewMessage, OnlinePage, RateCount, SessionRecord, Store,
-    StoreError, UserRecord,
-};
+pub use store::{Store, StoreError, Stores};
 
 /// A hash map on the message path, looked up several times per message. aHash, keyed at
 /// random per map as std's `RandomState` is, so that colliding ids cannot be chosen in

@@ -8,7 +8,8 @@ pub mod store;
 
 use std::sync::{Arc, LazyLock};
 
-use cim_backend::{MemoryStore, Store, TokenKeys};
+use cim_backend::TokenKeys;
+use cim_store::{MemoryStore, Stores};
 
 /// How the deployment is broken, if at all.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -37,10 +38,12 @@ pub struct Deployment {
 impl Deployment {
     /// Starts it.
     pub async fn start(mutant: Mutant) -> Self {
-        let memory: Arc<dyn Store> = Arc::new(MemoryStore::new());
-        let store: Arc<dyn Store> = match mutant {
-            Mutant::Store(m) => Arc::new(store::MutantStore::new(memory, m)),
-            _ => memory,
+        let memory = Arc::new(MemoryStore::new());
+        let store = match mutant {
+            Mutant::Store(m) => {
+                Stores::from(memory.clone()).with_inbox(Arc::new(store::MutantInbox::new(memory, m)))
+            }
+            _ => Stores::from(memory),
         };
         let mut options = cim_node::NodeOptions::in_memory().on_free_ports().with_store(store);
         options.keys = TokenKeys::new(TOKEN_SECRET.as_bytes().to_vec());

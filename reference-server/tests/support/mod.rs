@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use cim_backend::{MemoryRegistry, MemoryStore, Store, TokenKeys, UserRecord};
+use cim_backend::{AccountStore, MemoryRegistry, MemoryStore, TokenKeys, UserRecord};
 use cim_core::codec::{self, FrameDecoder};
 use cim_core::wire::{self, frame::Body, recipient};
 use cim_core::{ErrorCode, Framing};

@@ -9,9 +9,9 @@ use async_trait::async_trait;
 use cim_core::wire;
 
 use crate::IdMap;
-use crate::store::{
-    Accepted, GroupRecord, InboxHead, InboxLimits, NewMessage, OnlinePage, RateCount, SessionRecord, Store,
-    StoreError, UserRecord,
+use crate::{
+    Accepted, AccountStore, GroupRecord, GroupStore, InboxHead, InboxLimits, InboxStore, NewMessage,
+    OnlinePage, PresenceStore, RateCount, RateStore, SessionRecord, Store, StoreError, UserRecord,
 };
 
 /// Above this many rate counters, those whose window has ended are swept out.
@@ -152,19 +152,7 @@ fn group_record(group_id: &str, members: &BTreeSet<String>) -> GroupRecord {
 }
 
 #[async_trait]
-impl Store for MemoryStore {
-    fn describe(&self) -> String {
-        "memory".to_owned()
-    }
-
-    async fn health(&self) -> Result<(), StoreError> {
-        Ok(())
-    }
-
-    async fn inbox_entries(&self) -> Option<u64> {
-        Some(self.lock().inboxes.values().map(|inbox| inbox.entries.len() as u64).sum())
-    }
-
+impl AccountStore for MemoryStore {
     async fn create_user(&self, user: UserRecord) -> Result<(), StoreError> {
         let mut inner = self.lock();
         if inner.users.contains_key(&user.user_id) {
@@ -194,6 +182,21 @@ impl Store for MemoryStore {
         Ok(users)
     }
 
+    async fn end_login(&self, login_id: &str, until_ms: u64) -> Result<(), StoreError> {
+        let mut inner = self.lock();
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
+        inner.ended_logins.retain(|_, until| *until > now);
+        inner.ended_logins.insert(login_id.to_owned(), until_ms);
+        Ok(())
+    }
+
+    async fn is_login_ended(&self, login_id: &str) -> Result<bool, StoreError> {
+        Ok(self.lock().ended_logins.contains_key(login_id))
+    }
+}
+
+#[async_trait]
+impl PresenceStore for MemoryStore {
     async fn add_session(&self, session: SessionRecord) -> Result<(), StoreError> {
         let mut inner = self.lock();
         let sessions = inner.sessions.entry(session.user_id.clone()).or_default();
@@ -253,17 +256,12 @@ impl Store for MemoryStore {
         });
         Ok(removed)
     }
+}
 
-    async fn end_login(&self, login_id: &str, until_ms: u64) -> Result<(), StoreError> {
-        let mut inner = self.lock();
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
-        inner.ended_logins.retain(|_, until| *until > now);
-        inner.ended_logins.insert(login_id.to_owned(), until_ms);
-        Ok(())
-    }
-
-    async fn is_login_ended(&self, login_id: &str) -> Result<bool, StoreError> {
-        Ok(self.lock().ended_logins.contains_key(login_id))
+#[async_trait]
+impl InboxStore for MemoryStore {
+    async fn inbox_entries(&self) -> Option<u64> {
+        Some(self.lock().inboxes.values().map(|inbox| inbox.entries.len() as u64).sum())
     }
 
     async fn accept_message(&self, message: NewMessage) -> Result<Accepted, StoreError> {
@@ -374,42 +372,10 @@ impl Store for MemoryStore {
         }
         Ok(())
     }
+}
 
-    async fn rate_count(&self, key: &str) -> Result<RateCount, StoreError> {
-        let now = crate::now_ms();
-        Ok(match self.lock().rates.get(key) {
-            Some(&(count, ends)) if ends > now => RateCount { count, resets_in_ms: ends - now },
-            _ => RateCount::default(),
-        })
-    }
-
-    async fn rate_hit(&self, key: &str, window_ms: u64) -> Result<RateCount, StoreError> {
-        let now = crate::now_ms();
-        let mut inner = self.lock();
-        if inner.rates.len() >= RATE_COUNTERS_SWEEP {
-            inner.rates.retain(|_, (_, ends)| *ends > now);
-        }
-        let (count, ends) = match inner.rates.get_mut(key) {
-            Some(counter) => counter,
-            None => inner.rates.entry(key.to_owned()).or_insert((0, 0)),
-        };
-        if *ends <= now {
-            (*count, *ends) = (0, now + window_ms.max(1));
-        }
-        *count += 1;
-        Ok(RateCount { count: *count, resets_in_ms: *ends - now })
-    }
-
-    async fn rate_undo(&self, key: &str) -> Result<(), StoreError> {
-        let now = crate::now_ms();
-        if let Some((count, ends)) = self.lock().rates.get_mut(key)
-            && *ends > now
-        {
-            *count = count.saturating_sub(1);
-        }
-        Ok(())
-    }
-
+#[async_trait]
+impl GroupStore for MemoryStore {
     async fn create_group(
         &self,
         group_id: &str,
@@ -462,5 +428,54 @@ impl Store for MemoryStore {
             .filter(|(_, members)| members.contains(user_id))
             .map(|(id, members)| group_record(id, members))
             .collect())
+    }
+}
+
+#[async_trait]
+impl RateStore for MemoryStore {
+    async fn rate_count(&self, key: &str) -> Result<RateCount, StoreError> {
+        let now = crate::now_ms();
+        Ok(match self.lock().rates.get(key) {
+            Some(&(count, ends)) if ends > now => RateCount { count, resets_in_ms: ends - now },
+            _ => RateCount::default(),
+        })
+    }
+
+    async fn rate_hit(&self, key: &str, window_ms: u64) -> Result<RateCount, StoreError> {
+        let now = crate::now_ms();
+        let mut inner = self.lock();
+        if inner.rates.len() >= RATE_COUNTERS_SWEEP {
+            inner.rates.retain(|_, (_, ends)| *ends > now);
+        }
+        let (count, ends) = match inner.rates.get_mut(key) {
+            Some(counter) => counter,
+            None => inner.rates.entry(key.to_owned()).or_insert((0, 0)),
+        };
+        if *ends <= now {
+            (*count, *ends) = (0, now + window_ms.max(1));
+        }
+        *count += 1;
+        Ok(RateCount { count: *count, resets_in_ms: *ends - now })
+    }
+
+    async fn rate_undo(&self, key: &str) -> Result<(), StoreError> {
+        let now = crate::now_ms();
+        if let Some((count, ends)) = self.lock().rates.get_mut(key)
+            && *ends > now
+        {
+            *count = count.saturating_sub(1);
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Store for MemoryStore {
+    fn describe(&self) -> String {
+        "memory".to_owned()
+    }
+
+    async fn health(&self) -> Result<(), StoreError> {
+        Ok(())
     }
 }
