@@ -9,11 +9,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex as StdMutex, OnceLock, PoisonError, Weak};
 
 use bytes::Bytes;
-use cim_sdk::{Client, ClientOptions, ClientSender, Credentials, Error, Event, Events, Target, Transport};
+use cim_sdk::{Client, ClientOptions, ClientSender, Credentials, Error, Events, Target, Transport};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use pyo3::types::PyDict;
 use tokio::sync::Mutex;
+
+mod types;
 
 mod errors {
     pyo3::import_exception!(cim.errors, AuthenticationError);
@@ -178,20 +179,13 @@ impl NativeClient {
         self.sender.user_id()
     }
 
-    /// The connection state, session and server, as a dict.
-    fn status<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        let status = self.sender.status();
-        let dict = PyDict::new(py);
-        dict.set_item("state", format!("{:?}", status.state).to_lowercase())?;
-        dict.set_item("user_id", status.user_id)?;
-        dict.set_item("session_id", status.session_id)?;
-        dict.set_item("server_id", status.server_id)?;
-        dict.set_item("rtt", status.rtt.map(|d| d.as_secs_f64()))?;
-        Ok(dict)
+    /// The connection state, session and server.
+    fn status(&self) -> types::Status {
+        self.sender.status().into()
     }
 
     /// Sends `body` to a user (`kind` "user"), a group ("group") or everyone ("everyone",
-    /// `target` ignored); resolves to (message_id, duplicate) once the server stored it.
+    /// `target` ignored); resolves to a `SendAck` once the server stored it.
     fn send<'py>(
         &self,
         py: Python<'py>,
@@ -209,7 +203,7 @@ impl NativeClient {
         let ack = self.sender.start_send(to, &content_type, Bytes::from(body));
         future_into_py(py, async move {
             let ack = ack.await.map_err(py_error)?;
-            Ok((ack.message_id, ack.duplicate))
+            Ok(types::SendAck { message_id: ack.message_id, duplicate: ack.duplicate })
         })
     }
 
@@ -219,53 +213,52 @@ impl NativeClient {
         future_into_py(py, async move { sender.user_id_of(&user_name).await.map_err(py_error) })
     }
 
-    /// Every online user, following the pages to the end; resolves to [(user_id, user_name)].
+    /// Every online user, following the pages to the end; resolves to [User].
     fn online_users<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let sender = self.sender.clone();
         future_into_py(py, async move {
             let users = sender.all_online_users(500).await.map_err(py_error)?;
-            Ok(users.into_iter().map(|u| (u.user_id, u.user_name)).collect::<Vec<_>>())
+            let users = users.into_iter().map(|u| types::User { user_id: u.user_id, user_name: u.user_name });
+            Ok(users.collect::<Vec<_>>())
         })
     }
 
-    /// Creates a group with the caller as its member; resolves to (group_id, member_count).
+    /// Creates a group with the caller as its member; resolves to a `Group`.
     fn create_group<'py>(&self, py: Python<'py>, group_id: String) -> PyResult<Bound<'py, PyAny>> {
         let sender = self.sender.clone();
-        future_into_py(py, async move {
-            let group = sender.create_group(&group_id).await.map_err(py_error)?;
-            Ok((group.group_id, group.member_count))
-        })
+        future_into_py(py, async move { sender.create_group(&group_id).await.map(group).map_err(py_error) })
     }
 
-    /// Joins (`join` true) or leaves a group; resolves to (group_id, member_count).
+    /// Joins (`join` true) or leaves a group; resolves to a `Group`.
     fn join_group<'py>(&self, py: Python<'py>, group_id: String, join: bool) -> PyResult<Bound<'py, PyAny>> {
         let sender = self.sender.clone();
         future_into_py(py, async move {
-            let group =
-                if join { sender.join_group(&group_id).await } else { sender.leave_group(&group_id).await }
-                    .map_err(py_error)?;
-            Ok((group.group_id, group.member_count))
+            if join { sender.join_group(&group_id).await } else { sender.leave_group(&group_id).await }
+                .map(group)
+                .map_err(py_error)
         })
     }
 
-    /// The caller's groups; resolves to [(group_id, member_count)].
+    /// The caller's groups; resolves to [Group].
     fn groups<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let sender = self.sender.clone();
         future_into_py(py, async move {
             let groups = sender.my_groups().await.map_err(py_error)?;
-            Ok(groups.into_iter().map(|g| (g.group_id, g.member_count)).collect::<Vec<_>>())
+            Ok(groups.into_iter().map(group).collect::<Vec<_>>())
         })
     }
 
-    /// The next event as a dict with a "kind", or None once the client is closed.
+    /// The next event (`Connected`, `Message`, …), or None once the client is closed.
     fn next_event<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let events = self.events.clone();
         future_into_py(py, async move {
-            let event = events.lock().await.next().await;
-            Python::attach(|py| match event {
-                Some(event) => event_dict(py, event).map(Bound::unbind),
-                None => Ok(py.None()),
-            })
+            let mut events = events.lock().await;
+            loop {
+                let Some(event) = events.next().await else { return Ok(none()) };
+                if let Some(object) = Python::attach(|py| types::event_object(py, event))? {
+                    return Ok(object);
+                }
+            }
         })
     }
 
@@ -279,50 +272,8 @@ impl NativeClient {
     }
 }
 
-fn event_dict(py: Python<'_>, event: Event) -> PyResult<Bound<'_, PyAny>> {
-    let dict = PyDict::new(py);
-    match event {
-        Event::Connected { session_id, server_id, resume } => {
-            dict.set_item("kind", "connected")?;
-            dict.set_item("session_id", session_id)?;
-            dict.set_item("server_id", server_id)?;
-            dict.set_item("resumed", format!("{resume:?}").to_lowercase())?;
-        }
-        Event::Message(m) => {
-            dict.set_item("kind", "message")?;
-            dict.set_item("seq", m.seq)?;
-            dict.set_item("message_id", m.message_id)?;
-            dict.set_item("from_user_id", m.from)?;
-            let (to_kind, to) = match m.to {
-                Target::User(id) => ("user", id),
-                Target::Group(id) => ("group", id),
-                Target::Everyone => ("everyone", String::new()),
-            };
-            dict.set_item("to_kind", to_kind)?;
-            dict.set_item("to", to)?;
-            dict.set_item("content_type", m.content_type)?;
-            dict.set_item("body", pyo3::types::PyBytes::new(py, &m.body))?;
-            dict.set_item("sent_at_ms", m.sent_at_ms)?;
-        }
-        Event::InboxDiscontinuity { outcome, epoch } => {
-            dict.set_item("kind", "messages_lost")?;
-            dict.set_item("reason", outcome.as_str())?;
-            dict.set_item("epoch", epoch)?;
-        }
-        Event::Disconnected { reason, code, retry_in } => {
-            dict.set_item("kind", "disconnected")?;
-            dict.set_item("reason", reason)?;
-            dict.set_item("code", code.map(|c| c.0))?;
-            dict.set_item("retry_in", retry_in.as_secs_f64())?;
-        }
-        Event::Closed { reason, code } => {
-            dict.set_item("kind", "closed")?;
-            dict.set_item("reason", reason)?;
-            dict.set_item("code", code.map(|c| c.0))?;
-        }
-        _ => dict.set_item("kind", "other")?,
-    }
-    Ok(dict.into_any())
+fn group(group: cim_sdk::GroupInfo) -> types::Group {
+    types::Group { group_id: group.group_id, member_count: group.member_count }
 }
 
 /// The native module behind `cim`.
@@ -337,6 +288,7 @@ fn _cim(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(register, m)?)?;
     m.add_function(wrap_pyfunction!(_shutdown, m)?)?;
     m.add_class::<NativeClient>()?;
+    types::add(m)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

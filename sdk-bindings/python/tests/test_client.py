@@ -36,12 +36,30 @@ def test_one_to_one_message_arrives_with_sender_and_text(node, name: Callable[[s
         async with await logged_in(node.route, name("alice")) as alice, await logged_in(
             node.route, name("bob")
         ) as bob:
-            assert alice.status["state"] == "connected"
+            status = alice.status
+            assert isinstance(status, cim.Status)
+            assert (status.state, status.user_id) == ("connected", alice.user_id) and status.session_id
             ack = await alice.send_to_user(bob.user_id, "hi bob")
+            assert isinstance(ack, cim.SendAck)
             assert ack.message_id and not ack.duplicate
             message = await next_message(bob)
             assert (message.from_user_id, message.text, message.to_kind) == (alice.user_id, "hi bob", "user")
             assert message.message_id == ack.message_id
+            assert message.body == b"hi bob" and isinstance(message.body, bytes)
+            # Typed values: read-only, comparable, and shown like dataclasses.
+            assert message == cim.Message(
+                message.seq,
+                message.message_id,
+                message.from_user_id,
+                "user",
+                bob.user_id,
+                "text/plain",
+                b"hi bob",
+                message.sent_at_ms,
+            )
+            assert repr(ack) == f"SendAck(message_id={ack.message_id!r}, duplicate=False)"
+            with pytest.raises(AttributeError):
+                message.seq = 0
 
     asyncio.run(main())
 

@@ -23,11 +23,23 @@ from __future__ import annotations
 import atexit
 import socket
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from types import TracebackType
 from typing import Literal, Optional, Union
 
 from . import errors
+# The values the API hands out are typed, frozen classes of the native module, each
+# mapping one type of the Rust SDK: nothing here converts them again.
+from ._cim import (
+    Closed,
+    Connected,
+    Disconnected,
+    Group,
+    Message,
+    MessagesLost,
+    SendAck,
+    Status,
+    User,
+)
 from ._cim import NativeClient as _NativeClient
 from ._cim import _shutdown
 from ._cim import __version__
@@ -46,105 +58,8 @@ from .errors import (
 atexit.register(_shutdown, 2.0)
 
 
-@dataclass(frozen=True)
-class SendAck:
-    """The server stored a message (or, for a broadcast, handed it to the live sessions)."""
-
-    message_id: str
-    """The id the server gave the message."""
-    duplicate: bool
-    """True when the server had it already (a retransmission): nothing was stored twice."""
-
-
-@dataclass(frozen=True)
-class User:
-    """A user, as listed by :meth:`Client.online_users`."""
-
-    user_id: str
-    user_name: str
-
-
-@dataclass(frozen=True)
-class Group:
-    """A group and how many members it has."""
-
-    group_id: str
-    member_count: int
-
-
-@dataclass(frozen=True)
-class Connected:
-    """The session is up (again)."""
-
-    session_id: str
-    server_id: str
-    resumed: str
-    """What became of the inbox position: ``"fresh"``, ``"resumed"``, ``"epochchanged"`` or ``"gap"``."""
-
-
-@dataclass(frozen=True)
-class Message:
-    """A message arrived. ``seq`` orders the messages of this user's inbox."""
-
-    seq: int
-    message_id: str
-    from_user_id: str
-    to_kind: Literal["user", "group", "everyone"]
-    to: str
-    """The user or group it was sent to; empty for a broadcast."""
-    content_type: str
-    body: bytes
-    sent_at_ms: int
-
-    @property
-    def text(self) -> str:
-        """The body as UTF-8 text (invalid bytes replaced)."""
-        return self.body.decode("utf-8", errors="replace")
-
-
-@dataclass(frozen=True)
-class MessagesLost:
-    """The inbox did not continue where this device left off: messages may be missing."""
-
-    reason: Literal["epoch_changed", "gap"]
-    epoch: int
-
-
-@dataclass(frozen=True)
-class Disconnected:
-    """The connection is gone; the client reconnects by itself after ``retry_in`` seconds."""
-
-    reason: str
-    retry_in: float
-    code: Optional[int] = None
-    """The registry code of the error that ended the connection, if one did."""
-
-
-@dataclass(frozen=True)
-class Closed:
-    """The client stopped for good; no event follows."""
-
-    reason: str
-    code: Optional[int] = None
-    """The registry code of the fatal error that stopped it, if one did."""
-
-
 Event = Union[Connected, Message, MessagesLost, Disconnected, Closed]
 """What :meth:`Client.events` yields."""
-
-_EVENTS = {
-    "connected": Connected,
-    "message": Message,
-    "messages_lost": MessagesLost,
-    "disconnected": Disconnected,
-    "closed": Closed,
-}
-
-
-def _event(raw: dict) -> Optional[Event]:
-    kind = raw.pop("kind")
-    cls = _EVENTS.get(kind)
-    return cls(**raw) if cls is not None else None
 
 
 async def register(route: str, user: str, password: str) -> str:
@@ -204,7 +119,7 @@ class Client:
         return self._native.user_id()
 
     @property
-    def status(self) -> dict:
+    def status(self) -> Status:
         """The connection state (``"connected"``, ``"waiting"``, …), session, server and RTT."""
         return self._native.status()
 
@@ -245,8 +160,7 @@ class Client:
         return await self._send("everyone", "", content_type, data)
 
     async def _send(self, kind: str, target: str, content_type: str, body: bytes) -> SendAck:
-        message_id, duplicate = await self._native.send(kind, target, content_type, body)
-        return SendAck(message_id, duplicate)
+        return await self._native.send(kind, target, content_type, body)
 
     async def user_id_of(self, user_name: str) -> str:
         """The id of the one user named ``user_name``, looked up at the route.
@@ -260,7 +174,7 @@ class Client:
 
     async def online_users(self) -> list[User]:
         """Every user online now, all pages followed."""
-        return [User(user_id, name) for user_id, name in await self._native.online_users()]
+        return await self._native.online_users()
 
     async def create_group(self, group_id: str) -> Group:
         """Creates a group with this user as its only member; others join it themselves
@@ -268,22 +182,19 @@ class Client:
 
         Raises :class:`RejectedError` with code ``ALREADY_EXISTS`` when the id is in use.
         """
-        group_id, count = await self._native.create_group(group_id)
-        return Group(group_id, count)
+        return await self._native.create_group(group_id)
 
     async def join_group(self, group_id: str) -> Group:
         """Joins a group: its messages from now on reach this user."""
-        group_id, count = await self._native.join_group(group_id, True)
-        return Group(group_id, count)
+        return await self._native.join_group(group_id, True)
 
     async def leave_group(self, group_id: str) -> Group:
         """Leaves a group."""
-        group_id, count = await self._native.join_group(group_id, False)
-        return Group(group_id, count)
+        return await self._native.join_group(group_id, False)
 
     async def groups(self) -> list[Group]:
         """The groups this user belongs to."""
-        return [Group(group_id, count) for group_id, count in await self._native.groups()]
+        return await self._native.groups()
 
     async def next_event(self) -> Optional[Event]:
         """The next event, or ``None`` once the client is closed and every event was read.
@@ -291,13 +202,7 @@ class Client:
         A message is acknowledged to the server when this returns it: one that arrived but was
         never taken is delivered again after a crash, to a client that resumes.
         """
-        while True:
-            raw = await self._native.next_event()
-            if raw is None:
-                return None
-            event = _event(raw)
-            if event is not None:
-                return event
+        return await self._native.next_event()
 
     async def events(self) -> AsyncIterator[Event]:
         """The events in order, until the client is closed::
@@ -324,13 +229,14 @@ class Client:
         await self.close()
 
     def __repr__(self) -> str:
-        return f"<cim.Client user_id={self.user_id!r} state={self.status['state']!r}>"
+        return f"<cim.Client user_id={self.user_id!r} state={self.status.state!r}>"
 
 
 __all__ = [
     "Client",
     "register",
     "SendAck",
+    "Status",
     "User",
     "Group",
     "Event",
