@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use crate::process::StartError;
 use crate::{InboxLimits, MemoryRegistry, MemoryStore, RedisStore, Registry, Store, ZooKeeperRegistry};
 
 /// The backend flags every binary shares.
@@ -51,7 +52,7 @@ impl BackendArgs {
     }
 
     /// Connects to the chosen store; the error is one line a person can act on.
-    pub async fn store(&self) -> Result<Arc<dyn Store>, String> {
+    pub async fn store(&self) -> Result<Arc<dyn Store>, StartError> {
         match &self.redis {
             Some(url) => {
                 let store = RedisStore::connect_with(url, &self.redis_prefix, self.inbox_limits())
@@ -70,7 +71,7 @@ impl BackendArgs {
     }
 
     /// Connects to the chosen registry of servers.
-    pub async fn registry(&self) -> Result<Arc<dyn Registry>, String> {
+    pub async fn registry(&self) -> Result<Arc<dyn Registry>, StartError> {
         match &self.zookeeper {
             Some(hosts) => {
                 let registry = ZooKeeperRegistry::connect_with(
@@ -79,9 +80,11 @@ impl BackendArgs {
                     std::time::Duration::from_secs(self.zookeeper_session_timeout_secs.max(1)),
                 )
                 .await
-                .map_err(|e| match e {
-                    crate::RegistryError::Unavailable(message) => message,
-                    e => e.to_string(),
+                .map_err(|e| {
+                    StartError::Registry(match e {
+                        crate::RegistryError::Unavailable(message) => message,
+                        e => e.to_string(),
+                    })
                 })?;
                 tracing::info!(registry = %registry.describe(), "registry: ZooKeeper");
                 Ok(Arc::new(registry))
@@ -97,11 +100,11 @@ impl BackendArgs {
 }
 
 /// A store that cannot be opened, as one line: the reason, without the error's category.
-fn startup_error(error: crate::StoreError) -> String {
-    match error {
+fn startup_error(error: crate::StoreError) -> StartError {
+    StartError::Store(match error {
         crate::StoreError::Unavailable(message) => strip_os_error(&message),
         e => e.to_string(),
-    }
+    })
 }
 
 /// `connection refused (os error 111)` → `connection refused`.

@@ -26,12 +26,35 @@ pub fn open_file_limit() -> Option<usize> {
     line.trim_start_matches("Max open files").split_whitespace().next()?.parse().ok()
 }
 
-/// Checks a token secret given on the command line (spec §5.5 asks for 32 random bytes);
-/// the error names the option and how to generate a good secret, never the secret itself.
-pub fn check_token_secret(secret: &str) -> Result<(), String> {
-    crate::secret::check_secret(secret).map_err(|weakness| {
-        crate::secret::explain_weak_secret("--token-secret (CIM_TOKEN_SECRET)", &weakness)
-    })
+/// Why a route or server could not start. `Display` is one line a person can act on.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StartError {
+    /// The token secret is too weak to accept (spec §5.5 asks for 32 random bytes). The
+    /// message names the option and how to generate a good secret, never the secret itself.
+    #[error("{}", crate::secret::explain_weak_secret("--token-secret (CIM_TOKEN_SECRET)", .0))]
+    WeakTokenSecret(crate::secret::WeakSecret),
+    /// The store cannot be reached or refused to start.
+    #[error("{0}")]
+    Store(String),
+    /// The registry cannot be reached or refused to start.
+    #[error("{0}")]
+    Registry(String),
+}
+
+impl StartError {
+    /// The exit code it deserves: 2 for a usage error (a flag to fix), 1 otherwise.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Self::WeakTokenSecret(_) => 2,
+            Self::Store(_) | Self::Registry(_) => 1,
+        }
+    }
+}
+
+/// Checks a token secret given on the command line (spec §5.5 asks for 32 random bytes).
+pub fn check_token_secret(secret: &str) -> Result<(), StartError> {
+    crate::secret::check_secret(secret).map_err(StartError::WeakTokenSecret)
 }
 
 /// The flags a route and a server share: the token secret, the backends and logging.
@@ -60,13 +83,12 @@ pub struct Node {
 }
 
 impl NodeArgs {
-    /// Sets up logging, checks the secret and connects the backends. The error is one line
-    /// for stderr and the exit code it deserves (2 for usage, 1 otherwise).
-    pub async fn open(&self) -> Result<Node, (u8, String)> {
+    /// Sets up logging, checks the secret and connects the backends.
+    pub async fn open(&self) -> Result<Node, StartError> {
         crate::logging::init(&self.logs, "info");
-        check_token_secret(&self.token_secret).map_err(|message| (2, message))?;
-        let store = self.backends.store().await.map_err(|message| (1, message))?;
-        let registry = self.backends.registry().await.map_err(|message| (1, message))?;
+        check_token_secret(&self.token_secret)?;
+        let store = self.backends.store().await?;
+        let registry = self.backends.registry().await?;
         Ok(Node {
             store: crate::Stores::new(store),
             registry,

@@ -28,9 +28,9 @@ async fn main() -> ExitCode {
     let cli: Cli = cim_backend::config_file::parse_with_config_file();
     let cim_backend::process::Node { store, registry, keys } = match cli.node.open().await {
         Ok(node) => node,
-        Err((code, message)) => {
-            eprintln!("error: {message}");
-            return ExitCode::from(code);
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(e.exit_code());
         }
     };
     // Pushes and logouts reach sessions through the servers' internal push service.

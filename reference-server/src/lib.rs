@@ -350,6 +350,7 @@ pub async fn start(
         store.presence.clone(),
         registry.watch(),
         server_id.clone(),
+        metrics.clone(),
     )));
     tracing::info!(%server_id, tcp = %tcp_addr, ws = ?ws_addr, admin = %admin_addr, store = %store.describe(), registry = %registry.describe(), "cim-server listening");
     Ok(RunningServer { ctx, registry, info, tcp_addr, ws_addr, admin_addr, tasks })
@@ -502,12 +503,18 @@ async fn forget_departed_servers(
     presence: Arc<dyn PresenceStore>,
     mut watch: watch::Receiver<Vec<wire::ServerInfo>>,
     own_id: String,
+    metrics: Arc<Metrics>,
 ) {
     let mut known: std::collections::BTreeSet<String> =
         watch.borrow_and_update().iter().map(|s| s.server_id.clone()).collect();
+    let seen = |servers: &std::collections::BTreeSet<String>| {
+        metrics.registry_servers.store(i64::try_from(servers.len()).unwrap_or(i64::MAX), Ordering::Relaxed);
+    };
+    seen(&known);
     while watch.changed().await.is_ok() {
         let now: std::collections::BTreeSet<String> =
             watch.borrow_and_update().iter().map(|s| s.server_id.clone()).collect();
+        seen(&now);
         for gone in known.difference(&now).filter(|id| **id != own_id) {
             match presence.remove_server_sessions(gone).await {
                 Ok(removed) => {

@@ -15,6 +15,9 @@ pub struct Metrics {
     /// Connections turned away because the server was at its connection limit.
     pub(crate) connections_refused: AtomicU64,
     pub(crate) sessions: AtomicI64,
+    /// Servers in the registry (this one included), as this server's departed-server
+    /// cleanup last saw them.
+    pub(crate) registry_servers: AtomicI64,
     pub(crate) frames_in: AtomicU64,
     pub(crate) frames_out: AtomicU64,
     pub(crate) messages_accepted: AtomicU64,
@@ -61,6 +64,12 @@ impl Metrics {
             "cim_server_sessions",
             "Sessions past the handshake.",
             self.sessions.load(Ordering::Relaxed),
+        );
+        gauge(
+            &mut out,
+            "cim_server_registry_servers",
+            "Servers in the registry, this one included, as this server last saw it.",
+            self.registry_servers.load(Ordering::Relaxed),
         );
         counter(&mut out, "cim_server_connections_total", "Connections accepted.", &self.connections_total);
         counter(

@@ -47,13 +47,17 @@ async fn login_as(route_url: &str, user: &str, device: &str) -> Client {
 }
 
 /// A server's route-cache counters from its `/metrics`: (hits, misses).
-async fn route_cache(server: &cim_server::RunningServer) -> (u64, u64) {
-    let text = reqwest::get(format!("http://{}/metrics", server.admin_addr()))
+async fn metrics(server: &cim_server::RunningServer) -> String {
+    reqwest::get(format!("http://{}/metrics", server.admin_addr()))
         .await
         .expect("metrics")
         .text()
         .await
-        .expect("metrics text");
+        .expect("metrics text")
+}
+
+async fn route_cache(server: &cim_server::RunningServer) -> (u64, u64) {
+    let text = metrics(server).await;
     let value = |outcome: &str| {
         let prefix = format!("cim_server_route_cache_total{{outcome=\"{outcome}\"}} ");
         text.lines().find_map(|l| l.strip_prefix(&prefix)?.parse::<u64>().ok()).expect("counter present")
@@ -115,8 +119,13 @@ async fn a_departed_servers_sessions_leave_presence() {
         })
         .await
         .expect("memory");
-    // The survivor must have seen the ghost alive before it can see it leave.
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // The survivor must have seen the ghost alive before it can see it leave (the registry's
+    // watch shows only the latest list): wait until it counts two servers.
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while !metrics(&survivor).await.lines().any(|l| l == "cim_server_registry_servers 2") {
+        assert!(tokio::time::Instant::now() < deadline, "the survivor never saw the ghost");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     registry.deregister("ghost").await.expect("gone");
     let deadline = tokio::time::Instant::now() + WAIT;
     while !store.sessions_of("zed").await.expect("memory").is_empty() {
