@@ -1,19 +1,19 @@
 //! [`Client`]: a logged-in user, and the task that drives its `ClientSession`.
 
 use std::collections::{HashMap, VecDeque};
+use std::future::Future;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use cim_core::Retry;
 use cim_core::client::{
-    ClientConfig, ClientEvent, ClientSession, CloseReason, ConnectionState, Delivery, LoginFailure,
-    LoginGrant, Request, SendError,
+    ClientConfig, ClientEvent, ClientSession, CloseReason, ConnectionState, Delivery, SendError,
 };
 use cim_core::wire::{self, ResumeOutcome, recipient};
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
-use crate::link::{Incoming, Link, Transport};
+use crate::driver::{Driver, Flow, Host, LoginFuture};
+use crate::link::Transport;
 use crate::route::{Credentials, GroupInfo, Login, OnlinePage, RouteClient, UserInfo};
 use crate::{Discontinuity, Error, Event, Message, Target};
 
@@ -190,22 +190,20 @@ impl Client {
         let (token_tx, token) = watch::channel(login.token.clone());
         let (commands, command_rx) = mpsc::unbounded_channel();
         let (event_tx, mut events) = mpsc::channel(EVENT_QUEUE);
-        let driver = Driver {
-            session: ClientSession::new(config),
+        let host = ClientHost {
             route: route.clone(),
             credentials,
             options: options.clone(),
             first_login: Some(login),
-            link: None,
+            commands: command_rx,
             pending: HashMap::new(),
             events: event_tx,
             backlog: VecDeque::new(),
             status: status_tx,
             token: token_tx,
-            internal: mpsc::unbounded_channel(),
-            tls,
         };
-        let task = tokio::spawn(driver.run(command_rx));
+        let driver = Driver::with_tls(ClientSession::new(config), host, tls);
+        let task = tokio::spawn(async move { driver.run().await.0.finish() });
         // Wait for the first Welcome (or a failure), keeping the events for the caller.
         let mut early = Vec::new();
         let outcome = tokio::time::timeout(options.connect_timeout, async {
@@ -465,40 +463,28 @@ impl Events {
     }
 }
 
-enum Internal {
-    Login(u64, Result<LoginGrant, LoginFailure>),
-    Connected(Link),
-    ConnectFailed(String),
+/// What the application's side of a [`Client`] gives the driver loop.
+enum Input {
+    Command(Option<ClientCommand>),
+    /// Room in the event queue for the oldest backlogged event (`None`: nobody reads them).
+    Room(Option<mpsc::OwnedPermit<Queued>>),
 }
 
-/// The task behind a [`Client`].
-struct Driver {
-    session: ClientSession,
+/// The host behind a [`Client`]: logs in again when the session asks, queues events for the
+/// application, answers sends, publishes the status.
+struct ClientHost {
     route: RouteClient,
     credentials: Credentials,
     options: ClientOptions,
     /// The login done by [`Client::login`], used for the session's first login request.
     first_login: Option<Login>,
-    link: Option<Link>,
+    commands: mpsc::UnboundedReceiver<ClientCommand>,
     pending: HashMap<String, oneshot::Sender<Result<wire::SendAck, Error>>>,
     events: mpsc::Sender<Queued>,
     /// Events the queue had no room for: while any wait, nothing more is read from the server.
     backlog: VecDeque<Queued>,
     status: watch::Sender<Status>,
     token: watch::Sender<String>,
-    internal: (mpsc::UnboundedSender<Internal>, mpsc::UnboundedReceiver<Internal>),
-    tls: std::sync::Arc<rustls::ClientConfig>,
-}
-
-fn endpoint(login: &Login, transport: Transport) -> Option<String> {
-    match transport {
-        Transport::Tcp if !login.server.tcp_endpoint.is_empty() => {
-            let scheme = if login.server.tcp_tls { "tls" } else { "tcp" };
-            Some(format!("{scheme}://{}", login.server.tcp_endpoint))
-        }
-        Transport::WebSocket if !login.server.ws_url.is_empty() => Some(login.server.ws_url.clone()),
-        _ => None,
-    }
 }
 
 /// A token as logs may show it (spec CIM-5.4-1): its first characters and its length.
@@ -507,198 +493,89 @@ fn token_hint(token: &str) -> String {
     format!("{prefix}…({} bytes)", token.len())
 }
 
-fn grant(login: &Login, transport: Transport) -> Result<LoginGrant, LoginFailure> {
-    let endpoint = endpoint(login, transport).ok_or_else(|| LoginFailure::Unavailable {
-        message: format!("server {} offers no {transport:?} endpoint", login.server.server_id),
-    })?;
-    Ok(LoginGrant { user_id: login.user_id.clone(), token: login.token.clone(), endpoint })
-}
+impl Host for ClientHost {
+    type Input = Input;
 
-impl Driver {
-    async fn run(mut self, mut commands: mpsc::UnboundedReceiver<ClientCommand>) {
-        self.session.connect(Instant::now());
-        loop {
-            self.drain().await;
-            if self.session.state() == ConnectionState::Closed {
-                break;
-            }
-            let timeout = self.session.poll_timeout();
-            let sleep = async move {
-                match timeout {
-                    Some(at) => tokio::time::sleep_until(at.into()).await,
-                    None => std::future::pending().await,
-                }
-            };
-            let link = &mut self.link;
-            let read = async move {
-                match link {
-                    Some(link) => link.read().await,
-                    None => std::future::pending().await,
-                }
-            };
-            let backlogged = !self.backlog.is_empty();
-            // Room in the queue, looked for only while a backlog waits for it.
-            let events = backlogged.then(|| self.events.clone());
-            let room = async move {
-                match events {
-                    Some(events) => events.reserve_owned().await,
-                    None => std::future::pending().await,
-                }
-            };
-            tokio::select! {
-                command = commands.recv() => match command {
-                    Some(ClientCommand::Send { to, content_type, body, reply }) => self.send(to, content_type, body, reply),
-                    Some(ClientCommand::Processed(delivery)) => self.session.processed(delivery),
-                    Some(ClientCommand::Close) | None => self.session.close(Instant::now()),
-                },
-                room = room, if backlogged => match (room, self.backlog.pop_front()) {
-                    (Ok(permit), Some(queued)) => { permit.send(queued); }
-                    // Nobody reads the events any more.
-                    _ => self.backlog.clear(),
-                },
-                read = read, if !backlogged => {
-                    let now = Instant::now();
-                    match read {
-                        Ok(Incoming::Bytes(bytes)) => { let _ = self.session.handle_input(now, &bytes); }
-                        Ok(Incoming::Text) => { let _ = self.session.handle_text_message(now); }
-                        Ok(Incoming::Closed) | Err(_) => {
-                            self.link = None;
-                            self.session.handle_transport_closed(now);
-                        }
-                    }
-                }
-                Some(internal) = self.internal.1.recv() => self.on_internal(internal),
-                () = sleep => self.session.handle_timeout(Instant::now()),
-            }
+    fn login(&mut self) -> LoginFuture {
+        let transport = self.options.transport;
+        if let Some(login) = self.first_login.take() {
+            return Box::pin(std::future::ready(crate::driver::grant(&login, transport)));
         }
-        if let Some(link) = self.link.take() {
-            link.close().await;
-        }
-        for (_, reply) in self.pending.drain() {
-            let _ = reply.send(Err(Error::Closed("client closed".into())));
+        let route = self.route.clone();
+        let credentials = self.credentials.clone();
+        let device = self.options.device_id.clone();
+        let token = self.token.clone();
+        Box::pin(async move {
+            let (login, grant) = crate::driver::log_in(&route, &credentials, &device, transport).await?;
+            tracing::debug!(
+                user_id = %login.user_id,
+                server = %login.server.server_id,
+                token = %token_hint(&login.token),
+                "logged in again at the route"
+            );
+            token.send_replace(login.token);
+            Ok(grant)
+        })
+    }
+
+    fn input(&mut self) -> impl Future<Output = Input> + Send + '_ {
+        // Room in the queue, looked for only while a backlog waits for it.
+        let events = (!self.backlog.is_empty()).then(|| self.events.clone());
+        let commands = &mut self.commands;
+        async move {
+            match events {
+                Some(events) => tokio::select! {
+                    command = commands.recv() => Input::Command(command),
+                    room = events.reserve_owned() => Input::Room(room.ok()),
+                },
+                None => Input::Command(commands.recv().await),
+            }
         }
     }
 
-    fn send(
+    fn on_input(&mut self, now: Instant, input: Input, session: &mut ClientSession) -> Flow {
+        match input {
+            Input::Command(Some(ClientCommand::Send { to, content_type, body, reply })) => {
+                self.send(session, to, content_type, body, reply);
+            }
+            Input::Command(Some(ClientCommand::Processed(delivery))) => session.processed(delivery),
+            Input::Command(Some(ClientCommand::Close) | None) => session.close(now),
+            Input::Room(room) => match (room, self.backlog.pop_front()) {
+                (Some(permit), Some(queued)) => {
+                    permit.send(queued);
+                }
+                // Nobody reads the events any more.
+                _ => self.backlog.clear(),
+            },
+        }
+        Flow::Continue
+    }
+
+    fn holds_reads(&self) -> bool {
+        !self.backlog.is_empty()
+    }
+
+    fn idle(&mut self, session: &ClientSession) {
+        let state = session.state();
+        let resume = session.resume_point();
+        let rtt = session.rtt();
+        self.status.send_if_modified(|s| {
+            let changed = s.state != state || s.resume != resume || s.rtt != rtt;
+            s.state = state;
+            s.resume = resume;
+            s.rtt = rtt;
+            changed
+        });
+    }
+
+    /// Not processed here: a message is processed when the application takes it.
+    fn on_event(
         &mut self,
-        to: wire::Recipient,
-        content_type: String,
-        body: Bytes,
-        reply: oneshot::Sender<Result<wire::SendAck, Error>>,
+        _now: Instant,
+        event: ClientEvent,
+        delivery: Option<Delivery>,
+        _: &mut ClientSession,
     ) {
-        match self.session.send(Instant::now(), to, content_type, body) {
-            Ok(id) => {
-                self.pending.insert(id, reply);
-            }
-            Err(SendError::Closed) => {
-                let _ = reply.send(Err(Error::Closed("client closed".into())));
-            }
-            Err(e) => {
-                let _ = reply.send(Err(Error::Rejected { code: e.code(), message: e.to_string() }));
-            }
-        }
-    }
-
-    fn on_internal(&mut self, internal: Internal) {
-        let now = Instant::now();
-        match internal {
-            Internal::Login(id, result) => self.session.handle_login_result(now, id, result),
-            Internal::Connected(link) => {
-                self.link = Some(link);
-                self.session.handle_connected(now);
-            }
-            Internal::ConnectFailed(message) => {
-                tracing::debug!(%message, "connect failed");
-                self.session.handle_transport_closed(now);
-            }
-        }
-    }
-
-    /// Does everything the session asks, in the order its contract gives.
-    async fn drain(&mut self) {
-        loop {
-            let now = Instant::now();
-            if let Some(link) = &mut self.link
-                && link.write_from(&mut self.session, now).await.is_err()
-            {
-                self.link = None;
-                self.session.handle_transport_closed(now);
-                continue;
-            }
-            let mut progressed = false;
-            while let Some(request) = self.session.poll_request() {
-                progressed = true;
-                self.on_request(request).await;
-            }
-            // Not `poll_event`: a message is processed when the application takes it.
-            while let Some((event, delivery)) = self.session.poll_event_deferred() {
-                progressed = true;
-                self.on_event(event, delivery);
-            }
-            self.publish_status();
-            if !progressed {
-                break;
-            }
-        }
-    }
-
-    async fn on_request(&mut self, request: Request) {
-        let tx = self.internal.0.clone();
-        match request {
-            Request::Login { id } => {
-                if let Some(login) = self.first_login.take() {
-                    let _ = tx.send(Internal::Login(id, grant(&login, self.options.transport)));
-                    return;
-                }
-                let route = self.route.clone();
-                let credentials = self.credentials.clone();
-                let device = self.options.device_id.clone();
-                let transport = self.options.transport;
-                let token = self.token.clone();
-                tokio::spawn(async move {
-                    let result = match route.login(&credentials, &device).await {
-                        Ok(login) => {
-                            tracing::debug!(
-                                user_id = %login.user_id,
-                                server = %login.server.server_id,
-                                token = %token_hint(&login.token),
-                                "logged in again at the route"
-                            );
-                            token.send_replace(login.token.clone());
-                            grant(&login, transport)
-                        }
-                        Err(Error::Route { code, message, .. }) if code.retry() == Retry::No => {
-                            Err(LoginFailure::Rejected { message })
-                        }
-                        Err(Error::Route { message, retry_after: Some(retry_after), .. }) => {
-                            Err(LoginFailure::RetryAfter { message, retry_after })
-                        }
-                        Err(e) => Err(LoginFailure::Unavailable { message: e.to_string() }),
-                    };
-                    let _ = tx.send(Internal::Login(id, result));
-                });
-            }
-            Request::Connect { endpoint } => {
-                tracing::debug!(%endpoint, "connecting");
-                let tls = self.tls.clone();
-                tokio::spawn(async move {
-                    let outcome = match Link::open(&endpoint, &tls).await {
-                        Ok(link) => Internal::Connected(link),
-                        Err(e) => Internal::ConnectFailed(format!("{endpoint}: {e}")),
-                    };
-                    let _ = tx.send(outcome);
-                });
-            }
-            Request::Close => {
-                if let Some(link) = self.link.take() {
-                    link.close().await;
-                }
-            }
-            _ => {}
-        }
-    }
-
-    fn on_event(&mut self, event: ClientEvent, delivery: Option<Delivery>) {
         tracing::trace!(?event, "session event");
         let event = match event {
             ClientEvent::Connected { session_id, server_id, resume, .. } => {
@@ -742,6 +619,29 @@ impl Driver {
         };
         self.enqueue((event, delivery));
     }
+}
+
+impl ClientHost {
+    fn send(
+        &mut self,
+        session: &mut ClientSession,
+        to: wire::Recipient,
+        content_type: String,
+        body: Bytes,
+        reply: oneshot::Sender<Result<wire::SendAck, Error>>,
+    ) {
+        match session.send(Instant::now(), to, content_type, body) {
+            Ok(id) => {
+                self.pending.insert(id, reply);
+            }
+            Err(SendError::Closed) => {
+                let _ = reply.send(Err(Error::Closed("client closed".into())));
+            }
+            Err(e) => {
+                let _ = reply.send(Err(Error::Rejected { code: e.code(), message: e.to_string() }));
+            }
+        }
+    }
 
     /// Queues an event for the application, behind any backlog.
     fn enqueue(&mut self, queued: Queued) {
@@ -757,17 +657,11 @@ impl Driver {
         }
     }
 
-    fn publish_status(&self) {
-        let state = self.session.state();
-        let resume = self.session.resume_point();
-        let rtt = self.session.rtt();
-        self.status.send_if_modified(|s| {
-            let changed = s.state != state || s.resume != resume || s.rtt != rtt;
-            s.state = state;
-            s.resume = resume;
-            s.rtt = rtt;
-            changed
-        });
+    /// The client stopped: sends still waiting for their acknowledgement fail.
+    fn finish(mut self) {
+        for (_, reply) in self.pending.drain() {
+            let _ = reply.send(Err(Error::Closed("client closed".into())));
+        }
     }
 }
 

@@ -33,6 +33,7 @@
 #![forbid(unsafe_code)]
 
 mod client;
+pub mod driver;
 mod error;
 mod link;
 mod route;

@@ -1,6 +1,7 @@
 //! The transport to a server: TCP (varint-framed) or WebSocket (one message per frame),
 //! each plain or over TLS.
 
+use std::cell::RefCell;
 use std::io;
 use std::sync::Arc;
 
@@ -35,9 +36,17 @@ impl Transport {
     }
 }
 
+thread_local! {
+    /// Where plain TCP reads land before the session takes them, and frames wait to be
+    /// written: one buffer per thread, not per connection, so that an idle connection holds
+    /// none (a load generator holds tens of thousands).
+    static READ_BUF: RefCell<Vec<u8>> = RefCell::new(vec![0; 64 * 1024]);
+    static WRITE_BUF: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
 /// An open connection.
 pub(crate) enum Link {
-    Tcp(Stream<TcpStream>),
+    Tcp(TcpStream),
     Tls(Box<Stream<TlsStream<TcpStream>>>),
     WebSocket(Box<WebSocketStream<TcpStream>>),
     SecureWebSocket(Box<WebSocketStream<TlsStream<TcpStream>>>),
@@ -46,11 +55,13 @@ pub(crate) enum Link {
 pub(crate) struct Stream<S> {
     stream: S,
     buf: Box<[u8]>,
+    /// Frames to write, kept between writes.
+    out: Vec<u8>,
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> Stream<S> {
     fn new(stream: S) -> Self {
-        Self { stream, buf: vec![0; 16 * 1024].into_boxed_slice() }
+        Self { stream, buf: vec![0; 16 * 1024].into_boxed_slice(), out: Vec::new() }
     }
 
     async fn read(&mut self) -> io::Result<Incoming> {
@@ -59,10 +70,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Stream<S> {
     }
 
     async fn write_from(&mut self, session: &mut ClientSession, now: std::time::Instant) -> io::Result<()> {
-        let mut out = Vec::new();
-        while session.poll_transmit(now, &mut out) > 0 {}
-        if !out.is_empty() {
-            self.stream.write_all(&out).await?;
+        self.out.clear();
+        while session.poll_transmit(now, &mut self.out) > 0 {}
+        if !self.out.is_empty() {
+            self.stream.write_all(&self.out).await?;
             self.stream.flush().await?;
         }
         Ok(())
@@ -71,6 +82,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Stream<S> {
 
 /// What a read from the server brought.
 pub(crate) enum Incoming {
+    /// Plain TCP has bytes to read: [`Link::read_ready`] feeds them to the session.
+    Ready,
     /// Bytes of the stream (TCP) or one binary message (WebSocket).
     Bytes(Bytes),
     /// A WebSocket text message, which is not a frame.
@@ -108,6 +121,32 @@ async fn ws_write<S: AsyncRead + AsyncWrite + Unpin>(
     Ok(())
 }
 
+/// Writes every frame the session has queued: from the thread's buffer straight to the
+/// socket, copying only what the socket does not take at once.
+async fn write_tcp(
+    stream: &mut TcpStream,
+    session: &mut ClientSession,
+    now: std::time::Instant,
+) -> io::Result<()> {
+    let rest = WRITE_BUF.with_borrow_mut(|buf| -> io::Result<Option<Vec<u8>>> {
+        buf.clear();
+        while session.poll_transmit(now, buf) > 0 {}
+        if buf.is_empty() {
+            return Ok(None);
+        }
+        let written = match stream.try_write(buf) {
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => 0,
+            Err(e) => return Err(e),
+        };
+        Ok((written < buf.len()).then(|| buf[written..].to_vec()))
+    })?;
+    match rest {
+        Some(rest) => stream.write_all(&rest).await,
+        None => Ok(()),
+    }
+}
+
 /// `host:port` and the host alone, from the authority part of an endpoint.
 fn authority(rest: &str) -> (&str, &str) {
     let authority = rest.split('/').next().unwrap_or(rest);
@@ -139,7 +178,7 @@ impl Link {
             "tcp" => {
                 let stream = TcpStream::connect(authority).await?;
                 stream.set_nodelay(true)?;
-                Ok(Self::Tcp(Stream::new(stream)))
+                Ok(Self::Tcp(stream))
             }
             "tls" => Ok(Self::Tls(Box::new(Stream::new(tls(tls_config, authority, host).await?)))),
             "ws" => {
@@ -159,14 +198,35 @@ impl Link {
         }
     }
 
-    /// What the server sent next.
-    pub(crate) async fn read(&mut self) -> io::Result<Incoming> {
+    /// Waits until the server sent something: for plain TCP only until bytes can be read
+    /// ([`Incoming::Ready`]), otherwise the bytes or message themselves.
+    pub(crate) async fn readable(&mut self) -> io::Result<Incoming> {
         match self {
-            Self::Tcp(stream) => stream.read().await,
+            Self::Tcp(stream) => stream.readable().await.map(|()| Incoming::Ready),
             Self::Tls(stream) => stream.read().await,
             Self::WebSocket(ws) => ws_read(ws).await,
             Self::SecureWebSocket(ws) => ws_read(ws).await,
         }
+    }
+
+    /// After [`Incoming::Ready`]: reads what is there into the session. False when the
+    /// server closed the connection.
+    pub(crate) fn read_ready(
+        &mut self,
+        session: &mut ClientSession,
+        now: std::time::Instant,
+    ) -> io::Result<bool> {
+        let Self::Tcp(stream) = self else { return Ok(true) };
+        READ_BUF.with_borrow_mut(|buf| match stream.try_read(buf) {
+            Ok(0) => Ok(false),
+            Ok(n) => {
+                // A protocol error makes the session ask for Close: nothing else to do here.
+                let _ = session.handle_input(now, &buf[..n]);
+                Ok(true)
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(true),
+            Err(e) => Err(e),
+        })
     }
 
     /// Writes everything the session wants to send.
@@ -176,7 +236,7 @@ impl Link {
         now: std::time::Instant,
     ) -> io::Result<()> {
         match self {
-            Self::Tcp(stream) => stream.write_from(session, now).await,
+            Self::Tcp(stream) => write_tcp(stream, session, now).await,
             Self::Tls(stream) => stream.write_from(session, now).await,
             Self::WebSocket(ws) => ws_write(ws, session, now).await,
             Self::SecureWebSocket(ws) => ws_write(ws, session, now).await,
@@ -187,7 +247,7 @@ impl Link {
     pub(crate) async fn close(self) {
         match self {
             Self::Tcp(mut stream) => {
-                let _ = stream.stream.shutdown().await;
+                let _ = stream.shutdown().await;
             }
             Self::Tls(mut stream) => {
                 let _ = stream.stream.shutdown().await;
