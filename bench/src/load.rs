@@ -1,23 +1,17 @@
-//! The load side: lean clients that drive `cim_core`'s `ClientSession` straight over TCP,
-//! one task each, with per-thread buffers, so that tens of thousands fit in one process and
-//! the load costs the shared CPU as little as it can.
+//! The load side: lean clients, one task each, that run `cim_core`'s `ClientSession` in the
+//! SDK's driver loop (`cim_sdk::driver`, per-thread buffers) and react to its events at once,
+//! without the SDK client's queues, so that tens of thousands fit in one process and the load
+//! costs the shared CPU as little as it can.
 
-use std::cell::RefCell;
-use std::io;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use cim_core::client::{ClientConfig, ClientEvent, ClientSession, LoginFailure, LoginGrant, Request};
+use cim_core::client::{ClientConfig, ClientEvent, ClientSession, Delivery};
 use cim_core::{Framing, wire};
-use cim_sdk::{Credentials, ErrorKind, RouteClient};
-use tokio::io::AsyncWriteExt;
-use tokio::net::TcpStream;
+use cim_sdk::driver::{Driver, Flow, Host, LoginFuture, log_in};
+use cim_sdk::{Credentials, RouteClient, Transport};
 use tokio::sync::{OwnedSemaphorePermit, watch};
-
-thread_local! {
-    static READ_BUF: RefCell<Vec<u8>> = RefCell::new(vec![0; 64 * 1024]);
-    static WRITE_BUF: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
-}
 
 /// Where a worker is in a run; every client task watches it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -66,187 +60,115 @@ pub(crate) struct Device<'a> {
     pub(crate) seed: u64,
 }
 
-/// Runs one client until the phase becomes [`Phase::Stopping`] or the session closes.
-/// `setup` is released at the first Welcome, so that a semaphore bounds the logins and
-/// handshakes in progress.
+/// Runs one client until the phase becomes [`Phase::Stopping`] or the session closes: the
+/// SDK's driver loop, with this host. `setup` is released at the first Welcome, so that a
+/// semaphore bounds the logins and handshakes in progress.
 pub(crate) async fn run_client<B: Behaviour>(
     device: Device<'_>,
     behaviour: &mut B,
-    stats: &ConnectionStats,
-    mut phase: watch::Receiver<Phase>,
-    mut setup: Option<OwnedSemaphorePermit>,
+    stats: Arc<ConnectionStats>,
+    phase: watch::Receiver<Phase>,
+    setup: Option<OwnedSemaphorePermit>,
 ) {
     let mut config = ClientConfig::new("bench", Framing::LengthPrefixed, device.seed);
     config.client_name = "cim-bench".into();
     config.heartbeat_interval = device.heartbeat;
-    let mut session = ClientSession::new(config);
-    let credentials = Credentials::Jwt(jwt_for(&device.user, device.jwt_secret));
-    let mut stream: Option<TcpStream> = None;
-    let mut connected = false;
-    session.connect(Instant::now());
-    let mut seen_phase = Phase::Setup;
-    loop {
-        let now = Instant::now();
-        if let Some(s) = &mut stream
-            && write_out(&mut session, s, now).await.is_err()
-        {
-            stream = None;
-            session.handle_transport_closed(Instant::now());
-        }
-        let mut busy = false;
-        while let Some(request) = session.poll_request() {
-            busy = true;
-            match request {
-                Request::Login { id } => {
-                    let result = login(device.route, &credentials, stats).await;
-                    session.handle_login_result(Instant::now(), id, result);
-                }
-                Request::Connect { endpoint } => match TcpStream::connect(&endpoint).await {
-                    Ok(s) => {
-                        let _ = s.set_nodelay(true);
-                        stream = Some(s);
-                        session.handle_connected(Instant::now());
-                    }
-                    Err(_) => session.handle_transport_closed(Instant::now()),
-                },
-                Request::Close => stream = None,
-                _ => {}
-            }
-        }
-        while let Some(event) = session.poll_event() {
-            busy = true;
-            match &event {
-                ClientEvent::Connected { .. } => {
-                    connected = true;
-                    stats.connected.fetch_add(1, Ordering::Relaxed);
-                    stats.connects.fetch_add(1, Ordering::Relaxed);
-                    drop(setup.take());
-                }
-                ClientEvent::Disconnected { .. } | ClientEvent::Closed(_) if connected => {
-                    connected = false;
-                    stats.connected.fetch_sub(1, Ordering::Relaxed);
-                    stats.disconnects.fetch_add(1, Ordering::Relaxed);
-                }
-                _ => {}
-            }
-            behaviour.on_event(now, &event, &mut session);
-        }
-        let current = *phase.borrow_and_update();
-        if current != seen_phase {
-            seen_phase = current;
-            if current == Phase::Stopping {
-                break;
-            }
-            behaviour.on_phase(now, current, &mut session);
-            continue;
-        }
-        if busy {
-            continue; // what the requests and events produced goes out first
-        }
-        if session.state() == cim_core::client::ConnectionState::Closed {
-            break;
-        }
-        let wake = match (session.poll_timeout(), behaviour.wake_at()) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
-        tokio::select! {
-            changed = phase.changed() => if changed.is_err() { break },
-            readable = readable(&stream) => {
-                let now = Instant::now();
-                match readable.and_then(|()| read_into(&mut session, stream.as_ref(), now)) {
-                    Ok(true) => {}
-                    Ok(false) | Err(_) => {
-                        stream = None;
-                        session.handle_transport_closed(now);
-                    }
-                }
-            }
-            () = deadline(wake) => {
-                let now = Instant::now();
-                session.handle_timeout(now);
-                if behaviour.wake_at().is_some_and(|at| at <= now) {
-                    behaviour.on_wake(now, &mut session);
-                }
-            }
-        }
-    }
-    if connected {
-        stats.connected.fetch_sub(1, Ordering::Relaxed);
-    }
-}
-
-async fn login(
-    route: &RouteClient,
-    credentials: &Credentials,
-    stats: &ConnectionStats,
-) -> Result<LoginGrant, LoginFailure> {
-    match route.login(credentials, "bench").await {
-        Ok(login) => {
-            Ok(LoginGrant { user_id: login.user_id, token: login.token, endpoint: login.server.tcp_endpoint })
-        }
+    let host = LoadHost {
+        route: device.route.clone(),
+        credentials: Credentials::Jwt(jwt_for(&device.user, device.jwt_secret)),
+        behaviour,
+        stats,
+        phase,
+        setup,
+        connected: false,
+    };
+    let driver = match Driver::new(ClientSession::new(config), host) {
+        Ok(driver) => driver,
         Err(e) => {
-            stats.login_failures.fetch_add(1, Ordering::Relaxed);
-            let message = e.to_string();
-            match (e.kind(), e) {
-                (ErrorKind::Authentication, _) => Err(LoginFailure::Rejected { message }),
-                (_, cim_sdk::Error::Route { retry_after: Some(retry_after), .. }) => {
-                    Err(LoginFailure::RetryAfter { message, retry_after })
-                }
-                _ => Err(LoginFailure::Unavailable { message }),
+            eprintln!("cim-bench: cannot set up a client: {e}");
+            return;
+        }
+    };
+    let (host, _) = driver.run().await;
+    if host.connected {
+        host.stats.connected.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// A load client's side of the driver loop: counts connections, hands events and phases to
+/// the scenario's [`Behaviour`].
+struct LoadHost<'a, B> {
+    route: RouteClient,
+    credentials: Credentials,
+    behaviour: &'a mut B,
+    stats: Arc<ConnectionStats>,
+    phase: watch::Receiver<Phase>,
+    setup: Option<OwnedSemaphorePermit>,
+    connected: bool,
+}
+
+impl<B: Behaviour> Host for LoadHost<'_, B> {
+    /// The new phase; `None` when the worker is gone.
+    type Input = Option<Phase>;
+
+    fn login(&mut self) -> LoginFuture {
+        let (route, credentials, stats) = (self.route.clone(), self.credentials.clone(), self.stats.clone());
+        Box::pin(async move {
+            let result = log_in(&route, &credentials, "bench", Transport::Tcp).await;
+            if result.is_err() {
+                stats.login_failures.fetch_add(1, Ordering::Relaxed);
+            }
+            result.map(|(_, grant)| grant)
+        })
+    }
+
+    fn on_event(
+        &mut self,
+        now: Instant,
+        event: ClientEvent,
+        delivery: Option<Delivery>,
+        session: &mut ClientSession,
+    ) {
+        if let Some(delivery) = delivery {
+            session.processed(delivery);
+        }
+        match &event {
+            ClientEvent::Connected { .. } => {
+                self.connected = true;
+                self.stats.connected.fetch_add(1, Ordering::Relaxed);
+                self.stats.connects.fetch_add(1, Ordering::Relaxed);
+                drop(self.setup.take());
+            }
+            ClientEvent::Disconnected { .. } | ClientEvent::Closed(_) if self.connected => {
+                self.connected = false;
+                self.stats.connected.fetch_sub(1, Ordering::Relaxed);
+                self.stats.disconnects.fetch_add(1, Ordering::Relaxed);
+            }
+            _ => {}
+        }
+        self.behaviour.on_event(now, &event, session);
+    }
+
+    async fn input(&mut self) -> Option<Phase> {
+        self.phase.changed().await.ok().map(|()| *self.phase.borrow_and_update())
+    }
+
+    fn on_input(&mut self, now: Instant, phase: Option<Phase>, session: &mut ClientSession) -> Flow {
+        match phase {
+            None | Some(Phase::Stopping) => Flow::Stop,
+            Some(phase) => {
+                self.behaviour.on_phase(now, phase, session);
+                Flow::Continue
             }
         }
     }
-}
 
-async fn readable(stream: &Option<TcpStream>) -> io::Result<()> {
-    match stream {
-        Some(s) => s.readable().await,
-        None => std::future::pending().await,
+    fn wake_at(&self) -> Option<Instant> {
+        self.behaviour.wake_at()
     }
-}
 
-async fn deadline(at: Option<Instant>) {
-    match at {
-        Some(at) => tokio::time::sleep_until(at.into()).await,
-        None => std::future::pending().await,
-    }
-}
-
-/// Reads what is there; false when the peer closed.
-fn read_into(session: &mut ClientSession, stream: Option<&TcpStream>, now: Instant) -> io::Result<bool> {
-    let Some(stream) = stream else { return Ok(false) };
-    READ_BUF.with_borrow_mut(|buf| match stream.try_read(buf) {
-        Ok(0) => Ok(false),
-        Ok(n) => {
-            // A protocol error makes the session ask for Close; nothing else to do here.
-            let _ = session.handle_input(now, &buf[..n]);
-            Ok(true)
-        }
-        Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(true),
-        Err(e) => Err(e),
-    })
-}
-
-/// Writes every frame the session has queued: straight from a per-thread buffer, waiting
-/// only when the socket does not take it all.
-async fn write_out(session: &mut ClientSession, stream: &mut TcpStream, now: Instant) -> io::Result<()> {
-    let rest = WRITE_BUF.with_borrow_mut(|buf| -> io::Result<Option<Vec<u8>>> {
-        buf.clear();
-        while session.poll_transmit(now, buf) > 0 {}
-        if buf.is_empty() {
-            return Ok(None);
-        }
-        let written = match stream.try_write(buf) {
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => 0,
-            Err(e) => return Err(e),
-        };
-        Ok((written < buf.len()).then(|| buf[written..].to_vec()))
-    })?;
-    match rest {
-        Some(rest) => stream.write_all(&rest).await,
-        None => Ok(()),
+    fn on_wake(&mut self, now: Instant, session: &mut ClientSession) {
+        self.behaviour.on_wake(now, session);
     }
 }
 

@@ -136,7 +136,7 @@ struct Shared {
     job: Job,
     routes: Vec<RouteClient>,
     epoch: Instant,
-    stats: ConnectionStats,
+    stats: Arc<ConnectionStats>,
     measuring: AtomicBool,
     sent: Counter,
     acked: Counter,
@@ -276,7 +276,7 @@ async fn run(job: Job) -> anyhow::Result<()> {
     let shared = Arc::new(Shared {
         routes,
         epoch: Instant::now(),
-        stats: ConnectionStats::default(),
+        stats: Arc::default(),
         measuring: AtomicBool::new(false),
         sent: Counter::default(),
         acked: Counter::default(),
@@ -440,7 +440,7 @@ async fn spawn_clients(
                 next_send_at: None,
                 spread,
             };
-            load::run_client(device, &mut peer, &shared.stats, phase, Some(permit)).await;
+            load::run_client(device, &mut peer, shared.stats.clone(), phase, Some(permit)).await;
         });
     }
     Ok(expected)

@@ -11,7 +11,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use cim_core::Retry;
@@ -95,7 +95,15 @@ impl<H: Host> Driver<H> {
     /// A driver for `session` (not yet connected), trusting the web's root certificates for
     /// TLS endpoints.
     pub fn new(session: ClientSession, host: H) -> Result<Self, Error> {
-        let tls = crate::link::tls_config(&[]).map_err(|e| Error::InvalidInput(e.to_string()))?;
+        // One configuration for every such driver: a load generator makes tens of thousands.
+        static WEB_ROOTS: OnceLock<Arc<rustls::ClientConfig>> = OnceLock::new();
+        let tls = match WEB_ROOTS.get() {
+            Some(tls) => tls.clone(),
+            None => {
+                let tls = crate::link::tls_config(&[]).map_err(|e| Error::InvalidInput(e.to_string()))?;
+                WEB_ROOTS.get_or_init(|| tls).clone()
+            }
+        };
         Ok(Self::with_tls(session, host, tls))
     }
 
