@@ -77,12 +77,13 @@ pub struct MessagePath<'a> {
     pub known_users: &'a KnownUsers,
 }
 
-/// Stores `message` in every recipient's inbox and only then pushes it (to every session
-/// but `except_session_id`); the returned `SendAck` is what the sender is told.
+/// Stores `message` in every recipient's inbox and only then pushes it (a broadcast to every
+/// session but `sender_session`, the sender's own when it comes from a session); the
+/// returned `SendAck` is what the sender is told.
 pub async fn accept_and_push(
     path: MessagePath<'_>,
     message: Outgoing,
-    except_session_id: &str,
+    sender_session: Option<&str>,
 ) -> Result<wire::SendAck, Rejection> {
     let MessagePath { store, fanout, ids, known_users } = path;
     let ack = |message_id, sent_at_ms, duplicate, live_only| wire::SendAck {
@@ -138,7 +139,8 @@ pub async fn accept_and_push(
         let pushes = if live_only {
             vec![wire::Push {
                 user_id: String::new(),
-                except_session_id: except_session_id.to_owned(),
+                // On the wire an empty id skips nobody (internal.proto, `Push`).
+                except_session_id: sender_session.unwrap_or_default().to_owned(),
                 deliver: Some(deliver(0)),
             }]
         } else {

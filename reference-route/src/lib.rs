@@ -384,7 +384,7 @@ impl Route {
                 ids: &self.message_ids,
                 known_users: &self.known_users,
             };
-            accept_and_push(path, message, "").await
+            accept_and_push(path, message, None).await
         };
         let ack = result.map_err(|Rejection { code, message, retry_after }| {
             let error = ApiError::new(code, message);

@@ -309,7 +309,7 @@ impl Connection {
             ids: &ctx.message_ids,
             known_users: &ctx.known_users,
         };
-        let result = accept_and_push(path, message, &id.session_id).await;
+        let result = accept_and_push(path, message, Some(&id.session_id)).await;
         self.answer_send(started, client_msg_id, result);
     }
 
