@@ -36,14 +36,14 @@ pub(crate) enum Input {
     /// `:help [command]`
     Help(Option<String>),
     /// A command used the wrong way: what to type instead.
-    Usage(&'static Command),
+    Usage(&'static ChatCommand),
     /// `:something` that is not a command.
     Unknown(String),
 }
 
 /// A built-in command, for `:all` and `:help`.
 #[derive(Debug, PartialEq)]
-pub(crate) struct Command {
+pub(crate) struct ChatCommand {
     /// How it is typed.
     pub(crate) usage: &'static str,
     /// What it does.
@@ -51,19 +51,19 @@ pub(crate) struct Command {
 }
 
 /// Every built-in command, in the order `:all` lists them.
-pub(crate) const COMMANDS: &[Command] = &[
-    Command { usage: ":q!", help: "quit" },
-    Command { usage: ":all", help: "list the commands" },
-    Command { usage: ":help <command>", help: "explain one command (:help delay)" },
-    Command { usage: ":olu", help: "online users" },
-    Command { usage: ":pu <prefix>", help: "users whose name starts with <prefix>" },
-    Command { usage: ":q <keyword>", help: "search this user's local chat history" },
-    Command { usage: ":info", help: "user, server, transport, connection state and round-trip time" },
-    Command { usage: ":emoji [page]", help: "emoji aliases; :alias: in a message becomes the emoji" },
-    Command { usage: ":delay <message> <seconds>", help: "send <message> (any form) after <seconds>" },
-    Command { usage: ":groups", help: "the groups you are in" },
-    Command { usage: ":join <group>", help: "join a group" },
-    Command { usage: ":leave <group>", help: "leave a group" },
+pub(crate) const COMMANDS: &[ChatCommand] = &[
+    ChatCommand { usage: ":q!", help: "quit" },
+    ChatCommand { usage: ":all", help: "list the commands" },
+    ChatCommand { usage: ":help <command>", help: "explain one command (:help delay)" },
+    ChatCommand { usage: ":olu", help: "online users" },
+    ChatCommand { usage: ":pu <prefix>", help: "users whose name starts with <prefix>" },
+    ChatCommand { usage: ":q <keyword>", help: "search this user's local chat history" },
+    ChatCommand { usage: ":info", help: "user, server, transport, connection state and round-trip time" },
+    ChatCommand { usage: ":emoji [page]", help: "emoji aliases; :alias: in a message becomes the emoji" },
+    ChatCommand { usage: ":delay <message> <seconds>", help: "send <message> (any form) after <seconds>" },
+    ChatCommand { usage: ":groups", help: "the groups you are in" },
+    ChatCommand { usage: ":join <group>", help: "join a group" },
+    ChatCommand { usage: ":leave <group>", help: "leave a group" },
 ];
 
 /// The forms of a message, shown with `:all`.
@@ -72,12 +72,12 @@ text            to everyone online
 @name text      to one user (also: name;;text)
 #group text     to a group";
 
-fn command(name: &str) -> &'static Command {
+fn command(name: &str) -> &'static ChatCommand {
     COMMANDS.iter().find(|c| c.usage.split_whitespace().next() == Some(name)).unwrap_or(&COMMANDS[0])
 }
 
 /// Finds a command by name, with or without the colon.
-pub(crate) fn find_command(name: &str) -> Option<&'static Command> {
+pub(crate) fn find_command(name: &str) -> Option<&'static ChatCommand> {
     let name = if name.starts_with(':') { name.to_owned() } else { format!(":{name}") };
     COMMANDS.iter().find(|c| c.usage.split_whitespace().next() == Some(name.as_str()))
 }
@@ -119,8 +119,8 @@ fn is_name(candidate: &str) -> bool {
     !candidate.is_empty() && !candidate.contains(char::is_whitespace)
 }
 
-static MESSAGE_TO_USER: Command = Command { usage: "@name text", help: "a message to one user" };
-static MESSAGE_TO_GROUP: Command = Command { usage: "#group text", help: "a message to a group" };
+static MESSAGE_TO_USER: ChatCommand = ChatCommand { usage: "@name text", help: "a message to one user" };
+static MESSAGE_TO_GROUP: ChatCommand = ChatCommand { usage: "#group text", help: "a message to a group" };
 
 fn parse_command(line: &str) -> Input {
     let (name, rest) = line.split_once(char::is_whitespace).unwrap_or((line, ""));
