@@ -13,6 +13,7 @@ pub mod codec;
 mod error;
 mod error_code;
 mod rate;
+mod recipient;
 mod rejection;
 mod rng;
 pub mod server;

@@ -15,7 +15,7 @@ pub use types::{
 
 use crate::codec::{self, Inbound, frame_name};
 use crate::rate::TokenBucket;
-use crate::wire::{self, GoAwayReason, ResumeOutcome, frame::Body, recipient};
+use crate::wire::{self, GoAwayReason, ResumeOutcome, frame::Body};
 use crate::{Backoff, ConnectionError, ErrorCode, PROTOCOL_VERSION, Retry, SplitMix64, defaults, millis_u32};
 use inbox::{Inbox, Verdict};
 use outbox::Outbox;
@@ -178,12 +178,7 @@ impl ClientSession {
         if client_msg_id.is_empty() || client_msg_id.len() > defaults::MAX_CLIENT_MSG_ID_LEN {
             return Err(SendError::InvalidClientMsgId);
         }
-        let valid_recipient = match &to.kind {
-            Some(recipient::Kind::UserId(id) | recipient::Kind::GroupId(id)) => !id.is_empty(),
-            Some(recipient::Kind::Everyone(_)) => true,
-            None => false,
-        };
-        if !valid_recipient {
+        if !crate::recipient::is_addressable(&to) {
             return Err(SendError::InvalidRecipient);
         }
         if body.len() > self.limits.max_body_size as usize {

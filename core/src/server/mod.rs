@@ -775,7 +775,7 @@ impl ServerSession {
             let detail = "client_msg_id longer than 64 bytes".to_owned();
             return self.queue_send_error(id, ErrorCode::INVALID_CLIENT_MSG_ID, detail, Duration::ZERO);
         }
-        if !has_valid_recipient(&send) {
+        if !send.to.as_ref().is_some_and(crate::recipient::is_addressable) {
             return self
                 .fail(ErrorCode::INVALID_FIELD, "Send needs a recipient: user_id, group_id or everyone");
         }
@@ -804,14 +804,6 @@ impl ServerSession {
             ServerEvent::Send(send)
         };
         self.events.push_back(event);
-    }
-}
-
-fn has_valid_recipient(send: &wire::Send) -> bool {
-    match send.to.as_ref().and_then(|to| to.kind.as_ref()) {
-        Some(recipient::Kind::UserId(id) | recipient::Kind::GroupId(id)) => !id.is_empty(),
-        Some(recipient::Kind::Everyone(_)) => true,
-        None => false,
     }
 }
 
