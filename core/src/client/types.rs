@@ -129,6 +129,20 @@ pub enum ConnectionState {
     Closed,
 }
 
+impl ConnectionState {
+    /// The state in snake case (`logging_in`): the name bindings to other languages show.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Idle => "idle",
+            Self::LoggingIn => "logging_in",
+            Self::Connecting => "connecting",
+            Self::Connected => "connected",
+            Self::Reconnecting => "reconnecting",
+            Self::Closed => "closed",
+        }
+    }
+}
+
 /// What happened, for the application; drained with
 /// [`ClientSession::poll_event`](super::ClientSession::poll_event).
 #[derive(Clone, Debug, PartialEq)]

@@ -70,7 +70,7 @@ record! {
 record! {
     /// The client's connection, as `Client.status` reports it.
     Status {
-        /// `connecting`, `connected`, `waiting` (to reconnect) or `closed`.
+        /// `idle`, `logging_in`, `connecting`, `connected`, `reconnecting` or `closed`.
         state: String,
         /// The logged-in user.
         user_id: String,
@@ -88,7 +88,7 @@ record! {
     Connected {
         session_id: String,
         server_id: String,
-        /// What became of the inbox position: `fresh`, `resumed`, `epochchanged` or `gap`.
+        /// What became of the inbox position: `fresh`, `resumed`, `epoch_changed` or `gap`.
         resumed: String,
     }
 }
@@ -147,7 +147,7 @@ record! {
 impl From<cim_sdk::Status> for Status {
     fn from(status: cim_sdk::Status) -> Self {
         Self {
-            state: format!("{:?}", status.state).to_lowercase(),
+            state: status.state.as_str().to_owned(),
             user_id: status.user_id,
             session_id: status.session_id,
             server_id: status.server_id,
@@ -160,9 +160,9 @@ impl From<cim_sdk::Status> for Status {
 pub(crate) fn event_object(py: Python<'_>, event: Event) -> PyResult<Option<Py<PyAny>>> {
     let object = match event {
         Event::Connected { session_id, server_id, resume } => {
-            Connected { session_id, server_id, resumed: format!("{resume:?}").to_lowercase() }
-                .into_pyobject(py)?
-                .into_any()
+            // `RESUME_OUTCOME_EPOCH_CHANGED` → `epoch_changed`: the proto's names, which never change.
+            let resumed = resume.as_str_name().trim_start_matches("RESUME_OUTCOME_").to_lowercase();
+            Connected { session_id, server_id, resumed }.into_pyobject(py)?.into_any()
         }
         Event::Message(m) => {
             let (to_kind, to) = match m.to {

@@ -36,6 +36,8 @@ def test_one_to_one_message_arrives_with_sender_and_text(node, name: Callable[[s
         async with await logged_in(node.route, name("alice")) as alice, await logged_in(
             node.route, name("bob")
         ) as bob:
+            connected = await alice.next_event()
+            assert isinstance(connected, cim.Connected) and connected.resumed == "fresh"
             status = alice.status
             assert isinstance(status, cim.Status)
             assert (status.state, status.user_id) == ("connected", alice.user_id) and status.session_id

@@ -120,7 +120,7 @@ class Client:
 
     @property
     def status(self) -> Status:
-        """The connection state (``"connected"``, ``"waiting"``, …), session, server and RTT."""
+        """The connection state (``"connected"``, ``"reconnecting"``, …), session, server and RTT."""
         return self._native.status()
 
     async def send_to_user(self, user_id: str, text: str) -> SendAck:

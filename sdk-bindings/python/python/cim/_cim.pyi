@@ -34,7 +34,7 @@ class Group:
 class Status:
     """The client's connection, as :attr:`cim.Client.status` reports it."""
 
-    state: Literal["connecting", "connected", "waiting", "closed"]
+    state: Literal["idle", "logging_in", "connecting", "connected", "reconnecting", "closed"]
     user_id: str
     session_id: str
     """The current session; empty until connected."""
@@ -51,7 +51,7 @@ class Connected:
 
     session_id: str
     server_id: str
-    resumed: Literal["fresh", "resumed", "epochchanged", "gap"]
+    resumed: Literal["fresh", "resumed", "epoch_changed", "gap"]
     """What became of the inbox position."""
     def __init__(self, session_id: str, server_id: str, resumed: str) -> None: ...
 
