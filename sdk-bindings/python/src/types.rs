@@ -113,6 +113,17 @@ record! {
         fn text(&self) -> String {
             String::from_utf8_lossy(&self.body).into_owned()
         }
+
+        /// When the server accepted it, as an aware `datetime` in UTC.
+        #[getter]
+        fn sent_at<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+            // Through the `datetime` module: its C API is not part of the stable ABI.
+            let datetime = py.import("datetime")?;
+            let utc = datetime.getattr("timezone")?.getattr("utc")?;
+            #[allow(clippy::cast_precision_loss)] // exact below 2^53 ms, 285,000 years
+            let seconds = self.sent_at_ms as f64 / 1000.0;
+            datetime.getattr("datetime")?.call_method1("fromtimestamp", (seconds, utc))
+        }
     }
 }
 

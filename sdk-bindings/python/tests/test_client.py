@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime
 from typing import Callable, Optional
 
 import pytest
@@ -62,6 +63,44 @@ def test_one_to_one_message_arrives_with_sender_and_text(node, name: Callable[[s
             assert repr(ack) == f"SendAck(message_id={ack.message_id!r}, duplicate=False)"
             with pytest.raises(AttributeError):
                 message.seq = 0
+
+    asyncio.run(main())
+
+
+def test_connect_in_async_with_and_handlers_that_run_until_closed(node, name: Callable[[str], str]) -> None:
+    async def main() -> None:
+        alice_name, bob_name = name("alice"), name("bob")
+        for user in (alice_name, bob_name):
+            await cim.register(node.route, user, PASSWORD)
+        before = datetime.datetime.now(datetime.timezone.utc)
+        # No `await` inside `async with`; awaiting it works too.
+        async with cim.connect(node.route, alice_name, PASSWORD, device_id="d1") as alice:
+            bob = await cim.connect(node.route, bob_name, PASSWORD, device_id="d1")
+            got: list[cim.Message] = []
+            kinds: list[str] = []
+
+            @bob.on_event
+            def note(event: cim.Event) -> None:
+                kinds.append(type(event).__name__)
+
+            @bob.on_message
+            async def take(message: cim.Message) -> None:
+                got.append(message)
+                if len(got) == 2:
+                    await bob.close()
+
+            await alice.send_to_user(bob.user_id, "one")
+            await alice.send_to_user(bob.user_id, "two")
+            await asyncio.wait_for(bob.run(), 10)
+            assert [m.text for m in got] == ["one", "two"]
+            assert kinds[0] == "Connected" and kinds.count("Message") == 2
+            sent_at = got[0].sent_at
+            assert sent_at.tzinfo is not None and sent_at.utcoffset() == datetime.timedelta(0)
+            assert round(sent_at.timestamp() * 1000) == got[0].sent_at_ms
+            assert before - datetime.timedelta(seconds=5) <= sent_at <= datetime.datetime.now(
+                datetime.timezone.utc
+            ) + datetime.timedelta(seconds=5)
+        assert alice.status.state == "closed"
 
     asyncio.run(main())
 

@@ -7,7 +7,7 @@ duplicates and keeps order exactly as they do. The API is asyncio::
 
     async def main() -> None:
         await cim.register("http://127.0.0.1:8083", "alice", "secret-pw")
-        async with await cim.Client.login("http://127.0.0.1:8083", "alice", "secret-pw") as alice:
+        async with cim.connect("http://127.0.0.1:8083", "alice", "secret-pw") as alice:
             await alice.send_to_user("bob", "hi")
             async for event in alice.events():
                 if isinstance(event, cim.Message):
@@ -21,10 +21,11 @@ Scripts that do not use asyncio have :mod:`cim.blocking`. Errors are :mod:`cim.e
 from __future__ import annotations
 
 import atexit
+import inspect
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Generator
 from types import TracebackType
-from typing import Literal, Optional, Union
+from typing import Any, Callable, Literal, Optional, TypeVar, Union
 
 from . import errors
 # The values the API hands out are typed, frozen classes of the native module, each
@@ -61,6 +62,67 @@ atexit.register(_shutdown, 2.0)
 Event = Union[Connected, Message, MessagesLost, Disconnected, Closed]
 """What :meth:`Client.events` yields."""
 
+_E = TypeVar("_E")
+Handler = Callable[[_E], Union[None, Awaitable[None]]]
+"""A function, plain or ``async``, that :meth:`Client.run` calls with each event of its kind."""
+
+
+class _Connecting:
+    """What :func:`connect` returns: await it for a :class:`Client`, or use it in
+    ``async with`` to have the client closed on exit."""
+
+    def __init__(self, login: Callable[[], Awaitable[Client]]) -> None:
+        self._login = login
+        self._client: Optional[Client] = None
+
+    def __await__(self) -> Generator[Any, None, Client]:
+        return self._login().__await__()
+
+    async def __aenter__(self) -> Client:
+        self._client = await self._login()
+        return self._client
+
+    async def __aexit__(
+        self,
+        exc_type: Optional[type[BaseException]],
+        exc: Optional[BaseException],
+        tb: Optional[TracebackType],
+    ) -> None:
+        if self._client is not None:
+            await self._client.close()
+
+
+def connect(
+    route: str,
+    user: Optional[str] = None,
+    password: Optional[str] = None,
+    *,
+    jwt: Optional[str] = None,
+    device_id: Optional[str] = None,
+    transport: Literal["tcp", "websocket"] = "tcp",
+    trust_pem: Optional[str] = None,
+    connect_timeout: Optional[float] = None,
+) -> _Connecting:
+    """Logs in like :meth:`Client.login`, in the form ``async with`` takes::
+
+        async with cim.connect("http://127.0.0.1:8083", "alice", "alice-password") as alice:
+            ...
+
+    ``client = await cim.connect(...)`` works too (then close it yourself).
+    """
+    return _Connecting(
+        lambda: Client.login(
+            route,
+            user,
+            password,
+            jwt=jwt,
+            device_id=device_id,
+            transport=transport,
+            trust_pem=trust_pem,
+            connect_timeout=connect_timeout,
+        )
+    )
+
 
 async def register(route: str, user: str, password: str) -> str:
     """Creates a built-in account at the route at ``route`` and returns its user id.
@@ -77,8 +139,10 @@ class Client:
     """
 
     def __init__(self, native: _NativeClient) -> None:
-        """Wraps a native client; use :meth:`login` instead."""
+        """Wraps a native client; use :meth:`login` or :func:`connect` instead."""
         self._native = native
+        self._message_handlers: list[Handler[Message]] = []
+        self._event_handlers: list[Handler[Event]] = []
 
     @classmethod
     async def login(
@@ -213,6 +277,39 @@ class Client:
         while (event := await self.next_event()) is not None:
             yield event
 
+    def on_message(self, handler: Handler[Message]) -> Handler[Message]:
+        """Registers ``handler`` (plain or ``async``) for every :class:`Message`; usable as a
+        decorator. :meth:`run` calls the handlers::
+
+            @client.on_message
+            async def show(message: cim.Message) -> None:
+                print(message.from_user_id, message.text)
+
+            await client.run()
+        """
+        self._message_handlers.append(handler)
+        return handler
+
+    def on_event(self, handler: Handler[Event]) -> Handler[Event]:
+        """Registers ``handler`` for every event, messages included; see :meth:`on_message`."""
+        self._event_handlers.append(handler)
+        return handler
+
+    async def run(self) -> None:
+        """Takes the events in order and calls the registered handlers with each, until the
+        client is closed (by :meth:`close`, from a handler or another task). A message counts
+        as processed once its handlers returned; an exception from a handler ends ``run`` with
+        it, and the message is delivered again to a client that resumes.
+        """
+        async for event in self.events():
+            handlers: list[Handler[Any]] = list(self._event_handlers)
+            if isinstance(event, Message):
+                handlers += self._message_handlers
+            for handler in handlers:
+                result = handler(event)
+                if inspect.isawaitable(result):
+                    await result
+
     async def close(self) -> None:
         """Closes the client: it stops reconnecting and unanswered sends fail."""
         await self._native.close()
@@ -234,7 +331,9 @@ class Client:
 
 __all__ = [
     "Client",
+    "connect",
     "register",
+    "Handler",
     "SendAck",
     "Status",
     "User",

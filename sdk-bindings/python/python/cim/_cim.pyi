@@ -1,6 +1,7 @@
 # Type stubs of the native module. The documented API is cim.Client (cim/__init__.py); the
 # classes below are the values it hands out, re-exported there.
 import asyncio
+import datetime
 from typing import Literal, Optional, Union
 
 __version__: str
@@ -70,6 +71,9 @@ class Message:
     @property
     def text(self) -> str:
         """The body as UTF-8 text (invalid bytes replaced)."""
+    @property
+    def sent_at(self) -> datetime.datetime:
+        """When the server accepted it, as an aware ``datetime`` in UTC."""
     def __init__(
         self,
         seq: int,
