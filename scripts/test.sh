@@ -32,8 +32,9 @@ die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 # --- What the tests need ------------------------------------------------------------------
 # A Rust toolchain with rustfmt and clippy, python3 for the spec tooling, Debian's
 # redis-server and zookeeper (with a JRE) for the tests that run the real ones on free ports,
-# chromium for the HTML report, and python3-venv for the Python SDK (maturin and pytest come
-# from PyPI into ~/.cache/cim/venv).
+# chromium for the HTML report, and python3-venv for the Python SDK (maturin, zig and
+# auditwheel come from PyPI into ~/.cache/cim/dist-venv, pytest into the wheel's own
+# ~/.cache/cim/wheel-venv).
 # No protoc is needed (protox compiles the .proto files). maturin and Maven join this list
 # with the issues that bring their tests.
 apt_install() {
@@ -54,7 +55,7 @@ command -v javac >/dev/null || apt_install default-jdk-headless
 command -v mvn >/dev/null || apt_install maven
 # Headless Chromium opens the conformance HTML report, which must work as one file.
 command -v chromium >/dev/null || apt_install chromium
-# The Python SDK builds with maturin in a virtualenv of its own.
+# The Python SDK's wheel builds with maturin in a virtualenv of its own.
 python3 -c 'import venv, ensurepip' 2>/dev/null || apt_install python3-venv
 if [ "${CIM_SKIP_LINT:-0}" != 1 ]; then
     cargo fmt --version >/dev/null 2>&1 || rustup component add rustfmt
@@ -160,15 +161,22 @@ step "cim-conformance client mode against the Rust SDK's driver (reports in arti
 python3 scripts/check_html_report.py "$artifacts/client-report.html" "$artifacts/client-report.json"
 
 # --- SDK bindings -----------------------------------------------------------------------------
-step "Python SDK: build the wheel with maturin, pytest against cim up; the golden vectors read by the protobuf library"
-venv="$HOME/.cache/cim/venv"
-[ -x "$venv/bin/python" ] || python3 -m venv "$venv"
-"$venv/bin/pip" install -q "maturin>=1.9.4,<2" "pytest>=8" "protobuf>=5"
-# A dev-profile build reuses the workspace's debug artifacts; `pip install` alone builds release.
-# Without build isolation the PEP 517 hook runs `maturin` from PATH: the virtualenv's own.
-PATH="$venv/bin:$PATH" MATURIN_PEP517_ARGS="--profile dev" "$venv/bin/pip" install -q --no-build-isolation --force-reinstall \
-    ./sdk-bindings/python
-CIM_BIN="$CARGO_TARGET_DIR/debug/cim" "$venv/bin/python" -m pytest -q sdk-bindings/python/tests
+step "Python SDK: the release wheel (scripts/dist.sh python) in a fresh virtualenv without Rust on PATH, pytest against cim up; the golden vectors read by the protobuf library"
+wheel=$(scripts/dist.sh python | cut -f1)
+echo "built $wheel ($(stat -c %s "$wheel") bytes)"
+# What a user does: a new virtualenv, `pip install` of the wheel, no compiler, no cargo.
+venv="$HOME/.cache/cim/wheel-venv"
+rm -rf "$venv"
+python3 -m venv "$venv"
+no_rust_path=/usr/sbin:/usr/bin:/sbin:/bin
+PATH="$no_rust_path" "$venv/bin/pip" install -q "$wheel" "pytest>=8" "protobuf>=5"
+installed=$(cd /tmp && PATH="$no_rust_path" "$venv/bin/python" -c 'import cim; print(cim.__file__)')
+case "$installed" in
+    "$venv"/*) echo "import cim: $installed" ;;
+    *) die "the tests would import cim from $installed, not from the installed wheel" ;;
+esac
+PATH="$no_rust_path" CIM_BIN="$CARGO_TARGET_DIR/debug/cim" "$venv/bin/python" -m pytest -q -p no:cacheprovider \
+    sdk-bindings/python/tests
 "$venv/bin/python" scripts/check_vectors.py
 
 step "cim-conformance client mode against the Python SDK's driver"

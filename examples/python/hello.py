@@ -16,8 +16,8 @@ async def main(route: str) -> None:
     alice_name, bob_name = f"alice-{suffix}", f"bob-{suffix}"
     for name in (alice_name, bob_name):
         await cim.register(route, name, "correct horse battery")
-    async with await cim.Client.login(route, alice_name, "correct horse battery") as alice, \
-            await cim.Client.login(route, bob_name, "correct horse battery") as bob:
+    async with cim.connect(route, alice_name, "correct horse battery") as alice, \
+            cim.connect(route, bob_name, "correct horse battery") as bob:
         await alice.send_to_user(bob.user_id, "hello from Python")
         async for event in bob.events():
             if isinstance(event, cim.Message):
