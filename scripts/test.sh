@@ -205,12 +205,14 @@ missing=$(comm -23 <(grep -oE '\b(uniffi|ffi)_cim_ffi_[a-z0-9_]+\(' "$swift_head
 [ -z "$missing" ] || die "CimFFI.h declares symbols libcim_ffi.so lacks: $missing"
 mvn_opts=(-B -q -f sdk-bindings/kotlin/pom.xml -Dnative.lib.dir="$CARGO_TARGET_DIR/debug" -Dcim.bin="$CARGO_TARGET_DIR/debug/cim")
 mvn "${mvn_opts[@]}" test
-mvn "${mvn_opts[@]}" dependency:build-classpath -Dmdep.includeScope=runtime \
+# The conformance driver is a test class of the SDK (it needs org.json, which the SDK does not).
+mvn "${mvn_opts[@]}" dependency:build-classpath -Dmdep.includeScope=test \
     -Dmdep.outputFile=target/classpath.txt >/dev/null
 
 step "cim-conformance client mode against the Kotlin SDK's driver"
 kotlin_driver=(java -Djna.library.path="$CARGO_TARGET_DIR/debug"
-    -cp "sdk-bindings/kotlin/target/classes:$(cat sdk-bindings/kotlin/target/classpath.txt)" dev.cim.DriverKt)
+    -cp "sdk-bindings/kotlin/target/test-classes:sdk-bindings/kotlin/target/classes:$(cat sdk-bindings/kotlin/target/classpath.txt)"
+    dev.cim.DriverKt)
 "$CARGO_TARGET_DIR/debug/cim-conformance" client -j 4 --quiet --junit "$artifacts/client-kotlin-junit.xml" \
     -- "${kotlin_driver[@]}"
 
