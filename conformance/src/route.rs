@@ -81,6 +81,10 @@ pub struct Answer {
     pub allow: Option<String>,
     /// The WWW-Authenticate header, if any.
     pub www_authenticate: Option<String>,
+    /// The Access-Control-Allow-Origin header (CORS), if any.
+    pub allow_origin: Option<String>,
+    /// The Access-Control-Allow-Credentials header, if any.
+    pub allow_credentials: Option<String>,
 }
 
 impl Answer {
@@ -176,6 +180,8 @@ impl Route {
         let retry_after = header("retry-after");
         let allow = header("allow");
         let www_authenticate = header("www-authenticate");
+        let allow_origin = header("access-control-allow-origin");
+        let allow_credentials = header("access-control-allow-credentials");
         let text = response.text().await.unwrap_or_default();
         self.transcript.push(
             "route",
@@ -186,7 +192,17 @@ impl Route {
             self.transcript.rate_limited();
         }
         let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-        let answer = Answer { status, body, content_type, text, retry_after, allow, www_authenticate };
+        let answer = Answer {
+            status,
+            body,
+            content_type,
+            text,
+            retry_after,
+            allow,
+            www_authenticate,
+            allow_origin,
+            allow_credentials,
+        };
         if status >= 400 && !matches!(path, "/healthz" | "/metrics") {
             self.check_error_body(&answer);
         }

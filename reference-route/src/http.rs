@@ -52,6 +52,7 @@ pub(crate) fn router(route: Arc<Route>) -> Router {
         .layer(DefaultBodyLimit::max(MAX_REQUEST_BODY))
         .layer(axum::middleware::from_fn(bounded_body))
         .layer(axum::middleware::map_response(coded_failures))
+        .layer(axum::middleware::from_fn_with_state(route.clone(), crate::cors::cors))
         .with_state(route)
 }
 

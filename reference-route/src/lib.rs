@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 
 mod assign;
+mod cors;
 mod error;
 mod grpc;
 mod grpc_health;
@@ -33,6 +34,7 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
 pub use assign::{Assigner, Strategy};
+pub use cors::parse_origin;
 pub use error::ApiError;
 
 /// Settings of a route. Every option also reads a `CIM_*` environment variable.
@@ -84,6 +86,12 @@ pub struct RouteOptions {
     #[arg(long, env = "CIM_MAX_BODY_SIZE", default_value_t = cim_core::defaults::MAX_BODY_SIZE,
           value_parser = clap::value_parser!(u32).range(1..=i64::from(cim_core::defaults::MAX_BODY_SIZE_LIMIT)))]
     pub max_body_size: u32,
+    /// Origins (scheme://host[:port]) of web pages that may call this API from a browser
+    /// (CORS, spec §14.4), comma-separated or the flag repeated [default: none; pages served
+    /// from the route's own origin need none].
+    #[arg(long = "cors-origin", env = "CIM_CORS_ORIGINS", value_name = "ORIGIN", value_delimiter = ',',
+          value_parser = cors::parse_origin)]
+    pub cors_origins: Vec<String>,
     /// Rate limits of logins and registrations.
     #[command(flatten)]
     pub limits: LimitOptions,

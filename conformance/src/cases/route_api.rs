@@ -60,6 +60,8 @@ pub(super) fn cases() -> Vec<Case> {
             covers: ["CIM-14.6-9", "CIM-14.6-1", "CIM-14.6-10", "CIM-14.4-5"], tags: ["route", "json"], budget: 20, http_errors),
         crate::case!("route.content-type", "A request body that is not sent as application/json is refused before it is acted on",
             covers: ["CIM-14.4-37"], tags: ["route", "json", "security"], budget: 20, content_type),
+        crate::case!("route.cors-closed", "Pages of an origin the operator did not allow, and Push and Servers from any page, get no CORS permission",
+            covers: ["CIM-14.4-43", "CIM-14.4-44", "CIM-14.4-45"], tags: ["route", "security", "cors"], budget: 20, cors_closed),
     ]
 }
 
@@ -1189,4 +1191,61 @@ async fn oversized_request_answer(cx: &Cx) -> Result<String, Stop> {
     let text = String::from_utf8_lossy(&answer).into_owned();
     cx.note(format!("-> {}", text.lines().next().unwrap_or("no answer")));
     Ok(text)
+}
+
+/// An origin no operator allows: the `.invalid` top-level domain cannot exist (RFC 2606).
+const FOREIGN_ORIGIN: &str = "https://cim-conformance.invalid";
+
+async fn cors_closed(cx: &mut Cx) -> Result<(), Stop> {
+    let preflight = |path: &'static str| {
+        let headers = [("origin", FOREIGN_ORIGIN), ("access-control-request-method", "POST")];
+        let route = &cx.route;
+        async move { route.call_raw("OPTIONS", path, &headers, None).await.map_err(env) }
+    };
+    for path in ["/v1/login", "/v1/register", "/v1/push", "/v1/servers"] {
+        let answer = preflight(path).await?;
+        refused(
+            "CIM-14.4-45",
+            &answer,
+            403,
+            "FORBIDDEN",
+            &format!("a preflight of {path} from {FOREIGN_ORIGIN}"),
+        )?;
+        check(
+            "CIM-14.4-44",
+            answer.allow_credentials.is_none(),
+            "no Access-Control-Allow-Credentials",
+            || {
+                format!(
+                    "Access-Control-Allow-Credentials: {}",
+                    answer.allow_credentials.as_deref().unwrap_or_default()
+                )
+            },
+        )?;
+        check(
+            "CIM-14.4-43",
+            answer.allow_origin.is_none(),
+            format!("no Access-Control-Allow-Origin for {FOREIGN_ORIGIN}"),
+            || format!("Access-Control-Allow-Origin: {}", answer.allow_origin.as_deref().unwrap_or_default()),
+        )?;
+    }
+    // A request a page may send without asking first: its answer must not be readable there.
+    let name = cx.name("cors");
+    let body = json!({"user_name": name, "password": "password-1", "device_id": "d1"}).to_string();
+    let answer = cx
+        .route
+        .call_raw(
+            "POST",
+            "/v1/login",
+            &[("origin", FOREIGN_ORIGIN), ("content-type", "application/json")],
+            Some(body),
+        )
+        .await
+        .map_err(env)?;
+    check(
+        "CIM-14.4-43",
+        answer.allow_origin.is_none(),
+        format!("no Access-Control-Allow-Origin on a login answer to {FOREIGN_ORIGIN}"),
+        || format!("Access-Control-Allow-Origin: {}", answer.allow_origin.as_deref().unwrap_or_default()),
+    )
 }
