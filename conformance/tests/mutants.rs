@@ -76,6 +76,13 @@ async fn every_mutant_is_caught_by_a_case() {
         .await;
         table.extend(results);
     }
+    // Six deployments at once load two cores enough for a case to time out (an error, not a
+    // catch): a mutant nothing caught gets a second run on its own before it counts as missed.
+    for (name, mutant) in MUTANTS {
+        if table.get(name).is_some_and(Vec::is_empty) {
+            table.insert(*name, caught_by(*mutant).await);
+        }
+    }
     let mut report = String::new();
     for (name, cases) in &table {
         report.push_str(&format!("{name}: caught by {} case(s)\n", cases.len()));
