@@ -3,6 +3,9 @@
 #
 #   scripts/dist.sh python     the Python SDK as one abi3 wheel (CPython 3.9 and later,
 #                              manylinux2014, x86-64), release build; prints its path and size
+#   scripts/dist.sh kotlin     the Kotlin SDK's jar with libcim_ffi.so inside (release build),
+#                              installed into ~/.m2 as dev.cim:cim-kotlin:0.1.0 and copied to
+#                              dist/; runs its JUnit tests first when CIM_BIN names a cim binary
 #
 # Environment:
 #   CARGO_TARGET_DIR   build cache; defaults to ~/.cache/cim/target, as scripts/test.sh
@@ -40,7 +43,28 @@ python_wheel() {
     printf '%s\t%s bytes\n' "$wheel" "$(stat -c %s "$wheel")"
 }
 
+kotlin_jar() {
+    command -v cargo >/dev/null || die "cargo not found: install Rust (https://rustup.rs)"
+    command -v mvn >/dev/null || die "mvn not found: install Maven and a JDK 17 or later"
+    cargo build -q --release --locked -p cim-ffi --features cli
+    local lib="$CARGO_TARGET_DIR/release/libcim_ffi.so" native="$CARGO_TARGET_DIR/kotlin-native"
+    # The jar carries the library without its debug information (a third of the size).
+    mkdir -p "$native"
+    objcopy --strip-debug "$lib" "$native/libcim_ffi.so"
+    rm -rf sdk-bindings/kotlin/generated
+    "$CARGO_TARGET_DIR/release/uniffi-bindgen" generate --no-format --language kotlin \
+        --out-dir sdk-bindings/kotlin/generated "$lib" >&2
+    local tests=(-DskipTests)
+    [ -n "${CIM_BIN:-}" ] && tests=(-Dcim.bin="$CIM_BIN")
+    mvn -B -q -f sdk-bindings/kotlin/pom.xml -Dnative.lib.dir="$native" "${tests[@]}" install >&2
+    local jar=sdk-bindings/kotlin/target/cim-kotlin-0.1.0.jar
+    jar tf "$jar" | grep -qx 'linux-x86-64/libcim_ffi.so' || die "$jar lacks linux-x86-64/libcim_ffi.so"
+    mkdir -p dist && cp "$jar" dist/
+    printf '%s\t%s bytes (installed in ~/.m2 as dev.cim:cim-kotlin:0.1.0)\n' "dist/${jar##*/}" "$(stat -c %s "$jar")"
+}
+
 case "${1:-}" in
     python) python_wheel ;;
-    *) die "usage: scripts/dist.sh python" ;;
+    kotlin) kotlin_jar ;;
+    *) die "usage: scripts/dist.sh python|kotlin" ;;
 esac

@@ -35,7 +35,7 @@ class ClientTest {
 
     private suspend fun loggedIn(user: String, transport: Transport = Transport.TCP): Client {
         register(node.route, user, password)
-        return Client.login(node.route, user, password, LoginOptions("kt-device", transport, null, null))
+        return Client.login(node.route, user, password, LoginOptions("kt-device", transport))
     }
 
     @Test fun `a user name is turned into the id to send to`() = runBlocking {
@@ -44,7 +44,7 @@ class ClientTest {
         val dave = loggedIn(name("dave"))
         assertEquals(carol.userId(), dave.userIdOf(carolName))
         assertThrows<CimException.Rejected> { runBlocking { dave.userIdOf(name("nobody")) } }
-        carol.shutdown(); dave.shutdown(); carol.close(); dave.close()
+        carol.close(); dave.close()
     }
 
     @Test fun `a message reaches the other user through the Flow of events`() = runBlocking {
@@ -57,7 +57,7 @@ class ClientTest {
         assertEquals(alice.userId(), message.fromUserId)
         assertEquals(ack.messageId, message.messageId)
         assertEquals(Recipient.User(bob.userId()), message.to)
-        alice.shutdown(); bob.shutdown(); alice.close(); bob.close()
+        alice.close(); bob.close()
     }
 
     @Test fun `a broadcast reaches everyone online and suspend calls list them`() = runBlocking {
@@ -67,7 +67,7 @@ class ClientTest {
         alice.broadcast("to all")
         val message = withTimeout(10_000) { bob.messages().first() }
         assertEquals(Recipient.Everyone, message.to)
-        alice.shutdown(); bob.shutdown(); alice.close(); bob.close()
+        alice.close(); bob.close()
     }
 
     @Test fun `groups are created, joined and left, and their messages reach the members`() = runBlocking {
@@ -84,7 +84,7 @@ class ClientTest {
         assertEquals(1uL, bob.leaveGroup(team).memberCount)
         val taken = assertThrows<CimException.Rejected> { runBlocking { bob.createGroup(team) } }
         assertEquals("ALREADY_EXISTS", taken.codeName)
-        alice.shutdown(); bob.shutdown(); alice.close(); bob.close()
+        alice.close(); bob.close()
     }
 
     @Test fun `errors carry the registry code`() = runBlocking {
@@ -113,9 +113,22 @@ class ClientTest {
         // Long enough for the client to have acknowledged it, had arrival counted as taking.
         Thread.sleep(2_000)
         bob.shutdown(); bob.close() // the app ends without reading its events
-        val again = Client.login(node.route, bobName, password, LoginOptions("kt-device", Transport.TCP, null, null))
+        val again = Client.login(node.route, bobName, password, LoginOptions("kt-device", Transport.TCP))
         assertEquals("arrived, never taken", withTimeout(10_000) { again.messages().first() }.text)
         alice.shutdown(); again.shutdown(); alice.close(); again.close()
+    }
+
+    @Test fun `close alone ends the client's session`() = runBlocking {
+        val alice = loggedIn(name("alice"))
+        val bob = loggedIn(name("bob"))
+        assertTrue(bob.onlineUsers().any { it.userId == alice.userId() })
+        val aliceId = alice.userId()
+        alice.close() // releases the native object, which closes the client: no shutdown() first
+        val gone = withTimeoutOrNull(10_000) {
+            while (bob.onlineUsers().any { it.userId == aliceId }) kotlinx.coroutines.delay(100)
+        }
+        assertTrue(gone != null, "alice is still online 10 s after close()")
+        bob.close()
     }
 
     @Test fun `the README example runs`() = runBlocking {
