@@ -35,8 +35,9 @@ die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 # chromium for the HTML report, and python3-venv for the Python SDK (maturin, zig and
 # auditwheel come from PyPI into ~/.cache/cim/dist-venv, pytest into the wheel's own
 # ~/.cache/cim/wheel-venv).
-# No protoc is needed (protox compiles the .proto files). maturin and Maven join this list
-# with the issues that bring their tests.
+# No protoc is needed (protox compiles the .proto files). Node.js 20 or later with npm is
+# needed for the TypeScript SDK (Debian 12's nodejs is 18: install Node from nodejs.org or
+# NodeSource); its packages come from the npm registry.
 apt_install() {
     command -v apt-get >/dev/null || die "missing $*, and this is not a Debian machine: install them by hand"
     local sudo=""
@@ -103,6 +104,23 @@ secret() { python3 -c 'import secrets; print(secrets.token_hex(32))'; }
 api_key=$(secret)
 jwt_secret=$(secret)
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+# start_node: a `cim up` of its own on free ports for an SDK's example or tests; sets
+# node_route; stop_node ends it.
+start_node() {
+    local port
+    port=$(free_port)
+    "$CARGO_TARGET_DIR/debug/cim" up --route-listen "127.0.0.1:$port" --free-ports --registration open \
+        --registrations-per-address 0 >>"$artifacts/cim-up-sdk.log" 2>&1 &
+    node_pid=$!
+    node_route="http://127.0.0.1:$port"
+    trap 'kill "$node_pid" 2>/dev/null || true' EXIT
+    for _ in $(seq 100); do
+        python3 -c "import urllib.request; urllib.request.urlopen('$node_route/healthz', timeout=1)" 2>/dev/null && return
+        sleep 0.2
+    done
+    die "cim up did not start; see $artifacts/cim-up-sdk.log"
+}
+stop_node() { kill "$node_pid" 2>/dev/null || true; wait "$node_pid" 2>/dev/null || true; trap - EXIT; }
 artifacts="$PWD/artifacts/conformance"
 mkdir -p "$artifacts"
 route_port=$(free_port)
@@ -183,16 +201,14 @@ step "cim-conformance client mode against the Python SDK's driver"
 "$CARGO_TARGET_DIR/debug/cim-conformance" client -j 4 --quiet --junit "$artifacts/client-python-junit.xml" \
     -- "$venv/bin/python" sdk-bindings/python/driver/cim_driver.py
 
-step "Kotlin SDK: build libcim_ffi, generate the Kotlin and Swift bindings, JUnit against cim up"
-cargo build -q --locked -p cim-ffi
-bindgen() { cargo run -q --locked -p cim-ffi --features cli --bin uniffi-bindgen -- generate --no-format "$@" \
-    "$CARGO_TARGET_DIR/debug/libcim_ffi.so"; }
-rm -rf sdk-bindings/kotlin/generated
-bindgen --language kotlin --out-dir sdk-bindings/kotlin/generated
+step "Kotlin SDK: the jar with libcim_ffi.so inside (scripts/dist.sh kotlin, release build) after its JUnit tests against cim up; the Swift bindings"
+CIM_BIN="$CARGO_TARGET_DIR/debug/cim" scripts/dist.sh kotlin
+ffi_lib="$CARGO_TARGET_DIR/release/libcim_ffi.so"
 # The Swift package is not compiled here (no Swift toolchain): its generated sources are kept in
 # git and must match what the library generates; its public API is also an insta snapshot
 # (sdk-bindings/ffi/tests/snapshots), checked by cargo test, so changes show in review.
-bindgen --language swift --out-dir sdk-bindings/swift/Sources/Cim
+"$CARGO_TARGET_DIR/release/uniffi-bindgen" generate --no-format --language swift \
+    --out-dir sdk-bindings/swift/Sources/Cim "$ffi_lib"
 mv sdk-bindings/swift/Sources/Cim/CimFFI.h sdk-bindings/swift/Sources/CimFFI/include/
 mv sdk-bindings/swift/Sources/Cim/CimFFI.modulemap sdk-bindings/swift/Sources/CimFFI/include/module.modulemap
 git diff --exit-code --stat -- sdk-bindings/swift || die "the generated Swift API changed: review and commit sdk-bindings/swift"
@@ -201,20 +217,47 @@ git diff --exit-code --stat -- sdk-bindings/swift || die "the generated Swift AP
 swift_header=sdk-bindings/swift/Sources/CimFFI/include/CimFFI.h
 gcc -fsyntax-only -w -D_Nullable= -D_Nonnull= -x c "$swift_header"
 missing=$(comm -23 <(grep -oE '\b(uniffi|ffi)_cim_ffi_[a-z0-9_]+\(' "$swift_header" | tr -d '(' | sort -u) \
-    <(nm -D --defined-only "$CARGO_TARGET_DIR/debug/libcim_ffi.so" | awk '{print $3}' | sort -u))
+    <(nm -D --defined-only "$ffi_lib" | awk '{print $3}' | sort -u))
 [ -z "$missing" ] || die "CimFFI.h declares symbols libcim_ffi.so lacks: $missing"
-mvn_opts=(-B -q -f sdk-bindings/kotlin/pom.xml -Dnative.lib.dir="$CARGO_TARGET_DIR/debug" -Dcim.bin="$CARGO_TARGET_DIR/debug/cim")
-mvn "${mvn_opts[@]}" test
-# The conformance driver is a test class of the SDK (it needs org.json, which the SDK does not).
-mvn "${mvn_opts[@]}" dependency:build-classpath -Dmdep.includeScope=test \
-    -Dmdep.outputFile=target/classpath.txt >/dev/null
 
-step "cim-conformance client mode against the Kotlin SDK's driver"
-kotlin_driver=(java -Djna.library.path="$CARGO_TARGET_DIR/debug"
-    -cp "sdk-bindings/kotlin/target/test-classes:sdk-bindings/kotlin/target/classes:$(cat sdk-bindings/kotlin/target/classpath.txt)"
+step "a Maven project whose one dependency is the Kotlin SDK runs the example (examples/kotlin) against cim up, with no -D flags"
+start_node
+said=$(CIM_ROUTE="$node_route" mvn -B -q -f examples/kotlin/pom.xml compile exec:java)
+echo "$said"
+grep -qE "^bob-\w+ got 'hello from Kotlin' from alice-\w+$" <<<"$said" || die "the Kotlin example did not deliver its message"
+stop_node
+
+step "cim-conformance client mode against the Kotlin SDK's driver (a test class of the SDK: it needs org.json, which the SDK does not)"
+mvn -B -q -f sdk-bindings/kotlin/pom.xml -Dnative.lib.dir="$CARGO_TARGET_DIR/kotlin-native" \
+    dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile=target/classpath.txt >/dev/null
+kotlin_driver=(java -cp "sdk-bindings/kotlin/target/test-classes:sdk-bindings/kotlin/target/classes:$(cat sdk-bindings/kotlin/target/classpath.txt)"
     dev.cim.DriverKt)
 "$CARGO_TARGET_DIR/debug/cim-conformance" client -j 4 --quiet --junit "$artifacts/client-kotlin-junit.xml" \
     -- "${kotlin_driver[@]}"
+
+step "TypeScript SDK (sdk-bindings/typescript): generated code current, npm test against cim up, the packed tarball runs the example"
+node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+[ "$node_major" -ge 20 ] || die "the TypeScript SDK needs Node.js 20 or later (with npm): found ${node_major/#0/none}"
+(
+    cd sdk-bindings/typescript
+    npm ci --no-audit --no-fund --loglevel=error
+    npm run --silent check-generated
+    CIM_BIN="$CARGO_TARGET_DIR/debug/cim" npm test --silent
+    CIM_BIN="$CARGO_TARGET_DIR/debug/cim" npm run --silent pack-test
+)
+
+step "cim-conformance client mode against the TypeScript SDK's driver"
+"$CARGO_TARGET_DIR/debug/cim-conformance" client -j 4 --quiet --junit "$artifacts/client-typescript-junit.xml" \
+    -- node sdk-bindings/typescript/dist/driver.js
+
+step "web chat (web/chat): the committed bundle matches its sources and types; two chromium pages chat through cim up, and through a cluster whose server restarts (screenshots in artifacts/web-chat/)"
+(
+    cd web/chat
+    npm ci --no-audit --no-fund --loglevel=error
+    npm run --silent check-bundle
+    npm run --silent typecheck
+    CIM_BIN="$CARGO_TARGET_DIR/debug/cim" CIM_ARTIFACTS="$PWD/../../artifacts/web-chat" npm test --silent
+)
 
 # --- Spec -------------------------------------------------------------------------------------
 step "spec: requirements.toml is generated from protocol.md"

@@ -20,6 +20,7 @@ mod history;
 mod session;
 mod style;
 mod up;
+mod web;
 
 use std::process::ExitCode;
 
@@ -57,9 +58,11 @@ Exit codes:
 #[derive(Subcommand)]
 enum Command {
     /// Run a route and a server in this process, with in-memory storage.
-    Up(up::UpArgs),
+    Up(Box<up::UpArgs>),
     /// Chat: log in and type messages; `:all` lists the commands.
     Chat(chat::ChatArgs),
+    /// Serve the web chat page for a route elsewhere (`cim up` serves it for its own).
+    Web(web::WebArgs),
     /// Create an account.
     Register(commands::RegisterArgs),
     /// Log in and print a session token.
@@ -86,13 +89,16 @@ enum Command {
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli: Cli = cim_backend::config_file::parse_with_config_file();
-    let default_level = if matches!(cli.command, Command::Up(_)) { "info" } else { "warn" };
+    let default_level = if matches!(cli.command, Command::Up(_) | Command::Web(_)) { "info" } else { "warn" };
     cim_backend::logging::init(&cli.logs, default_level);
     let result = match cli.command {
         Command::Up(args) => {
-            up::run(args).await.map_err(|e| commands::Failure { exit: 1, message: format!("{e:#}") })
+            up::run(*args).await.map_err(|e| commands::Failure { exit: 1, message: format!("{e:#}") })
         }
         Command::Chat(args) => chat::run(args).await,
+        Command::Web(args) => {
+            web::run(args).await.map_err(|e| commands::Failure { exit: 1, message: format!("{e:#}") })
+        }
         Command::Register(account) => commands::register(account).await,
         Command::Login(args) => directory::login(args).await,
         Command::Users(args) => directory::users(args).await,

@@ -2,6 +2,8 @@
 
 use std::net::SocketAddr;
 
+use anyhow::Context as _;
+
 /// Options of `cim up`.
 #[derive(clap::Args, Debug)]
 pub(crate) struct UpArgs {
@@ -47,6 +49,11 @@ pub(crate) struct UpArgs {
     /// What to do with a new session over that limit.
     #[arg(long, env = "CIM_OVER_LIMIT", value_enum, default_value_t = cim_server::OverLimit::Reject)]
     over_limit: cim_server::OverLimit,
+    /// Origins (scheme://host[:port]) of web pages that may call the route from a browser
+    /// (CORS), comma-separated or the flag repeated [default: none].
+    #[arg(long = "cors-origin", env = "CIM_CORS_ORIGINS", value_name = "ORIGIN", value_delimiter = ',',
+          value_parser = cim_route::parse_origin)]
+    cors_origins: Vec<String>,
     /// Rate limits of logins and registrations.
     #[command(flatten)]
     limits: cim_route::LimitOptions,
@@ -57,6 +64,21 @@ pub(crate) struct UpArgs {
     /// Sustained Sends per second per connection (0: unlimited).
     #[arg(long, env = "CIM_SENDS_PER_SECOND", default_value_t = cim_core::defaults::SENDS_PER_SECOND)]
     sends_per_second: u32,
+    /// Address of the web chat page; the route allows its origin [default: 127.0.0.1:8080].
+    #[arg(long, env = "CIM_WEB_LISTEN", value_name = "ADDR", conflicts_with = "no_web")]
+    web_listen: Option<SocketAddr>,
+    /// Serve no web chat page.
+    #[arg(long)]
+    no_web: bool,
+}
+
+/// Stops serving the page when `cim up` ends.
+struct WebTask(tokio::task::JoinHandle<()>);
+
+impl Drop for WebTask {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 pub(crate) async fn run(args: UpArgs) -> anyhow::Result<()> {
@@ -82,6 +104,17 @@ pub(crate) async fn run(args: UpArgs) -> anyhow::Result<()> {
     route.jwt_secret = args.jwt_secret;
     route.registration = args.registration;
     route.limits = args.limits;
+    route.cors_origins = args.cors_origins;
+    let web = match (args.no_web, args.web_listen) {
+        (true, _) => None,
+        (false, given) => {
+            let port = if args.free_ports { 0 } else { 8080 };
+            let addr = given.unwrap_or(SocketAddr::from(([127, 0, 0, 1], port)));
+            let web = crate::web::WebChat::bind(addr).await.context("or start with --no-web")?;
+            route.cors_origins.extend(web.origins());
+            Some(web)
+        }
+    };
     let node = cim_node::Node::start(options).await?;
     let (route, server) = (&node.route, &node.server);
 
@@ -96,6 +129,10 @@ pub(crate) async fn run(args: UpArgs) -> anyhow::Result<()> {
         server.admin_addr(),
         route.admin_addr()
     );
+    let _web_task = web.map(|web| {
+        say!("  web chat  {}    (open it in two browser windows)", web.url());
+        WebTask(web.serve(&url))
+    });
     say!();
     say!("Chat from two other shells (type `@bob hi`, or `:all` for the commands):");
     say!("  cim chat{route_flag} --user alice --password alice-password --register");
