@@ -2,7 +2,7 @@
 // event loop: timers, links and route calls feed the core, and the core's outputs become
 // socket writes, events and settled sends.
 
-import { ClosedError, CimError, InvalidInputError, UnavailableError, errorForCode } from "./errors.js";
+import { ClosedError, CimError, InvalidInputError, UnavailableError, errorForCode, errorName, retryOf } from "./errors.js";
 import { ClientCore, type Output } from "./core/session.js";
 import type { Delivery, ResumePoint } from "./core/inbox.js";
 import type { Platform } from "./platform.js";
@@ -69,7 +69,10 @@ export class Client {
   private timer: ReturnType<typeof setTimeout> | undefined;
   private driving = false;
   private ended = false;
+  /** The token for route calls: the newest one any login gave (never logged). */
   private lastToken: string;
+  /** A login at the route in progress, shared by everyone who needs one. */
+  private loggingIn: Promise<Login> | undefined;
   private firstSession: { resolve: () => void; reject: (e: CimError) => void } | undefined;
 
   protected constructor(
@@ -135,6 +138,12 @@ export class Client {
     return this.core.closed;
   }
 
+  /** How many events wait to be taken. At most about 1024: past that the client holds
+   * messages back and then stops reading from its server until the application catches up. */
+  get eventsWaiting(): number {
+    return this.queue.length;
+  }
+
   // ----- messages -----
 
   /** Sends a text message to one user (by id, not name); resolves once the server stored it. */
@@ -178,16 +187,17 @@ export class Client {
 
   /** The next event, or `undefined` once the client is closed and every event was read. */
   nextEvent(): Promise<ClientEvent | undefined> {
-    const queued = this.queue.shift();
-    if (queued) {
-      if (queued.delivery) {
-        const delivery = queued.delivery;
-        this.input((t) => this.core.handleProcessed(delivery, t));
-      }
-      return Promise.resolve(queued.event);
-    }
+    const queued = this.queued();
+    if (queued) return Promise.resolve(queued.event);
     if (this.ended) return Promise.resolve(undefined);
     return new Promise((resolve) => this.readers.push(() => resolve(this.nextEvent())));
+  }
+
+  /** Takes the next queued event: its message is processed, and there is room for another. */
+  private queued(): Queued | undefined {
+    const queued = this.queue.shift();
+    if (queued) this.input((t) => this.core.handleTaken(queued.delivery, t));
+    return queued;
   }
 
   /** The events in order, until the client is closed: `for await (const e of client.events())`. */
@@ -205,63 +215,108 @@ export class Client {
   }
 
   // ----- route calls -----
+  //
+  // Each takes the newest token. One the route refuses as expired or unknown (a code whose
+  // retry is Relogin: UNAUTHENTICATED, TOKEN_EXPIRED) is renewed by logging in again with the
+  // credentials of `login`, for the same device, and the call is made once more (§14.6). The
+  // session stays up meanwhile: a Login ends none (§14.2).
 
   /** Every user online now, following all pages (spec §14.7). */
   onlineUsers(): Promise<User[]> {
-    return this.route.allOnlineUsers(this.lastToken);
+    return this.withToken((token) => this.route.allOnlineUsers(token));
   }
 
   /** One page of online users; pass `nextPageToken` back unchanged for the next. */
   onlineUsersPage(pageToken = "", pageSize = 0): Promise<OnlinePage> {
-    return this.route.onlineUsers(this.lastToken, pageToken, pageSize);
+    return this.withToken((token) => this.route.onlineUsers(token, pageToken, pageSize));
   }
 
   /** The id of the one user named `userName`. Send to ids, never to names: rejects with code
    * NOT_FOUND when nobody has the name and with InvalidInputError when several share it. */
   userIdOf(userName: string): Promise<string> {
-    return this.route.userIdOf(this.lastToken, userName);
+    return this.withToken((token) => this.route.userIdOf(token, userName));
   }
 
   /** Every user whose name is exactly `userName`. */
   usersByName(userName: string): Promise<User[]> {
-    return this.route.usersByName(this.lastToken, userName);
+    return this.withToken((token) => this.route.usersByName(token, userName));
   }
 
   /** Users whose name starts with `prefix` (at most `limit`, 20 by default). */
   usersByPrefix(prefix: string, limit = 0): Promise<User[]> {
-    return this.route.usersByPrefix(this.lastToken, prefix, limit);
+    return this.withToken((token) => this.route.usersByPrefix(token, prefix, limit));
   }
 
   /** Creates a group with this user as its only member; others join it themselves. */
   createGroup(groupId: string): Promise<Group> {
-    return this.route.createGroup(this.lastToken, groupId);
+    return this.withToken((token) => this.route.createGroup(token, groupId));
   }
 
   /** Joins a group: its messages from now on reach this user. */
   joinGroup(groupId: string): Promise<Group> {
-    return this.route.joinGroup(this.lastToken, groupId);
+    return this.withToken((token) => this.route.joinGroup(token, groupId));
   }
 
   leaveGroup(groupId: string): Promise<Group> {
-    return this.route.leaveGroup(this.lastToken, groupId);
+    return this.withToken((token) => this.route.leaveGroup(token, groupId));
   }
 
   groupMembers(groupId: string): Promise<User[]> {
-    return this.route.groupMembers(this.lastToken, groupId);
+    return this.withToken((token) => this.route.groupMembers(token, groupId));
   }
 
   /** The groups this user belongs to. */
   groups(): Promise<Group[]> {
-    return this.route.myGroups(this.lastToken);
+    return this.withToken((token) => this.route.myGroups(token));
   }
 
   /** Ends this login (or every login of the user) at the route, then closes the client. */
   async logout(allDevices = false): Promise<void> {
     try {
-      await this.route.logout(this.lastToken, allDevices);
+      await this.withToken((token) => this.route.logout(token, allDevices));
     } finally {
       await this.close();
     }
+  }
+
+  /** Makes a route call with the newest token, and once more with a new one when the route
+   * refused the token. */
+  private async withToken<T>(call: (token: string) => Promise<T>): Promise<T> {
+    const token = this.lastToken;
+    try {
+      return await call(token);
+    } catch (e) {
+      // A closed client logs in no more (after a logout, that would be a new login).
+      if (!(e instanceof CimError) || e.code === undefined || retryOf(e.code) !== "relogin" || this.core.closed) throw e;
+      return call(await this.renewedToken(token, e.code));
+    }
+  }
+
+  /** A token newer than `refused`: the one another call or a reconnect got meanwhile, or one
+   * from a new login, which every call that needs it shares. */
+  private async renewedToken(refused: string, code: number): Promise<string> {
+    if (this.lastToken !== refused) return this.lastToken;
+    this.log(`the route refused the token (${errorName(code)}): logging in again`);
+    const login = await this.freshLogin();
+    this.input((t) => this.core.handleTokenRenewed(login, t));
+    return login.token;
+  }
+
+  /** Logs in at the route for this device (CIM-5.2-3), or joins the login in progress. */
+  private freshLogin(): Promise<Login> {
+    this.loggingIn ??= this.route.login(this.credentials, this.options.deviceId, this.options.transport)
+      .then((login) => {
+        this.lastToken = login.token;
+        return login;
+      })
+      .finally(() => {
+        this.loggingIn = undefined;
+      });
+    return this.loggingIn;
+  }
+
+  private log(line: string): void {
+    this.options.logger?.(line);
   }
 
   // ----- the loop -----
@@ -307,6 +362,10 @@ export class Client {
         this.links.get(output.linkId)?.close();
         this.links.delete(output.linkId);
         return;
+      case "pause_link":
+        return this.links.get(output.linkId)?.pause?.();
+      case "resume_link":
+        return this.links.get(output.linkId)?.resume?.();
       case "event":
         return this.deliver(output.delivery ? { event: output.event, delivery: output.delivery } : { event: output.event });
       case "send_done": {
@@ -320,11 +379,8 @@ export class Client {
   }
 
   private relogin(): void {
-    this.route.login(this.credentials, this.options.deviceId, this.options.transport).then(
-      (login) => {
-        this.lastToken = login.token;
-        this.input((t) => this.core.handleLoginResult({ login }, t));
-      },
+    this.freshLogin().then(
+      (login) => this.input((t) => this.core.handleLoginResult({ login }, t)),
       (e: unknown) => {
         const error = e instanceof CimError ? e : new UnavailableError(String(e));
         this.input((t) => this.core.handleLoginResult({ error }, t));

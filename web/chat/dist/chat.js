@@ -3898,29 +3898,149 @@
     }
   };
 
+  // ../../sdk-bindings/typescript/dist/core/sending.js
+  var MAX_SEND_RETRIES = 5;
+  var Sending = class {
+    constructor(host) {
+      __publicField(this, "host");
+      __publicField(this, "outbox", new Outbox());
+      /** Set while the send rate holds messages back (CIM-10.3-5). */
+      __publicField(this, "pacedUntil");
+      this.host = host;
+    }
+    /** Queues a message; `pump` sends it. */
+    add(handle, clientMsgId, to, contentType, body, now2) {
+      this.outbox.add({ handle, clientMsgId, to: recipientOf(to), contentType, body, createdAt: now2 });
+    }
+    /** When `pump` has work on an open session next: a retry's time or the rate's next token. */
+    nextDue(now2) {
+      const waiting = this.outbox.nextNotBefore(now2);
+      if (waiting === void 0)
+        return this.pacedUntil;
+      return this.pacedUntil === void 0 ? waiting : Math.min(waiting, this.pacedUntil);
+    }
+    /** Fails what waited too long, then sends what may go out now on `channel` (none while no
+     * session is open): in order, within max_in_flight and the rate (§10.3). */
+    pump(now2, channel) {
+      for (const expired of this.outbox.takeExpired(now2)) {
+        this.host.settle(expired.handle, void 0, new RejectedError("no answer from the server within 24 hours"));
+      }
+      if (!channel)
+        return;
+      const { limits, bucket } = channel;
+      this.pacedUntil = void 0;
+      while (this.outbox.inFlightCount() < limits.maxInFlight) {
+        const entry = this.outbox.nextToSend(now2);
+        if (!entry)
+          return;
+        const refusal2 = sizeRefusal(entry, limits.maxFrameSize, limits.maxBodySize);
+        if (refusal2) {
+          this.outbox.remove(entry);
+          this.host.settle(entry.handle, void 0, refusal2);
+          continue;
+        }
+        if (!bucket.take(now2)) {
+          this.pacedUntil = bucket.nextTokenAt(now2);
+          return;
+        }
+        entry.inFlight = true;
+        channel.write(sendOf(entry));
+      }
+    }
+    /** A SendAck; false when it answers nothing in flight. */
+    acked(clientMsgId, ack) {
+      const entry = this.outbox.inFlight(clientMsgId);
+      if (!entry) {
+        this.host.log(`a SendAck for ${clientMsgId}, which is not in flight: ignored`);
+        return false;
+      }
+      this.outbox.remove(entry);
+      const sentAtMs = Number(ack.sentAtMs);
+      this.host.settle(entry.handle, { messageId: ack.messageId, sentAtMs, duplicate: ack.duplicate, liveOnly: ack.liveOnly });
+      return true;
+    }
+    /** An Error rejecting one Send; the connection stays open whatever the code (CIM-11.1-7).
+     * False when it answers nothing in flight. */
+    rejected(error, now2) {
+      const entry = this.outbox.inFlight(error.clientMsgId);
+      if (!entry) {
+        this.host.log(`an Error for ${error.clientMsgId}, which is not in flight: ignored`);
+        return false;
+      }
+      const unlimited = error.code === ErrorCode.OUTCOME_UNKNOWN || error.code === ErrorCode.RATE_LIMITED || error.code === ErrorCode.IN_FLIGHT_EXCEEDED;
+      if (retryOf(error.code) === "after" && (unlimited || entry.retries < MAX_SEND_RETRIES)) {
+        const wait = Math.max(error.retryAfterMs, backoffDelayMs(entry.retries, () => this.host.random()));
+        entry.retries++;
+        entry.inFlight = false;
+        entry.notBefore = now2 + wait;
+        this.host.log(`${errorName(error.code)} for ${entry.clientMsgId}: sent again in ${wait} ms`);
+      } else {
+        this.outbox.remove(entry);
+        this.host.settle(entry.handle, void 0, errorForCode(error.code, error.message || errorName(error.code), error.retryAfterMs));
+      }
+      return true;
+    }
+    /** The connection ended: everything in flight goes out again on the next (CIM-13.2-1). */
+    connectionEnded() {
+      this.outbox.connectionEnded();
+      this.pacedUntil = void 0;
+    }
+    /** The client stops: every message still unanswered fails with `error`. */
+    failAll(error) {
+      for (const entry of this.outbox.takeAll())
+        this.host.settle(entry.handle, void 0, error());
+    }
+  };
+  function sizeRefusal(entry, maxFrameSize, maxBodySize) {
+    if (entry.body.length > maxBodySize) {
+      return new RejectedError(`a body of ${entry.body.length} bytes is over the server's limit of ${maxBodySize}`, ErrorCode.BODY_TOO_LARGE);
+    }
+    const size = encodeFrame({ case: "send", value: sendOf(entry) }).length;
+    if (size > maxFrameSize) {
+      return new InvalidInputError(`the message makes a frame of ${size} bytes, over the server's limit of ${maxFrameSize}`, ErrorCode.FRAME_TOO_LARGE);
+    }
+    return void 0;
+  }
+  function recipientOf(to) {
+    if ("userId" in to)
+      return { kind: { case: "userId", value: to.userId } };
+    if ("groupId" in to)
+      return { kind: { case: "groupId", value: to.groupId } };
+    return { kind: { case: "everyone", value: {} } };
+  }
+  function sendOf(entry) {
+    return { clientMsgId: entry.clientMsgId, to: entry.to, contentType: entry.contentType, body: entry.body };
+  }
+
   // ../../sdk-bindings/typescript/dist/core/session.js
   var SUPPORTED_VERSIONS = [1];
   var LINK_OPEN_TIMEOUT_MS = 1e4;
   var GOAWAY_CLOSE_WAIT_MS = 1e4;
   var ACK_DELAY_MS = 100;
-  var MAX_SEND_RETRIES = 5;
+  var MAX_EVENTS_WAITING = 1024;
+  var MAX_HELD_BYTES = 256 * 1024;
+  var HELD_BYTES_CLOSE = 1024 * 1024;
   var ClientCore = class {
     constructor(config, login, now2) {
       __publicField(this, "config");
       __publicField(this, "phase");
       __publicField(this, "outputs", []);
       __publicField(this, "inbox");
-      __publicField(this, "outbox", new Outbox());
+      __publicField(this, "sending", new Sending({
+        settle: (handle, ack, error) => this.settle(handle, ack, error),
+        log: (line) => this.log(line),
+        random: () => this.config.random()
+      }));
+      /** The `now` of the latest input. */
+      __publicField(this, "lastNow", 0);
       __publicField(this, "login");
       __publicField(this, "nextLinkId", 1);
       /** Attempts since the last Welcome that did not reach one (§13.1). */
       __publicField(this, "failedAttempts", 0);
       __publicField(this, "failedLogins", 0);
       __publicField(this, "userId");
-      // ----- sending -----
-      /** Set while the send rate holds messages back (CIM-10.3-5). */
-      __publicField(this, "pacedUntil");
-      __publicField(this, "lastNow", 0);
+      /** Events handed to the driver and not yet taken by the application. */
+      __publicField(this, "waiting", 0);
       this.config = config;
       this.inbox = new Inbox(config.resume);
       this.login = login;
@@ -3935,7 +4055,7 @@
     pollTimeout() {
       const p = this.phase;
       if (p.name === "waiting")
-        return p.until;
+        return this.behind ? void 0 : p.until;
       if (p.name !== "linked")
         return void 0;
       const link = p.link;
@@ -3947,11 +4067,9 @@
       if (link.ackAt !== void 0)
         times.push(link.ackAt);
       if (link.stage === "open") {
-        const waiting = this.outbox.nextNotBefore(this.lastNow);
-        if (waiting !== void 0)
-          times.push(waiting);
-        if (this.pacedUntil !== void 0)
-          times.push(this.pacedUntil);
+        const due = this.sending.nextDue(this.lastNow);
+        if (due !== void 0)
+          times.push(due);
       }
       return Math.min(...times);
     }
@@ -3968,6 +4086,14 @@
     get token() {
       return this.login?.token;
     }
+    /** Events handed out (`event` outputs) that the application has not taken yet. */
+    get eventsWaiting() {
+      return this.waiting;
+    }
+    /** Whether the application is so far behind that nothing more is handed over. */
+    get behind() {
+      return this.waiting >= MAX_EVENTS_WAITING;
+    }
     // ----- inputs from the application -----
     /** Queues a message; its outcome comes out as `send_done` with `handle`. */
     submitSend(handle, clientMsgId, to, contentType, body, now2) {
@@ -3975,13 +4101,21 @@
         this.settle(handle, void 0, new ClosedError("the client is closed"));
         return;
       }
-      this.outbox.add({ handle, clientMsgId, to: recipientOf(to), contentType, body, createdAt: now2 });
+      this.sending.add(handle, clientMsgId, to, contentType, body, now2);
       this.pump(now2);
     }
-    /** The application took the event that carried `delivery`. */
-    handleProcessed(delivery, now2) {
-      this.inbox.processed(delivery);
-      this.scheduleAck(now2);
+    /** The application took an event; `delivery` is the one the event carried, if any: that
+     * message is now processed (CIM-8.3-1). */
+    handleTaken(delivery, now2) {
+      this.lastNow = now2;
+      if (this.waiting > 0)
+        this.waiting--;
+      if (delivery) {
+        this.inbox.processed(delivery);
+        this.scheduleAck(now2);
+      }
+      if (this.phase.name === "linked")
+        this.handOverHeld(this.phase.link, now2);
     }
     /** Stops for good: closes the link and fails what is unanswered. */
     close(message, now2) {
@@ -3993,6 +4127,14 @@
       this.stop(message, void 0);
     }
     // ----- inputs from the route -----
+    /** A login made for the route calls' sake (the session stays up, §14.2) gave a new token
+     * for the same device: the next Hello presents it, on the server this session has. */
+    handleTokenRenewed(login, now2) {
+      this.lastNow = now2;
+      if (!this.login || login.userId !== this.login.userId)
+        return;
+      this.login = { ...this.login, token: login.token, tokenExpiresAtMs: login.tokenExpiresAtMs };
+    }
     handleLoginResult(result, now2) {
       this.lastNow = now2;
       if (this.phase.name !== "logging_in")
@@ -4066,7 +4208,12 @@
           return;
         }
         link.lastReceivedAt = now2;
-        this.handleFrame(link, frame, now2);
+        const body = frame.body;
+        if (body.case === "deliver" && link.stage !== "handshake" && (this.behind || link.held.length > 0)) {
+          this.hold(link, body.value, payload.length, now2);
+        } else {
+          this.handleFrame(link, frame, now2);
+        }
         if (this.currentLink(linkId) !== link)
           return;
       }
@@ -4089,7 +4236,7 @@
       this.lastNow = now2;
       const p = this.phase;
       if (p.name === "waiting") {
-        if (now2 >= p.until) {
+        if (now2 >= p.until && !this.behind) {
           if (p.then === "login" || !this.login)
             this.startLogin();
           else
@@ -4111,7 +4258,8 @@
       }
       if (link.terms) {
         if (now2 - link.lastReceivedAt >= link.terms.heartbeatTimeoutMs) {
-          this.protocolViolation(link, ErrorCode.HEARTBEAT_TIMEOUT, "nothing received within the heartbeat timeout", now2);
+          const why = link.paused ? " (reading paused: the application has not taken its events)" : "";
+          this.protocolViolation(link, ErrorCode.HEARTBEAT_TIMEOUT, `nothing received within the heartbeat timeout${why}`, now2);
           return;
         }
         if (now2 - link.lastSentAt >= link.terms.heartbeatIntervalMs) {
@@ -4146,7 +4294,9 @@
           link.pingsOut.delete(body.value.nonce);
           return;
         case "sendAck":
-          return this.handleSendAck(body.value.clientMsgId, body.value, now2);
+          if (this.sending.acked(body.value.clientMsgId, body.value))
+            this.pump(now2);
+          return;
         case "deliver":
           return this.handleDeliver(link, body.value, now2);
         case "error":
@@ -4188,7 +4338,7 @@
         return;
       }
       const sentAtMs = Number(deliver.sentAtMs);
-      this.outputs.push({
+      this.output({
         kind: "event",
         event: {
           type: "message",
@@ -4207,41 +4357,17 @@
         ...verdict.delivery ? { delivery: verdict.delivery } : {}
       });
     }
-    handleSendAck(clientMsgId, ack, now2) {
-      const entry = this.outbox.inFlight(clientMsgId);
-      if (!entry)
-        return this.log(`a SendAck for ${clientMsgId}, which is not in flight: ignored`);
-      this.outbox.remove(entry);
-      const sentAtMs = Number(ack.sentAtMs);
-      this.settle(entry.handle, { messageId: ack.messageId, sentAtMs, duplicate: ack.duplicate, liveOnly: ack.liveOnly });
-      this.pump(now2);
-    }
     handleError(link, error, now2) {
-      if (error.clientMsgId)
-        return this.handleRejection(error, now2);
+      if (error.clientMsgId) {
+        if (this.sending.rejected(error, now2))
+          this.pump(now2);
+        return;
+      }
       this.output({ kind: "close_link", linkId: link.id });
       const message = `the server ended the connection: ${errorName(error.code)} (${error.code}) ${error.message}`;
       const retry = retryOf(error.code);
       const then = retry === "no" ? "stop" : retry === "relogin" ? "relogin" : "reconnect";
       this.ended(link, { message, code: error.code, then, minDelayMs: error.retryAfterMs }, now2);
-    }
-    /** An Error rejecting one Send; the connection stays open whatever the code (CIM-11.1-7). */
-    handleRejection(error, now2) {
-      const entry = this.outbox.inFlight(error.clientMsgId);
-      if (!entry)
-        return this.log(`an Error for ${error.clientMsgId}, which is not in flight: ignored`);
-      const unlimited = error.code === ErrorCode.OUTCOME_UNKNOWN || error.code === ErrorCode.RATE_LIMITED || error.code === ErrorCode.IN_FLIGHT_EXCEEDED;
-      if (retryOf(error.code) === "after" && (unlimited || entry.retries < MAX_SEND_RETRIES)) {
-        const wait = Math.max(error.retryAfterMs, backoffDelayMs(entry.retries, this.config.random));
-        entry.retries++;
-        entry.inFlight = false;
-        entry.notBefore = now2 + wait;
-        this.log(`${errorName(error.code)} for ${entry.clientMsgId}: sent again in ${wait} ms`);
-      } else {
-        this.outbox.remove(entry);
-        this.settle(entry.handle, void 0, errorForCode(error.code, error.message || errorName(error.code), error.retryAfterMs));
-      }
-      this.pump(now2);
     }
     handleGoAway(link, goAway, now2) {
       if (link.goAway)
@@ -4279,6 +4405,10 @@
     connect(now2) {
       if (!this.login)
         return this.startLogin();
+      if (this.behind) {
+        this.phase = { name: "waiting", until: now2, then: "connect" };
+        return;
+      }
       const link = {
         id: this.nextLinkId++,
         stage: "opening",
@@ -4287,7 +4417,10 @@
         lastSentAt: now2,
         lastReceivedAt: now2,
         nextPingNonce: 1n,
-        pingsOut: /* @__PURE__ */ new Map()
+        pingsOut: /* @__PURE__ */ new Map(),
+        held: [],
+        heldBytes: 0,
+        paused: false
       };
       this.phase = { name: "linked", link };
       this.output({ kind: "connect", linkId: link.id, login: this.login });
@@ -4295,8 +4428,7 @@
     /** The connection of `link` is over; decide what comes next. */
     ended(link, ending, now2) {
       const welcomed = link.terms !== void 0;
-      this.outbox.connectionEnded();
-      this.pacedUntil = void 0;
+      this.sending.connectionEnded();
       if (ending.then === "stop")
         return this.stop(ending.message, ending.code);
       if (!welcomed)
@@ -4315,55 +4447,57 @@
     }
     stop(message, code) {
       this.phase = { name: "closed" };
-      for (const entry of this.outbox.takeAll()) {
-        this.settle(entry.handle, void 0, new ClosedError(`the client closed before the server answered: ${message}`, code));
-      }
+      this.sending.failAll(() => new ClosedError(`the client closed before the server answered: ${message}`, code));
       this.log(`closed: ${message}`);
       this.event({ type: "closed", message, code });
     }
     currentLink(linkId) {
       return this.phase.name === "linked" && this.phase.link.id === linkId ? this.phase.link : void 0;
     }
-    /** Sends what may go out now: in order, within max_in_flight and the rate (§10.3). */
-    pump(now2) {
-      this.lastNow = now2;
-      for (const expired of this.outbox.takeExpired(now2)) {
-        this.settle(expired.handle, void 0, new RejectedError("no answer from the server within 24 hours"));
-      }
-      const p = this.phase;
-      if (p.name !== "linked" || p.link.stage !== "open" || !p.link.terms || !p.link.bucket)
-        return;
-      const { link } = p;
-      const limits = p.link.terms.limits;
-      this.pacedUntil = void 0;
-      while (this.outbox.inFlightCount() < limits.maxInFlight) {
-        const entry = this.outbox.nextToSend(now2);
-        if (!entry)
-          return;
-        const refusal2 = this.sizeRefusal(entry, limits.maxFrameSize, limits.maxBodySize);
-        if (refusal2) {
-          this.outbox.remove(entry);
-          this.settle(entry.handle, void 0, refusal2);
-          continue;
-        }
-        if (!p.link.bucket.take(now2)) {
-          this.pacedUntil = p.link.bucket.nextTokenAt(now2);
-          return;
-        }
-        entry.inFlight = true;
-        this.transmit(link, { case: "send", value: sendOf(entry) }, now2);
+    // ----- flow control toward the application -----
+    /** Keeps a Deliver back while the application is behind; stops reading when too many are. */
+    hold(link, deliver, size, now2) {
+      link.held.push({ deliver, size });
+      link.heldBytes += size;
+      if (link.heldBytes > HELD_BYTES_CLOSE) {
+        this.output({ kind: "close_link", linkId: link.id });
+        this.ended(link, { message: "the application has not taken its events; reconnecting once it has", then: "reconnect" }, now2);
+      } else if (link.heldBytes > MAX_HELD_BYTES && !link.paused) {
+        link.paused = true;
+        this.log(`${this.waiting} events wait for the application: reading paused`);
+        this.output({ kind: "pause_link", linkId: link.id });
       }
     }
-    /** Why `entry` cannot be sent on a session with these limits, if it cannot (CIM-10.2-2). */
-    sizeRefusal(entry, maxFrameSize, maxBodySize) {
-      if (entry.body.length > maxBodySize) {
-        return new RejectedError(`a body of ${entry.body.length} bytes is over the server's limit of ${maxBodySize}`, ErrorCode.BODY_TOO_LARGE);
+    /** Hands held Delivers over, in order, while the application has room for them. */
+    handOverHeld(link, now2) {
+      while (link.held.length > 0 && !this.behind) {
+        const { deliver, size } = link.held.shift();
+        link.heldBytes -= size;
+        this.handleDeliver(link, deliver, now2);
+        if (this.currentLink(link.id) !== link)
+          return;
       }
-      const size = encodeFrame({ case: "send", value: sendOf(entry) }).length;
-      if (size > maxFrameSize) {
-        return new InvalidInputError(`the message makes a frame of ${size} bytes, over the server's limit of ${maxFrameSize}`, ErrorCode.FRAME_TOO_LARGE);
+      if (link.paused && link.heldBytes <= MAX_HELD_BYTES / 2) {
+        link.paused = false;
+        this.log("reading again");
+        this.output({ kind: "resume_link", linkId: link.id });
       }
-      return void 0;
+    }
+    // ----- sending and acknowledging -----
+    /** Sends what may go out now, if a session is open (see sending.ts). */
+    pump(now2) {
+      this.lastNow = now2;
+      const p = this.phase;
+      let channel;
+      if (p.name === "linked" && p.link.stage === "open" && p.link.terms && p.link.bucket) {
+        const link = p.link;
+        channel = {
+          limits: p.link.terms.limits,
+          bucket: p.link.bucket,
+          write: (send) => this.transmit(link, { case: "send", value: send }, now2)
+        };
+      }
+      this.sending.pump(now2, channel);
     }
     scheduleAck(now2) {
       const p = this.phase;
@@ -4393,19 +4527,14 @@
       this.output({ kind: "event", event });
     }
     output(output) {
+      if (output.kind === "event")
+        this.waiting++;
       this.outputs.push(output);
     }
     log(line) {
       this.config.log(line);
     }
   };
-  function recipientOf(to) {
-    if ("userId" in to)
-      return { kind: { case: "userId", value: to.userId } };
-    if ("groupId" in to)
-      return { kind: { case: "groupId", value: to.groupId } };
-    return { kind: { case: "everyone", value: {} } };
-  }
   function targetOf(deliver) {
     const kind = deliver.to?.kind;
     if (kind?.case === "groupId")
@@ -4415,9 +4544,6 @@
     if (kind?.case === "userId")
       return { userId: kind.value };
     return { userId: "" };
-  }
-  function sendOf(entry) {
-    return { clientMsgId: entry.clientMsgId, to: entry.to, contentType: entry.contentType, body: entry.body };
   }
 
   // ../../sdk-bindings/typescript/dist/route.js
@@ -4781,7 +4907,10 @@
       __publicField(this, "timer");
       __publicField(this, "driving", false);
       __publicField(this, "ended", false);
+      /** The token for route calls: the newest one any login gave (never logged). */
       __publicField(this, "lastToken");
+      /** A login at the route in progress, shared by everyone who needs one. */
+      __publicField(this, "loggingIn");
       __publicField(this, "firstSession");
       this.platform = platform;
       this.route = route;
@@ -4835,6 +4964,11 @@
     get isClosed() {
       return this.core.closed;
     }
+    /** How many events wait to be taken. At most about 1024: past that the client holds
+     * messages back and then stops reading from its server until the application catches up. */
+    get eventsWaiting() {
+      return this.queue.length;
+    }
     // ----- messages -----
     /** Sends a text message to one user (by id, not name); resolves once the server stored it. */
     sendToUser(userId, text) {
@@ -4872,17 +5006,19 @@
     // ----- events -----
     /** The next event, or `undefined` once the client is closed and every event was read. */
     nextEvent() {
-      const queued = this.queue.shift();
-      if (queued) {
-        if (queued.delivery) {
-          const delivery = queued.delivery;
-          this.input((t) => this.core.handleProcessed(delivery, t));
-        }
+      const queued = this.queued();
+      if (queued)
         return Promise.resolve(queued.event);
-      }
       if (this.ended)
         return Promise.resolve(void 0);
       return new Promise((resolve) => this.readers.push(() => resolve(this.nextEvent())));
+    }
+    /** Takes the next queued event: its message is processed, and there is room for another. */
+    queued() {
+      const queued = this.queue.shift();
+      if (queued)
+        this.input((t) => this.core.handleTaken(queued.delivery, t));
+      return queued;
     }
     /** The events in order, until the client is closed: `for await (const e of client.events())`. */
     async *events() {
@@ -4898,52 +5034,92 @@
       this.input((t) => this.core.close("closed by the application", t));
     }
     // ----- route calls -----
+    //
+    // Each takes the newest token. One the route refuses as expired or unknown (a code whose
+    // retry is Relogin: UNAUTHENTICATED, TOKEN_EXPIRED) is renewed by logging in again with the
+    // credentials of `login`, for the same device, and the call is made once more (§14.6). The
+    // session stays up meanwhile: a Login ends none (§14.2).
     /** Every user online now, following all pages (spec §14.7). */
     onlineUsers() {
-      return this.route.allOnlineUsers(this.lastToken);
+      return this.withToken((token) => this.route.allOnlineUsers(token));
     }
     /** One page of online users; pass `nextPageToken` back unchanged for the next. */
     onlineUsersPage(pageToken = "", pageSize = 0) {
-      return this.route.onlineUsers(this.lastToken, pageToken, pageSize);
+      return this.withToken((token) => this.route.onlineUsers(token, pageToken, pageSize));
     }
     /** The id of the one user named `userName`. Send to ids, never to names: rejects with code
      * NOT_FOUND when nobody has the name and with InvalidInputError when several share it. */
     userIdOf(userName) {
-      return this.route.userIdOf(this.lastToken, userName);
+      return this.withToken((token) => this.route.userIdOf(token, userName));
     }
     /** Every user whose name is exactly `userName`. */
     usersByName(userName) {
-      return this.route.usersByName(this.lastToken, userName);
+      return this.withToken((token) => this.route.usersByName(token, userName));
     }
     /** Users whose name starts with `prefix` (at most `limit`, 20 by default). */
     usersByPrefix(prefix, limit = 0) {
-      return this.route.usersByPrefix(this.lastToken, prefix, limit);
+      return this.withToken((token) => this.route.usersByPrefix(token, prefix, limit));
     }
     /** Creates a group with this user as its only member; others join it themselves. */
     createGroup(groupId) {
-      return this.route.createGroup(this.lastToken, groupId);
+      return this.withToken((token) => this.route.createGroup(token, groupId));
     }
     /** Joins a group: its messages from now on reach this user. */
     joinGroup(groupId) {
-      return this.route.joinGroup(this.lastToken, groupId);
+      return this.withToken((token) => this.route.joinGroup(token, groupId));
     }
     leaveGroup(groupId) {
-      return this.route.leaveGroup(this.lastToken, groupId);
+      return this.withToken((token) => this.route.leaveGroup(token, groupId));
     }
     groupMembers(groupId) {
-      return this.route.groupMembers(this.lastToken, groupId);
+      return this.withToken((token) => this.route.groupMembers(token, groupId));
     }
     /** The groups this user belongs to. */
     groups() {
-      return this.route.myGroups(this.lastToken);
+      return this.withToken((token) => this.route.myGroups(token));
     }
     /** Ends this login (or every login of the user) at the route, then closes the client. */
     async logout(allDevices = false) {
       try {
-        await this.route.logout(this.lastToken, allDevices);
+        await this.withToken((token) => this.route.logout(token, allDevices));
       } finally {
         await this.close();
       }
+    }
+    /** Makes a route call with the newest token, and once more with a new one when the route
+     * refused the token. */
+    async withToken(call) {
+      const token = this.lastToken;
+      try {
+        return await call(token);
+      } catch (e) {
+        if (!(e instanceof CimError) || e.code === void 0 || retryOf(e.code) !== "relogin" || this.core.closed)
+          throw e;
+        return call(await this.renewedToken(token, e.code));
+      }
+    }
+    /** A token newer than `refused`: the one another call or a reconnect got meanwhile, or one
+     * from a new login, which every call that needs it shares. */
+    async renewedToken(refused, code) {
+      if (this.lastToken !== refused)
+        return this.lastToken;
+      this.log(`the route refused the token (${errorName(code)}): logging in again`);
+      const login = await this.freshLogin();
+      this.input((t) => this.core.handleTokenRenewed(login, t));
+      return login.token;
+    }
+    /** Logs in at the route for this device (CIM-5.2-3), or joins the login in progress. */
+    freshLogin() {
+      this.loggingIn ?? (this.loggingIn = this.route.login(this.credentials, this.options.deviceId, this.options.transport).then((login) => {
+        this.lastToken = login.token;
+        return login;
+      }).finally(() => {
+        this.loggingIn = void 0;
+      }));
+      return this.loggingIn;
+    }
+    log(line) {
+      this.options.logger?.(line);
     }
     // ----- the loop -----
     /** Runs one input of the core, then carries out what it asks. */
@@ -4987,6 +5163,10 @@
           this.links.get(output.linkId)?.close();
           this.links.delete(output.linkId);
           return;
+        case "pause_link":
+          return this.links.get(output.linkId)?.pause?.();
+        case "resume_link":
+          return this.links.get(output.linkId)?.resume?.();
         case "event":
           return this.deliver(output.delivery ? { event: output.event, delivery: output.delivery } : { event: output.event });
         case "send_done": {
@@ -5001,10 +5181,7 @@
       }
     }
     relogin() {
-      this.route.login(this.credentials, this.options.deviceId, this.options.transport).then((login) => {
-        this.lastToken = login.token;
-        this.input((t) => this.core.handleLoginResult({ login }, t));
-      }, (e) => {
+      this.freshLogin().then((login) => this.input((t) => this.core.handleLoginResult({ login }, t)), (e) => {
         const error = e instanceof CimError ? e : new UnavailableError(String(e));
         this.input((t) => this.core.handleLoginResult({ error }, t));
       });

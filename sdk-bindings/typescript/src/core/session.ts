@@ -5,31 +5,27 @@
 // driver (see ../client.ts) does, after every input:
 //
 //   1. drain `poll()` and carry out each output in order (log in, open a link, write bytes,
-//      close a link, hand an event to the application, settle a send);
-//   2. arm one timer for `pollTimeout()` and call `handleTimeout(now)` when it fires.
+//      close a link, stop or resume reading one, hand an event to the application, settle a
+//      send);
+//   2. arm one timer for `pollTimeout()` and call `handleTimeout(now)` when it fires;
+//   3. call `handleTaken` whenever the application takes an event.
+//
+// The messages the application sends are kept and paced by ./sending.ts.
 //
 // Links are numbered; input about a link that is no longer the current one is ignored, so a
 // late callback from a closed socket can do no harm.
 
-import type { MessageInitShape } from "@bufbuild/protobuf";
-import {
-  ClosedError,
-  CimError,
-  ErrorCode,
-  InvalidInputError,
-  RejectedError,
-  errorForCode,
-  errorName,
-  retryOf,
-} from "../errors.js";
-import { GoAwayReason, type Deliver, type Error as ErrorFrame, type GoAway, type RecipientSchema, type Welcome } from "../gen/cim/v1/frame_pb.js";
+import { ClosedError, CimError, ErrorCode, errorName, retryOf } from "../errors.js";
+import { GoAwayReason, type Deliver, type Error as ErrorFrame, type GoAway, type Welcome } from "../gen/cim/v1/frame_pb.js";
 import type { ClientEvent, Login, SendAck, Target } from "../types.js";
 import { RELOGIN_AFTER_FAILED_ATTEMPTS, backoffDelayMs, goAwayDelayMs } from "./backoff.js";
 import { decodeFrame, encodeFrame, type KnownFrame } from "./codec.js";
 import { TcpFrameDecoder, lengthPrefixed, websocketPayload, type Framing, type FramingError } from "./framing.js";
 import { Inbox, type Delivery, type ResumePoint } from "./inbox.js";
 import { SendBucket, WELCOME_TIMEOUT_MS, sessionTerms, type SessionTerms } from "./limits.js";
-import { Outbox, type PendingSend } from "./outbox.js";
+import { Sending, type SendChannel } from "./sending.js";
+
+export { MAX_SEND_RETRIES } from "./sending.js";
 
 /** The versions this client speaks (CIM-4.2-1). */
 export const SUPPORTED_VERSIONS: readonly number[] = [1];
@@ -39,8 +35,16 @@ export const LINK_OPEN_TIMEOUT_MS = 10_000;
 export const GOAWAY_CLOSE_WAIT_MS = 10_000;
 /** Processed entries are acknowledged together after this delay, well within 1 s (CIM-8.3-2). */
 export const ACK_DELAY_MS = 100;
-/** Rejections whose retry is After are tried again this often before the send fails. */
-export const MAX_SEND_RETRIES = 5;
+/** Events waiting for the application at most (the Rust SDK's bound): past it, Delivers are
+ * held back instead of handed over, and new connections wait. Not above the message ids the
+ * inbox remembers (REMEMBERED_MESSAGE_IDS), so that a replay of every waiting message is
+ * recognised. */
+export const MAX_EVENTS_WAITING = 1024;
+/** Bytes of held-back Delivers past which the client stops reading the connection; it reads
+ * again once they are down to half. */
+export const MAX_HELD_BYTES = 256 * 1024;
+/** Held bytes past which a link that cannot stop reading (a browser WebSocket) is closed. */
+export const HELD_BYTES_CLOSE = 1024 * 1024;
 
 export interface CoreConfig {
   deviceId: string;
@@ -61,6 +65,10 @@ export type Output =
   | { kind: "connect"; linkId: number; login: Login }
   | { kind: "transmit"; linkId: number; bytes: Uint8Array }
   | { kind: "close_link"; linkId: number }
+  /** Stop reading from the link (the application is behind), or read again. */
+  | { kind: "pause_link"; linkId: number }
+  | { kind: "resume_link"; linkId: number }
+  /** Report each event's taking with `handleTaken`. */
   | { kind: "event"; event: ClientEvent; delivery?: Delivery }
   | { kind: "send_done"; handle: number; ack?: SendAck; error?: CimError };
 
@@ -89,6 +97,11 @@ interface Link {
   pingsOut: Map<bigint, number>;
   ackAt?: number;
   goAway?: Ending;
+  /** Delivers read while the application was behind, in order, not yet handed over. */
+  held: Array<{ deliver: Deliver; size: number }>;
+  heldBytes: number;
+  /** The driver was asked to stop reading this link. */
+  paused: boolean;
 }
 
 type Phase =
@@ -101,13 +114,21 @@ export class ClientCore {
   private phase: Phase;
   private readonly outputs: Output[] = [];
   private readonly inbox: Inbox;
-  private readonly outbox = new Outbox();
+  private readonly sending = new Sending({
+    settle: (handle, ack, error) => this.settle(handle, ack, error),
+    log: (line) => this.log(line),
+    random: () => this.config.random(),
+  });
+  /** The `now` of the latest input. */
+  private lastNow = 0;
   private login: Login | undefined;
   private nextLinkId = 1;
   /** Attempts since the last Welcome that did not reach one (§13.1). */
   private failedAttempts = 0;
   private failedLogins = 0;
   private userId: string;
+  /** Events handed to the driver and not yet taken by the application. */
+  private waiting = 0;
 
   constructor(private readonly config: CoreConfig, login: Login | undefined, now: number) {
     this.inbox = new Inbox(config.resume);
@@ -125,7 +146,8 @@ export class ClientCore {
   /** When `handleTimeout` is due next, if ever. */
   pollTimeout(): number | undefined {
     const p = this.phase;
-    if (p.name === "waiting") return p.until;
+    // While the application is behind, the next attempt waits for it (handleTaken).
+    if (p.name === "waiting") return this.behind ? undefined : p.until;
     if (p.name !== "linked") return undefined;
     const link = p.link;
     const times = [link.deadline];
@@ -135,9 +157,8 @@ export class ClientCore {
     }
     if (link.ackAt !== undefined) times.push(link.ackAt);
     if (link.stage === "open") {
-      const waiting = this.outbox.nextNotBefore(this.lastNow);
-      if (waiting !== undefined) times.push(waiting);
-      if (this.pacedUntil !== undefined) times.push(this.pacedUntil);
+      const due = this.sending.nextDue(this.lastNow);
+      if (due !== undefined) times.push(due);
     }
     return Math.min(...times);
   }
@@ -159,6 +180,16 @@ export class ClientCore {
     return this.login?.token;
   }
 
+  /** Events handed out (`event` outputs) that the application has not taken yet. */
+  get eventsWaiting(): number {
+    return this.waiting;
+  }
+
+  /** Whether the application is so far behind that nothing more is handed over. */
+  private get behind(): boolean {
+    return this.waiting >= MAX_EVENTS_WAITING;
+  }
+
   // ----- inputs from the application -----
 
   /** Queues a message; its outcome comes out as `send_done` with `handle`. */
@@ -167,14 +198,20 @@ export class ClientCore {
       this.settle(handle, undefined, new ClosedError("the client is closed"));
       return;
     }
-    this.outbox.add({ handle, clientMsgId, to: recipientOf(to), contentType, body, createdAt: now });
+    this.sending.add(handle, clientMsgId, to, contentType, body, now);
     this.pump(now);
   }
 
-  /** The application took the event that carried `delivery`. */
-  handleProcessed(delivery: Delivery, now: number): void {
-    this.inbox.processed(delivery);
-    this.scheduleAck(now);
+  /** The application took an event; `delivery` is the one the event carried, if any: that
+   * message is now processed (CIM-8.3-1). */
+  handleTaken(delivery: Delivery | undefined, now: number): void {
+    this.lastNow = now;
+    if (this.waiting > 0) this.waiting--;
+    if (delivery) {
+      this.inbox.processed(delivery);
+      this.scheduleAck(now);
+    }
+    if (this.phase.name === "linked") this.handOverHeld(this.phase.link, now);
   }
 
   /** Stops for good: closes the link and fails what is unanswered. */
@@ -186,6 +223,14 @@ export class ClientCore {
   }
 
   // ----- inputs from the route -----
+
+  /** A login made for the route calls' sake (the session stays up, §14.2) gave a new token
+   * for the same device: the next Hello presents it, on the server this session has. */
+  handleTokenRenewed(login: Login, now: number): void {
+    this.lastNow = now;
+    if (!this.login || login.userId !== this.login.userId) return;
+    this.login = { ...this.login, token: login.token, tokenExpiresAtMs: login.tokenExpiresAtMs };
+  }
 
   handleLoginResult(result: { login: Login } | { error: CimError }, now: number): void {
     this.lastNow = now;
@@ -260,7 +305,14 @@ export class ClientCore {
         return;
       }
       link.lastReceivedAt = now; // any frame is a sign of life (CIM-6.3-1)
-      this.handleFrame(link, frame, now);
+      const body = frame.body;
+      if (body.case === "deliver" && link.stage !== "handshake" && (this.behind || link.held.length > 0)) {
+        // The application is behind: the entry waits here, behind the others (CIM-8.2-5),
+        // while every other frame is still handled at once (Ping, Pong, SendAck, GoAway).
+        this.hold(link, body.value, payload.length, now);
+      } else {
+        this.handleFrame(link, frame, now);
+      }
       // After a fatal frame nothing more of this connection is processed (CIM-11.1-4).
       if (this.currentLink(linkId) !== link) return;
     }
@@ -283,7 +335,7 @@ export class ClientCore {
     this.lastNow = now;
     const p = this.phase;
     if (p.name === "waiting") {
-      if (now >= p.until) {
+      if (now >= p.until && !this.behind) {
         if (p.then === "login" || !this.login) this.startLogin();
         else this.connect(now);
       }
@@ -302,8 +354,10 @@ export class ClientCore {
     }
     if (link.terms) {
       if (now - link.lastReceivedAt >= link.terms.heartbeatTimeoutMs) {
-        // CIM-6.3-4, telling the server why first (CIM-6.3-5).
-        this.protocolViolation(link, ErrorCode.HEARTBEAT_TIMEOUT, "nothing received within the heartbeat timeout", now);
+        // CIM-6.3-4, telling the server why first (CIM-6.3-5). That holds while reading is
+        // paused too: the client then connects again once the application has caught up.
+        const why = link.paused ? " (reading paused: the application has not taken its events)" : "";
+        this.protocolViolation(link, ErrorCode.HEARTBEAT_TIMEOUT, `nothing received within the heartbeat timeout${why}`, now);
         return;
       }
       if (now - link.lastSentAt >= link.terms.heartbeatIntervalMs) {
@@ -338,7 +392,8 @@ export class ClientCore {
         link.pingsOut.delete(body.value.nonce);
         return;
       case "sendAck":
-        return this.handleSendAck(body.value.clientMsgId, body.value, now);
+        if (this.sending.acked(body.value.clientMsgId, body.value)) this.pump(now);
+        return;
       case "deliver":
         return this.handleDeliver(link, body.value, now);
       case "error":
@@ -381,7 +436,7 @@ export class ClientCore {
       return;
     }
     const sentAtMs = Number(deliver.sentAtMs);
-    this.outputs.push({
+    this.output({
       kind: "event",
       event: {
         type: "message",
@@ -399,45 +454,17 @@ export class ClientCore {
     });
   }
 
-  private handleSendAck(clientMsgId: string, ack: { messageId: string; sentAtMs: bigint; duplicate: boolean; liveOnly: boolean }, now: number): void {
-    const entry = this.outbox.inFlight(clientMsgId); // matched by id, not order (CIM-7.2-6)
-    if (!entry) return this.log(`a SendAck for ${clientMsgId}, which is not in flight: ignored`); // CIM-7.2-8
-    this.outbox.remove(entry);
-    const sentAtMs = Number(ack.sentAtMs);
-    this.settle(entry.handle, { messageId: ack.messageId, sentAtMs, duplicate: ack.duplicate, liveOnly: ack.liveOnly });
-    this.pump(now);
-  }
-
   private handleError(link: Link, error: ErrorFrame, now: number): void {
-    if (error.clientMsgId) return this.handleRejection(error, now);
+    if (error.clientMsgId) {
+      if (this.sending.rejected(error, now)) this.pump(now);
+      return;
+    }
     // A fatal Error: this connection is over (CIM-11.1-2), what follows is not read (CIM-11.1-4).
     this.output({ kind: "close_link", linkId: link.id });
     const message = `the server ended the connection: ${errorName(error.code)} (${error.code}) ${error.message}`;
     const retry = retryOf(error.code);
     const then = retry === "no" ? "stop" : retry === "relogin" ? "relogin" : "reconnect"; // CIM-11.3-4, CIM-5.2-8
     this.ended(link, { message, code: error.code, then, minDelayMs: error.retryAfterMs }, now); // CIM-11.3-3
-  }
-
-  /** An Error rejecting one Send; the connection stays open whatever the code (CIM-11.1-7). */
-  private handleRejection(error: ErrorFrame, now: number): void {
-    const entry = this.outbox.inFlight(error.clientMsgId);
-    if (!entry) return this.log(`an Error for ${error.clientMsgId}, which is not in flight: ignored`); // CIM-11.1-8
-    const unlimited = error.code === ErrorCode.OUTCOME_UNKNOWN || error.code === ErrorCode.RATE_LIMITED ||
-      error.code === ErrorCode.IN_FLIGHT_EXCEEDED;
-    if (retryOf(error.code) === "after" && (unlimited || entry.retries < MAX_SEND_RETRIES)) {
-      // Sent again unchanged (CIM-7.2-11), not before retry_after_ms (CIM-11.3-3), and never
-      // reported failed for OUTCOME_UNKNOWN (CIM-7.2-12).
-      const wait = Math.max(error.retryAfterMs, backoffDelayMs(entry.retries, this.config.random));
-      entry.retries++;
-      entry.inFlight = false;
-      entry.notBefore = now + wait;
-      this.log(`${errorName(error.code)} for ${entry.clientMsgId}: sent again in ${wait} ms`);
-    } else {
-      // A code whose retry is No is reported, not retried (CIM-11.3-1).
-      this.outbox.remove(entry);
-      this.settle(entry.handle, undefined, errorForCode(error.code, error.message || errorName(error.code), error.retryAfterMs));
-    }
-    this.pump(now);
   }
 
   private handleGoAway(link: Link, goAway: GoAway, now: number): void {
@@ -482,6 +509,11 @@ export class ClientCore {
 
   private connect(now: number): void {
     if (!this.login) return this.startLogin();
+    if (this.behind) {
+      // A new session would be held back at once: wait for the application (handleTaken).
+      this.phase = { name: "waiting", until: now, then: "connect" };
+      return;
+    }
     const link: Link = {
       id: this.nextLinkId++,
       stage: "opening",
@@ -491,6 +523,9 @@ export class ClientCore {
       lastReceivedAt: now,
       nextPingNonce: 1n,
       pingsOut: new Map(),
+      held: [],
+      heldBytes: 0,
+      paused: false,
     };
     this.phase = { name: "linked", link };
     this.output({ kind: "connect", linkId: link.id, login: this.login });
@@ -499,8 +534,7 @@ export class ClientCore {
   /** The connection of `link` is over; decide what comes next. */
   private ended(link: Link, ending: Ending, now: number): void {
     const welcomed = link.terms !== undefined;
-    this.outbox.connectionEnded(); // everything in flight goes out again (CIM-13.2-1)
-    this.pacedUntil = undefined;
+    this.sending.connectionEnded(); // everything in flight goes out again (CIM-13.2-1)
     if (ending.then === "stop") return this.stop(ending.message, ending.code);
     if (!welcomed) this.failedAttempts++;
     let relogin = ending.then === "relogin";
@@ -516,9 +550,7 @@ export class ClientCore {
 
   private stop(message: string, code: number | undefined): void {
     this.phase = { name: "closed" };
-    for (const entry of this.outbox.takeAll()) {
-      this.settle(entry.handle, undefined, new ClosedError(`the client closed before the server answered: ${message}`, code));
-    }
+    this.sending.failAll(() => new ClosedError(`the client closed before the server answered: ${message}`, code));
     this.log(`closed: ${message}`);
     this.event({ type: "closed", message, code });
   }
@@ -527,51 +559,55 @@ export class ClientCore {
     return this.phase.name === "linked" && this.phase.link.id === linkId ? this.phase.link : undefined;
   }
 
-  // ----- sending -----
+  // ----- flow control toward the application -----
 
-  /** Set while the send rate holds messages back (CIM-10.3-5). */
-  private pacedUntil: number | undefined;
-  private lastNow = 0;
-
-  /** Sends what may go out now: in order, within max_in_flight and the rate (§10.3). */
-  private pump(now: number): void {
-    this.lastNow = now;
-    for (const expired of this.outbox.takeExpired(now)) {
-      this.settle(expired.handle, undefined, new RejectedError("no answer from the server within 24 hours"));
-    }
-    const p = this.phase;
-    if (p.name !== "linked" || p.link.stage !== "open" || !p.link.terms || !p.link.bucket) return;
-    const { link } = p;
-    const limits = p.link.terms.limits;
-    this.pacedUntil = undefined;
-    while (this.outbox.inFlightCount() < limits.maxInFlight) { // CIM-10.3-1
-      const entry = this.outbox.nextToSend(now);
-      if (!entry) return;
-      const refusal = this.sizeRefusal(entry, limits.maxFrameSize, limits.maxBodySize);
-      if (refusal) {
-        this.outbox.remove(entry);
-        this.settle(entry.handle, undefined, refusal);
-        continue;
-      }
-      if (!p.link.bucket.take(now)) {
-        this.pacedUntil = p.link.bucket.nextTokenAt(now);
-        return;
-      }
-      entry.inFlight = true;
-      this.transmit(link, { case: "send", value: sendOf(entry) }, now);
+  /** Keeps a Deliver back while the application is behind; stops reading when too many are. */
+  private hold(link: Link, deliver: Deliver, size: number, now: number): void {
+    link.held.push({ deliver, size });
+    link.heldBytes += size;
+    if (link.heldBytes > HELD_BYTES_CLOSE) {
+      // The link went on reading although it was asked to stop (a browser WebSocket cannot):
+      // let it go; the server keeps the entries in the inbox for the next session (§8.4).
+      this.output({ kind: "close_link", linkId: link.id });
+      this.ended(link, { message: "the application has not taken its events; reconnecting once it has", then: "reconnect" }, now);
+    } else if (link.heldBytes > MAX_HELD_BYTES && !link.paused) {
+      link.paused = true;
+      this.log(`${this.waiting} events wait for the application: reading paused`);
+      this.output({ kind: "pause_link", linkId: link.id });
     }
   }
 
-  /** Why `entry` cannot be sent on a session with these limits, if it cannot (CIM-10.2-2). */
-  private sizeRefusal(entry: PendingSend, maxFrameSize: number, maxBodySize: number): CimError | undefined {
-    if (entry.body.length > maxBodySize) {
-      return new RejectedError(`a body of ${entry.body.length} bytes is over the server's limit of ${maxBodySize}`, ErrorCode.BODY_TOO_LARGE);
+  /** Hands held Delivers over, in order, while the application has room for them. */
+  private handOverHeld(link: Link, now: number): void {
+    while (link.held.length > 0 && !this.behind) {
+      const { deliver, size } = link.held.shift()!;
+      link.heldBytes -= size;
+      this.handleDeliver(link, deliver, now);
+      if (this.currentLink(link.id) !== link) return;
     }
-    const size = encodeFrame({ case: "send", value: sendOf(entry) }).length;
-    if (size > maxFrameSize) {
-      return new InvalidInputError(`the message makes a frame of ${size} bytes, over the server's limit of ${maxFrameSize}`, ErrorCode.FRAME_TOO_LARGE);
+    if (link.paused && link.heldBytes <= MAX_HELD_BYTES / 2) {
+      link.paused = false;
+      this.log("reading again");
+      this.output({ kind: "resume_link", linkId: link.id });
     }
-    return undefined;
+  }
+
+  // ----- sending and acknowledging -----
+
+  /** Sends what may go out now, if a session is open (see sending.ts). */
+  private pump(now: number): void {
+    this.lastNow = now;
+    const p = this.phase;
+    let channel: SendChannel | undefined;
+    if (p.name === "linked" && p.link.stage === "open" && p.link.terms && p.link.bucket) {
+      const link = p.link;
+      channel = {
+        limits: p.link.terms.limits,
+        bucket: p.link.bucket,
+        write: (send) => this.transmit(link, { case: "send", value: send }, now),
+      };
+    }
+    this.sending.pump(now, channel);
   }
 
   private scheduleAck(now: number): void {
@@ -605,6 +641,7 @@ export class ClientCore {
   }
 
   private output(output: Output): void {
+    if (output.kind === "event") this.waiting++;
     this.outputs.push(output);
   }
 
@@ -613,20 +650,10 @@ export class ClientCore {
   }
 }
 
-function recipientOf(to: Target): MessageInitShape<typeof RecipientSchema> {
-  if ("userId" in to) return { kind: { case: "userId", value: to.userId } };
-  if ("groupId" in to) return { kind: { case: "groupId", value: to.groupId } };
-  return { kind: { case: "everyone", value: {} } };
-}
-
 function targetOf(deliver: Deliver): Target {
   const kind = deliver.to?.kind;
   if (kind?.case === "groupId") return { groupId: kind.value };
   if (kind?.case === "everyone") return { everyone: true };
   if (kind?.case === "userId") return { userId: kind.value };
   return { userId: "" };
-}
-
-function sendOf(entry: PendingSend) {
-  return { clientMsgId: entry.clientMsgId, to: entry.to, contentType: entry.contentType, body: entry.body };
 }

@@ -17,6 +17,11 @@ export interface Link {
   /** Flushes what was written, closes, and lets go within 2 s whatever the peer does
    * (CIM-11.1-11, CIM-11.1-13). */
   close(): void;
+  /** Stops reading from the connection until `resume` (the application is behind); the
+   * peer's writes then wait in the network's buffers. A link that cannot (a browser
+   * WebSocket) leaves these out, and the core closes it when it has read too much. */
+  pause?(): void;
+  resume?(): void;
 }
 
 export interface LinkOptions {

@@ -30,6 +30,8 @@ export const tcpConnector: Connector = (server, options, callbacks) => {
     send: (bytes) => {
       if (!socket.destroyed) socket.write(bytes);
     },
+    pause: () => socket.pause(),
+    resume: () => socket.resume(),
     close: () => {
       why = "closed by the client";
       socket.end(); // flushes, then FIN: a fatal Error reaches the peer first (CIM-11.1-11)

@@ -36,6 +36,8 @@ export const nodeWebSocketConnector: Connector = (server, options, callbacks) =>
     send: (bytes) => {
       if (socket.readyState === WebSocket.OPEN) socket.send(bytes, { binary: true }); // CIM-3.2-1
     },
+    pause: () => socket.pause(),
+    resume: () => socket.resume(),
     close: () => {
       why = "closed by the client";
       if (socket.readyState === WebSocket.CONNECTING) return socket.terminate();

@@ -70,29 +70,61 @@ export async function startFakeNode() {
     ws.on("close", () => (conn.closed = true));
     accept(conn);
   });
+  // The route: Login, and the calls that act for a user, with tokens the test can expire.
+  const route = {
+    /** Tokens answered 401 TOKEN_EXPIRED from now on. */
+    expired: new Set(),
+    /** Every call that carried a token: { method, path, token }. */
+    calls: [],
+    /** Delays each Login answer (to let calls overlap one). */
+    loginDelayMs: 0,
+    /** Refuses each Login with INVALID_CREDENTIALS. */
+    refuseLogins: false,
+  };
+  const answer = (res, status, body, headers = {}) => {
+    res.writeHead(status, { "content-type": "application/json", ...headers });
+    res.end(JSON.stringify(body));
+  };
   const http = createServer((req, res) => {
     let body = "";
     req.on("data", (c) => (body += c));
-    req.on("end", () => {
-      if (req.url === "/v1/login") {
+    req.on("end", async () => {
+      const path = req.url.split("?")[0];
+      if (path === "/v1/login") {
         const request = JSON.parse(body);
         logins.push(request);
-        res.writeHead(200, { "content-type": "application/json" });
-        res.end(JSON.stringify({
-          user_id: request.user_name, user_name: request.user_name, token: `v1.token-${logins.length}`, token_expires_at_ms: 1,
+        const number = logins.length;
+        if (route.loginDelayMs) await new Promise((r) => setTimeout(r, route.loginDelayMs));
+        if (route.refuseLogins) return answer(res, 401, { code: 6002, name: "INVALID_CREDENTIALS", message: "wrong user name or password" });
+        const userId = request.user_name ?? "jwt-user";
+        return answer(res, 200, {
+          user_id: userId, user_name: userId, token: `v1.token-${number}`, token_expires_at_ms: 1,
           server: { server_id: "fake", tcp_endpoint: `127.0.0.1:${tcp.address().port}`, ws_url: `ws://127.0.0.1:${wss.address().port}/ws`, tcp_tls: false },
           from_a_later_version: true,
-        }));
-      } else {
-        res.writeHead(404, { "content-type": "application/json" });
-        res.end(JSON.stringify({ code: 6001, name: "NOT_FOUND", message: "no such path" }));
+        });
       }
+      const token = (req.headers.authorization ?? "").replace(/^Bearer /, "");
+      route.calls.push({ method: req.method, path, token });
+      if (token === "" || route.expired.has(token)) {
+        return answer(res, 401, { code: 2001, name: "TOKEN_EXPIRED", message: "the session token has expired" }, { "www-authenticate": "Bearer" });
+      }
+      if (req.method === "GET" && path === "/v1/groups") return answer(res, 200, { groups: [{ group_id: "team", member_count: 2 }] });
+      if (req.method === "GET" && path.startsWith("/v1/users/by-name/")) {
+        return answer(res, 200, { users: [{ user_id: `id-of-${decodeURIComponent(path.slice(18))}`, user_name: decodeURIComponent(path.slice(18)), online: true }] });
+      }
+      if (req.method === "GET" && path === "/v1/online") return answer(res, 200, { users: [{ user_id: "alice", user_name: "alice", online: true }], next_page_token: "", total_online: 1 });
+      if (req.method === "POST" && path.startsWith("/v1/groups/") && path.endsWith("/join")) {
+        return answer(res, 200, { group: { group_id: decodeURIComponent(path.slice(11, -5)), member_count: 3 } });
+      }
+      if (req.method === "POST" && path === "/v1/logout") return answer(res, 200, {});
+      return answer(res, 404, { code: 6001, name: "NOT_FOUND", message: "no such path" });
     });
   });
   await new Promise((r) => http.listen(0, "127.0.0.1", r));
   return {
     route: `http://127.0.0.1:${http.address().port}`,
     logins,
+    routeState: route,
     /** The next connection the client opens, after `seen` earlier ones. */
     async connection(index, ms = 10_000) {
       const deadline = Date.now() + ms;

@@ -15,9 +15,10 @@ export const LOGIN = {
 };
 
 export class World {
-  constructor({ random = () => 0.5, resume, answerLogins = false } = {}) {
+  constructor({ random = () => 0.5, resume, answerLogins = false, canPause = true } = {}) {
     this.now = 0;
     this.answerLogins = answerLogins;
+    this.canPause = canPause; // false: a link that reads on (a browser WebSocket)
     this.lines = [];
     this.core = new ClientCore(
       { deviceId: "d1", framing: "tcp", clientName: "test", heartbeatIntervalMs: 0, resume, random, log: (l) => this.lines.push(l) },
@@ -32,32 +33,57 @@ export class World {
     this.link = undefined;
     this.written = [];
     this.decoder = new TcpFrameDecoder(1 << 20);
+    // A paused link: what the server sends meanwhile waits here, as in the network's buffers.
+    this.paused = false;
+    this.unread = [];
+    this.pauses = 0;
     this.step();
   }
 
-  /** Drains the core's outputs. */
+  /** Drains the core's outputs (and, while the link reads, what waited for it). */
   step() {
-    for (let out = this.core.poll(); out; out = this.core.poll()) {
-      switch (out.kind) {
-        case "login":
-          this.logins++;
-          if (this.answerLogins) queueLogin(this);
-          break;
-        case "connect": this.connects.push({ at: this.now, linkId: out.linkId }); this.link = out.linkId; this.decoder = new TcpFrameDecoder(1 << 20); break;
-        case "transmit":
-          if (out.linkId === this.link) {
-            for (const payload of this.decoder.push(out.bytes).frames) this.written.push(decodeFrame(payload));
-          }
-          break;
-        case "close_link": this.closedLinks.push(out.linkId); break;
-        case "event": this.events.push(out); break;
-        case "send_done": this.settled.push(out); break;
+    for (;;) {
+      for (let out = this.core.poll(); out; out = this.core.poll()) this.perform(out);
+      if (this.pendingLogin) {
+        this.pendingLogin = false;
+        this.core.handleLoginResult({ login: { ...LOGIN, token: `v1.login-${this.logins}` } }, this.now);
+        continue;
       }
+      if (!this.paused && this.unread.length > 0) {
+        // Reading again: the link hands over what waited, one read at a time.
+        this.core.handleLinkData(this.link, this.unread.shift(), this.now);
+        continue;
+      }
+      return;
     }
-    if (this.pendingLogin) {
-      this.pendingLogin = false;
-      this.core.handleLoginResult({ login: { ...LOGIN, token: `v1.login-${this.logins}` } }, this.now);
-      this.step();
+  }
+
+  perform(out) {
+    switch (out.kind) {
+      case "login":
+        this.logins++;
+        if (this.answerLogins) this.pendingLogin = true; // answered once the outputs are drained
+        break;
+      case "connect":
+        this.connects.push({ at: this.now, linkId: out.linkId });
+        this.link = out.linkId;
+        this.decoder = new TcpFrameDecoder(1 << 20);
+        this.paused = false;
+        this.unread = [];
+        break;
+      case "pause_link":
+        this.pauses++;
+        if (out.linkId === this.link && this.canPause) this.paused = true;
+        break;
+      case "resume_link": if (out.linkId === this.link) this.paused = false; break;
+      case "transmit":
+        if (out.linkId === this.link) {
+          for (const payload of this.decoder.push(out.bytes).frames) this.written.push(decodeFrame(payload));
+        }
+        break;
+      case "close_link": this.closedLinks.push(out.linkId); break;
+      case "event": this.events.push(out); break;
+      case "send_done": this.settled.push(out); break;
     }
   }
 
@@ -82,11 +108,14 @@ export class World {
 
   /** The server sends a frame, given as a Frame body. */
   serverSends(body) {
-    this.core.handleLinkData(this.link, lengthPrefixed(toBinary(FrameSchema, create(FrameSchema, { body }))), this.now);
-    this.step();
+    this.serverSendsBytes(lengthPrefixed(toBinary(FrameSchema, create(FrameSchema, { body }))));
   }
 
   serverSendsBytes(bytes) {
+    if (this.paused || this.unread.length > 0) {
+      this.unread.push(bytes);
+      return;
+    }
     this.core.handleLinkData(this.link, bytes, this.now);
     this.step();
   }
@@ -130,17 +159,29 @@ export class World {
     return this.events.map((e) => e.event.type);
   }
 
-  /** The application takes every waiting event, as `for await` would. */
+  /** The application takes every waiting event, as `for await` would (events handed over
+   * while it reads are taken too). */
   readAll() {
-    const taken = this.events.splice(0);
-    for (const e of taken) if (e.delivery) this.core.handleProcessed(e.delivery, this.now);
-    this.step();
-    return taken.map((e) => e.event);
+    const taken = [];
+    while (this.events.length > 0) {
+      const e = this.events.shift();
+      taken.push(e.event);
+      this.core.handleTaken(e.delivery, this.now);
+      this.step();
+    }
+    return taken;
   }
-}
 
-function queueLogin(world) {
-  // Answered once the outputs are drained, as a route call would be.
-  world.pendingLogin = true;
+  /** The application takes the `n` oldest events. */
+  read(n) {
+    const taken = [];
+    while (taken.length < n && this.events.length > 0) {
+      const e = this.events.shift();
+      taken.push(e.event);
+      this.core.handleTaken(e.delivery, this.now);
+      this.step();
+    }
+    return taken;
+  }
 }
 
