@@ -26,7 +26,7 @@ export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
 # Snapshots (golden vectors) are compared, never rewritten, by this script.
 export INSTA_UPDATE=no
 
-step() { printf '\n==> %s\n' "$*"; }
+step() { printf '\n==> %s [%s]\n' "$*" "$(date +%H:%M:%S)"; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
 # --- What the tests need ------------------------------------------------------------------
