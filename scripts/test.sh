@@ -26,7 +26,7 @@ export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
 # Snapshots (golden vectors) are compared, never rewritten, by this script.
 export INSTA_UPDATE=no
 
-step() { printf '\n==> %s [%s]\n' "$*" "$(date +%H:%M:%S)"; }
+step() { printf '\n==> %s\n' "$*"; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
 # --- What the tests need ------------------------------------------------------------------
