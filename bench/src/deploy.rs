@@ -62,6 +62,8 @@ pub(crate) struct Deployment {
     pub(crate) route_pids: Vec<u32>,
     /// The Redis server of a spawned cluster.
     pub(crate) redis_pid: Option<u32>,
+    /// Its port.
+    pub(crate) redis_port: Option<u16>,
     /// For reports: "cim up ×1", "Redis + ZooKeeper, route + 2 servers", or the route URL.
     pub(crate) description: String,
     children: Vec<(String, Child)>,
@@ -84,6 +86,7 @@ impl Deployment {
                 server_pids: args.server_pids.clone(),
                 route_pids: Vec::new(),
                 redis_pid: None,
+                redis_port: None,
                 description: format!("external, route {route}"),
                 children: Vec::new(),
                 logs: PathBuf::new(),
@@ -112,6 +115,7 @@ impl Deployment {
             server_pids: Vec::new(),
             route_pids: Vec::new(),
             redis_pid: None,
+            redis_port: None,
             description: String::new(),
             children: Vec::new(),
             logs,
@@ -170,6 +174,7 @@ impl Deployment {
                 deployment.description =
                     format!("cluster: Redis + ZooKeeper, cim-route + {} cim-server", args.servers);
                 deployment.redis_pid = redis.pid();
+                deployment.redis_port = Some(redis.port);
                 deployment._redis = Some(redis);
                 deployment._zookeeper = Some(zookeeper);
             }

@@ -9,6 +9,7 @@
 mod deploy;
 mod load;
 mod procfs;
+mod redis_stats;
 mod report;
 mod runner;
 mod scenario;

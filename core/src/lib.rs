@@ -17,6 +17,7 @@ mod recipient;
 mod rejection;
 mod rng;
 pub mod server;
+pub mod ulid;
 
 pub use backoff::Backoff;
 pub use codec::{DecodeError, FrameDecoder, Framing};

@@ -2,9 +2,9 @@
 
 use std::sync::Mutex;
 
-use crate::random_bytes;
+use cim_core::ulid::encode;
 
-const CROCKFORD: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+use crate::random_bytes;
 
 /// Makes ULIDs: 48 bits of milliseconds, then 80 random bits that count up within one
 /// millisecond, so ids from one generator are strictly increasing.
@@ -44,16 +44,6 @@ impl Default for MessageIds {
     }
 }
 
-fn encode(ms: u64, random: u128) -> String {
-    let value: u128 = (u128::from(ms & 0xffff_ffff_ffff) << 80) | (random & ((1 << 80) - 1));
-    // One allocation of the final size: collecting would grow the string three times.
-    let mut id = String::with_capacity(26);
-    for i in (0..26).rev() {
-        id.push(CROCKFORD[((value >> (i * 5)) & 31) as usize] as char);
-    }
-    id
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -69,11 +59,5 @@ mod tests {
             assert!(id > previous, "{id} after {previous}");
             previous = id;
         }
-    }
-
-    #[test]
-    fn timestamp_leads_the_id() {
-        assert_eq!(encode(0, 0), "00000000000000000000000000");
-        assert!(encode(1, 0) > encode(0, u128::MAX));
     }
 }

@@ -13,20 +13,21 @@
 //! | `{s:<server>}:sessions` | set | `user\nsession` of a server's sessions |
 //! | `ended:<login>` | string, expiring | logins ended by logout |
 //! | `rate:<counter>` | string, expiring | a rate counter's count in its current window |
-//! | `{u:<sender>}:dedupe` | hash, expiring | client message id → `message id\|sent_at` |
-//! | `{u:<sender>}:msg:<message id>` | string, expiring | the Deliver (without seq), protobuf |
-//! | `{u:<user>}:inbox` | zset | `message id\|sender` scored by seq |
-//! | `{u:<user>}:meta` | hash | `epoch`, `next` |
+//! | `{u:<sender>}:dedupe` | hash, expiring | client message ids accepted lately, packed (`lua.rs`) |
+//! | `{u:<sender>}:msg:<message id>` | string, expiring | a body shared by a group's inboxes: the Deliver (without seq), protobuf |
+//! | `{u:<user>}:inbox` | stream | entries `0-<seq>`: sender, sent_at, the Deliver or its shared body's key |
+//! | `{u:<user>}:meta` | hash | `epoch` |
+//! | `{u:<user>}:senders` | hash | entries per sender, while the inbox is long (`lua.rs`) |
 //! | `{u:<user>}:pos` | hash | device → acknowledged seq |
 //! | `{u:<user>}:appended` | zset, expiring | message ids appended lately (Redis Cluster only) |
 //! | `{g:<group>}:members` / `{u:<user>}:groups` | set | members / group ids |
 //!
-//! The message path on a standalone Redis is one round trip: a Lua script dedupes, stores the
-//! body and appends to every recipient's inbox atomically, for a batch of messages from all
+//! The message path on a standalone Redis is one round trip: a Lua script dedupes, checks for
+//! room and appends to every recipient's inbox atomically, for a batch of messages from all
 //! connections at once (`batcher`). On a Redis Cluster the recipients' inboxes live on other
-//! nodes, so it takes two: a script on the sender's slot dedupes and stores the body, then one
-//! script per recipient (sent together) appends, idempotently, so a send retried after a crash
-//! between the two steps completes the appends without doubling any.
+//! nodes, so it takes two: a script on the sender's slot dedupes (and stores a shared body),
+//! then one script per recipient (sent together) appends, idempotently, so a send retried
+//! after a crash between the two steps completes the appends without doubling any.
 #![forbid(unsafe_code)]
 
 use std::time::Duration;
@@ -46,110 +47,19 @@ use cim_store::{
 };
 
 mod batcher;
+mod dedupe;
+mod lua;
 
 use batcher::{AcceptBatcher, BatchTarget};
+use dedupe::Day;
 
-/// How long client message ids are remembered for dedupe (spec §9.1).
-const DEDUPE_MS: u64 = 24 * 60 * 60 * 1000;
+/// How long a Redis Cluster inbox remembers the messages appended to it, so that a retried
+/// send appends once (spec §9.1: the dedupe window).
+const APPENDED_MS: u64 = 24 * 60 * 60 * 1000;
 
-/// Redis Cluster, step one, on the sender's slot: dedupe and store the body.
-const RESERVE: &str = r"
-local dedupe, body_key = KEYS[1], KEYS[2]
-local client_msg_id, seen_value, dedupe_ms, body, retention, has_body = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
-local seen = redis.call('HGET', dedupe, client_msg_id)
-if seen then return {0, seen} end
-redis.call('HSET', dedupe, client_msg_id, seen_value)
-redis.call('PEXPIRE', dedupe, dedupe_ms)
-if has_body == '1' then redis.call('SET', body_key, body, 'PX', retention) end
-return {1}
-";
-
-/// Redis Cluster, step two, on a recipient's slot: append once, counting the entry in the
-/// inbox's `size` and its sender's `s:<sender>`. Returns the entry's seq, or 0 if it was
-/// appended before and is already acknowledged and trimmed.
-const APPEND: &str = r"
-local meta, inbox, appended = KEYS[1], KEYS[2], KEYS[3]
-local member, epoch, sent_at, dedupe_ms, sender = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5]
-local existing = redis.call('ZSCORE', inbox, member)
-if existing then return tonumber(existing) end
-if redis.call('ZSCORE', appended, member) then return 0 end
-redis.call('HSETNX', meta, 'epoch', epoch)
-redis.call('HSETNX', meta, 'next', 1)
-local seq = redis.call('HINCRBY', meta, 'next', 1) - 1
-redis.call('ZADD', inbox, seq, member)
-redis.call('HINCRBY', meta, 'size', 1)
-redis.call('HINCRBY', meta, 's:' .. sender, 1)
-redis.call('ZADD', appended, sent_at, member)
-redis.call('ZREMRANGEBYSCORE', appended, '-inf', sent_at - dedupe_ms)
-redis.call('PEXPIRE', appended, dedupe_ms)
-return seq
-";
-
-/// Redis Cluster, before step one, on a recipient's slot: whether the inbox has room for one
-/// more entry of the sender (1) or not (0). Racing senders may pass the limit by a few.
-const ROOM: &str = r"
-local values = redis.call('HMGET', KEYS[1], 'size', 's:' .. ARGV[1])
-local size, held = tonumber(values[1] or '0'), tonumber(values[2] or '0')
-if size < tonumber(ARGV[2]) and held < tonumber(ARGV[3]) then return 1 end
-return 0
-";
-
-/// Removes entries from an inbox, read or not, and counts them out of `size` and their
-/// senders' shares: members past the retention period (their body is gone). KEYS: meta,
-/// inbox; ARGV: the members.
-const FORGET: &str = r"
-local meta, inbox = KEYS[1], KEYS[2]
-for _, member in ipairs(ARGV) do
-  if redis.call('ZREM', inbox, member) == 1 then
-    local sender = string.match(member, '|(.*)$') or ''
-    if redis.call('HINCRBY', meta, 'size', -1) <= 0 then redis.call('HDEL', meta, 'size') end
-    if redis.call('HINCRBY', meta, 's:' .. sender, -1) <= 0 then redis.call('HDEL', meta, 's:' .. sender) end
-  end
-end
-return 1
-";
-
-const HEAD: &str = r"
-local meta, inbox, epoch = KEYS[1], KEYS[2], ARGV[1]
-redis.call('HSETNX', meta, 'epoch', epoch)
-redis.call('HSETNX', meta, 'next', 1)
-local values = redis.call('HMGET', meta, 'epoch', 'next')
-local first = redis.call('ZRANGE', inbox, 0, 0, 'WITHSCORES')
-local first_seq = values[2]
-if first[2] then first_seq = first[2] end
-return {values[1], first_seq, values[2]}
-";
-
-const ACK: &str = r"
-local positions, inbox, meta, device, up_to = KEYS[1], KEYS[2], KEYS[3], ARGV[1], tonumber(ARGV[2])
-local next_seq = tonumber(redis.call('HGET', meta, 'next') or '1')
-if up_to > next_seq - 1 then up_to = next_seq - 1 end
-local current = redis.call('HGET', positions, device)
--- A device becomes known with its first ack, even of 0, and never moves back.
-if not current or up_to > tonumber(current) then redis.call('HSET', positions, device, up_to) end
-local lowest = nil
-for _, value in ipairs(redis.call('HVALS', positions)) do
-  local seq = tonumber(value)
-  if lowest == nil or seq < lowest then lowest = seq end
-end
-if lowest then
-  -- Trimmed entries leave the inbox's size and their senders' shares.
-  local trimmed = redis.call('ZRANGEBYSCORE', inbox, '-inf', lowest)
-  if #trimmed > 0 then
-    local shares = {}
-    for _, member in ipairs(trimmed) do
-      local sender = string.match(member, '|(.*)$') or ''
-      shares[sender] = (shares[sender] or 0) + 1
-    end
-    for sender, n in pairs(shares) do
-      if redis.call('HINCRBY', meta, 's:' .. sender, -n) <= 0 then redis.call('HDEL', meta, 's:' .. sender) end
-    end
-    if redis.call('HINCRBY', meta, 'size', -#trimmed) <= 0 then redis.call('HDEL', meta, 'size') end
-    redis.call('ZREMRANGEBYSCORE', inbox, '-inf', lowest)
-  end
-end
-return lowest
-";
+/// A Deliver up to this size is stored in each recipient's inbox entry; a larger one for
+/// several recipients is stored once, and the entries name it.
+const INLINE_BODY: usize = 256;
 
 /// Creates an account unless its id is taken, all its fields at once: a password account is
 /// never seen without its hash (it would pass for an account of a JWT login).
@@ -241,23 +151,82 @@ impl redis::aio::ConnectionLike for Connection {
 /// State in Redis.
 pub struct RedisStore {
     url: String,
-    prefix: String,
+    keys: Keys,
     connection: Connection,
     limits: InboxLimits,
     /// The standalone message path; `None` on a Redis Cluster.
     batcher: Option<AcceptBatcher>,
-    reserve: redis::Script,
-    append: redis::Script,
-    head: redis::Script,
-    ack: redis::Script,
-    room: redis::Script,
-    forget: redis::Script,
+    scripts: lua::Scripts,
     create_user: redis::Script,
     log_out_everywhere: redis::Script,
     create_group: redis::Script,
     rate_hit: redis::Script,
     rate_undo: redis::Script,
     rate_count: redis::Script,
+}
+
+/// Key names, under a prefix.
+#[derive(Clone, Debug)]
+struct Keys {
+    prefix: String,
+}
+
+impl Keys {
+    /// A key of `user`'s, in the user's slot.
+    fn user(&self, user: &str, kind: &str) -> String {
+        format!("{}{{u:{user}}}:{kind}", self.prefix)
+    }
+}
+
+/// A message as the scripts take it.
+struct StoredMessage {
+    sender: String,
+    recipients: Vec<String>,
+    digest: [u8; 16],
+    id_bytes: [u8; 16],
+    entry: Entry,
+}
+
+impl StoredMessage {
+    /// Bytes it adds to a script call, roughly.
+    fn size(&self) -> usize {
+        self.entry.payload().len() + self.entry.shared_body().len() + 64 * (1 + self.recipients.len())
+    }
+}
+
+/// What an inbox entry holds besides its sender and time.
+enum Entry {
+    /// A broadcast: no entry, only the dedupe record.
+    None,
+    /// The Deliver itself.
+    Inline(Vec<u8>),
+    /// The key of a body stored once, and the body.
+    Shared { key: String, body: Vec<u8> },
+}
+
+impl Entry {
+    fn kind(&self) -> &'static str {
+        match self {
+            Self::None => "",
+            Self::Inline(_) => "d",
+            Self::Shared { .. } => "r",
+        }
+    }
+
+    fn payload(&self) -> &[u8] {
+        match self {
+            Self::None => b"",
+            Self::Inline(deliver) => deliver,
+            Self::Shared { key, .. } => key.as_bytes(),
+        }
+    }
+
+    fn shared_body(&self) -> &[u8] {
+        match self {
+            Self::Shared { body, .. } => body,
+            _ => b"",
+        }
+    }
 }
 
 /// Fail fast while Redis is away: a call gets an error within about two seconds (the
@@ -355,26 +324,24 @@ impl RedisStore {
                 .map_err(|e| unreachable(e.to_string()))?;
             Connection::Standalone(connection)
         };
+        let keys = Keys { prefix: prefix.to_owned() };
+        let scripts = lua::Scripts::new();
         let batcher = match &connection {
             Connection::Standalone(_) => Some(AcceptBatcher::start(BatchTarget {
                 connection: connection.clone(),
-                prefix: prefix.to_owned(),
+                keys: keys.clone(),
                 limits,
+                script: scripts.accept_batch.clone(),
             })),
             Connection::Cluster(_) => None,
         };
         Ok(Self {
             url: url.to_owned(),
-            prefix: prefix.to_owned(),
+            keys,
             connection,
             limits,
             batcher,
-            reserve: redis::Script::new(RESERVE),
-            append: redis::Script::new(APPEND),
-            head: redis::Script::new(HEAD),
-            ack: redis::Script::new(ACK),
-            room: redis::Script::new(ROOM),
-            forget: redis::Script::new(FORGET),
+            scripts,
             create_user: redis::Script::new(CREATE_USER),
             log_out_everywhere: redis::Script::new(LOG_OUT_EVERYWHERE),
             rate_hit: redis::Script::new(RATE_HIT),
@@ -391,19 +358,19 @@ impl RedisStore {
 
     /// A key of `user`'s, in the user's slot.
     fn user_key(&self, user: &str, kind: &str) -> String {
-        format!("{}{{u:{user}}}:{kind}", self.prefix)
+        self.keys.user(user, kind)
     }
 
     fn group_key(&self, group: &str) -> String {
-        format!("{}{{g:{group}}}:members", self.prefix)
+        format!("{}{{g:{group}}}:members", self.keys.prefix)
     }
 
     fn server_key(&self, server: &str) -> String {
-        format!("{}{{s:{server}}}:sessions", self.prefix)
+        format!("{}{{s:{server}}}:sessions", self.keys.prefix)
     }
 
     fn global_key(&self, name: &str) -> String {
-        format!("{}{name}", self.prefix)
+        format!("{}{name}", self.keys.prefix)
     }
 
     fn conn(&self) -> Connection {
@@ -428,153 +395,178 @@ impl RedisStore {
 
     /// The Redis Cluster message path: reserve on the sender's slot, then append on each
     /// recipient's, all appends at once.
-    async fn accept_in_steps(&self, message: &NewMessage, body: Vec<u8>) -> Result<Accepted, StoreError> {
+    async fn accept_in_steps(&self, new: NewMessage) -> Result<Accepted, StoreError> {
+        let message = self.stored(new.clone())?;
+        let day = Day::at(now_ms());
         // Room first, read only: a message refused for a full inbox leaves no dedupe record,
         // unless it was accepted before, which makes it a duplicate whatever the inbox holds.
-        if let Some(full) = self.full_recipient(message).await? {
-            let seen: Option<String> = self
-                .conn()
-                .hget(self.user_key(&message.sender, "dedupe"), &message.client_msg_id)
-                .await
-                .map_err(unavailable)?;
-            return match seen {
-                Some(seen) => Ok(duplicate_of(&seen)),
+        if let Some(full) = self.full_recipient(&message).await? {
+            return match self.seen(&message.sender, &message.digest, &day).await? {
+                Some(seen) => Ok(seen),
                 None => Err(StoreError::InboxFull(full)),
             };
         }
+        let (body_key, body) = match &message.entry {
+            Entry::Shared { key, body } => (key.clone(), body.as_slice()),
+            _ => (self.user_key(&message.sender, "msg:"), &b""[..]),
+        };
         let result: Vec<redis::Value> = self
+            .scripts
             .reserve
             .key(self.user_key(&message.sender, "dedupe"))
-            .key(self.user_key(&message.sender, &format!("msg:{}", message.message_id)))
-            .arg(&message.client_msg_id)
-            .arg(format!("{}|{}", message.message_id, message.sent_at_ms))
-            .arg(DEDUPE_MS)
-            .arg(body)
+            .key(body_key)
+            .arg(&message.digest[..])
+            .arg(&message.id_bytes[..])
+            .arg(day.number)
+            .arg(&day.hex)
+            .arg(day.parity)
+            .arg(day.previous_parity)
+            .arg(day.expire_at_ms)
             .arg(self.limits.retention_ms)
-            .arg(if message.recipients.is_empty() { "0" } else { "1" })
+            .arg(body)
             .invoke_async(&mut self.conn())
             .await
             .map_err(outcome_unknown)?;
         let fresh = result.first().and_then(|v| redis::from_redis_value::<u64>(v).ok()) == Some(1);
-        let outcome = if fresh { None } else { Some(duplicate(result.get(1))) };
+        let outcome = if fresh { None } else { Some(duplicate(result.get(1))?) };
         // A duplicate may be the retry of a send whose appends a crash interrupted: append
         // again under the original id; appends already done are recognised.
-        let (message_id, sent_at_ms) = match &outcome {
-            Some(Accepted::Duplicate { message_id, sent_at_ms }) => (message_id.clone(), *sent_at_ms),
-            _ => (message.message_id.clone(), message.sent_at_ms),
+        let (message_id, sent_at_ms, message) = match &outcome {
+            Some(Accepted::Duplicate { message_id, sent_at_ms }) => {
+                // The entries say what the sender was told: the original id and time.
+                let original = NewMessage { message_id: message_id.clone(), sent_at_ms: *sent_at_ms, ..new };
+                (message_id.clone(), *sent_at_ms, self.stored(original)?)
+            }
+            _ => (new.message_id, new.sent_at_ms, message),
         };
         let member = format!("{message_id}|{}", message.sender);
         let epoch = Self::new_epoch();
         let appends = message.recipients.iter().map(|user| {
             let mut conn = self.conn();
-            let mut invocation = self.append.prepare_invoke();
+            let mut invocation = self.scripts.append.prepare_invoke();
             invocation
-                .key(self.user_key(user, "meta"))
                 .key(self.user_key(user, "inbox"))
+                .key(self.user_key(user, "meta"))
+                .key(self.user_key(user, "senders"))
                 .key(self.user_key(user, "appended"))
                 .arg(&member)
                 .arg(epoch)
                 .arg(sent_at_ms)
-                .arg(DEDUPE_MS)
-                .arg(&message.sender);
+                .arg(APPENDED_MS)
+                .arg(&message.sender)
+                .arg(message.entry.kind())
+                .arg(message.entry.payload())
+                .arg(self.limits.max_entries_per_sender)
+                .arg(now_ms());
             async move { invocation.invoke_async::<u64>(&mut conn).await }
         });
         let seqs = try_join_all(appends).await.map_err(outcome_unknown)?;
         Ok(outcome.unwrap_or_else(|| Accepted::Stored {
-            // Seq 0: appended by an earlier try and already trimmed; nothing to deliver.
+            // Seq 0: appended by an earlier try; nothing to push (the entry is in the inbox,
+            // or already acknowledged).
             entries: message.recipients.iter().cloned().zip(seqs).filter(|(_, seq)| *seq > 0).collect(),
         }))
     }
 
     /// The first recipient whose inbox has no room for one more entry of the sender, once
     /// entries past the retention period are forgotten (Redis Cluster path).
-    async fn full_recipient(&self, message: &NewMessage) -> Result<Option<String>, StoreError> {
-        let rooms =
-            try_join_all(message.recipients.iter().map(|user| self.has_room(user, &message.sender))).await?;
-        for (user, room) in message.recipients.iter().zip(rooms) {
-            if !room
-                && (self.forget_expired(user).await? == 0 || !self.has_room(user, &message.sender).await?)
-            {
-                return Ok(Some(user.clone()));
-            }
-        }
-        Ok(None)
+    async fn full_recipient(&self, message: &StoredMessage) -> Result<Option<String>, StoreError> {
+        let now = now_ms();
+        let rooms = message.recipients.iter().map(|user| {
+            let mut conn = self.conn();
+            let mut invocation = self.scripts.room.prepare_invoke();
+            invocation
+                .key(self.user_key(user, "inbox"))
+                .key(self.user_key(user, "senders"))
+                .arg(&message.sender)
+                .arg(self.limits.retention_ms)
+                .arg(self.limits.max_entries)
+                .arg(self.limits.max_entries_per_sender)
+                .arg(now);
+            async move { invocation.invoke_async::<u64>(&mut conn).await }
+        });
+        let rooms = try_join_all(rooms).await.map_err(unavailable)?;
+        Ok(message.recipients.iter().zip(rooms).find(|(_, room)| *room == 0).map(|(user, _)| user.clone()))
     }
 
-    async fn has_room(&self, user: &str, sender: &str) -> Result<bool, StoreError> {
-        let room: u64 = self
-            .room
-            .key(self.user_key(user, "meta"))
-            .arg(sender)
-            .arg(self.limits.max_entries)
-            .arg(self.limits.max_entries_per_sender)
+    /// The acceptance of a client message id (by its digest) that `sender` sent before.
+    async fn seen(&self, sender: &str, digest: &[u8; 16], day: &Day) -> Result<Option<Accepted>, StoreError> {
+        let seen: Option<Vec<u8>> = self
+            .scripts
+            .seen
+            .key(self.user_key(sender, "dedupe"))
+            .arg(&digest[..])
+            .arg(day.number)
+            .arg(day.parity)
+            .arg(day.previous_parity)
             .invoke_async(&mut self.conn())
             .await
             .map_err(unavailable)?;
-        Ok(room == 1)
+        seen.map(|bytes| duplicate(Some(&redis::Value::BulkString(bytes)))).transpose()
     }
 
-    /// Forgets the oldest entries of `user`'s inbox whose body has expired (the retention
-    /// period passed), up to a page of them; returns how many.
-    async fn forget_expired(&self, user: &str) -> Result<usize, StoreError> {
-        let members: Vec<String> =
-            self.conn().zrange(self.user_key(user, "inbox"), 0, 255).await.map_err(unavailable)?;
-        if members.is_empty() {
-            return Ok(0);
-        }
-        let bodies = self.bodies(&members).await?;
-        let expired: Vec<&String> = members
-            .iter()
-            .zip(&bodies)
-            .take_while(|(_, body)| body.is_none())
-            .map(|(member, _)| member)
-            .collect();
-        self.forget(user, &expired).await?;
-        Ok(expired.len())
-    }
-
-    /// The stored bodies of inbox members (`message id|sender`), `None` where expired.
-    async fn bodies(&self, members: &[String]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
-        let keys: Vec<String> = members
-            .iter()
-            .map(|member| match member.split_once('|') {
-                Some((message_id, sender)) => self.user_key(sender, &format!("msg:{message_id}")),
-                None => String::new(),
-            })
-            .collect();
-        // MGET over many slots: a cluster connection splits it by node.
-        redis::cmd("MGET").arg(&keys).query_async(&mut self.conn()).await.map_err(unavailable)
-    }
-
-    /// Removes `members` from `user`'s inbox, counting them out of its size and shares.
-    async fn forget(&self, user: &str, members: &[&String]) -> Result<(), StoreError> {
-        if members.is_empty() {
+    /// Removes the entries `seqs` of `user`'s inbox (past the retention period).
+    async fn forget(&self, user: &str, seqs: &[u64]) -> Result<(), StoreError> {
+        if seqs.is_empty() {
             return Ok(());
         }
-        let mut invocation = self.forget.prepare_invoke();
-        invocation.key(self.user_key(user, "meta")).key(self.user_key(user, "inbox"));
-        for member in members {
-            invocation.arg(member.as_str());
-        }
+        let mut invocation = self.scripts.forget.prepare_invoke();
+        invocation
+            .key(self.user_key(user, "inbox"))
+            .key(self.user_key(user, "senders"))
+            .arg(self.limits.max_entries_per_sender)
+            .arg(seqs);
         invocation.invoke_async::<()>(&mut self.conn()).await.map_err(unavailable)
+    }
+
+    /// The message as the scripts take it.
+    fn stored(&self, message: NewMessage) -> Result<StoredMessage, StoreError> {
+        let id_bytes = cim_core::ulid::to_bytes(&message.message_id).ok_or_else(|| {
+            StoreError::Unavailable(format!("message id {} is not a ULID", message.message_id))
+        })?;
+        let deliver = || {
+            wire::Deliver {
+                seq: 0,
+                message_id: message.message_id.clone(),
+                from_user_id: message.sender.clone(),
+                to: Some(message.to.clone()),
+                content_type: message.content_type.clone(),
+                body: message.body.clone(),
+                sent_at_ms: message.sent_at_ms,
+            }
+            .encode_to_vec()
+        };
+        let entry = match message.recipients.len() {
+            0 => Entry::None,
+            1 => Entry::Inline(deliver()),
+            _ => {
+                let body = deliver();
+                if body.len() <= INLINE_BODY {
+                    Entry::Inline(body)
+                } else {
+                    let key = self.user_key(&message.sender, &format!("msg:{}", message.message_id));
+                    Entry::Shared { key, body }
+                }
+            }
+        };
+        Ok(StoredMessage {
+            digest: dedupe::digest(&message.client_msg_id),
+            sender: message.sender,
+            recipients: message.recipients,
+            id_bytes,
+            entry,
+        })
     }
 }
 
-/// The answer for a client message id seen before: `message id|sent_at` as stored.
-fn duplicate(seen: Option<&redis::Value>) -> Accepted {
-    let seen: String = seen.and_then(|v| redis::from_redis_value(v).ok()).unwrap_or_default();
-    duplicate_of(&seen)
-}
-
-fn duplicate_of(seen: &str) -> Accepted {
-    let (message_id, sent_at_ms) = parse_seen(seen);
-    Accepted::Duplicate { message_id, sent_at_ms }
-}
-
-/// A dedupe record's value, `message id|sent_at`.
-fn parse_seen(seen: &str) -> (String, u64) {
-    let (message_id, sent_at) = seen.split_once('|').unwrap_or((seen, "0"));
-    (message_id.to_owned(), sent_at.parse().unwrap_or(0))
+/// The answer for a client message id seen before: the 16 bytes of its message id.
+fn duplicate(seen: Option<&redis::Value>) -> Result<Accepted, StoreError> {
+    let bytes: Vec<u8> = seen.and_then(|v| redis::from_redis_value(v).ok()).unwrap_or_default();
+    let bytes: [u8; 16] = bytes
+        .try_into()
+        .map_err(|_| StoreError::Unavailable("a dedupe record without a message id".into()))?;
+    let (message_id, sent_at_ms) = cim_core::ulid::from_bytes(bytes);
+    Ok(Accepted::Duplicate { message_id, sent_at_ms })
 }
 
 fn session_json(session: &SessionRecord) -> String {
@@ -766,19 +758,9 @@ impl PresenceStore for RedisStore {
 #[async_trait]
 impl InboxStore for RedisStore {
     async fn accept_message(&self, message: NewMessage) -> Result<Accepted, StoreError> {
-        let body = wire::Deliver {
-            seq: 0,
-            message_id: message.message_id.clone(),
-            from_user_id: message.sender.clone(),
-            to: Some(message.to.clone()),
-            content_type: message.content_type.clone(),
-            body: message.body.clone(),
-            sent_at_ms: message.sent_at_ms,
-        }
-        .encode_to_vec();
         match &self.batcher {
-            Some(batcher) => batcher.accept(message, body).await,
-            None => self.accept_in_steps(&message, body).await,
+            Some(batcher) => batcher.accept(self.stored(message)?).await,
+            None => self.accept_in_steps(message).await,
         }
     }
 
@@ -787,13 +769,16 @@ impl InboxStore for RedisStore {
         sender: &str,
         client_msg_id: &str,
     ) -> Result<Option<(String, u64)>, StoreError> {
-        let seen: Option<String> =
-            self.conn().hget(self.user_key(sender, "dedupe"), client_msg_id).await.map_err(unavailable)?;
-        Ok(seen.as_deref().map(parse_seen))
+        let seen = self.seen(sender, &dedupe::digest(client_msg_id), &Day::at(now_ms())).await?;
+        Ok(match seen {
+            Some(Accepted::Duplicate { message_id, sent_at_ms }) => Some((message_id, sent_at_ms)),
+            _ => None,
+        })
     }
 
     async fn inbox_head(&self, user_id: &str) -> Result<InboxHead, StoreError> {
         let (epoch, first_seq, next_seq): (u64, u64, u64) = self
+            .scripts
             .head
             .key(self.user_key(user_id, "meta"))
             .key(self.user_key(user_id, "inbox"))
@@ -810,33 +795,53 @@ impl InboxStore for RedisStore {
         from_seq: u64,
         limit: usize,
     ) -> Result<Vec<wire::Deliver>, StoreError> {
-        let entries: Vec<(String, u64)> = self
-            .conn()
-            .zrangebyscore_limit_withscores(
-                self.user_key(user_id, "inbox"),
-                from_seq,
-                "+inf",
-                0,
-                limit as isize,
-            )
+        let entries: Vec<(String, Vec<Vec<u8>>)> = redis::cmd("XRANGE")
+            .arg(self.user_key(user_id, "inbox"))
+            .arg(format!("0-{}", from_seq.max(1)))
+            .arg("+")
+            .arg("COUNT")
+            .arg(limit.max(1))
+            .query_async(&mut self.conn())
             .await
             .map_err(unavailable)?;
-        if entries.is_empty() {
-            return Ok(Vec::new());
-        }
-        let members: Vec<String> = entries.iter().map(|(member, _)| member.clone()).collect();
-        let bodies = self.bodies(&members).await?;
-        let mut out = Vec::with_capacity(entries.len());
-        let mut expired = Vec::new();
-        for ((member, seq), body) in entries.iter().zip(bodies) {
-            // A body past retention is gone: the entry leaves the inbox unread, and the
-            // session that wanted it learns of the gap (spec CIM-8.3-12).
-            let Some(body) = body else {
-                expired.push(member);
+        let oldest_ms = now_ms().saturating_sub(self.limits.retention_ms);
+        let mut read = Vec::with_capacity(entries.len());
+        let mut shared = Vec::new();
+        for (id, fields) in entries {
+            let seq = id.strip_prefix("0-").and_then(|s| s.parse::<u64>().ok()).unwrap_or(0);
+            let sent_at = fields.get(3).and_then(|t| std::str::from_utf8(t).ok()?.parse::<u64>().ok());
+            let (Some(sent_at), Some(kind), Some(payload)) = (sent_at, fields.get(4), fields.get(5)) else {
                 continue;
             };
-            if let Ok(mut deliver) = wire::Deliver::decode(body.as_slice()) {
-                deliver.seq = *seq;
+            let expired = sent_at < oldest_ms;
+            if kind.as_slice() == b"r" && !expired {
+                shared.push(read.len());
+            }
+            read.push((seq, expired, kind.as_slice() == b"r", payload.clone()));
+        }
+        if !shared.is_empty() {
+            // Shared bodies, by key; MGET over many slots: a cluster connection splits it.
+            let keys: Vec<&[u8]> = shared.iter().map(|&i| read[i].3.as_slice()).collect();
+            let bodies: Vec<Option<Vec<u8>>> =
+                redis::cmd("MGET").arg(&keys).query_async(&mut self.conn()).await.map_err(unavailable)?;
+            for (&i, body) in shared.iter().zip(bodies) {
+                match body {
+                    Some(body) => read[i].3 = body,
+                    None => read[i].1 = true,
+                }
+            }
+        }
+        let mut out = Vec::with_capacity(read.len());
+        let mut expired = Vec::new();
+        for (seq, gone, _, deliver) in read {
+            // An entry past retention leaves the inbox unread, and the session that wanted it
+            // learns of the gap (spec CIM-8.3-12).
+            if gone {
+                expired.push(seq);
+                continue;
+            }
+            if let Ok(mut deliver) = wire::Deliver::decode(deliver.as_slice()) {
+                deliver.seq = seq;
                 out.push(deliver);
             }
         }
@@ -846,12 +851,14 @@ impl InboxStore for RedisStore {
 
     async fn ack_inbox(&self, user_id: &str, device_id: &str, up_to_seq: u64) -> Result<(), StoreError> {
         let _: Option<u64> = self
+            .scripts
             .ack
             .key(self.user_key(user_id, "pos"))
             .key(self.user_key(user_id, "inbox"))
-            .key(self.user_key(user_id, "meta"))
+            .key(self.user_key(user_id, "senders"))
             .arg(device_id)
             .arg(up_to_seq)
+            .arg(self.limits.max_entries_per_sender)
             .invoke_async(&mut self.conn())
             .await
             .map_err(unavailable)?;

@@ -45,7 +45,8 @@ pub struct NewMessage {
     pub content_type: String,
     /// Opaque body.
     pub body: Bytes,
-    /// Server message id chosen for it (used unless it is a duplicate).
+    /// Server message id chosen for it (used unless it is a duplicate): a ULID whose time is
+    /// `sent_at_ms` ([`cim_core::ulid`]), which a store may keep as its 16 bytes.
     pub message_id: String,
     /// Acceptance time, ms since the Unix epoch (the time in `message_id`).
     pub sent_at_ms: u64,

@@ -47,9 +47,20 @@ fn message(sender: &str, client_msg_id: &str, recipients: &[&str], text: &str) -
         },
         content_type: "text/plain".into(),
         body: Bytes::copy_from_slice(text.as_bytes()),
-        message_id: format!("id-{sender}-{client_msg_id}"),
+        message_id: id(&format!("{sender}-{client_msg_id}")),
         sent_at_ms: 42,
     }
+}
+
+/// The message id the suite gives `name`: a ULID of time 42 (the suite's `sent_at_ms`), as
+/// the message path makes them, with bits of its own.
+fn id(name: &str) -> String {
+    // FNV-1a, 128 bits: different names, different ids.
+    let mut hash: u128 = 0x6c62_272e_07bb_0142_62b8_2175_6295_c58d;
+    for byte in name.bytes() {
+        hash = (hash ^ u128::from(byte)).wrapping_mul(0x0000_0000_0100_0000_0000_0000_0000_013b);
+    }
+    cim_core::ulid::encode(42, hash)
 }
 
 /// Runs every store check, each on a fresh store from `make`.
@@ -110,7 +121,7 @@ async fn full_inboxes_refuse_senders_and_drop_nothing(store: Arc<dyn Store>) {
     // Nothing was dropped to make room: the four entries are all there, in order.
     let held: Vec<String> =
         store.read_inbox("bob", 0, 10).await.unwrap().into_iter().map(|d| d.message_id).collect();
-    assert_eq!(held, ["id-spammer-s0", "id-spammer-s1", "id-friend-f0", "id-friend-f1"]);
+    assert_eq!(held, [id("spammer-s0"), id("spammer-s1"), id("friend-f0"), id("friend-f1")]);
     // Once bob's device has read the spam, there is room, and the refused message was not
     // remembered as accepted: sent again with the same id, it is stored.
     store.ack_inbox("bob", "phone", 0).await.unwrap();
@@ -151,7 +162,7 @@ async fn entries_past_retention_leave_unread_and_free_room(store: Arc<dyn Store>
     }
     let left: Vec<String> =
         store.read_inbox("bob", 0, 10).await.unwrap().into_iter().map(|d| d.message_id).collect();
-    assert_eq!(left, ["id-alice-new"], "the expired entries are gone, unread");
+    assert_eq!(left, [id("alice-new")], "the expired entries are gone, unread");
     let head = store.inbox_head("bob").await.unwrap();
     assert!(head.first_seq > first + 1, "the oldest retained entry moved past them: a resume there is a GAP");
 }
@@ -269,10 +280,10 @@ async fn inbox_append_read_and_dedupe(store: Arc<dyn Store>) {
     assert_eq!(entries[0], ("bob".to_owned(), first));
     store.accept_message(message("alice", "c2", &["bob"], "again")).await.unwrap();
     let again = store.accept_message(message("alice", "c1", &["bob", "carol"], "hi")).await.unwrap();
-    assert_eq!(again, Accepted::Duplicate { message_id: "id-alice-c1".into(), sent_at_ms: 42 });
+    assert_eq!(again, Accepted::Duplicate { message_id: id("alice-c1"), sent_at_ms: 42 });
     // The record can be read without sending: a resend refused for another reason is still
     // answered as the duplicate it is (spec CIM-7.1-12).
-    assert_eq!(store.accepted_before("alice", "c1").await.unwrap(), Some(("id-alice-c1".into(), 42)));
+    assert_eq!(store.accepted_before("alice", "c1").await.unwrap(), Some((id("alice-c1"), 42)));
     assert_eq!(store.accepted_before("alice", "c9").await.unwrap(), None);
     assert_eq!(store.accepted_before("carol", "c1").await.unwrap(), None, "per sender");
     // Dedupe is per sender: another user may reuse the id.
@@ -285,7 +296,7 @@ async fn inbox_append_read_and_dedupe(store: Arc<dyn Store>) {
     let seqs: Vec<u64> = entries.iter().map(|d| d.seq).collect();
     assert_eq!(seqs, [first, first + 1, first + 2], "contiguous");
     assert_eq!(entries[0].from_user_id, "alice");
-    assert_eq!(entries[0].message_id, "id-alice-c1");
+    assert_eq!(entries[0].message_id, id("alice-c1"));
     assert_eq!(store.read_inbox("bob", first + 1, 1).await.unwrap()[0].body.as_ref(), b"again");
     assert_eq!(store.inbox_head("bob").await.unwrap().next_seq, first + 3);
     assert_eq!(store.read_inbox("carol", 1, 10).await.unwrap().len(), 1);
@@ -323,11 +334,11 @@ async fn concurrent_accepts_keep_inboxes_contiguous(store: Arc<dyn Store>) {
     // Ten senders with 20 ids each; sender s0 sends each of its ids twice, with two message ids.
     let mut sends = Vec::new();
     for sender in 0..10 {
-        for id in 0..20 {
+        for n in 0..20 {
             let copies = if sender == 0 { 2 } else { 1 };
             for copy in 0..copies {
-                let mut message = message(&format!("s{sender}"), &format!("c{id}"), &["bob", "carol"], "x");
-                message.message_id = format!("{}-{copy}", message.message_id);
+                let mut message = message(&format!("s{sender}"), &format!("c{n}"), &["bob", "carol"], "x");
+                message.message_id = id(&format!("s{sender}-c{n}-{copy}"));
                 sends.push(message);
             }
         }

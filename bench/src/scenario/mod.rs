@@ -13,6 +13,7 @@ use hdrhistogram::Histogram;
 
 use crate::deploy::{Deployment, TargetArgs};
 use crate::procfs::{self, ProcSample};
+use crate::redis_stats;
 use crate::report::{Report, Run};
 use crate::runner::{Workers, progress_bar};
 use crate::worker::{Job, SendPlan, Work, WorkerResult};
@@ -103,6 +104,8 @@ pub(crate) struct Measured {
     pub(crate) route_cpu: Duration,
     /// Redis CPU time spent in the window, for a spawned cluster.
     pub(crate) redis_cpu: Option<Duration>,
+    /// Microseconds Redis spent executing commands in the window (`INFO commandstats`).
+    pub(crate) redis_command_usec: Option<u64>,
     pub(crate) window: Duration,
 }
 
@@ -160,6 +163,23 @@ impl Measured {
         }
     }
 
+    /// What one `unit` (an acked message, a delivery) cost the server processes, and Redis's
+    /// command execution when there is one, at `per_second` units.
+    pub(crate) fn add_costs(&self, run: &mut Run, unit: CostUnit, per_second: f64) {
+        let units = per_second * self.window.as_secs_f64();
+        if units < 1.0 {
+            return;
+        }
+        let (server, redis) = match unit {
+            CostUnit::AckedMessage => ("server CPU per acked message", "Redis commands per acked message"),
+            CostUnit::Delivery => ("server CPU per delivery", "Redis commands per delivery"),
+        };
+        run.add(server, "µs", self.window_cpu.as_secs_f64() * 1e6 / units);
+        if let Some(usec) = self.redis_command_usec {
+            run.add(redis, "µs", usec as f64 / units);
+        }
+    }
+
     /// The figures of a fan-out (group or broadcast): deliveries, per server core too,
     /// the senders' acked messages (`acked`), latency, CPU and failures.
     pub(crate) fn fan_out_figures(&self, acked: &'static str) -> anyhow::Result<Run> {
@@ -171,6 +191,7 @@ impl Measured {
         self.add_latency(&mut figures, &DELIVERY_LATENCY)?;
         figures.add("server CPU", "cores", self.server_cores());
         self.add_redis(&mut figures);
+        self.add_costs(&mut figures, CostUnit::Delivery, deliveries);
         self.add_failures(&mut figures);
         Ok(figures)
     }
@@ -181,6 +202,13 @@ impl Measured {
         run.add("disconnects in window", "", self.sum(|r| r.disconnects) as f64);
         run.add("send failures in window", "", self.sum(|r| r.send_failed) as f64);
     }
+}
+
+/// What [`Measured::add_costs`] divides by.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum CostUnit {
+    AckedMessage,
+    Delivery,
 }
 
 /// Send→deliver latency figure names.
@@ -225,11 +253,13 @@ pub(crate) async fn measure(
     let cpu_start = sample_servers(deployment)?;
     let route_start = sample(&deployment.route_pids)?;
     let redis_start = deployment.redis_pid.map(procfs::sample).transpose()?;
+    let redis_usec_start = deployment.redis_port.map(redis_stats::command_usec).transpose()?;
     let window_start = tokio::time::Instant::now();
     tokio::time::sleep_until(started + warmup + duration).await;
     let cpu_end = sample_servers(deployment)?;
     let route_end = sample(&deployment.route_pids)?;
     let redis_end = deployment.redis_pid.map(procfs::sample).transpose()?;
+    let redis_usec_end = deployment.redis_port.map(redis_stats::command_usec).transpose()?;
     let window = window_start.elapsed();
     let results = workers.results(Duration::from_secs(120)).await;
     ticker.abort();
@@ -245,6 +275,7 @@ pub(crate) async fn measure(
         window_cpu: cpu_end.cpu.saturating_sub(cpu_start.cpu),
         route_cpu: route_end.cpu.saturating_sub(route_start.cpu),
         redis_cpu: redis_start.zip(redis_end).map(|(a, b)| b.cpu.saturating_sub(a.cpu)),
+        redis_command_usec: redis_usec_start.zip(redis_usec_end).map(|(a, b)| b.saturating_sub(a)),
         window,
     })
 }

@@ -3,7 +3,7 @@
 
 use serde_json::json;
 
-use super::{CommonArgs, DELIVERY_LATENCY, SendArgs, measure, merge, repeat};
+use super::{CommonArgs, CostUnit, DELIVERY_LATENCY, SendArgs, measure, merge, repeat};
 use crate::report::{Report, Run};
 use crate::worker::{Share, Work};
 
@@ -31,11 +31,13 @@ pub(crate) async fn run(args: P2pArgs) -> anyhow::Result<Report> {
         });
         let m = measure(common, deployment, jobs).await?;
         let mut figures = Run::default();
-        figures.add("acked messages/s", "", m.rate(|r| r.acked));
+        let acked = m.rate(|r| r.acked);
+        figures.add("acked messages/s", "", acked);
         figures.add("deliveries/s", "", m.rate(|r| r.delivered));
         m.add_latency(&mut figures, &DELIVERY_LATENCY)?;
         figures.add("server CPU", "cores", m.server_cores());
         m.add_redis(&mut figures);
+        m.add_costs(&mut figures, CostUnit::AckedMessage, acked);
         m.add_failures(&mut figures);
         if args.send.rate.is_some() {
             figures.add("sends skipped (backlog full)", "", m.sum(|r| r.skipped) as f64);
