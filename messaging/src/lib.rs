@@ -12,7 +12,9 @@ mod path;
 pub use cluster_fanout::{ClusterFanout, ROUTE_CACHE_TTL, RouteCacheStats};
 pub use fanout::Fanout;
 pub use message_id::MessageIds;
-pub use path::{KnownUsers, MessagePath, Outgoing, Rejection, accept_and_push, answer_oversized};
+pub use path::{
+    KnownUsers, MessagePath, Outgoing, Rejection, accept_and_push, accept_and_push_all, answer_oversized,
+};
 
 use cim_auth::{InternalAuth, SignCalls};
 use cim_store::{

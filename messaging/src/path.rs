@@ -85,77 +85,139 @@ pub async fn accept_and_push(
     message: Outgoing,
     sender_session: Option<&str>,
 ) -> Result<wire::SendAck, Rejection> {
+    let mut answers = accept_and_push_all(path, vec![message], sender_session).await;
+    answers.pop().unwrap_or_else(|| Err(Rejection::new(ErrorCode::INTERNAL, "no answer")))
+}
+
+/// [`accept_and_push`] for the Sends of one connection, in the order received (spec
+/// CIM-9.2-1): their recipients are resolved one by one, then they are stored together (a
+/// store may take them in one batch), then pushed, in order. One answer per message.
+pub async fn accept_and_push_all(
+    path: MessagePath<'_>,
+    messages: Vec<Outgoing>,
+    sender_session: Option<&str>,
+) -> Vec<Result<wire::SendAck, Rejection>> {
     let MessagePath { store, fanout, ids, known_users } = path;
-    let ack = |message_id, sent_at_ms, duplicate, live_only| wire::SendAck {
+    // Answers known before storing (refusals, duplicates of refused resends) stay in place;
+    // the rest are stored together.
+    let mut answers: Vec<Option<Result<wire::SendAck, Rejection>>> = Vec::with_capacity(messages.len());
+    let mut to_store = Vec::new();
+    let mut stored = Vec::new();
+    for (index, message) in messages.iter().enumerate() {
+        match recipients(store, known_users, message).await {
+            Ok((recipients, live_only)) => {
+                let (message_id, sent_at_ms) = ids.next(now_ms());
+                to_store.push(NewMessage {
+                    sender: message.sender.clone(),
+                    client_msg_id: message.client_msg_id.clone(),
+                    recipients,
+                    to: message.to.clone(),
+                    content_type: message.content_type.clone(),
+                    body: message.body.clone(),
+                    message_id,
+                    sent_at_ms,
+                });
+                stored.push((index, live_only));
+                answers.push(None);
+            }
+            // Dedupe comes before existence and permission (CIM-7.1-12): the resend of a
+            // message accepted before its sender left the group is a duplicate, not FORBIDDEN.
+            // Asked only when a check fails, so the common path costs no extra store call.
+            Err(refused) if matches!(refused.code, ErrorCode::UNKNOWN_RECIPIENT | ErrorCode::FORBIDDEN) => {
+                let answer = match store.inbox.accepted_before(&message.sender, &message.client_msg_id).await
+                {
+                    Ok(Some((message_id, sent_at_ms))) => {
+                        Ok(ack(message, message_id, sent_at_ms, true, false))
+                    }
+                    Ok(None) => Err(refused),
+                    Err(error) => Err(error.into()),
+                };
+                answers.push(Some(answer));
+            }
+            Err(refused) => answers.push(Some(Err(refused))),
+        }
+    }
+    let ids_and_times: Vec<(String, u64)> =
+        to_store.iter().map(|m| (m.message_id.clone(), m.sent_at_ms)).collect();
+    let outcomes = if to_store.is_empty() { Vec::new() } else { store.inbox.accept_messages(to_store).await };
+    for (((index, live_only), outcome), (message_id, sent_at_ms)) in
+        stored.into_iter().zip(outcomes).zip(ids_and_times)
+    {
+        let message = &messages[index];
+        let answer = match outcome {
+            Err(error) => Err(error.into()),
+            Ok(Accepted::Duplicate { message_id, sent_at_ms }) => {
+                Ok(ack(message, message_id, sent_at_ms, true, live_only))
+            }
+            Ok(Accepted::Stored { entries }) => {
+                if let Some(fanout) = fanout {
+                    push(fanout, message, &message_id, sent_at_ms, live_only, entries, sender_session).await;
+                }
+                Ok(ack(message, message_id, sent_at_ms, false, live_only))
+            }
+        };
+        answers[index] = Some(answer);
+    }
+    answers
+        .into_iter()
+        .map(|answer| answer.unwrap_or_else(|| Err(Rejection::new(ErrorCode::INTERNAL, "no answer"))))
+        .collect()
+}
+
+fn ack(
+    message: &Outgoing,
+    message_id: String,
+    sent_at_ms: u64,
+    duplicate: bool,
+    live_only: bool,
+) -> wire::SendAck {
+    wire::SendAck {
         client_msg_id: message.client_msg_id.clone(),
         message_id,
         sent_at_ms,
         duplicate,
         live_only,
-    };
-    let (recipients, live_only) = match recipients(store, known_users, &message).await {
-        Ok(resolved) => resolved,
-        // Dedupe comes before existence and permission (CIM-7.1-12): the resend of a message
-        // accepted before its sender left the group is a duplicate, not FORBIDDEN. Asked only
-        // when a check fails, so the common path costs no extra store call.
-        Err(refused) if matches!(refused.code, ErrorCode::UNKNOWN_RECIPIENT | ErrorCode::FORBIDDEN) => {
-            return match store.inbox.accepted_before(&message.sender, &message.client_msg_id).await? {
-                Some((message_id, sent_at_ms)) => Ok(ack(message_id, sent_at_ms, true, false)),
-                None => Err(refused),
-            };
-        }
-        Err(refused) => return Err(refused),
-    };
-    let (message_id, sent_at_ms) = ids.next(now_ms());
-    let accepted = store
-        .inbox
-        .accept_message(NewMessage {
-            sender: message.sender.clone(),
-            client_msg_id: message.client_msg_id.clone(),
-            recipients,
-            to: message.to.clone(),
-            content_type: message.content_type.clone(),
-            body: message.body.clone(),
-            message_id: message_id.clone(),
-            sent_at_ms,
-        })
-        .await?;
-    let entries = match accepted {
-        Accepted::Duplicate { message_id, sent_at_ms } => {
-            return Ok(ack(message_id, sent_at_ms, true, live_only));
-        }
-        Accepted::Stored { entries } => entries,
-    };
-    if let Some(fanout) = fanout {
-        let deliver = |seq| wire::Deliver {
-            seq,
-            message_id: message_id.clone(),
-            from_user_id: message.sender.clone(),
-            to: Some(message.to.clone()),
-            content_type: message.content_type.clone(),
-            body: message.body.clone(),
-            sent_at_ms,
-        };
-        let pushes = if live_only {
-            vec![wire::Push {
-                user_id: String::new(),
-                // On the wire an empty id skips nobody (internal.proto, `Push`).
-                except_session_id: sender_session.unwrap_or_default().to_owned(),
-                deliver: Some(deliver(0)),
-            }]
-        } else {
-            entries
-                .into_iter()
-                .map(|(user_id, seq)| wire::Push {
-                    user_id,
-                    except_session_id: String::new(),
-                    deliver: Some(deliver(seq)),
-                })
-                .collect()
-        };
-        fanout.push(pushes).await;
     }
-    Ok(ack(message_id, sent_at_ms, false, live_only))
+}
+
+/// Pushes a stored message to its recipients' sessions (all but `sender_session` for a
+/// broadcast).
+async fn push(
+    fanout: &dyn Fanout,
+    message: &Outgoing,
+    message_id: &str,
+    sent_at_ms: u64,
+    live_only: bool,
+    entries: Vec<(String, u64)>,
+    sender_session: Option<&str>,
+) {
+    let deliver = |seq| wire::Deliver {
+        seq,
+        message_id: message_id.to_owned(),
+        from_user_id: message.sender.clone(),
+        to: Some(message.to.clone()),
+        content_type: message.content_type.clone(),
+        body: message.body.clone(),
+        sent_at_ms,
+    };
+    let pushes = if live_only {
+        vec![wire::Push {
+            user_id: String::new(),
+            // On the wire an empty id skips nobody (internal.proto, `Push`).
+            except_session_id: sender_session.unwrap_or_default().to_owned(),
+            deliver: Some(deliver(0)),
+        }]
+    } else {
+        entries
+            .into_iter()
+            .map(|(user_id, seq)| wire::Push {
+                user_id,
+                except_session_id: String::new(),
+                deliver: Some(deliver(seq)),
+            })
+            .collect()
+    };
+    fanout.push(pushes).await;
 }
 
 /// The answer to a Send whose body is over the limit: dedupe comes before the body size

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use cim_backend::messaging::{MessagePath, Outgoing, accept_and_push, answer_oversized};
+use cim_backend::messaging::{MessagePath, Outgoing, accept_and_push_all, answer_oversized};
 use cim_backend::{SessionRecord, StoreError, now_ms, random_bytes};
 use cim_core::server::{
     HelloInfo, InboxRead, InboxRequest, ServerEvent, ServerSession, WelcomeInfo, decide_resume,
@@ -14,6 +14,10 @@ use cim_core::wire::{self, GoAwayReason};
 use cim_core::{ErrorCode, Rejection, defaults};
 
 use crate::hub::{HubCommand, LiveSession};
+
+/// Sends of one connection stored together at most: the default in-flight limit
+/// (spec Appendix A).
+const MAX_SENDS_TOGETHER: usize = defaults::MAX_IN_FLIGHT as usize;
 use crate::metrics::Metrics;
 use crate::{Context, OverLimit};
 
@@ -60,7 +64,21 @@ impl Connection {
         while let Some(event) = next.take().or_else(|| self.session.poll_event()) {
             match event {
                 ServerEvent::HelloVerified(hello) => self.on_hello(hello).await,
-                ServerEvent::Send(send) => self.on_send(send).await,
+                ServerEvent::Send(send) => {
+                    // The Sends that arrived together are stored together, in order: one
+                    // store batch and one write of their SendAcks instead of one each.
+                    let mut sends = vec![send];
+                    while sends.len() < MAX_SENDS_TOGETHER {
+                        match self.session.poll_event() {
+                            Some(ServerEvent::Send(send)) => sends.push(send),
+                            other => {
+                                next = other;
+                                break;
+                            }
+                        }
+                    }
+                    self.on_sends(sends).await;
+                }
                 ServerEvent::SendTooLarge { client_msg_id, to_everyone, detail } => {
                     self.on_send_too_large(client_msg_id, to_everyone, detail).await;
                 }
@@ -291,17 +309,20 @@ impl Connection {
         }
     }
 
-    async fn on_send(&mut self, send: wire::Send) {
+    async fn on_sends(&mut self, sends: Vec<wire::Send>) {
         let started = Instant::now();
         let Some(id) = &self.identity else { return };
-        let client_msg_id = send.client_msg_id.clone();
-        let message = Outgoing {
-            sender: id.user_id.clone(),
-            client_msg_id: send.client_msg_id,
-            to: send.to.unwrap_or_default(),
-            content_type: send.content_type,
-            body: send.body,
-        };
+        let client_msg_ids: Vec<String> = sends.iter().map(|send| send.client_msg_id.clone()).collect();
+        let messages = sends
+            .into_iter()
+            .map(|send| Outgoing {
+                sender: id.user_id.clone(),
+                client_msg_id: send.client_msg_id,
+                to: send.to.unwrap_or_default(),
+                content_type: send.content_type,
+                body: send.body,
+            })
+            .collect();
         let ctx = &self.ctx;
         let path = MessagePath {
             store: &ctx.store,
@@ -309,8 +330,10 @@ impl Connection {
             ids: &ctx.message_ids,
             known_users: &ctx.known_users,
         };
-        let result = accept_and_push(path, message, Some(&id.session_id)).await;
-        self.answer_send(started, client_msg_id, result);
+        let results = accept_and_push_all(path, messages, Some(&id.session_id)).await;
+        for (client_msg_id, result) in client_msg_ids.into_iter().zip(results) {
+            self.answer_send(started, client_msg_id, result);
+        }
     }
 
     /// A Send over the body limit: a duplicate if it was accepted before, refused otherwise.

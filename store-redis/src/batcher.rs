@@ -60,10 +60,43 @@ impl AcceptBatcher {
     /// Accepts `message` in the next batch.
     pub(super) async fn accept(&self, message: StoredMessage) -> Result<Accepted, StoreError> {
         let (reply, answer) = oneshot::channel();
-        let stopped = || StoreError::Unavailable("the Redis accept queue has stopped".into());
         self.queue.send(Pending { message, reply }).await.map_err(|_| stopped())?;
         answer.await.map_err(|_| stopped())?
     }
+
+    /// Accepts `messages` in order, queued one after the other before any answer is awaited,
+    /// so that they share batches. One answer per message, in order.
+    pub(super) async fn accept_all(
+        &self,
+        messages: Vec<Result<StoredMessage, StoreError>>,
+    ) -> Vec<Result<Accepted, StoreError>> {
+        let mut answers = Vec::with_capacity(messages.len());
+        for message in messages {
+            let answer = match message {
+                Ok(message) => {
+                    let (reply, answer) = oneshot::channel();
+                    match self.queue.send(Pending { message, reply }).await {
+                        Ok(()) => Ok(answer),
+                        Err(_) => Err(stopped()),
+                    }
+                }
+                Err(error) => Err(error),
+            };
+            answers.push(answer);
+        }
+        let mut outcomes = Vec::with_capacity(answers.len());
+        for answer in answers {
+            outcomes.push(match answer {
+                Ok(answer) => answer.await.unwrap_or_else(|_| Err(stopped())),
+                Err(error) => Err(error),
+            });
+        }
+        outcomes
+    }
+}
+
+fn stopped() -> StoreError {
+    StoreError::Unavailable("the Redis accept queue has stopped".into())
 }
 
 async fn run(mut queue: mpsc::Receiver<Pending>, target: BatchTarget) {

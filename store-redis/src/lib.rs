@@ -764,6 +764,20 @@ impl InboxStore for RedisStore {
         }
     }
 
+    async fn accept_messages(&self, messages: Vec<NewMessage>) -> Vec<Result<Accepted, StoreError>> {
+        match &self.batcher {
+            Some(batcher) => batcher.accept_all(messages.into_iter().map(|m| self.stored(m)).collect()).await,
+            // Redis Cluster: one at a time, so that appends to one inbox keep their order.
+            None => {
+                let mut answers = Vec::with_capacity(messages.len());
+                for message in messages {
+                    answers.push(self.accept_in_steps(message).await);
+                }
+                answers
+            }
+        }
+    }
+
     async fn accepted_before(
         &self,
         sender: &str,

@@ -74,6 +74,16 @@ pub enum Accepted {
 pub trait InboxStore: Send + Sync + 'static {
     /// Dedupes and stores a message in every recipient's inbox, all or nothing.
     async fn accept_message(&self, message: NewMessage) -> Result<Accepted, StoreError>;
+    /// [`accept_message`](Self::accept_message) for each of `messages`, in order: the
+    /// Sends of one connection, which a store may take in one batch (spec CIM-9.2-1: they
+    /// are processed in the order received). One answer per message, in the same order.
+    async fn accept_messages(&self, messages: Vec<NewMessage>) -> Vec<Result<Accepted, StoreError>> {
+        let mut answers = Vec::with_capacity(messages.len());
+        for message in messages {
+            answers.push(self.accept_message(message).await);
+        }
+        answers
+    }
     /// The message id and time under which `sender` had `client_msg_id` accepted, if it is
     /// still remembered for dedupe; read only.
     async fn accepted_before(
