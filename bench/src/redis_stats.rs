@@ -1,5 +1,5 @@
-//! What Redis itself says it spent: `INFO commandstats`, read over a plain connection (RESP by
-//! hand: one command does not justify a client library here).
+//! What Redis itself says it spent and holds: `INFO commandstats` and `INFO memory`, read over a
+//! plain connection (RESP by hand: one command does not justify a client library here).
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -7,17 +7,28 @@ use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 
-/// Microseconds Redis has spent executing commands since it started (or since `CONFIG
-/// RESETSTAT`), all commands and scripts together: the sum of `usec` over `cmdstat_*`. A
-/// script's calls count inside the script, not again on their own.
-pub(crate) fn command_usec(port: u16) -> anyhow::Result<u64> {
+/// Microseconds Redis has spent running scripts (`EVAL`, `EVALSHA`, `FCALL`) since it started,
+/// wall time as `INFO commandstats` counts it. Only scripts: commandstats counts the commands
+/// a script calls again under their own names, so summing every line would count them twice.
+pub(crate) fn script_usec(port: u16) -> anyhow::Result<u64> {
     let info = info(port, "commandstats")?;
-    Ok(sum_usec(&info))
+    Ok(sum_script_usec(&info))
 }
 
-fn sum_usec(info: &str) -> u64 {
+/// Bytes Redis holds for data and its own structures (`used_memory`).
+pub(crate) fn used_memory(port: u16) -> anyhow::Result<u64> {
+    let info = info(port, "memory")?;
     info.lines()
-        .filter(|line| line.starts_with("cmdstat_"))
+        .find_map(|line| line.strip_prefix("used_memory:"))
+        .and_then(|bytes| bytes.trim().parse().ok())
+        .context("no used_memory in INFO memory")
+}
+
+fn sum_script_usec(info: &str) -> u64 {
+    const SCRIPTS: [&str; 5] =
+        ["cmdstat_eval:", "cmdstat_evalsha:", "cmdstat_eval_ro:", "cmdstat_evalsha_ro:", "cmdstat_fcall:"];
+    info.lines()
+        .filter(|line| SCRIPTS.iter().any(|name| line.starts_with(name)))
         .filter_map(|line| line.split(',').find_map(|part| part.split_once("usec=")))
         .filter(|(before, _)| before.ends_with(':') || before.is_empty())
         .filter_map(|(_, usec)| usec.parse::<u64>().ok())
@@ -46,9 +57,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn sums_usec_over_every_command() {
+    fn sums_usec_over_scripts_only() {
         let info = "# Commandstats\r\ncmdstat_evalsha:calls=10,usec=250,usec_per_call=25.00,rejected_calls=0\r\n\
-                    cmdstat_hset:calls=2,usec=3,usec_per_call=1.50\r\n";
-        assert_eq!(sum_usec(info), 253);
+                    cmdstat_hset:calls=2,usec=3,usec_per_call=1.50\r\ncmdstat_eval:calls=1,usec=7,usec_per_call=7.00\r\n";
+        assert_eq!(sum_script_usec(info), 257);
     }
 }

@@ -104,8 +104,11 @@ pub(crate) struct Measured {
     pub(crate) route_cpu: Duration,
     /// Redis CPU time spent in the window, for a spawned cluster.
     pub(crate) redis_cpu: Option<Duration>,
-    /// Microseconds Redis spent executing commands in the window (`INFO commandstats`).
-    pub(crate) redis_command_usec: Option<u64>,
+    /// Microseconds Redis spent in scripts in the window (`INFO commandstats`).
+    pub(crate) redis_script_usec: Option<u64>,
+    /// Redis's `used_memory` at the start of the window and after it (once the last
+    /// acknowledgements are in).
+    pub(crate) redis_memory: Option<(u64, u64)>,
     pub(crate) window: Duration,
 }
 
@@ -163,20 +166,39 @@ impl Measured {
         }
     }
 
-    /// What one `unit` (an acked message, a delivery) cost the server processes, and Redis's
-    /// command execution when there is one, at `per_second` units.
+    /// What one `unit` (an acked message, a delivery) cost the server processes and, when
+    /// there is one, Redis (its CPU, and its wall time in scripts), at `per_second` units.
     pub(crate) fn add_costs(&self, run: &mut Run, unit: CostUnit, per_second: f64) {
         let units = per_second * self.window.as_secs_f64();
         if units < 1.0 {
             return;
         }
-        let (server, redis) = match unit {
-            CostUnit::AckedMessage => ("server CPU per acked message", "Redis commands per acked message"),
-            CostUnit::Delivery => ("server CPU per delivery", "Redis commands per delivery"),
+        let (server, redis, scripts) = match unit {
+            CostUnit::AckedMessage => (
+                "server CPU per acked message",
+                "Redis CPU per acked message",
+                "Redis scripts per acked message",
+            ),
+            CostUnit::Delivery => {
+                ("server CPU per delivery", "Redis CPU per delivery", "Redis scripts per delivery")
+            }
         };
         run.add(server, "µs", self.window_cpu.as_secs_f64() * 1e6 / units);
-        if let Some(usec) = self.redis_command_usec {
-            run.add(redis, "µs", usec as f64 / units);
+        if let Some(cpu) = self.redis_cpu {
+            run.add(redis, "µs", cpu.as_secs_f64() * 1e6 / units);
+        }
+        if let Some(usec) = self.redis_script_usec {
+            run.add(scripts, "µs", usec as f64 / units);
+        }
+    }
+
+    /// What Redis still holds per acked message after the window: dedupe records, and
+    /// anything else that outlived delivery and acknowledgement.
+    pub(crate) fn add_redis_memory(&self, run: &mut Run, acked: u64) {
+        if let Some((start, end)) = self.redis_memory
+            && acked > 0
+        {
+            run.add("Redis memory kept per acked message", "B", (end as f64 - start as f64) / acked as f64);
         }
     }
 
@@ -253,15 +275,19 @@ pub(crate) async fn measure(
     let cpu_start = sample_servers(deployment)?;
     let route_start = sample(&deployment.route_pids)?;
     let redis_start = deployment.redis_pid.map(procfs::sample).transpose()?;
-    let redis_usec_start = deployment.redis_port.map(redis_stats::command_usec).transpose()?;
+    let redis_usec_start = deployment.redis_port.map(redis_stats::script_usec).transpose()?;
+    let redis_memory_start = deployment.redis_port.map(redis_stats::used_memory).transpose()?;
     let window_start = tokio::time::Instant::now();
     tokio::time::sleep_until(started + warmup + duration).await;
     let cpu_end = sample_servers(deployment)?;
     let route_end = sample(&deployment.route_pids)?;
     let redis_end = deployment.redis_pid.map(procfs::sample).transpose()?;
-    let redis_usec_end = deployment.redis_port.map(redis_stats::command_usec).transpose()?;
+    let redis_usec_end = deployment.redis_port.map(redis_stats::script_usec).transpose()?;
     let window = window_start.elapsed();
     let results = workers.results(Duration::from_secs(120)).await;
+    // The receivers acknowledge within 50 ms; give the last acknowledgements time to land.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let redis_memory_end = deployment.redis_port.map(redis_stats::used_memory).transpose()?;
     ticker.abort();
     bar.finish_and_clear();
     deployment.check_children()?;
@@ -275,7 +301,8 @@ pub(crate) async fn measure(
         window_cpu: cpu_end.cpu.saturating_sub(cpu_start.cpu),
         route_cpu: route_end.cpu.saturating_sub(route_start.cpu),
         redis_cpu: redis_start.zip(redis_end).map(|(a, b)| b.cpu.saturating_sub(a.cpu)),
-        redis_command_usec: redis_usec_start.zip(redis_usec_end).map(|(a, b)| b.saturating_sub(a)),
+        redis_script_usec: redis_usec_start.zip(redis_usec_end).map(|(a, b)| b.saturating_sub(a)),
+        redis_memory: redis_memory_start.zip(redis_memory_end),
         window,
     })
 }

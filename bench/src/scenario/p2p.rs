@@ -38,6 +38,7 @@ pub(crate) async fn run(args: P2pArgs) -> anyhow::Result<Report> {
         figures.add("server CPU", "cores", m.server_cores());
         m.add_redis(&mut figures);
         m.add_costs(&mut figures, CostUnit::AckedMessage, acked);
+        m.add_redis_memory(&mut figures, m.sum(|r| r.acked));
         m.add_failures(&mut figures);
         if args.send.rate.is_some() {
             figures.add("sends skipped (backlog full)", "", m.sum(|r| r.skipped) as f64);
