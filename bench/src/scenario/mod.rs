@@ -285,7 +285,7 @@ pub(crate) async fn measure(
     let redis_usec_end = deployment.redis_port.map(redis_stats::script_usec).transpose()?;
     let window = window_start.elapsed();
     let results = workers.results(Duration::from_secs(120)).await;
-    // The receivers acknowledge within 50 ms; give the last acknowledgements time to land.
+    // Servers record acknowledgements within 50 ms; give the last ones time to land.
     tokio::time::sleep(Duration::from_millis(500)).await;
     let redis_memory_end = deployment.redis_port.map(redis_stats::used_memory).transpose()?;
     ticker.abort();
