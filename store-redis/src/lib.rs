@@ -524,18 +524,7 @@ impl RedisStore {
         let id_bytes = cim_core::ulid::to_bytes(&message.message_id).ok_or_else(|| {
             StoreError::Unavailable(format!("message id {} is not a ULID", message.message_id))
         })?;
-        let deliver = || {
-            wire::Deliver {
-                seq: 0,
-                message_id: message.message_id.clone(),
-                from_user_id: message.sender.clone(),
-                to: Some(message.to.clone()),
-                content_type: message.content_type.clone(),
-                body: message.body.clone(),
-                sent_at_ms: message.sent_at_ms,
-            }
-            .encode_to_vec()
-        };
+        let deliver = || message.deliver(0).encode_to_vec();
         let entry = match message.recipients.len() {
             0 => Entry::None,
             1 => Entry::Inline(deliver()),

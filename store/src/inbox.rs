@@ -52,6 +52,21 @@ pub struct NewMessage {
     pub sent_at_ms: u64,
 }
 
+impl NewMessage {
+    /// The Deliver of this message as inbox entry `seq` (0 for a stored form without one).
+    pub fn deliver(&self, seq: u64) -> wire::Deliver {
+        wire::Deliver {
+            seq,
+            message_id: self.message_id.clone(),
+            from_user_id: self.sender.clone(),
+            to: Some(self.to.clone()),
+            content_type: self.content_type.clone(),
+            body: self.body.clone(),
+            sent_at_ms: self.sent_at_ms,
+        }
+    }
+}
+
 /// What became of a [`NewMessage`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Accepted {

@@ -310,16 +310,7 @@ impl InboxStore for MemoryStore {
                 None => inner.inboxes.entry(recipient.clone()).or_insert_with(Inbox::new),
             };
             let seq = inbox.next_seq();
-            let deliver = wire::Deliver {
-                seq,
-                message_id: message.message_id.clone(),
-                from_user_id: message.sender.clone(),
-                to: Some(message.to.clone()),
-                content_type: message.content_type.clone(),
-                body: message.body.clone(),
-                sent_at_ms: message.sent_at_ms,
-            };
-            inbox.entries.push_back((now, deliver));
+            inbox.entries.push_back((now, message.deliver(seq)));
             match inbox.per_sender.get_mut(&message.sender) {
                 Some(count) => *count += 1,
                 None => {
