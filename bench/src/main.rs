@@ -41,7 +41,8 @@ Examples:
   cim-bench p2p --pairs 100 --rate 50000       latency at 50k messages/s, open loop
   cim-bench group --members 1000               group deliveries/s
   cim-bench broadcast --clients 2000           live broadcast deliveries/s
-  cim-bench login --spawn cluster              JWT logins/s through the route over Redis";
+  cim-bench login --spawn cluster              JWT logins/s through the route over Redis
+  cim-bench store --redis-cluster              Redis cost per message, three masters";
 
 #[derive(Subcommand)]
 enum Scenario {
@@ -55,6 +56,8 @@ enum Scenario {
     Broadcast(scenario::broadcast::BroadcastArgs),
     /// JWT logins through the route (token issue and server assignment); logins/s.
     Login(scenario::login::LoginArgs),
+    /// The Redis store alone, no servers or clients; Redis CPU and memory per message.
+    Store(scenario::store::StoreArgs),
     /// A load process, started by the others (reads its job on stdin).
     #[command(hide = true)]
     Worker,
@@ -87,6 +90,7 @@ fn coordinate(scenario: Scenario) -> anyhow::Result<()> {
             Scenario::Group(args) => (scenario::group::run(args.clone()).await?, args.common.json),
             Scenario::Broadcast(args) => (scenario::broadcast::run(args.clone()).await?, args.common.json),
             Scenario::Login(args) => (scenario::login::run(args.clone()).await?, args.common.json),
+            Scenario::Store(args) => (scenario::store::run(args.clone()).await?, args.json),
             Scenario::Worker => anyhow::bail!("the worker runs without a coordinator"),
         };
         if json {

@@ -13,6 +13,7 @@ use std::sync::Arc;
 use tokio::sync::{Semaphore, mpsc, oneshot};
 
 use super::dedupe::Day;
+use super::lua;
 use super::{Connection, Keys, StoredMessage, outcome_unknown};
 use cim_store::{Accepted, InboxLimits, StoreError, now_ms};
 
@@ -124,8 +125,10 @@ async fn run(mut queue: mpsc::Receiver<Pending>, target: BatchTarget) {
 async fn flush(batch: Vec<Pending>, target: &BatchTarget) {
     let now = now_ms();
     let day = Day::at(now);
-    let mut invocation = target.script.prepare_invoke();
-    invocation
+    let recipients_in_all: usize = batch.iter().map(|p| p.message.recipients.len()).sum();
+    let bytes: usize = batch.iter().map(|p| p.message.size()).sum();
+    let mut command = lua::evalsha(&target.script, 10 + 8 * batch.len() + 3 * recipients_in_all, bytes);
+    command
         .arg(target.limits.retention_ms)
         .arg(target.limits.max_entries)
         .arg(target.limits.max_entries_per_sender)
@@ -136,11 +139,14 @@ async fn flush(batch: Vec<Pending>, target: &BatchTarget) {
         .arg(day.parity)
         .arg(day.previous_parity)
         .arg(day.expire_at_ms);
+    // Keys are written into one buffer and copied into the command: no String per key.
+    let mut key = String::with_capacity(64);
     let mut replies = Vec::with_capacity(batch.len());
     let mut recipients = Vec::with_capacity(batch.len());
     for Pending { message, reply } in batch {
-        invocation
-            .arg(target.keys.user(&message.sender, "dedupe"))
+        target.keys.write_user(&mut key, &message.sender, "dedupe");
+        command
+            .arg(key.as_str())
             .arg(&message.digest[..])
             .arg(&message.id_bytes[..])
             .arg(&message.sender)
@@ -149,16 +155,16 @@ async fn flush(batch: Vec<Pending>, target: &BatchTarget) {
             .arg(message.entry.shared_body())
             .arg(message.recipients.len());
         for recipient in &message.recipients {
-            invocation
-                .arg(target.keys.user(recipient, "inbox"))
-                .arg(target.keys.user(recipient, "meta"))
-                .arg(target.keys.user(recipient, "senders"));
+            for kind in ["inbox", "meta", "senders"] {
+                target.keys.write_user(&mut key, recipient, kind);
+                command.arg(key.as_str());
+            }
         }
         replies.push(reply);
         recipients.push(message.recipients);
     }
     let mut connection = target.connection.clone();
-    let answer = match invocation.invoke_async::<Vec<redis::Value>>(&mut connection).await {
+    let answer = match lua::run::<Vec<redis::Value>>(&target.script, &command, &mut connection).await {
         Ok(results) if results.len() == replies.len() => Ok(results),
         Ok(results) => Err(StoreError::Unavailable(format!(
             "the accept script answered {} results for {} messages",
@@ -187,8 +193,11 @@ async fn flush(batch: Vec<Pending>, target: &BatchTarget) {
 /// One message's answer from the script.
 fn outcome(result: redis::Value, recipients: Vec<String>) -> Result<Accepted, StoreError> {
     let unexpected = || StoreError::Unavailable("unexpected answer from the accept script".into());
-    let parts: Vec<redis::Value> = redis::from_redis_value(&result).map_err(|_| unexpected())?;
-    let as_u64 = |v: &redis::Value| redis::from_redis_value::<u64>(v).ok();
+    let redis::Value::Array(parts) = result else { return Err(unexpected()) };
+    let as_u64 = |v: &redis::Value| match v {
+        redis::Value::Int(n) => u64::try_from(*n).ok(),
+        _ => None,
+    };
     match parts.first().and_then(as_u64) {
         Some(0) => super::duplicate(parts.get(1)),
         Some(2) => {
@@ -197,7 +206,10 @@ fn outcome(result: redis::Value, recipients: Vec<String>) -> Result<Accepted, St
             Err(StoreError::InboxFull(full.cloned().ok_or_else(unexpected)?))
         }
         Some(1) => {
-            let seqs = parts[1..].iter().filter_map(as_u64);
+            let seqs: Vec<u64> = parts[1..].iter().filter_map(as_u64).collect();
+            if seqs.len() != recipients.len() {
+                return Err(unexpected());
+            }
             Ok(Accepted::Stored { entries: recipients.into_iter().zip(seqs).collect() })
         }
         _ => Err(unexpected()),

@@ -174,7 +174,19 @@ struct Keys {
 impl Keys {
     /// A key of `user`'s, in the user's slot.
     fn user(&self, user: &str, kind: &str) -> String {
-        format!("{}{{u:{user}}}:{kind}", self.prefix)
+        let mut key = String::with_capacity(self.prefix.len() + user.len() + kind.len() + 5);
+        self.write_user(&mut key, user, kind);
+        key
+    }
+
+    /// [`user`](Self::user), written over `key` (which keeps its allocation).
+    fn write_user(&self, key: &mut String, user: &str, kind: &str) {
+        key.clear();
+        key.push_str(&self.prefix);
+        key.push_str("{u:");
+        key.push_str(user);
+        key.push_str("}:");
+        key.push_str(kind);
     }
 }
 

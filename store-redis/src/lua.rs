@@ -34,7 +34,9 @@
 
 /// Shared by the scripts below. Each sets the upvalues it uses before calling.
 const LIBRARY: &str = r"
-local RETENTION, MAX_ENTRIES, MAX_PER_SENDER, NOW = 0, 0, 0, 0
+-- NOW_TEXT is NOW as the caller wrote it: a Lua number passed to a command would be formatted
+-- again (as a float, slowly) on every call.
+local RETENTION, MAX_ENTRIES, MAX_PER_SENDER, NOW, NOW_TEXT = 0, 0, 0, 0, '0'
 local RECORD, FULL = 26, 8 + 26 * 64
 
 -- The message id (16 bytes) of record `rec` (10 bytes) in the packed value `v`, or nil.
@@ -179,7 +181,7 @@ end
 -- Appends an entry to an inbox of length `size` (as `room` said); returns its seq. A new
 -- inbox gets its epoch.
 local function append(inbox, meta, senders, size, sender, kind, payload, epoch)
-  local seq = seq_of(redis.call('XADD', inbox, '0-*', 's', sender, 't', NOW, kind, payload))
+  local seq = seq_of(redis.call('XADD', inbox, '0-*', 's', sender, 't', NOW_TEXT, kind, payload))
   if seq == 1 then redis.call('HSETNX', meta, 'epoch', epoch) end
   if (size + 1) * 2 >= MAX_PER_SENDER and redis.call('EXISTS', senders) == 1 then
     redis.call('HINCRBY', senders, sender, 1)
@@ -201,6 +203,7 @@ end
 /// record kept), `{1, seq…}` otherwise.
 const ACCEPT_BATCH: &str = r"
 RETENTION, MAX_ENTRIES, MAX_PER_SENDER, NOW = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+NOW_TEXT = ARGV[4]
 local epoch, day, day_hex, cur, prev, expire_at = ARGV[5], tonumber(ARGV[6]), ARGV[7], ARGV[8], ARGV[9], ARGV[10]
 local results = {}
 local i = 11
@@ -276,7 +279,7 @@ return 0
 /// (also of an entry appended before, while among the newest), or 0 when it was appended
 /// before and is no longer found.
 const APPEND: &str = r"
-MAX_PER_SENDER, NOW = tonumber(ARGV[8]), tonumber(ARGV[9])
+MAX_PER_SENDER, NOW, NOW_TEXT = tonumber(ARGV[8]), tonumber(ARGV[9]), ARGV[9]
 local inbox, meta, senders, appended = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local member, sent_at, window = ARGV[1], tonumber(ARGV[3]), tonumber(ARGV[4])
 if redis.call('ZSCORE', appended, member) then
@@ -349,6 +352,32 @@ end
 removed(inbox, senders, gone)
 return #gone
 ";
+
+/// An `EVALSHA` of `script` that declares no keys (the message path passes its keys among the
+/// arguments: a standalone Redis does not need them declared), room made for `args` more
+/// arguments of about `bytes` bytes in all. A `redis::ScriptInvocation` keeps each argument in
+/// a vector of its own and copies them all into a command to send; this writes them once.
+pub(crate) fn evalsha(script: &redis::Script, args: usize, bytes: usize) -> redis::Cmd {
+    let mut command = redis::Cmd::with_capacity(3 + args, 64 + bytes + 24 * args);
+    command.arg("EVALSHA").arg(script.get_hash()).arg(0);
+    command
+}
+
+/// Runs `command`, an [`evalsha`] of `script`, loading the script first if this Redis does
+/// not have it (after a restart or a `SCRIPT FLUSH`).
+pub(crate) async fn run<T: redis::FromRedisValue>(
+    script: &redis::Script,
+    command: &redis::Cmd,
+    connection: &mut impl redis::aio::ConnectionLike,
+) -> redis::RedisResult<T> {
+    match command.query_async(connection).await {
+        Err(error) if error.kind() == redis::ErrorKind::NoScriptError => {
+            script.load_async(connection).await?;
+            command.query_async(connection).await
+        }
+        answer => answer,
+    }
+}
 
 /// The scripts, each with the library in front.
 pub(crate) struct Scripts {

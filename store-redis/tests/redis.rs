@@ -74,3 +74,34 @@ async fn any_single_node_of_a_cluster_is_enough_to_connect() {
     store.create_group("crew", "ann", &members).await.expect("group");
     assert_eq!(store.groups_of("dan").await.expect("groups").len(), 1);
 }
+
+/// A Redis that lost its scripts (restarted, or `SCRIPT FLUSH`) gets them again on the next
+/// call: nothing fails for it.
+#[tokio::test]
+async fn messages_are_accepted_after_redis_forgets_the_scripts() {
+    use cim_store::{Accepted, InboxStore, NewMessage};
+    let redis = RedisServer::start();
+    let store = RedisStore::connect(&redis.url, "f:").await.expect("redis");
+    let message = |n: u64| NewMessage {
+        sender: "alice".into(),
+        client_msg_id: format!("c{n}"),
+        recipients: vec!["bob".into()],
+        to: cim_core::wire::Recipient { kind: Some(cim_core::wire::recipient::Kind::UserId("bob".into())) },
+        content_type: "text/plain".into(),
+        body: bytes::Bytes::from_static(b"hi"),
+        message_id: cim_core::ulid::encode(1_000 + n, u128::from(n)),
+        sent_at_ms: 1_000 + n,
+    };
+    let client = redis::Client::open(redis.url.as_str()).expect("url");
+    let mut conn = client.get_multiplexed_async_connection().await.expect("redis");
+    for n in 1..=3 {
+        let _: () = redis::cmd("SCRIPT").arg("FLUSH").query_async(&mut conn).await.expect("flush");
+        let answers = store.accept_messages(vec![message(n)]).await;
+        match answers.as_slice() {
+            [Ok(Accepted::Stored { entries })] => assert_eq!(entries, &[("bob".to_owned(), n)]),
+            other => panic!("message {n}: {other:?}"),
+        }
+    }
+    let _: () = redis::cmd("SCRIPT").arg("FLUSH").query_async(&mut conn).await.expect("flush");
+    assert!(matches!(store.accept_message(message(2)).await, Ok(Accepted::Duplicate { .. })));
+}

@@ -546,6 +546,8 @@ pub struct RedisCluster {
     dir: std::path::PathBuf,
     /// Every node's `redis://127.0.0.1:<port>`, separated by commas.
     pub url: String,
+    /// Every node's port, in the order of `url`.
+    pub ports: Vec<u16>,
 }
 
 impl RedisCluster {
@@ -566,7 +568,7 @@ impl RedisCluster {
         let dir = std::env::temp_dir().join(format!("cim-redis-cluster-{}-{}", std::process::id(), ports[0]));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).expect("Redis Cluster dir");
-        let mut cluster = Self { children: Vec::new(), dir, url: String::new() };
+        let mut cluster = Self { children: Vec::new(), dir, url: String::new(), ports: ports.clone() };
         for port in &ports {
             let child = std::process::Command::new("redis-server")
                 .args([
@@ -615,6 +617,11 @@ impl RedisCluster {
         }
         cluster.url = ports.iter().map(|p| format!("redis://127.0.0.1:{p}")).collect::<Vec<_>>().join(",");
         cluster
+    }
+
+    /// Every node's process id, in the order of `ports`.
+    pub fn pids(&self) -> Vec<u32> {
+        self.children.iter().map(std::process::Child::id).collect()
     }
 }
 

@@ -6,6 +6,7 @@ pub(crate) mod connect;
 pub(crate) mod group;
 pub(crate) mod login;
 pub(crate) mod p2p;
+pub(crate) mod store;
 
 use std::time::Duration;
 
