@@ -127,7 +127,7 @@ async fn flush(batch: Vec<Pending>, target: &BatchTarget) {
     let day = Day::at(now);
     let recipients_in_all: usize = batch.iter().map(|p| p.message.recipients.len()).sum();
     let bytes: usize = batch.iter().map(|p| p.message.size()).sum();
-    let mut command = lua::evalsha(&target.script, 10 + 8 * batch.len() + 3 * recipients_in_all, bytes);
+    let mut command = lua::evalsha(&target.script, &[], 10 + 8 * batch.len() + 3 * recipients_in_all, bytes);
     command
         .arg(target.limits.retention_ms)
         .arg(target.limits.max_entries)

@@ -47,6 +47,7 @@ use cim_store::{
 };
 
 mod batcher;
+mod cluster_path;
 mod dedupe;
 mod lua;
 
@@ -405,102 +406,6 @@ impl RedisStore {
         Ok(Some(GroupRecord { group_id: group_id.to_owned(), members }))
     }
 
-    /// The Redis Cluster message path: reserve on the sender's slot, then append on each
-    /// recipient's, all appends at once.
-    async fn accept_in_steps(&self, new: NewMessage) -> Result<Accepted, StoreError> {
-        let message = self.stored(new.clone())?;
-        let day = Day::at(now_ms());
-        // Room first, read only: a message refused for a full inbox leaves no dedupe record,
-        // unless it was accepted before, which makes it a duplicate whatever the inbox holds.
-        if let Some(full) = self.full_recipient(&message).await? {
-            return match self.seen(&message.sender, &message.digest, &day).await? {
-                Some(seen) => Ok(seen),
-                None => Err(StoreError::InboxFull(full)),
-            };
-        }
-        let (body_key, body) = match &message.entry {
-            Entry::Shared { key, body } => (key.clone(), body.as_slice()),
-            _ => (self.user_key(&message.sender, "msg:"), &b""[..]),
-        };
-        let result: Vec<redis::Value> = self
-            .scripts
-            .reserve
-            .key(self.user_key(&message.sender, "dedupe"))
-            .key(body_key)
-            .arg(&message.digest[..])
-            .arg(&message.id_bytes[..])
-            .arg(day.number)
-            .arg(&day.hex)
-            .arg(day.parity)
-            .arg(day.previous_parity)
-            .arg(day.expire_at_ms)
-            .arg(self.limits.retention_ms)
-            .arg(body)
-            .invoke_async(&mut self.conn())
-            .await
-            .map_err(outcome_unknown)?;
-        let fresh = result.first().and_then(|v| redis::from_redis_value::<u64>(v).ok()) == Some(1);
-        let outcome = if fresh { None } else { Some(duplicate(result.get(1))?) };
-        // A duplicate may be the retry of a send whose appends a crash interrupted: append
-        // again under the original id; appends already done are recognised.
-        let (message_id, sent_at_ms, message) = match &outcome {
-            Some(Accepted::Duplicate { message_id, sent_at_ms }) => {
-                // The entries say what the sender was told: the original id and time.
-                let original = NewMessage { message_id: message_id.clone(), sent_at_ms: *sent_at_ms, ..new };
-                (message_id.clone(), *sent_at_ms, self.stored(original)?)
-            }
-            _ => (new.message_id, new.sent_at_ms, message),
-        };
-        let member = format!("{message_id}|{}", message.sender);
-        let epoch = Self::new_epoch();
-        let appends = message.recipients.iter().map(|user| {
-            let mut conn = self.conn();
-            let mut invocation = self.scripts.append.prepare_invoke();
-            invocation
-                .key(self.user_key(user, "inbox"))
-                .key(self.user_key(user, "meta"))
-                .key(self.user_key(user, "senders"))
-                .key(self.user_key(user, "appended"))
-                .arg(&member)
-                .arg(epoch)
-                .arg(sent_at_ms)
-                .arg(APPENDED_MS)
-                .arg(&message.sender)
-                .arg(message.entry.kind())
-                .arg(message.entry.payload())
-                .arg(self.limits.max_entries_per_sender)
-                .arg(now_ms());
-            async move { invocation.invoke_async::<u64>(&mut conn).await }
-        });
-        let seqs = try_join_all(appends).await.map_err(outcome_unknown)?;
-        Ok(outcome.unwrap_or_else(|| Accepted::Stored {
-            // Seq 0: appended by an earlier try; nothing to push (the entry is in the inbox,
-            // or already acknowledged).
-            entries: message.recipients.iter().cloned().zip(seqs).filter(|(_, seq)| *seq > 0).collect(),
-        }))
-    }
-
-    /// The first recipient whose inbox has no room for one more entry of the sender, once
-    /// entries past the retention period are forgotten (Redis Cluster path).
-    async fn full_recipient(&self, message: &StoredMessage) -> Result<Option<String>, StoreError> {
-        let now = now_ms();
-        let rooms = message.recipients.iter().map(|user| {
-            let mut conn = self.conn();
-            let mut invocation = self.scripts.room.prepare_invoke();
-            invocation
-                .key(self.user_key(user, "inbox"))
-                .key(self.user_key(user, "senders"))
-                .arg(&message.sender)
-                .arg(self.limits.retention_ms)
-                .arg(self.limits.max_entries)
-                .arg(self.limits.max_entries_per_sender)
-                .arg(now);
-            async move { invocation.invoke_async::<u64>(&mut conn).await }
-        });
-        let rooms = try_join_all(rooms).await.map_err(unavailable)?;
-        Ok(message.recipients.iter().zip(rooms).find(|(_, room)| *room == 0).map(|(user, _)| user.clone()))
-    }
-
     /// The acceptance of a client message id (by its digest) that `sender` sent before.
     async fn seen(&self, sender: &str, digest: &[u8; 16], day: &Day) -> Result<Option<Accepted>, StoreError> {
         let seen: Option<Vec<u8>> = self
@@ -761,21 +666,17 @@ impl InboxStore for RedisStore {
     async fn accept_message(&self, message: NewMessage) -> Result<Accepted, StoreError> {
         match &self.batcher {
             Some(batcher) => batcher.accept(self.stored(message)?).await,
-            None => self.accept_in_steps(message).await,
+            None => {
+                let mut answers = self.accept_on_cluster(vec![message]).await;
+                answers.pop().unwrap_or_else(|| Err(StoreError::Unavailable("no answer".into())))
+            }
         }
     }
 
     async fn accept_messages(&self, messages: Vec<NewMessage>) -> Vec<Result<Accepted, StoreError>> {
         match &self.batcher {
             Some(batcher) => batcher.accept_all(messages.into_iter().map(|m| self.stored(m)).collect()).await,
-            // Redis Cluster: one at a time, so that appends to one inbox keep their order.
-            None => {
-                let mut answers = Vec::with_capacity(messages.len());
-                for message in messages {
-                    answers.push(self.accept_in_steps(message).await);
-                }
-                answers
-            }
+            None => self.accept_on_cluster(messages).await,
         }
     }
 

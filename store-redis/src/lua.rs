@@ -251,51 +251,99 @@ local hit = dd_lookup(KEYS[1], ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4])
 return hit
 ";
 
-/// Redis Cluster, step one, on the sender's slot: dedupe, and store a shared body.
-/// KEYS: the dedupe hash, the body's key; ARGV: digest, id bytes, day, day hex, today's and
-/// yesterday's parity, expiry, retention, the body or empty. Returns `{0, id bytes}` for a
-/// duplicate, `{1}` when reserved.
+/// Redis Cluster, step one, on the sender's slot, for several messages of one sender in
+/// order: dedupe each, and store its shared body if it has one. KEYS: the dedupe hash; ARGV:
+/// day, day hex, today's and yesterday's parity, expiry, retention, then per message its
+/// digest, id bytes, body key and body (both empty without a shared body). Returns per
+/// message `{0, id bytes}` for a duplicate, `{1}` when reserved.
 const RESERVE: &str = r"
-local hit, field, value = dd_lookup(KEYS[1], ARGV[1], tonumber(ARGV[3]), ARGV[5], ARGV[6])
-if hit then return {0, hit} end
-dd_insert(KEYS[1], field, value, ARGV[4], string.sub(ARGV[1], 7, 16) .. ARGV[2], ARGV[7])
-if ARGV[9] ~= '' then redis.call('SET', KEYS[2], ARGV[9], 'PX', ARGV[8]) end
-return {1}
+local dedupe, day, day_hex, cur, prev, expire_at, retention =
+  KEYS[1], tonumber(ARGV[1]), ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
+local results = {}
+for i = 7, #ARGV, 4 do
+  local digest, id, body_key, body = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
+  local hit, field, value = dd_lookup(dedupe, digest, day, cur, prev)
+  if hit then
+    table.insert(results, {0, hit})
+  else
+    dd_insert(dedupe, field, value, day_hex, string.sub(digest, 7, 16) .. id, expire_at)
+    if body_key ~= '' then redis.call('SET', body_key, body, 'PX', retention) end
+    table.insert(results, {1})
+  end
+end
+return results
 ";
 
-/// Redis Cluster, before step one, on a recipient's slot: whether the inbox has room for one
-/// more entry of the sender (1) or not (0). Racing senders may pass the limit by a few.
-/// KEYS: inbox, senders; ARGV: sender, retention, the limits, now.
+/// Redis Cluster, before step one, on a recipient's slot: how many of `n` more entries of
+/// the sender the inbox has room for. Racing senders may pass the limits by a few.
+/// KEYS: inbox, senders; ARGV: sender, retention, the limits, now, n.
 const ROOM: &str = r"
 RETENTION, MAX_ENTRIES, MAX_PER_SENDER, NOW = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
-if room(KEYS[1], KEYS[2], ARGV[1]) then return 1 end
-return 0
+local inbox, senders, sender, n = KEYS[1], KEYS[2], ARGV[1], tonumber(ARGV[6])
+local size = room(inbox, senders, sender)
+if not size then return 0 end
+local fit = math.min(n, MAX_ENTRIES - size)
+if size + fit > MAX_PER_SENDER then
+  local held
+  if size * 2 < MAX_PER_SENDER then
+    -- A short inbox keeps no counts (`append` would not update them): count, keep nothing.
+    held = 0
+    for _, e in ipairs(redis.call('XRANGE', inbox, '-', '+')) do
+      if e[2][2] == sender then held = held + 1 end
+    end
+  else
+    held = held_by(inbox, senders, sender)
+  end
+  fit = math.min(fit, MAX_PER_SENDER - held)
+end
+if fit < 0 then return 0 end
+return fit
 ";
 
-/// Redis Cluster, step two, on a recipient's slot: append once. `appended` remembers the
-/// messages appended lately, so that the retry of a send interrupted between the steps does
-/// not append twice. KEYS: inbox, meta, senders, appended; ARGV: `message id|sender`, epoch,
-/// sent_at, dedupe window, sender, kind, payload, the per-sender limit, now. Returns the seq
-/// (also of an entry appended before, while among the newest), or 0 when it was appended
-/// before and is no longer found.
+/// Redis Cluster, step two, on a recipient's slot: append entries in order, each once.
+/// `appended` remembers the messages appended lately, so that the retry of a send
+/// interrupted between the steps does not append twice. KEYS: inbox, meta, senders,
+/// appended; ARGV: epoch, dedupe window, the per-sender limit, now, then per entry
+/// `message id|sender`, sent_at, sender, kind and payload. Returns each entry's seq (also of
+/// an entry appended before, while among the newest), or 0 for one appended before and no
+/// longer found.
 const APPEND: &str = r"
-MAX_PER_SENDER, NOW, NOW_TEXT = tonumber(ARGV[8]), tonumber(ARGV[9]), ARGV[9]
+MAX_PER_SENDER, NOW, NOW_TEXT = tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[4]
 local inbox, meta, senders, appended = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-local member, sent_at, window = ARGV[1], tonumber(ARGV[3]), tonumber(ARGV[4])
-if redis.call('ZSCORE', appended, member) then
-  -- Appended before: by a retry racing this very send, or by an earlier try. Its entry, if
-  -- still held, is among the newest.
-  local message_id = string.match(member, '^([^|]*)|')
-  for _, e in ipairs(redis.call('XREVRANGE', inbox, '+', '-', 'COUNT', 256)) do
-    if e[2][2] == ARGV[5] and string.find(e[2][6], message_id, 1, true) then return seq_of(e[1]) end
+local epoch, window = ARGV[1], tonumber(ARGV[2])
+local seqs, added, marks, newest = {}, {}, {}, nil
+for i = 5, #ARGV, 5 do
+  local member, sent_at, sender, kind, payload = ARGV[i], tonumber(ARGV[i + 1]), ARGV[i + 2], ARGV[i + 3], ARGV[i + 4]
+  local seq = 0
+  if added[member] or redis.call('ZSCORE', appended, member) then
+    -- Appended before: by a retry racing this very send, or by an earlier try. Its entry,
+    -- if still held, is among the newest.
+    local message_id = string.match(member, '^([^|]*)|')
+    for _, e in ipairs(redis.call('XREVRANGE', inbox, '+', '-', 'COUNT', 256)) do
+      if e[2][2] == sender and string.find(e[2][6], message_id, 1, true) then
+        seq = seq_of(e[1])
+        break
+      end
+    end
+  else
+    seq = append(inbox, meta, senders, redis.call('XLEN', inbox), sender, kind, payload, epoch)
+    added[member] = true
+    table.insert(marks, sent_at)
+    table.insert(marks, member)
+    if #marks >= 1000 then
+      redis.call('ZADD', appended, unpack(marks))
+      marks = {}
+    end
+    if not newest or sent_at > newest then newest = sent_at end
   end
-  return 0
+  table.insert(seqs, seq)
 end
-local seq = append(inbox, meta, senders, redis.call('XLEN', inbox), ARGV[5], ARGV[6], ARGV[7], ARGV[2])
-redis.call('ZADD', appended, sent_at, member)
-redis.call('ZREMRANGEBYSCORE', appended, '-inf', sent_at - window)
-redis.call('PEXPIRE', appended, window)
-return seq
+if newest then
+  if #marks > 0 then redis.call('ZADD', appended, unpack(marks)) end
+  redis.call('ZREMRANGEBYSCORE', appended, '-inf', newest - window)
+  redis.call('PEXPIRE', appended, window)
+end
+return seqs
 ";
 
 /// An inbox's epoch, first retained seq and next seq. KEYS: meta, inbox; ARGV: the epoch of a
@@ -353,13 +401,17 @@ removed(inbox, senders, gone)
 return #gone
 ";
 
-/// An `EVALSHA` of `script` that declares no keys (the message path passes its keys among the
-/// arguments: a standalone Redis does not need them declared), room made for `args` more
-/// arguments of about `bytes` bytes in all. A `redis::ScriptInvocation` keeps each argument in
-/// a vector of its own and copies them all into a command to send; this writes them once.
-pub(crate) fn evalsha(script: &redis::Script, args: usize, bytes: usize) -> redis::Cmd {
-    let mut command = redis::Cmd::with_capacity(3 + args, 64 + bytes + 24 * args);
-    command.arg("EVALSHA").arg(script.get_hash()).arg(0);
+/// An `EVALSHA` of `script` with `keys` declared (a Redis Cluster routes the call by them; the
+/// standalone message path declares none and passes its keys among the arguments), room made
+/// for `args` more arguments of about `bytes` bytes in all. A `redis::ScriptInvocation` keeps
+/// each argument in a vector of its own and copies them all into a command to send; this
+/// writes them once.
+pub(crate) fn evalsha(script: &redis::Script, keys: &[&str], args: usize, bytes: usize) -> redis::Cmd {
+    let mut command = redis::Cmd::with_capacity(3 + keys.len() + args, 64 + bytes + 24 * args);
+    command.arg("EVALSHA").arg(script.get_hash()).arg(keys.len());
+    for key in keys {
+        command.arg(*key);
+    }
     command
 }
 
@@ -437,26 +489,29 @@ mod tests {
         /// record if there is one.
         async fn reserve(&mut self, day: u64, digest: [u8; 16], id: [u8; 16]) -> Option<Vec<u8>> {
             let day = Day::at(day * DAY_MS);
-            let answer: Vec<redis::Value> = self
+            let answer: Vec<Vec<redis::Value>> = self
                 .scripts
                 .reserve
                 .key("{u:a}:dedupe")
-                .key("{u:a}:msg:")
-                .arg(&digest[..])
-                .arg(&id[..])
                 .arg(day.number)
                 .arg(&day.hex)
                 .arg(day.parity)
                 .arg(day.previous_parity)
                 .arg(day.expire_at_ms)
                 .arg(1000)
+                .arg(&digest[..])
+                .arg(&id[..])
+                .arg("")
                 .arg("")
                 .invoke_async(&mut self.conn)
                 .await
                 .expect("reserve");
             match answer.as_slice() {
-                [redis::Value::Int(1)] => None,
-                [redis::Value::Int(0), seen] => Some(redis::from_redis_value(seen).expect("bytes")),
+                [one] => match one.as_slice() {
+                    [redis::Value::Int(1)] => None,
+                    [redis::Value::Int(0), seen] => Some(redis::from_redis_value(seen).expect("bytes")),
+                    other => panic!("{other:?}"),
+                },
                 other => panic!("{other:?}"),
             }
         }

@@ -77,6 +77,7 @@ where
     inbox_append_read_and_dedupe(make().await).await;
     inbox_acks_trim_per_device(make().await).await;
     concurrent_accepts_keep_inboxes_contiguous(make().await).await;
+    batches_keep_order_and_dedupe(make().await).await;
     groups(make().await).await;
     rate_counters(make().await).await;
 }
@@ -90,6 +91,7 @@ where
 {
     let limits = InboxLimits { max_entries: 4, max_entries_per_sender: 2, ..InboxLimits::default() };
     full_inboxes_refuse_senders_and_drop_nothing(make(limits).await).await;
+    a_batch_fills_an_inbox_message_by_message(make(limits).await).await;
     let limits = InboxLimits { max_entries: 2, max_entries_per_sender: 2, retention_ms: 300 };
     entries_past_retention_leave_unread_and_free_room(make(limits).await).await;
 }
@@ -140,6 +142,41 @@ async fn full_inboxes_refuse_senders_and_drop_nothing(store: Arc<dyn Store>) {
         Err(StoreError::InboxFull("bob".into())),
         "full again"
     );
+}
+
+/// A batch (a connection's Sends handed over together) meets a full inbox as the same
+/// messages one by one would: those that fit are stored, the rest refused, in order.
+async fn a_batch_fills_an_inbox_message_by_message(store: Arc<dyn Store>) {
+    // The limits are 4 entries, 2 from one sender.
+    let batch = (0..4).map(|i| message("spammer", &format!("s{i}"), &["bob"], "spam")).collect();
+    let answers = store.accept_messages(batch).await;
+    assert!(
+        matches!(answers[0], Ok(Accepted::Stored { .. }))
+            && matches!(answers[1], Ok(Accepted::Stored { .. }))
+    );
+    assert_eq!(
+        answers[2..],
+        [Err(StoreError::InboxFull("bob".into())), Err(StoreError::InboxFull("bob".into()))]
+    );
+    let batch = vec![
+        message("friend", "f0", &["bob"], "hi"),
+        message("spammer", "s0", &["bob"], "spam"),
+        message("friend", "f1", &["alice", "bob"], "hi"),
+        message("friend", "f2", &["alice", "bob"], "hi"),
+        message("friend", "f3", &["alice"], "hi"),
+    ];
+    let answers = store.accept_messages(batch).await;
+    assert!(matches!(answers[0], Ok(Accepted::Stored { .. })));
+    assert!(matches!(answers[1], Ok(Accepted::Duplicate { .. })), "a duplicate whatever the inbox holds");
+    assert!(matches!(answers[2], Ok(Accepted::Stored { .. })));
+    assert_eq!(answers[3], Err(StoreError::InboxFull("bob".into())), "refused whole");
+    assert!(matches!(answers[4], Ok(Accepted::Stored { .. })), "another inbox still has room");
+    let held: Vec<String> =
+        store.read_inbox("bob", 0, 10).await.unwrap().into_iter().map(|d| d.message_id).collect();
+    assert_eq!(held, [id("spammer-s0"), id("spammer-s1"), id("friend-f0"), id("friend-f1")]);
+    let alice: Vec<String> =
+        store.read_inbox("alice", 0, 10).await.unwrap().into_iter().map(|d| d.message_id).collect();
+    assert_eq!(alice, [id("friend-f1"), id("friend-f3")], "nothing of the refused message");
 }
 
 /// Entries older than the retention period leave the inbox unread, so a device that had not
@@ -374,6 +411,63 @@ async fn concurrent_accepts_keep_inboxes_contiguous(store: Arc<dyn Store>) {
     assert_eq!(carol_seqs, (carol..carol + 200).collect::<Vec<_>>(), "carol's inbox has no gap or repeat");
     let read: Vec<u64> = store.read_inbox("bob", bob, 500).await.unwrap().iter().map(|d| d.seq).collect();
     assert_eq!(read, (bob..bob + 200).collect::<Vec<_>>());
+}
+
+/// A connection's Sends handed over together are stored in order, one answer each; a
+/// client message id repeated in the batch, or sent before, is a duplicate; batches of
+/// several connections at once keep inboxes contiguous (spec CIM-9.2-1, CIM-7.1-12).
+async fn batches_keep_order_and_dedupe(store: Arc<dyn Store>) {
+    let bob = store.inbox_head("bob").await.unwrap().next_seq;
+    store.accept_message(message("alice", "c0", &["bob"], "before")).await.unwrap();
+    let batch = vec![
+        message("alice", "c1", &["bob"], "one"),
+        message("alice", "c0", &["bob"], "before"),
+        message("alice", "c2", &["bob", "carol"], "two"),
+        message("alice", "c1", &["bob"], "one"),
+        message("alice", "b1", &[], "live"),
+        message("alice", "c3", &["bob"], "three"),
+    ];
+    let answers: Vec<Accepted> = store.accept_messages(batch).await.into_iter().map(Result::unwrap).collect();
+    let carol = match &answers[2] {
+        Accepted::Stored { entries } => entries[1].1,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(
+        answers,
+        [
+            Accepted::Stored { entries: vec![("bob".into(), bob + 1)] },
+            Accepted::Duplicate { message_id: id("alice-c0"), sent_at_ms: 42 },
+            Accepted::Stored { entries: vec![("bob".into(), bob + 2), ("carol".into(), carol)] },
+            Accepted::Duplicate { message_id: id("alice-c1"), sent_at_ms: 42 },
+            Accepted::Stored { entries: vec![] },
+            Accepted::Stored { entries: vec![("bob".into(), bob + 3)] },
+        ]
+    );
+    let texts: Vec<Vec<u8>> =
+        store.read_inbox("bob", bob, 10).await.unwrap().into_iter().map(|d| d.body.to_vec()).collect();
+    assert_eq!(texts, [&b"before"[..], b"one", b"two", b"three"]);
+    // Ten connections' batches at once, 20 messages each.
+    let start = bob + 4;
+    let batches = (0..10).map(|sender| {
+        let store = store.clone();
+        let batch =
+            (0..20).map(|n| message(&format!("s{sender}"), &format!("c{n}"), &["bob"], "x")).collect();
+        async move { store.accept_messages(batch).await }
+    });
+    let mut seqs = Vec::new();
+    for answers in futures_util::future::join_all(batches).await {
+        let mine: Vec<u64> = answers
+            .into_iter()
+            .map(|answer| match answer {
+                Ok(Accepted::Stored { entries }) => entries[0].1,
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert!(mine.windows(2).all(|w| w[0] < w[1]), "one connection's messages in order: {mine:?}");
+        seqs.extend(mine);
+    }
+    seqs.sort_unstable();
+    assert_eq!(seqs, (start..start + 200).collect::<Vec<_>>(), "no gap or repeat");
 }
 
 async fn groups(store: Arc<dyn Store>) {
