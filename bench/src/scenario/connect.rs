@@ -51,6 +51,10 @@ pub(crate) async fn run(args: ConnectArgs) -> anyhow::Result<Report> {
         let heartbeats = connected * m.window.as_secs_f64() / args.heartbeat as f64;
         figures.add("server CPU per heartbeat", "µs", m.window_cpu.as_secs_f64() * 1e6 / heartbeats);
         m.add_redis(&mut figures);
+        if let (Some(idle), Some((loaded, _))) = (m.redis_memory_idle, m.redis_memory) {
+            // Sessions and presence: what a connected user costs Redis.
+            figures.add("Redis memory per connection", "bytes", (loaded as f64 - idle as f64) / connected);
+        }
         figures.add("disconnects in window", "", m.sum(|r| r.disconnects) as f64);
         if m.connected < m.expected {
             figures.add("clients that did not connect", "", (m.expected - m.connected) as f64);

@@ -110,6 +110,8 @@ pub(crate) struct Measured {
     /// Redis's `used_memory` at the start of the window and after it (once the last
     /// acknowledgements are in).
     pub(crate) redis_memory: Option<(u64, u64)>,
+    /// Redis's `used_memory` before the clients connected.
+    pub(crate) redis_memory_idle: Option<u64>,
     pub(crate) window: Duration,
 }
 
@@ -245,6 +247,7 @@ pub(crate) async fn measure(
     jobs: Vec<Job>,
 ) -> anyhow::Result<Measured> {
     let idle_servers = sample_servers(deployment)?;
+    let redis_memory_idle = deployment.redis_port.map(redis_stats::used_memory).transpose()?;
     let workers_started = Workers::start(jobs, common.json).await;
     deployment.check_children()?;
     let mut workers = workers_started?;
@@ -304,6 +307,7 @@ pub(crate) async fn measure(
         redis_cpu: redis_start.zip(redis_end).map(|(a, b)| b.cpu.saturating_sub(a.cpu)),
         redis_script_usec: redis_usec_start.zip(redis_usec_end).map(|(a, b)| b.saturating_sub(a)),
         redis_memory: redis_memory_start.zip(redis_memory_end),
+        redis_memory_idle,
         window,
     })
 }
