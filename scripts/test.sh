@@ -171,6 +171,8 @@ bench_smoke "deliveries/s" 1 -- broadcast --clients 5
 bench_smoke "logins/s" 1 -- login --users 20 --concurrency 2
 bench_smoke "acked messages/s" 1 -- p2p --pairs 2 --spawn cluster
 bench_smoke "connections held" 50 -- connect -n 50 --spawn cluster --servers 2
+bench_smoke "accepted messages/s" 1 -- store --senders 4
+bench_smoke "accepted messages/s" 1 -- store --senders 4 --redis-cluster
 
 step "cim-conformance client mode against the Rust SDK's driver (reports in artifacts/conformance/)"
 "$CARGO_TARGET_DIR/debug/cim-conformance" client -j 4 --quiet --junit "$artifacts/client-junit.xml" \
