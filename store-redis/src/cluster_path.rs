@@ -6,9 +6,14 @@
 //!    message refused for a full inbox leaves no dedupe record, unless it was accepted
 //!    before, which makes it a duplicate whatever the inbox holds;
 //! 2. **reserve**, per sender: the dedupe records, in order, and shared bodies;
-//! 3. **append**, per recipient: its entries, in order. `appended` remembers what was
-//!    appended lately, so that a retry of a send interrupted between the steps (a duplicate
-//!    at step 2) appends what is missing and nothing twice.
+//! 3. **append**, per recipient: its entries, in order. `appended` marks what was appended,
+//!    so that a retry of a send interrupted between the steps appends what is missing and
+//!    nothing twice;
+//! 4. **complete**, per sender, in the background once every append of a send is done: the
+//!    send is no longer pending, and unless a retry came meanwhile its markers go (a marker
+//!    is needed only while a retry may find the send pending). A retry that finds its send
+//!    complete is a plain duplicate and appends nothing; one that finds it pending appends
+//!    again, with the markers' help. Markers left by an interrupted send lapse after a day.
 //!
 //! Order holds where the spec needs it (CIM-9.2-1): one call appends a recipient's entries
 //! in the order of the Sends.
@@ -132,10 +137,11 @@ impl RedisStore {
             }
         }
         let calls = by_sender.iter().map(|(sender, indexes)| {
-            let dedupe = self.user_key(sender, "dedupe");
+            let (dedupe, pending) = (self.user_key(sender, "dedupe"), self.user_key(sender, "pending"));
             let bytes: usize =
                 indexes.iter().map(|&i| going(&progress[i]).map_or(0, StoredMessage::size)).sum();
-            let mut command = lua::evalsha(&self.scripts.reserve, &[&dedupe], 6 + 4 * indexes.len(), bytes);
+            let mut command =
+                lua::evalsha(&self.scripts.reserve, &[&dedupe, &pending], 6 + 4 * indexes.len(), bytes);
             command
                 .arg(day.number)
                 .arg(&day.hex)
@@ -176,11 +182,14 @@ impl RedisStore {
                 match parts.first() {
                     Some(redis::Value::Int(1)) => {}
                     Some(redis::Value::Int(0)) => match duplicate(parts.get(1)) {
-                        Ok(Accepted::Duplicate { message_id, sent_at_ms }) => {
+                        // The first try may not have appended everywhere: append again.
+                        Ok(Accepted::Duplicate { message_id, sent_at_ms })
+                            if matches!(parts.get(2), Some(redis::Value::Int(1))) =>
+                        {
                             *original = Some((message_id, sent_at_ms));
                         }
-                        Ok(_) => {}
-                        Err(error) => progress[i] = Progress::Done(Err(error)),
+                        // The first try completed: nothing to append.
+                        answer => progress[i] = Progress::Done(answer),
                     },
                     _ => {
                         let error =
@@ -268,6 +277,8 @@ impl RedisStore {
             }
         }
         let mut answers = Vec::with_capacity(progress.len());
+        // Sends whose every append is done, and whether this was their first try.
+        let mut completed: Vec<(&StoredMessage, bool)> = Vec::new();
         for (i, slot) in progress.iter().enumerate() {
             answers.push(match slot {
                 Progress::Done(answer) => answer.clone(),
@@ -280,6 +291,9 @@ impl RedisStore {
                             seq.map(|seq| (r.clone(), seq))
                         })
                         .collect();
+                    if entries.is_ok() {
+                        completed.push((message, original.is_none()));
+                    }
                     match (entries, original) {
                         (Err(error), _) => Err(error),
                         (Ok(_), Some((message_id, sent_at_ms))) => Ok(Accepted::Duplicate {
@@ -295,7 +309,85 @@ impl RedisStore {
                 }
             });
         }
+        self.complete_in_background(&completed);
         answers
+    }
+
+    /// Step 4, without holding up the answers: the sends are no longer pending, and the
+    /// markers of those no retry touched go. If this never runs (a crash), the sends stay
+    /// pending and their markers stay for a day: a retry then appends what is missing.
+    fn complete_in_background(&self, completed: &[(&StoredMessage, bool)]) {
+        let mut by_sender: Vec<(&str, Vec<(&StoredMessage, bool)>)> = Vec::new();
+        for &(message, first_try) in completed {
+            match by_sender.iter_mut().find(|(sender, _)| *sender == message.sender) {
+                Some((_, sends)) => sends.push((message, first_try)),
+                None => by_sender.push((&message.sender, vec![(message, first_try)])),
+            }
+        }
+        for (sender, sends) in by_sender {
+            for sends in sends.chunks(COMPLETE_CHUNK) {
+                let pending = self.user_key(sender, "pending");
+                let mut command =
+                    lua::evalsha(&self.scripts.complete, &[&pending], sends.len(), 16 * sends.len());
+                // Per send, its marker and the recipients' marker sets (none for a retry:
+                // its markers may serve yet another try, and lapse by themselves).
+                let mut markers: Vec<(String, Vec<String>)> = Vec::with_capacity(sends.len());
+                for (message, first_try) in sends {
+                    command.arg(&message.id_bytes[..]);
+                    markers.push(if *first_try {
+                        let (message_id, _) = cim_core::ulid::from_bytes(message.id_bytes);
+                        let keys = message.recipients.iter().map(|r| self.user_key(r, "appended")).collect();
+                        (format!("{message_id}|{}", message.sender), keys)
+                    } else {
+                        (String::new(), Vec::new())
+                    });
+                }
+                let script = self.scripts.complete.clone();
+                let conn = self.conn();
+                tokio::spawn(drop_markers(script, command, conn, markers));
+            }
+        }
+    }
+}
+
+/// Sends completed with one call at most.
+const COMPLETE_CHUNK: usize = 500;
+
+/// Runs `complete` (a COMPLETE call), then removes the markers of the sends it found clean.
+async fn drop_markers(
+    script: redis::Script,
+    complete: redis::Cmd,
+    mut conn: super::Connection,
+    markers: Vec<(String, Vec<String>)>,
+) {
+    let clean = match lua::run::<Vec<u64>>(&script, &complete, &mut conn).await {
+        Ok(clean) => clean,
+        Err(error) => {
+            tracing::debug!("completing sends: {error}");
+            return;
+        }
+    };
+    // Per marker set, the members to remove.
+    let mut removals: Vec<(String, Vec<String>)> = Vec::new();
+    for ((member, keys), clean) in markers.into_iter().zip(clean) {
+        if clean != 1 {
+            continue;
+        }
+        for key in keys {
+            match removals.iter_mut().find(|(k, _)| *k == key) {
+                Some((_, members)) => members.push(member.clone()),
+                None => removals.push((key, vec![member.clone()])),
+            }
+        }
+    }
+    let calls = removals.into_iter().map(|(key, members)| {
+        let mut conn = conn.clone();
+        async move { redis::cmd("ZREM").arg(key).arg(members).query_async::<()>(&mut conn).await }
+    });
+    for result in join_all(calls).await {
+        if let Err(error) = result {
+            tracing::debug!("dropping append markers: {error}");
+        }
     }
 }
 
@@ -364,5 +456,33 @@ mod tests {
         assert!(held(&store, "bob").await.is_empty());
         assert_eq!(store.accept_messages(vec![message("c1", 4, 3_000)]).await, [Ok(duplicate)]);
         assert!(held(&store, "bob").await.is_empty(), "not appended again after the ack");
+    }
+
+    /// A send that completes leaves nothing behind but its dedupe record: no marker, nothing
+    /// pending. A retry then is a plain duplicate and appends nothing.
+    #[tokio::test]
+    async fn a_completed_send_leaves_no_marker() {
+        let cluster = RedisCluster::start();
+        let store = RedisStore::connect(&cluster.url, "t:").await.expect("cluster");
+        let answers = store.accept_messages(vec![message("c1", 1, 1_000), message("c2", 2, 1_001)]).await;
+        assert!(answers.iter().all(|a| matches!(a, Ok(Accepted::Stored { entries }) if entries.len() == 2)));
+        let count = |command: &'static str, key: String| {
+            let mut conn = store.conn();
+            async move { redis::cmd(command).arg(key).query_async::<u64>(&mut conn).await.expect(command) }
+        };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let markers = count("ZCARD", store.user_key("bob", "appended")).await
+                + count("ZCARD", store.user_key("carol", "appended")).await;
+            let pending = count("HLEN", store.user_key("alice", "pending")).await;
+            if (markers, pending) == (0, 0) {
+                break;
+            }
+            assert!(std::time::Instant::now() < deadline, "{markers} markers, {pending} pending left");
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        let retry = store.accept_messages(vec![message("c1", 3, 2_000)]).await;
+        assert!(matches!(retry.as_slice(), [Ok(Accepted::Duplicate { .. })]));
+        assert_eq!(held(&store, "bob").await.len(), 2, "nothing appended again");
     }
 }

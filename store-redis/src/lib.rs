@@ -19,7 +19,8 @@
 //! | `{u:<user>}:meta` | hash | `epoch` |
 //! | `{u:<user>}:senders` | hash | entries per sender, while the inbox is long (`lua.rs`) |
 //! | `{u:<user>}:pos` | hash | device → acknowledged seq |
-//! | `{u:<user>}:appended` | zset, expiring | message ids appended lately (Redis Cluster only) |
+//! | `{u:<user>}:appended` | zset, expiring | markers of sends appended and not yet complete (Redis Cluster only) |
+//! | `{u:<sender>}:pending` | hash, expiring | id → `` or `r` (a retry came): sends reserved, not yet appended everywhere (Redis Cluster only) |
 //! | `{g:<group>}:members` / `{u:<user>}:groups` | set | members / group ids |
 //!
 //! The message path on a standalone Redis is one round trip: a Lua script dedupes, checks for

@@ -258,26 +258,59 @@ return hit
 ";
 
 /// Redis Cluster, step one, on the sender's slot, for several messages of one sender in
-/// order: dedupe each, and store its shared body if it has one. KEYS: the dedupe hash; ARGV:
-/// day, day hex, today's and yesterday's parity, expiry, retention, then per message its
-/// digest, id bytes, body key and body (both empty without a shared body). Returns per
-/// message `{0, id bytes}` for a duplicate, `{1}` when reserved.
+/// order: dedupe each, store its shared body if it has one, and note it as pending until its
+/// appends are done (`COMPLETE`). KEYS: the dedupe hash, the pending hash; ARGV: day, day hex,
+/// today's and yesterday's parity, expiry, retention, then per message its digest, id bytes,
+/// body key and body (both empty without a shared body). Returns per message `{1}` when
+/// reserved, `{0, id bytes, pending}` for a duplicate: `pending` 1 when the first try's
+/// appends may not all be done (it is still in flight, or was interrupted), and the pending
+/// record then says that a retry is at work, so that the first try leaves its markers.
 const RESERVE: &str = r"
-local dedupe, day, day_hex, cur, prev, expire_at, retention =
-  KEYS[1], tonumber(ARGV[1]), ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
-local results = {}
+local dedupe, pending, day, day_hex, cur, prev, expire_at, retention =
+  KEYS[1], KEYS[2], tonumber(ARGV[1]), ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
+-- The pending records this call writes (id, state, …), and where each id's state is.
+local results, fresh, state_at = {}, {}, {}
 for i = 7, #ARGV, 4 do
   local digest, id, body_key, body = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
   local hit, field, value = dd_lookup(dedupe, digest, day, cur, prev)
   if hit then
-    table.insert(results, {0, hit})
+    local in_flight = 0
+    if state_at[hit] then
+      in_flight = 1
+      fresh[state_at[hit]] = 'r'
+    elseif redis.call('HEXISTS', pending, hit) == 1 then
+      in_flight = 1
+      redis.call('HSET', pending, hit, 'r')
+    end
+    table.insert(results, {0, hit, in_flight})
   else
     dd_insert(dedupe, field, value, day_hex, string.sub(digest, 7, 16) .. id, expire_at)
     if body_key ~= '' then redis.call('SET', body_key, body, 'PX', retention) end
+    table.insert(fresh, id)
+    table.insert(fresh, '')
+    state_at[id] = #fresh
     table.insert(results, {1})
   end
 end
+if #fresh > 0 then
+  redis.call('HSET', pending, unpack(fresh))
+  redis.call('PEXPIREAT', pending, expire_at)
+end
 return results
+";
+
+/// Redis Cluster, after step two, on the sender's slot: the sends `ARGV` (id bytes) have all
+/// their entries appended. KEYS: the pending hash. Returns per send 1 when no retry touched
+/// it (its `appended` markers can go), else 0.
+const COMPLETE: &str = r"
+local pending = KEYS[1]
+local states = redis.call('HMGET', pending, unpack(ARGV))
+redis.call('HDEL', pending, unpack(ARGV))
+local clean = {}
+for i = 1, #ARGV do
+  if states[i] == '' then clean[i] = 1 else clean[i] = 0 end
+end
+return clean
 ";
 
 /// Redis Cluster, before step one, on a recipient's slot: how many of `n` more entries of
@@ -444,6 +477,7 @@ pub(crate) struct Scripts {
     pub(crate) reserve: redis::Script,
     pub(crate) room: redis::Script,
     pub(crate) append: redis::Script,
+    pub(crate) complete: redis::Script,
     pub(crate) head: redis::Script,
     pub(crate) ack: redis::Script,
     pub(crate) forget: redis::Script,
@@ -458,6 +492,7 @@ impl Scripts {
             reserve: script(RESERVE),
             room: script(ROOM),
             append: script(APPEND),
+            complete: script(COMPLETE),
             head: script(HEAD),
             ack: script(ACK),
             forget: script(FORGET),
@@ -499,6 +534,7 @@ mod tests {
                 .scripts
                 .reserve
                 .key("{u:a}:dedupe")
+                .key("{u:a}:pending")
                 .arg(day.number)
                 .arg(&day.hex)
                 .arg(day.parity)
@@ -515,7 +551,7 @@ mod tests {
             match answer.as_slice() {
                 [one] => match one.as_slice() {
                     [redis::Value::Int(1)] => None,
-                    [redis::Value::Int(0), seen] => Some(redis::from_redis_value(seen).expect("bytes")),
+                    [redis::Value::Int(0), seen, _] => Some(redis::from_redis_value(seen).expect("bytes")),
                     other => panic!("{other:?}"),
                 },
                 other => panic!("{other:?}"),
