@@ -85,12 +85,14 @@ fn coordinate(scenario: Scenario) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     runtime.block_on(async {
         let (report, json) = match scenario {
-            Scenario::Connect(args) => (scenario::connect::run(args.clone()).await?, args.common.json),
-            Scenario::P2p(args) => (scenario::p2p::run(args.clone()).await?, args.common.json),
-            Scenario::Group(args) => (scenario::group::run(args.clone()).await?, args.common.json),
-            Scenario::Broadcast(args) => (scenario::broadcast::run(args.clone()).await?, args.common.json),
-            Scenario::Login(args) => (scenario::login::run(args.clone()).await?, args.common.json),
-            Scenario::Store(args) => (scenario::store::run(args.clone()).await?, args.json),
+            Scenario::Connect(args) => (scenario::connect::run(args.clone()).await?, args.common.timing.json),
+            Scenario::P2p(args) => (scenario::p2p::run(args.clone()).await?, args.common.timing.json),
+            Scenario::Group(args) => (scenario::group::run(args.clone()).await?, args.common.timing.json),
+            Scenario::Broadcast(args) => {
+                (scenario::broadcast::run(args.clone()).await?, args.common.timing.json)
+            }
+            Scenario::Login(args) => (scenario::login::run(args.clone()).await?, args.common.timing.json),
+            Scenario::Store(args) => (scenario::store::run(args.clone()).await?, args.timing.json),
             Scenario::Worker => anyhow::bail!("the worker runs without a coordinator"),
         };
         if json {

@@ -42,6 +42,14 @@ local RECORD, FULL = 26, 8 + 26 * 64
 -- several messages for one inbox, and nothing else changes it while a script runs.
 local SIZES = {}
 
+-- Runs `command key args…` however many `args` there are, 1,000 at a time (`unpack` takes a
+-- few thousand at most).
+local function call_chunked(command, key, args)
+  for from = 1, #args, 1000 do
+    redis.call(command, key, unpack(args, from, math.min(from + 999, #args)))
+  end
+end
+
 -- The message id (16 bytes) of record `rec` (10 bytes) in the packed value `v`, or nil.
 local function dd_find(v, rec)
   local from = 9
@@ -159,12 +167,8 @@ local function held_by(inbox, senders, sender)
     for s, n in pairs(counts) do
       table.insert(args, s)
       table.insert(args, n)
-      if #args >= 1000 then
-        redis.call('HSET', senders, unpack(args))
-        args = {}
-      end
     end
-    if #args > 0 then redis.call('HSET', senders, unpack(args)) end
+    call_chunked('HSET', senders, args)
   end
   return tonumber(redis.call('HGET', senders, sender) or '0')
 end
@@ -293,7 +297,7 @@ for i = 7, #ARGV, 4 do
   end
 end
 if #fresh > 0 then
-  redis.call('HSET', pending, unpack(fresh))
+  call_chunked('HSET', pending, fresh)
   redis.call('PEXPIREAT', pending, expire_at)
 end
 return results
@@ -369,16 +373,12 @@ for i = 5, #ARGV, 5 do
     added[member] = true
     table.insert(marks, sent_at)
     table.insert(marks, member)
-    if #marks >= 1000 then
-      redis.call('ZADD', appended, unpack(marks))
-      marks = {}
-    end
     if not newest or sent_at > newest then newest = sent_at end
   end
   table.insert(seqs, seq)
 end
 if newest then
-  if #marks > 0 then redis.call('ZADD', appended, unpack(marks)) end
+  call_chunked('ZADD', appended, marks)
   redis.call('ZREMRANGEBYSCORE', appended, '-inf', newest - window)
   redis.call('PEXPIRE', appended, window)
 end

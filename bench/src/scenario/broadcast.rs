@@ -25,7 +25,7 @@ pub(crate) async fn run(args: BroadcastArgs) -> anyhow::Result<Report> {
     anyhow::ensure!(args.senders <= args.clients, "--senders cannot exceed --clients");
     let workers = common.workers.unwrap_or(1).max(1);
     let mut params = json!({
-        "clients": args.clients, "senders": args.senders, "load_processes": workers, "window_s": common.duration,
+        "clients": args.clients, "senders": args.senders, "load_processes": workers, "window_s": common.timing.duration,
     });
     merge(&mut params, args.send.params());
     let plan = args.send.plan(args.senders);

@@ -30,7 +30,7 @@ pub(crate) async fn run(args: ConnectArgs) -> anyhow::Result<Report> {
         "heartbeat_s": args.heartbeat,
         "servers": common.target.servers,
         "load_processes": workers,
-        "window_s": common.duration,
+        "window_s": common.timing.duration,
     });
     repeat("connect", common, params, async |deployment, run| {
         let jobs = common.jobs(deployment, run, workers, Some(args.heartbeat), |index, parts| Work::Idle {

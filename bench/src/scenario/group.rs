@@ -29,7 +29,7 @@ pub(crate) async fn run(args: GroupArgs) -> anyhow::Result<Report> {
     anyhow::ensure!(args.senders <= args.members, "--senders cannot exceed --members");
     let workers = common.workers.unwrap_or(1).max(1);
     let mut params = json!({
-        "members": args.members, "senders": args.senders, "load_processes": workers, "window_s": common.duration,
+        "members": args.members, "senders": args.senders, "load_processes": workers, "window_s": common.timing.duration,
     });
     merge(&mut params, args.send.params());
     let plan = args.send.plan(args.senders);

@@ -26,7 +26,7 @@ pub(crate) async fn run(args: LoginArgs) -> anyhow::Result<Report> {
     let common = &args.common;
     let workers = common.workers.unwrap_or(1).max(1);
     let params = json!({
-        "concurrency": args.concurrency, "users": args.users, "load_processes": workers, "window_s": common.duration,
+        "concurrency": args.concurrency, "users": args.users, "load_processes": workers, "window_s": common.timing.duration,
     });
     repeat("login", common, params, async |deployment, run| {
         let jobs = common.jobs(deployment, run, workers, None, |_, _| Work::Login {

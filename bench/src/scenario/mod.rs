@@ -24,6 +24,22 @@ use crate::worker::{Job, SendPlan, Work, WorkerResult};
 pub(crate) struct CommonArgs {
     #[command(flatten)]
     pub(crate) target: TargetArgs,
+    #[command(flatten)]
+    pub(crate) timing: Timing,
+    /// Load processes [default: one, or one per 18,000 clients].
+    #[arg(long)]
+    pub(crate) workers: Option<usize>,
+    /// Threads per load process.
+    #[arg(long, default_value_t = 2)]
+    pub(crate) threads: usize,
+    /// Logins and handshakes in progress at once, per load process.
+    #[arg(long, default_value_t = 200)]
+    pub(crate) setup_concurrency: usize,
+}
+
+/// How a scenario is measured, and how its report is printed: every scenario takes these.
+#[derive(Clone, Debug, clap::Args)]
+pub(crate) struct Timing {
     /// Measure this many times (a fresh deployment each time when spawning); the table gives
     /// the median, min, max and spread (max − min over median).
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
@@ -34,15 +50,6 @@ pub(crate) struct CommonArgs {
     /// Seconds the window lasts.
     #[arg(long, default_value_t = 10.0)]
     pub(crate) duration: f64,
-    /// Load processes [default: one, or one per 18,000 clients].
-    #[arg(long)]
-    pub(crate) workers: Option<usize>,
-    /// Threads per load process.
-    #[arg(long, default_value_t = 2)]
-    pub(crate) threads: usize,
-    /// Logins and handshakes in progress at once, per load process.
-    #[arg(long, default_value_t = 200)]
-    pub(crate) setup_concurrency: usize,
     /// Print the report as JSON on stdout instead of the table.
     #[arg(long)]
     pub(crate) json: bool,
@@ -67,8 +74,8 @@ impl CommonArgs {
                 threads: self.threads,
                 setup_concurrency: self.setup_concurrency,
                 heartbeat_secs,
-                warmup_ms: (self.warmup * 1000.0) as u64,
-                duration_ms: (self.duration * 1000.0) as u64,
+                warmup_ms: (self.timing.warmup * 1000.0) as u64,
+                duration_ms: (self.timing.duration * 1000.0) as u64,
                 work: work(index, workers),
             })
             .collect()
@@ -248,17 +255,20 @@ pub(crate) async fn measure(
 ) -> anyhow::Result<Measured> {
     let idle_servers = sample_servers(deployment)?;
     let redis_memory_idle = deployment.redis_port.map(redis_stats::used_memory).transpose()?;
-    let workers_started = Workers::start(jobs, common.json).await;
+    let workers_started = Workers::start(jobs, common.timing.json).await;
     deployment.check_children()?;
     let mut workers = workers_started?;
     // Let the last handshakes' garbage go before reading memory.
     tokio::time::sleep(Duration::from_millis(500)).await;
     let loaded_servers = sample_servers(deployment)?;
     let (connected, expected) = (workers.connected, workers.expected);
-    let warmup = Duration::from_secs_f64(common.warmup);
-    let duration = Duration::from_secs_f64(common.duration);
-    let bar =
-        progress_bar(common.json, (warmup + duration).as_secs(), "{spinner} {msg} [{bar:30}] {pos}/{len} s");
+    let warmup = Duration::from_secs_f64(common.timing.warmup);
+    let duration = Duration::from_secs_f64(common.timing.duration);
+    let bar = progress_bar(
+        common.timing.json,
+        (warmup + duration).as_secs(),
+        "{spinner} {msg} [{bar:30}] {pos}/{len} s",
+    );
     bar.set_message("warming up");
     workers.go().await?;
     let started = tokio::time::Instant::now();
@@ -321,7 +331,7 @@ fn sample(pids: &[u32]) -> anyhow::Result<ProcSample> {
     Ok(ProcSample::total(&samples))
 }
 
-/// Runs a scenario `common.runs` times, each against a fresh deployment when spawning.
+/// Runs a scenario `common.timing.runs` times, each against a fresh deployment when spawning.
 pub(crate) async fn repeat(
     scenario: &'static str,
     common: &CommonArgs,
@@ -330,11 +340,11 @@ pub(crate) async fn repeat(
 ) -> anyhow::Result<Report> {
     let mut runs = Vec::new();
     let mut description = String::new();
-    for run in 1..=common.runs {
+    for run in 1..=common.timing.runs {
         let deployment = Deployment::start(&common.target).await?;
         description = deployment.description.clone();
-        if !common.json && common.runs > 1 {
-            eprintln!("run {run} of {} …", common.runs);
+        if !common.timing.json && common.timing.runs > 1 {
+            eprintln!("run {run} of {} …", common.timing.runs);
         }
         runs.push(once(&deployment, run).await?);
     }

@@ -21,7 +21,8 @@ pub(crate) struct P2pArgs {
 pub(crate) async fn run(args: P2pArgs) -> anyhow::Result<Report> {
     let common = &args.common;
     let workers = common.workers.unwrap_or(1).max(1);
-    let mut params = json!({ "pairs": args.pairs, "load_processes": workers, "window_s": common.duration });
+    let mut params =
+        json!({ "pairs": args.pairs, "load_processes": workers, "window_s": common.timing.duration });
     merge(&mut params, args.send.params());
     let plan = args.send.plan(args.pairs);
     repeat("p2p", common, params, async |deployment, run| {

@@ -16,6 +16,7 @@ use cim_backend::{Accepted, InboxLimits, InboxStore, NewMessage, RedisStore, now
 use cim_core::wire::{self, recipient};
 use serde_json::json;
 
+use super::Timing;
 use crate::procfs::{self, ProcSample};
 use crate::redis_stats;
 use crate::report::{Report, Run};
@@ -38,18 +39,8 @@ pub(crate) struct StoreArgs {
     /// A Redis Cluster of three masters instead of one Redis.
     #[arg(long)]
     pub(crate) redis_cluster: bool,
-    /// Measure this many times (a fresh Redis each time).
-    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
-    pub(crate) runs: u32,
-    /// Seconds of load before the window opens.
-    #[arg(long, default_value_t = 2.0)]
-    pub(crate) warmup: f64,
-    /// Seconds the window lasts.
-    #[arg(long, default_value_t = 10.0)]
-    pub(crate) duration: f64,
-    /// Print the report as JSON on stdout instead of the table.
-    #[arg(long)]
-    pub(crate) json: bool,
+    #[command(flatten)]
+    pub(crate) timing: Timing,
 }
 
 /// The Redis processes of one run, stopped on drop.
@@ -127,13 +118,13 @@ impl Snapshot {
 pub(crate) async fn run(args: StoreArgs) -> anyhow::Result<Report> {
     let params = json!({
         "senders": args.senders, "batch": args.batch, "ack_every": args.ack_every,
-        "body_size": args.body_size, "window_s": args.duration,
+        "body_size": args.body_size, "window_s": args.timing.duration,
     });
     let mut runs = Vec::new();
     let mut description = "";
-    for run in 1..=args.runs {
-        if !args.json && args.runs > 1 {
-            eprintln!("run {run} of {} …", args.runs);
+    for run in 1..=args.timing.runs {
+        if !args.timing.json && args.timing.runs > 1 {
+            eprintln!("run {run} of {} …", args.timing.runs);
         }
         let redis = Redis::start(args.redis_cluster);
         description = redis.description();
@@ -165,9 +156,9 @@ async fn once(args: &StoreArgs, redis: &Redis) -> anyhow::Result<Run> {
         let (accepted, failed, stop) = (Arc::clone(&accepted), Arc::clone(&failed), Arc::clone(&stop));
         tasks.push(tokio::spawn(async move { sender.run(&accepted, &failed, &stop).await }));
     }
-    tokio::time::sleep(Duration::from_secs_f64(args.warmup)).await;
+    tokio::time::sleep(Duration::from_secs_f64(args.timing.warmup)).await;
     let start = Snapshot::take(redis, &accepted)?;
-    tokio::time::sleep(Duration::from_secs_f64(args.duration)).await;
+    tokio::time::sleep(Duration::from_secs_f64(args.timing.duration)).await;
     let end = Snapshot::take(redis, &accepted)?;
     stop.store(true, Ordering::Relaxed);
     for task in tasks {
