@@ -58,13 +58,6 @@ impl AcceptBatcher {
         Self { queue }
     }
 
-    /// Accepts `message` in the next batch.
-    pub(super) async fn accept(&self, message: StoredMessage) -> Result<Accepted, StoreError> {
-        let (reply, answer) = oneshot::channel();
-        self.queue.send(Pending { message, reply }).await.map_err(|_| stopped())?;
-        answer.await.map_err(|_| stopped())?
-    }
-
     /// Accepts `messages` in order, queued one after the other before any answer is awaited,
     /// so that they share batches. One answer per message, in order.
     pub(super) async fn accept_all(

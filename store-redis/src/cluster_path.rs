@@ -19,6 +19,7 @@
 //! in the order of the Sends.
 
 use std::collections::HashMap;
+use std::hash::Hash;
 
 use futures_util::future::join_all;
 
@@ -64,26 +65,23 @@ impl RedisStore {
 
     /// Step 1: answers the messages some recipient's inbox has no room for.
     async fn refuse_without_room(&self, progress: &mut [Progress], day: &Day) {
-        // Entries wanted per (recipient, sender), in the order first met.
-        let mut wanted: Vec<((String, String), u64)> = Vec::new();
-        let mut index: HashMap<(String, String), usize> = HashMap::new();
-        for slot in progress.iter() {
+        // The entries wanted per (recipient, sender), and each message's pairs in the order
+        // of its recipients.
+        let mut wanted = Groups::new();
+        let mut pairs: Vec<Vec<usize>> = vec![Vec::new(); progress.len()];
+        for (i, slot) in progress.iter().enumerate() {
             if let Progress::Going { message, .. } = slot {
                 for recipient in &message.recipients {
-                    let pair = (recipient.clone(), message.sender.clone());
-                    let at = *index.entry(pair.clone()).or_insert_with(|| {
-                        wanted.push((pair, 0));
-                        wanted.len() - 1
-                    });
-                    wanted[at].1 += 1;
+                    pairs[i].push(wanted.add((recipient.clone(), message.sender.clone()), i));
                 }
             }
         }
+        let wanted = wanted.into_vec();
         if wanted.is_empty() {
             return;
         }
         let now = now_ms();
-        let rooms = wanted.iter().map(|((recipient, sender), count)| {
+        let rooms = wanted.iter().map(|((recipient, sender), messages)| {
             let (inbox, senders) = (self.user_key(recipient, "inbox"), self.user_key(recipient, "senders"));
             let mut command = lua::evalsha(&self.scripts.room, &[&inbox, &senders], 6, sender.len() + 64);
             command
@@ -92,7 +90,7 @@ impl RedisStore {
                 .arg(self.limits.max_entries)
                 .arg(self.limits.max_entries_per_sender)
                 .arg(now)
-                .arg(*count);
+                .arg(messages.len());
             let mut conn = self.conn();
             async move { lua::run::<u64>(&self.scripts.room, &command, &mut conn).await }
         });
@@ -108,12 +106,13 @@ impl RedisStore {
                 return;
             }
         };
-        for slot in progress.iter_mut() {
+        for (slot, pairs) in progress.iter_mut().zip(pairs) {
             let Progress::Going { message, .. } = slot else { continue };
-            let at = |recipient: &String| index[&(recipient.clone(), message.sender.clone())];
-            let Some(full) = message.recipients.iter().find(|r| left[at(r)] == 0).cloned() else {
-                for recipient in &message.recipients {
-                    left[at(recipient)] -= 1;
+            let Some(full) =
+                pairs.iter().find(|&&pair| left[pair] == 0).map(|&pair| wanted[pair].0.0.clone())
+            else {
+                for pair in pairs {
+                    left[pair] -= 1;
                 }
                 continue;
             };
@@ -127,15 +126,13 @@ impl RedisStore {
 
     /// Step 2: the dedupe records, one call per sender; marks the duplicates.
     async fn reserve(&self, progress: &mut [Progress], day: &Day) {
-        let mut by_sender: Vec<(String, Vec<usize>)> = Vec::new();
+        let mut by_sender = Groups::new();
         for (i, slot) in progress.iter().enumerate() {
             if let Progress::Going { message, .. } = slot {
-                match by_sender.iter_mut().find(|(sender, _)| *sender == message.sender) {
-                    Some((_, indexes)) => indexes.push(i),
-                    None => by_sender.push((message.sender.clone(), vec![i])),
-                }
+                by_sender.add(message.sender.clone(), i);
             }
         }
+        let by_sender = by_sender.into_vec();
         let calls = by_sender.iter().map(|(sender, indexes)| {
             let (dedupe, pending) = (self.user_key(sender, "dedupe"), self.user_key(sender, "pending"));
             let bytes: usize =
@@ -203,39 +200,33 @@ impl RedisStore {
 
     /// Step 3: the entries, one call per recipient; the answers in order.
     async fn append(&self, progress: Vec<Progress>) -> Vec<Result<Accepted, StoreError>> {
-        // Per recipient, the messages for it in order.
-        let mut by_recipient: Vec<(String, Vec<usize>)> = Vec::new();
-        let mut index: HashMap<String, usize> = HashMap::new();
+        // Per recipient, the messages for it in order; per message, its marker and time.
+        let mut by_recipient = Groups::new();
+        let mut markers: Vec<Option<(String, u64)>> = Vec::with_capacity(progress.len());
         for (i, slot) in progress.iter().enumerate() {
-            if let Progress::Going { message, .. } = slot {
-                for recipient in &message.recipients {
-                    let at = *index.entry(recipient.clone()).or_insert_with(|| {
-                        by_recipient.push((recipient.clone(), Vec::new()));
-                        by_recipient.len() - 1
-                    });
-                    by_recipient[at].1.push(i);
+            markers.push(match slot {
+                Progress::Going { message, original } => {
+                    for recipient in &message.recipients {
+                        by_recipient.add(recipient.clone(), i);
+                    }
+                    let (message_id, sent_at_ms) = match original {
+                        Some((id, at)) => (id.clone(), *at),
+                        None => cim_core::ulid::from_bytes(message.id_bytes),
+                    };
+                    Some((format!("{message_id}|{}", message.sender), sent_at_ms))
                 }
-            }
+                Progress::Done(_) => None,
+            });
         }
+        let by_recipient = by_recipient.into_vec();
         let epoch = Self::new_epoch();
         let now = now_ms();
         let calls = by_recipient.iter().map(|(recipient, indexes)| {
             let keys = ["inbox", "meta", "senders", "appended"].map(|kind| self.user_key(recipient, kind));
-            let messages: Vec<(&StoredMessage, u64, String)> = indexes
-                .iter()
-                .filter_map(|&i| match &progress[i] {
-                    Progress::Going { message, original } => {
-                        let (message_id, sent_at_ms) = match original {
-                            Some((id, at)) => (id.clone(), *at),
-                            None => cim_core::ulid::from_bytes(message.id_bytes),
-                        };
-                        Some((message, sent_at_ms, format!("{message_id}|{}", message.sender)))
-                    }
-                    Progress::Done(_) => None,
-                })
-                .collect();
+            let messages: Vec<(&StoredMessage, &(String, u64))> =
+                indexes.iter().filter_map(|&i| Some((going(&progress[i])?, markers[i].as_ref()?))).collect();
             let bytes: usize =
-                messages.iter().map(|(m, _, member)| m.entry.payload().len() + member.len()).sum();
+                messages.iter().map(|(m, (member, _))| m.entry.payload().len() + member.len()).sum();
             let mut command = lua::evalsha(
                 &self.scripts.append,
                 &[&keys[0], &keys[1], &keys[2], &keys[3]],
@@ -243,7 +234,7 @@ impl RedisStore {
                 bytes,
             );
             command.arg(epoch).arg(APPENDED_MS).arg(self.limits.max_entries_per_sender).arg(now);
-            for (message, sent_at_ms, member) in &messages {
+            for (message, (member, sent_at_ms)) in &messages {
                 command
                     .arg(member)
                     .arg(*sent_at_ms)
@@ -277,8 +268,8 @@ impl RedisStore {
             }
         }
         let mut answers = Vec::with_capacity(progress.len());
-        // Sends whose every append is done, and whether this was their first try.
-        let mut completed: Vec<(&StoredMessage, bool)> = Vec::new();
+        // Sends whose every append is done, with their marker if this was their first try.
+        let mut completed: Vec<(&StoredMessage, Option<&str>)> = Vec::new();
         for (i, slot) in progress.iter().enumerate() {
             answers.push(match slot {
                 Progress::Done(answer) => answer.clone(),
@@ -292,7 +283,10 @@ impl RedisStore {
                         })
                         .collect();
                     if entries.is_ok() {
-                        completed.push((message, original.is_none()));
+                        let first_try = original.is_none();
+                        let marker =
+                            markers[i].as_ref().filter(|_| first_try).map(|(member, _)| member.as_str());
+                        completed.push((message, marker));
                     }
                     match (entries, original) {
                         (Err(error), _) => Err(error),
@@ -316,15 +310,12 @@ impl RedisStore {
     /// Step 4, without holding up the answers: the sends are no longer pending, and the
     /// markers of those no retry touched go. If this never runs (a crash), the sends stay
     /// pending and their markers stay for a day: a retry then appends what is missing.
-    fn complete_in_background(&self, completed: &[(&StoredMessage, bool)]) {
-        let mut by_sender: Vec<(&str, Vec<(&StoredMessage, bool)>)> = Vec::new();
-        for &(message, first_try) in completed {
-            match by_sender.iter_mut().find(|(sender, _)| *sender == message.sender) {
-                Some((_, sends)) => sends.push((message, first_try)),
-                None => by_sender.push((&message.sender, vec![(message, first_try)])),
-            }
+    fn complete_in_background(&self, completed: &[(&StoredMessage, Option<&str>)]) {
+        let mut by_sender = Groups::new();
+        for &(message, marker) in completed {
+            by_sender.add(message.sender.as_str(), (message, marker));
         }
-        for (sender, sends) in by_sender {
+        for (sender, sends) in by_sender.into_vec() {
             for sends in sends.chunks(COMPLETE_CHUNK) {
                 let pending = self.user_key(sender, "pending");
                 let mut command =
@@ -332,14 +323,15 @@ impl RedisStore {
                 // Per send, its marker and the recipients' marker sets (none for a retry:
                 // its markers may serve yet another try, and lapse by themselves).
                 let mut markers: Vec<(String, Vec<String>)> = Vec::with_capacity(sends.len());
-                for (message, first_try) in sends {
+                for (message, marker) in sends {
                     command.arg(&message.id_bytes[..]);
-                    markers.push(if *first_try {
-                        let (message_id, _) = cim_core::ulid::from_bytes(message.id_bytes);
-                        let keys = message.recipients.iter().map(|r| self.user_key(r, "appended")).collect();
-                        (format!("{message_id}|{}", message.sender), keys)
-                    } else {
-                        (String::new(), Vec::new())
+                    markers.push(match marker {
+                        Some(member) => {
+                            let keys =
+                                message.recipients.iter().map(|r| self.user_key(r, "appended")).collect();
+                            ((*member).to_owned(), keys)
+                        }
+                        None => (String::new(), Vec::new()),
                     });
                 }
                 let script = self.scripts.complete.clone();
@@ -368,19 +360,16 @@ async fn drop_markers(
         }
     };
     // Per marker set, the members to remove.
-    let mut removals: Vec<(String, Vec<String>)> = Vec::new();
+    let mut removals = Groups::new();
     for ((member, keys), clean) in markers.into_iter().zip(clean) {
         if clean != 1 {
             continue;
         }
         for key in keys {
-            match removals.iter_mut().find(|(k, _)| *k == key) {
-                Some((_, members)) => members.push(member.clone()),
-                None => removals.push((key, vec![member.clone()])),
-            }
+            removals.add(key, member.clone());
         }
     }
-    let calls = removals.into_iter().map(|(key, members)| {
+    let calls = removals.into_vec().into_iter().map(|(key, members)| {
         let mut conn = conn.clone();
         async move { redis::cmd("ZREM").arg(key).arg(members).query_async::<()>(&mut conn).await }
     });
@@ -388,6 +377,33 @@ async fn drop_markers(
         if let Err(error) = result {
             tracing::debug!("dropping append markers: {error}");
         }
+    }
+}
+
+/// Items grouped by key: the groups in the order their keys first came, each group's items
+/// in the order they came.
+struct Groups<K, T> {
+    groups: Vec<(K, Vec<T>)>,
+    index: HashMap<K, usize>,
+}
+
+impl<K: Eq + Hash + Clone, T> Groups<K, T> {
+    fn new() -> Self {
+        Self { groups: Vec::new(), index: HashMap::new() }
+    }
+
+    /// Adds `item` under `key`; returns the group's position.
+    fn add(&mut self, key: K, item: T) -> usize {
+        let at = *self.index.entry(key.clone()).or_insert_with(|| {
+            self.groups.push((key, Vec::new()));
+            self.groups.len() - 1
+        });
+        self.groups[at].1.push(item);
+        at
+    }
+
+    fn into_vec(self) -> Vec<(K, Vec<T>)> {
+        self.groups
     }
 }
 

@@ -665,13 +665,8 @@ impl PresenceStore for RedisStore {
 #[async_trait]
 impl InboxStore for RedisStore {
     async fn accept_message(&self, message: NewMessage) -> Result<Accepted, StoreError> {
-        match &self.batcher {
-            Some(batcher) => batcher.accept(self.stored(message)?).await,
-            None => {
-                let mut answers = self.accept_on_cluster(vec![message]).await;
-                answers.pop().unwrap_or_else(|| Err(StoreError::Unavailable("no answer".into())))
-            }
-        }
+        let mut answers = self.accept_messages(vec![message]).await;
+        answers.pop().unwrap_or_else(|| Err(StoreError::Unavailable("no answer from the store".into())))
     }
 
     async fn accept_messages(&self, messages: Vec<NewMessage>) -> Vec<Result<Accepted, StoreError>> {
