@@ -14,12 +14,12 @@ use cim_core::wire::{self, GoAwayReason};
 use cim_core::{ErrorCode, Rejection, defaults};
 
 use crate::hub::{HubCommand, LiveSession};
+use crate::metrics::Metrics;
+use crate::{Context, OverLimit};
 
 /// Sends of one connection stored together at most: the default in-flight limit
 /// (spec Appendix A).
 const MAX_SENDS_TOGETHER: usize = defaults::MAX_IN_FLIGHT as usize;
-use crate::metrics::Metrics;
-use crate::{Context, OverLimit};
 
 /// I/O glue around a `ServerSession`: the core decides what to deliver, when to read the
 /// inbox and when to record acknowledgements; this answers its events from the store, the
