@@ -1,5 +1,6 @@
 //! The server session's delivery state under a virtual clock: catching up from the store a
-//! page at a time, pushes that skip ahead, entries that left the inbox unread, the periodic
+//! page at a time, pushes that skip ahead (held for the ones before them, then the store),
+//! entries that left the inbox unread, the periodic
 //! re-read with its epoch check, and batched acknowledgements (spec §8.3, §15.2).
 
 mod support;
@@ -19,6 +20,8 @@ const FIRST_REREAD: Duration = Duration::from_secs(3);
 const REREAD: Duration = Duration::from_secs(30);
 const ACK_DELAY: Duration = Duration::from_millis(50);
 const EPOCH: u64 = 9;
+const REORDER_WAIT: Duration = Duration::from_millis(20);
+const REORDER_CAPACITY: usize = 8;
 
 struct Device {
     now: Instant,
@@ -34,6 +37,8 @@ impl Device {
         config.delivery.first_reread = FIRST_REREAD;
         config.delivery.reread_interval = REREAD;
         config.delivery.ack_flush_delay = ACK_DELAY;
+        config.delivery.reorder_wait = REORDER_WAIT;
+        config.delivery.reorder_capacity = REORDER_CAPACITY;
         let now = Instant::now();
         let mut device = Self {
             now,
@@ -158,34 +163,73 @@ fn a_backlog_is_read_a_page_at_a_time_each_once_the_last_was_written() {
 fn pushes_during_catch_up_wait_for_the_store() {
     let mut device = Device::welcomed_at(1);
     device.read_request();
-    device.session.handle_push(push(1));
-    device.session.handle_push(push(2));
+    device.session.handle_push(device.now, push(1));
+    device.session.handle_push(device.now, push(2));
     assert!(device.delivered().is_empty(), "the store's order comes first");
     assert!(device.events().is_empty(), "one read at a time");
     device.session.handle_inbox_read(entries(1..=2));
     assert_eq!(device.delivered(), [1, 2], "each once");
-    device.session.handle_push(push(3));
+    device.session.handle_push(device.now, push(3));
     assert_eq!(device.delivered(), [3], "caught up: the next push goes straight out");
 }
 
 #[test]
-fn a_push_that_skips_ahead_sends_the_session_to_the_store() {
+fn a_push_ahead_of_its_turn_waits_for_the_push_before_it() {
     let mut device = Device::caught_up_at(1);
-    device.session.handle_push(push(2));
-    assert!(device.delivered().is_empty(), "seq 1 has not come: 2 must wait");
-    assert_eq!(device.read_request().from_seq, 1);
-    device.session.handle_inbox_read(entries(1..=2));
-    assert_eq!(device.delivered(), [1, 2]);
-    device.session.handle_push(push(2));
-    device.session.handle_push(push(1));
+    device.session.handle_push(device.now, push(3));
+    device.session.handle_push(device.now, push(2));
+    assert!(device.delivered().is_empty(), "seq 1 has not come: 2 and 3 must wait");
+    assert!(device.events().is_empty(), "no store read while the pushes may still come");
+    assert_eq!(device.session.poll_timeout(), Some(device.now + REORDER_WAIT));
+    device.session.handle_push(device.now, push(1));
+    assert_eq!(device.delivered(), [1, 2, 3], "in seq order, each once");
+    assert!(device.events().is_empty());
+    assert_eq!(device.session.poll_timeout(), Some(device.now + FIRST_REREAD), "nothing held any more");
+    device.session.handle_push(device.now, push(2));
+    assert!(device.delivered().is_empty(), "old pushes are dropped");
+    device.session.handle_push(device.now, push(6));
+    device.session.handle_push(device.now, push(4));
+    assert_eq!(device.delivered(), [4], "4 was next");
+    device.session.handle_push(device.now, push(5));
+    assert_eq!(device.delivered(), [5, 6], "6 waited for 5");
+    assert!(device.events().is_empty());
+}
+
+#[test]
+fn a_push_ahead_of_a_lost_one_sends_the_session_to_the_store_after_the_wait() {
+    let mut device = Device::caught_up_at(1);
+    device.session.handle_push(device.now, push(2));
+    device.advance(REORDER_WAIT - Duration::from_millis(1));
+    assert!(device.events().is_empty(), "still waiting for seq 1");
+    device.advance(Duration::from_millis(1));
+    assert_eq!(device.read_request().from_seq, 1, "the store has seq 1");
+    device.session.handle_push(device.now, push(3));
+    assert!(device.delivered().is_empty(), "the store's order comes first");
+    device.session.handle_inbox_read(entries(1..=3));
+    assert_eq!(device.delivered(), [1, 2, 3], "each once");
+    device.session.handle_push(device.now, push(2));
+    device.session.handle_push(device.now, push(1));
     assert!(device.delivered().is_empty(), "old pushes are dropped");
     assert!(device.events().is_empty());
 }
 
 #[test]
+fn more_pushes_ahead_than_can_be_held_send_the_session_to_the_store_at_once() {
+    let mut device = Device::caught_up_at(1);
+    for seq in 2..2 + REORDER_CAPACITY as u64 {
+        device.session.handle_push(device.now, push(seq));
+    }
+    assert!(device.events().is_empty(), "all held");
+    device.session.handle_push(device.now, push(2 + REORDER_CAPACITY as u64));
+    assert_eq!(device.read_request().from_seq, 1, "one too many: the store is read now");
+    device.session.handle_push(device.now, push(1));
+    assert!(device.delivered().is_empty(), "held pushes were given up for the store");
+}
+
+#[test]
 fn live_only_broadcasts_go_out_whatever_the_cursor() {
     let mut device = Device::welcomed_at(5);
-    device.session.handle_push(push(0));
+    device.session.handle_push(device.now, push(0));
     assert_eq!(device.delivered(), [0]);
 }
 
@@ -238,7 +282,7 @@ fn an_inbox_that_started_over_ends_the_session_at_the_next_reread() {
 fn acknowledgements_are_gathered_and_the_last_is_raised_when_the_session_ends() {
     let mut device = Device::caught_up_at(1);
     for seq in 1..=3 {
-        device.session.handle_push(push(seq));
+        device.session.handle_push(device.now, push(seq));
     }
     assert_eq!(device.delivered(), [1, 2, 3]);
     device.ack(1);
@@ -256,7 +300,7 @@ fn acknowledgements_are_gathered_and_the_last_is_raised_when_the_session_ends() 
 #[test]
 fn a_session_ended_by_an_error_still_raises_its_last_acknowledgement() {
     let mut device = Device::caught_up_at(1);
-    device.session.handle_push(push(1));
+    device.session.handle_push(device.now, push(1));
     device.delivered();
     device.ack(1);
     device.session.reject(ErrorCode::SLOW_CONSUMER, "too slow");

@@ -1,6 +1,7 @@
 //! The delivery promise under random faults (spec §9): every message acknowledged to its
 //! sender reaches the recipient's application exactly once, in send order, whatever the
-//! schedule of latency, dropped connections, partitions and recipient restarts.
+//! schedule of latency, dropped connections, partitions, pushes overtaking each other and
+//! recipient restarts.
 
 mod support;
 
@@ -27,6 +28,8 @@ enum Op {
     },
     /// Bob's app restarts from the resume point it stored.
     RestartBob,
+    /// Pushes overtake each other for a while (two servers pushing into one inbox).
+    ReorderPushes(Duration),
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -41,6 +44,7 @@ fn op() -> impl Strategy<Value = Op> {
             for_: Duration::from_millis(ms)
         }),
         1 => Just(Op::RestartBob),
+        2 => (1u64..3_000).prop_map(|ms| Op::ReorderPushes(Duration::from_millis(ms))),
     ]
 }
 
@@ -83,6 +87,11 @@ proptest! {
                     world.faults.kill_probability = per_step;
                     world.drive_for(for_);
                     world.faults.kill_probability = 0.0;
+                }
+                Op::ReorderPushes(d) => {
+                    world.faults.reorder_pushes = true;
+                    world.drive_for(d);
+                    world.faults.reorder_pushes = false;
                 }
                 Op::RestartBob => {
                     let resume = world.clients[bob].session.resume_point();

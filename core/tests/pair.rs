@@ -69,6 +69,20 @@ fn messages_whose_pushes_were_lost_arrive_with_the_periodic_reread() {
 }
 
 #[test]
+fn pushes_that_overtake_each_other_still_arrive_in_order() {
+    let mut world = connected_world(&["alice", "bob"]);
+    world.faults.reorder_pushes = true;
+    let texts_sent: Vec<String> = (0..20).map(|i| format!("m{i}")).collect();
+    for text in &texts_sent {
+        world.send_text(0, "bob", text);
+    }
+    assert!(world.drive_until(Duration::from_secs(5), |w| w.clients[1].received.len() == 20));
+    assert_eq!(texts(&world.clients[1].received), texts_sent);
+    let seqs: Vec<u64> = world.clients[1].received.iter().map(|d| d.seq).collect();
+    assert_eq!(seqs, (1..=20).collect::<Vec<_>>());
+}
+
+#[test]
 fn one_to_one_messages_arrive_in_order_and_are_acked() {
     let mut world = connected_world(&["alice", "bob"]);
     let ids: Vec<String> = (0..5).map(|i| world.send_text(0, "bob", &format!("hi {i}"))).collect();

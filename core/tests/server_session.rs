@@ -426,7 +426,9 @@ fn a_server_without_a_rate_limit_announces_the_largest_rate_never_zero() {
 fn deliver_ack_beyond_what_was_delivered_is_invalid() {
     let mut script = Script::new();
     script.open();
-    script.session.handle_push(wire::Deliver { seq: 1, message_id: "m".into(), ..Default::default() });
+    script
+        .session
+        .handle_push(script.now, wire::Deliver { seq: 1, message_id: "m".into(), ..Default::default() });
     assert!(matches!(&script.received()[..], [Body::Deliver(d)] if d.seq == 1));
     script.send(Body::DeliverAck(wire::DeliverAck { up_to_seq: 1 })).expect("valid ack");
     assert_eq!(script.events(), [ServerEvent::RecordAck { up_to_seq: 1 }]);
@@ -445,7 +447,7 @@ fn go_away_drains_in_flight_sends_then_finishes() {
         matches!(&script.received()[..], [Body::GoAway(g)] if g.reason == wire::GoAwayReason::Shutdown as i32)
     );
     assert!(!script.session.is_finished(), "one Send still in flight");
-    script.session.handle_push(wire::Deliver { seq: 1, ..Default::default() });
+    script.session.handle_push(script.now, wire::Deliver { seq: 1, ..Default::default() });
     assert!(script.received().is_empty(), "no Deliver after GoAway");
     script.send(send_to_bob("late", b"")).expect("still readable");
     assert!(script.received().is_empty(), "a Send after GoAway is left unanswered");
@@ -474,10 +476,10 @@ fn deliver_too_large_for_the_client_is_refused() {
     script.received();
     script.empty_inbox();
     let big = wire::Deliver { seq: 1, body: Bytes::from(vec![0u8; 65_536]), ..Default::default() };
-    script.session.handle_push(big);
+    script.session.handle_push(script.now, big);
     assert!(script.received().is_empty(), "a Deliver over the client's frame limit is not sent");
     let fits = wire::Deliver { seq: 1, body: Bytes::from(vec![0u8; 61_440]), ..Default::default() };
-    script.session.handle_push(fits);
+    script.session.handle_push(script.now, fits);
     assert!(matches!(&script.received()[..], [Body::Deliver(d)] if d.seq == 1));
 }
 
@@ -532,7 +534,7 @@ fn acks_up_to_the_resume_point_are_allowed_and_stale_ones_ignored() {
     script.empty_inbox();
     script.send(Body::DeliverAck(wire::DeliverAck { up_to_seq: 10 })).expect("within next_seq - 1");
     assert!(script.events().is_empty(), "not beyond what the resume point already acknowledged");
-    script.session.handle_push(wire::Deliver { seq: 11, ..Default::default() });
+    script.session.handle_push(script.now, wire::Deliver { seq: 11, ..Default::default() });
     script.received();
     script.send(Body::DeliverAck(wire::DeliverAck { up_to_seq: 11 })).expect("valid");
     script.send(Body::DeliverAck(wire::DeliverAck { up_to_seq: 0 })).expect("stale, ignored");

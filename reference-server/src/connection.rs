@@ -117,7 +117,7 @@ impl Connection {
     /// A command from the hub.
     pub(crate) fn on_command(&mut self, command: HubCommand) {
         match command {
-            HubCommand::Deliver(deliver) => self.session.handle_push(deliver),
+            HubCommand::Deliver(deliver) => self.session.handle_push(Instant::now(), deliver),
             HubCommand::GoAway(reason, message) => {
                 let spread = Duration::from_millis(u64::from(random_bytes::<2>()[0]) * 8);
                 self.session.go_away(reason, message, spread);

@@ -2,9 +2,13 @@
 //! (spec §8.3, §15.2): the delivery cursor, catching up from the store, the periodic re-read
 //! and the batching of acknowledgements.
 //!
-//! The store is the truth; pushes are a shortcut. A session delivers a pushed entry only when
-//! it is the very next one and nothing is waiting in the store before it; anything else sends
-//! it back to the store, one page at a time.
+//! The store is the truth; pushes are a shortcut. A session delivers a pushed entry when it is
+//! the very next one and nothing is waiting in the store before it. Pushes of one inbox can
+//! arrive out of order (two senders' connections, or two servers, store into it together and
+//! push independently), so an entry ahead of the next is held for a moment
+//! ([`DeliveryConfig::reorder_wait`]) for the ones before it; if they do not come as pushes in
+//! that time, the session reads them from the store, one page at a time, as it does for
+//! anything else it may have missed.
 
 use std::time::{Duration, Instant};
 
@@ -26,6 +30,11 @@ pub struct DeliveryConfig {
     /// How often the inbox is read again after that (CIM-15.2-4): a push can be lost (a
     /// server died mid-push), the inbox cannot.
     pub reread_interval: Duration,
+    /// Longest a pushed entry waits for the pushes of the entries before it before the session
+    /// reads them from the store instead. Zero reads at once.
+    pub reorder_wait: Duration,
+    /// Most pushed entries held while they wait; one more sends the session to the store.
+    pub reorder_capacity: usize,
 }
 
 impl Default for DeliveryConfig {
@@ -35,6 +44,10 @@ impl Default for DeliveryConfig {
             ack_flush_delay: Duration::from_millis(50),
             first_reread: Duration::from_millis(2500),
             reread_interval: crate::defaults::HEARTBEAT_INTERVAL,
+            // Pushes of one batch reach the hub microseconds apart; pushes from another
+            // server come in its next PushBatch, within a few milliseconds.
+            reorder_wait: Duration::from_millis(20),
+            reorder_capacity: 64,
         }
     }
 }
@@ -82,13 +95,27 @@ pub(crate) struct Delivery {
     /// Highest DeliverAck not yet handed out for recording, and when it will be.
     unrecorded_ack: Option<u64>,
     ack_due_at: Option<Instant>,
+    /// Pushed entries ahead of `next_seq`, waiting for the ones before them. Boxed and only
+    /// while there are some: an idle session carries one pointer.
+    held: Option<Box<Held>>,
+}
+
+/// Pushed entries that arrived ahead of their turn.
+#[derive(Debug)]
+struct Held {
+    /// By seq, ascending; none below `next_seq` at the time each was held.
+    entries: Vec<wire::Deliver>,
+    /// When the wait for the missing entries ends and the store is read.
+    until: Instant,
 }
 
 /// What to do with a pushed entry.
 pub(crate) enum PushVerdict {
-    /// Deliver it now.
-    Deliver,
-    /// Drop it: already delivered, or the store will supply it.
+    /// Deliver it now (and then whatever [`Delivery::take_held`] hands out).
+    Deliver(wire::Deliver),
+    /// Kept until the entries before it come, or the store is read.
+    Held,
+    /// Dropped: already delivered, or the store will supply it.
     Skip,
 }
 
@@ -97,20 +124,61 @@ impl Delivery {
     pub(crate) fn start(&mut self, now: Instant, config: &DeliveryConfig, epoch: u64, next_seq: u64) {
         self.next_seq = next_seq;
         self.epoch = epoch;
-        self.catching_up = true;
+        self.read_from_store();
         self.reread_at = Some(now + config.first_reread);
     }
 
     /// A pushed entry (seq 0: a live-only broadcast, always delivered).
-    pub(crate) fn on_push(&mut self, seq: u64) -> PushVerdict {
+    pub(crate) fn on_push(
+        &mut self,
+        now: Instant,
+        config: &DeliveryConfig,
+        entry: wire::Deliver,
+    ) -> PushVerdict {
+        let seq = entry.seq;
         if seq == 0 || (seq == self.next_seq && !self.catching_up) {
-            return PushVerdict::Deliver;
+            return PushVerdict::Deliver(entry);
         }
-        if seq > self.next_seq {
-            // Something in between has not reached us as a push: the store has it.
-            self.catching_up = true;
+        if seq < self.next_seq || self.catching_up {
+            return PushVerdict::Skip;
         }
-        PushVerdict::Skip
+        // Ahead of its turn: the entries in between are on their way as pushes, or only the
+        // store has them.
+        let held_now = self.held.as_ref().map_or(0, |held| held.entries.len());
+        if held_now >= config.reorder_capacity || config.reorder_wait.is_zero() {
+            self.read_from_store();
+            return PushVerdict::Skip;
+        }
+        let held = self
+            .held
+            .get_or_insert_with(|| Box::new(Held { entries: Vec::new(), until: now + config.reorder_wait }));
+        match held.entries.binary_search_by_key(&seq, |e| e.seq) {
+            Ok(_) => {}
+            Err(at) => held.entries.insert(at, entry),
+        }
+        PushVerdict::Held
+    }
+
+    /// The held entry that is next in turn, if any; call after each delivery until `None`.
+    pub(crate) fn take_held(&mut self) -> Option<wire::Deliver> {
+        let held = self.held.as_mut()?;
+        while held.entries.first().is_some_and(|e| e.seq < self.next_seq) {
+            held.entries.remove(0);
+        }
+        let next = match held.entries.first() {
+            Some(first) if first.seq == self.next_seq && !self.catching_up => Some(held.entries.remove(0)),
+            _ => None,
+        };
+        if held.entries.is_empty() {
+            self.held = None;
+        }
+        next
+    }
+
+    /// Gives up on pushes: the store supplies what comes next (held entries included).
+    fn read_from_store(&mut self) {
+        self.catching_up = true;
+        self.held = None;
     }
 
     /// An inbox entry was handed to the client.
@@ -180,10 +248,13 @@ impl Delivery {
         self.unrecorded_ack.take()
     }
 
-    /// Starts the periodic re-read if it is due.
+    /// Starts the periodic re-read if it is due, or the read of what held entries wait for.
     pub(crate) fn on_timeout(&mut self, now: Instant, config: &DeliveryConfig) {
+        if self.held.as_ref().is_some_and(|held| held.until <= now) {
+            self.read_from_store();
+        }
         if self.reread_at.is_some_and(|at| at <= now) {
-            self.catching_up = true;
+            self.read_from_store();
             self.check_epoch = true;
             self.reread_at = Some(now + config.reread_interval.max(Duration::from_secs(1)));
         }
@@ -193,7 +264,8 @@ impl Delivery {
     /// work; `reading` says whether the session still reads its inbox.
     pub(crate) fn next_timeout(&self, reading: bool) -> Option<Instant> {
         let reread = self.reread_at.filter(|_| reading);
-        [reread, self.ack_due_at].into_iter().flatten().min()
+        let held = self.held.as_ref().map(|held| held.until).filter(|_| reading);
+        [reread, held, self.ack_due_at].into_iter().flatten().min()
     }
 
     /// Whether a read would be asked for once the session is idle.

@@ -574,14 +574,20 @@ impl ServerSession {
 
     /// A message pushed to this session: an inbox entry just stored for its user, or a
     /// live-only broadcast (seq 0). It is delivered now if it is the next entry in order and
-    /// nothing waits in the store before it; otherwise the session catches up from the store
-    /// (raising [`ServerEvent::ReadInbox`]), which has it. A session not open ignores it.
-    pub fn handle_push(&mut self, deliver: wire::Deliver) {
+    /// nothing waits in the store before it. An entry ahead of the next is held for up to
+    /// [`DeliveryConfig::reorder_wait`] for the pushes of the ones before it (pushes of one
+    /// inbox can overtake each other); if they do not come, or the entry is old, the session
+    /// catches up from the store (raising [`ServerEvent::ReadInbox`]), which has them all. A
+    /// session not open ignores it.
+    pub fn handle_push(&mut self, now: Instant, deliver: wire::Deliver) {
         if self.phase != Phase::Open {
             return;
         }
-        if let PushVerdict::Deliver = self.delivery.on_push(deliver.seq) {
+        if let PushVerdict::Deliver(deliver) = self.delivery.on_push(now, &self.config.delivery, deliver) {
             self.deliver(deliver);
+            while let Some(held) = self.delivery.take_held() {
+                self.deliver(held);
+            }
         }
     }
 

@@ -107,6 +107,9 @@ pub struct Faults {
     /// Stored messages are not pushed to the recipients' sessions (a sender's stale route,
     /// a server that died mid-push): only the store has them.
     pub lose_pushes: bool,
+    /// Pushes reach the sessions in shuffled order, a step late (two senders' connections or
+    /// two servers pushing into one inbox at once).
+    pub reorder_pushes: bool,
 }
 
 impl Default for Faults {
@@ -116,6 +119,7 @@ impl Default for Faults {
             kill_probability: 0.0,
             partitioned: false,
             lose_pushes: false,
+            reorder_pushes: false,
         }
     }
 }
@@ -136,6 +140,8 @@ pub struct World {
     pub framing: Framing,
     /// Connections killed by faults, for reporting.
     pub kills: u32,
+    /// Pushes held back by [`Faults::reorder_pushes`]: connection id and entry.
+    late_pushes: Vec<(u64, wire::Deliver)>,
 }
 
 impl World {
@@ -158,6 +164,7 @@ impl World {
             rng: SplitMix64::new(seed),
             framing: Framing::LengthPrefixed,
             kills: 0,
+            late_pushes: Vec::new(),
         }
     }
 
@@ -352,11 +359,31 @@ impl World {
             progressed |= self.drive_client(c);
         }
         progressed |= self.deliver_pipes();
+        progressed |= self.push_late();
         for index in 0..self.connections.len() {
             progressed |= self.drive_server_connection(index);
         }
         progressed |= self.reap_finished();
         progressed
+    }
+
+    /// Hands the pushes held back by [`Faults::reorder_pushes`] to their sessions, shuffled.
+    fn push_late(&mut self) -> bool {
+        let mut pushes = std::mem::take(&mut self.late_pushes);
+        if pushes.is_empty() {
+            return false;
+        }
+        for i in (1..pushes.len()).rev() {
+            let j = self.rng.up_to(i as u64) as usize;
+            pushes.swap(i, j);
+        }
+        let now = self.now;
+        for (id, deliver) in pushes {
+            if let Some(conn) = self.connections.iter_mut().find(|c| c.id == id) {
+                conn.session.handle_push(now, deliver);
+            }
+        }
+        true
     }
 
     fn drive_client(&mut self, c: usize) -> bool {
@@ -568,6 +595,7 @@ impl World {
     }
 
     fn on_send(&mut self, index: usize, send: wire::Send) {
+        let now = self.now;
         let Some((sender, _)) = self.connections[index].user.clone() else {
             return;
         };
@@ -636,7 +664,11 @@ impl World {
             }
             for conn in &mut self.connections {
                 if conn.user.as_ref().is_some_and(|(u, _)| u == user) {
-                    conn.session.handle_push(deliver.clone());
+                    if self.faults.reorder_pushes {
+                        self.late_pushes.push((conn.id, deliver.clone()));
+                    } else {
+                        conn.session.handle_push(now, deliver.clone());
+                    }
                 }
             }
         }
@@ -652,6 +684,7 @@ impl World {
     }
 
     fn broadcast(&mut self, index: usize, sender: &str, send: wire::Send, sent_at_ms: u64) {
+        let now = self.now;
         self.next_message += 1;
         let message_id = format!("{:026}", self.next_message);
         let deliver = wire::Deliver {
@@ -665,7 +698,7 @@ impl World {
         };
         for conn in &mut self.connections {
             if conn.user.as_ref().is_some_and(|(u, _)| u != sender) {
-                conn.session.handle_push(deliver.clone());
+                conn.session.handle_push(now, deliver.clone());
             }
         }
         self.connections[index].session.ack_send(wire::SendAck {
