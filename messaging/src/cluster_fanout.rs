@@ -178,6 +178,7 @@ impl ClusterFanout {
         }
         self.route_misses.fetch_add(1, Ordering::Relaxed);
         let Ok(sessions) = self.presence.sessions_of(user_id).await else { return Vec::new() };
+        let online = !sessions.is_empty();
         let mut servers: Vec<String> = sessions
             .into_iter()
             .map(|s| s.server_id)
@@ -185,8 +186,11 @@ impl ClusterFanout {
             .collect();
         servers.sort();
         servers.dedup();
-        // Offline users are not cached: one who logs in must be found at once.
-        if !servers.is_empty() {
+        // Users online anywhere are cached, those on this server only too (no other server to
+        // push to is an answer worth keeping: in a group, half the members of a two-server
+        // deployment are local, and each message would read the store for every one of them).
+        // Offline users are not: one who logs in must be found at once.
+        if online {
             let mut routes = self.routes();
             if routes.len() >= ROUTE_CACHE_SWEEP {
                 routes.retain(|_, r| r.read_at.elapsed() < ROUTE_CACHE_TTL);

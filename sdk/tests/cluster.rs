@@ -159,6 +159,30 @@ async fn a_busy_conversation_reads_the_route_from_the_cache() {
 }
 
 #[tokio::test]
+async fn a_recipient_on_the_senders_own_server_is_found_in_the_cache_too() {
+    let (servers, route) = cluster(&["s1", "s2"]).await;
+    let alice = login_as(&route.url(), "alice", "d").await;
+    let _elsewhere = login_as(&route.url(), "carol", "d").await;
+    let mut bob = login_as(&route.url(), "bob", "d").await;
+    assert_eq!(alice.status().server_id, bob.status().server_id, "round robin: s1, s2, s1");
+    let sender = &servers[usize::from(alice.status().server_id == "s2")];
+    let before = route_cache(sender).await;
+    for k in 0..20 {
+        alice.send_to_user("bob", &format!("m{k}")).await.expect("acked");
+    }
+    for k in 0..20 {
+        assert_eq!(next_message(&mut bob, WAIT).await.text(), format!("m{k}"));
+    }
+    let (hits, misses) = route_cache(sender).await;
+    assert!(
+        misses - before.1 <= 2,
+        "no other server holds bob: at most a couple of store reads for 20 messages, got {}",
+        misses - before.1
+    );
+    assert!(hits - before.0 >= 18, "the rest from the cache, got {}", hits - before.0);
+}
+
+#[tokio::test]
 async fn a_recipient_who_moves_or_adds_a_device_elsewhere_still_gets_everything() {
     let (_servers, route) = cluster(&["s1", "s2", "s3"]).await;
     let url = route.url();
