@@ -19,7 +19,7 @@ pub(crate) struct ServerFanout {
 impl Fanout for ServerFanout {
     async fn push(&self, pushes: Vec<wire::Push>) {
         if self.cluster.has_peers() {
-            self.hub.push(pushes.clone()).await;
+            self.hub.push_copies(&pushes);
             self.cluster.push(pushes).await;
         } else {
             // One server (`cim up`, or a cluster of one): the pushes go to the hub as they are.

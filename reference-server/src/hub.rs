@@ -153,23 +153,45 @@ impl Hub {
             session.post(HubCommand::GoAway(reason, message.to_owned()));
         }
     }
+
+    /// [`Fanout::push`] for pushes that also go elsewhere: each session reached gets a copy,
+    /// and pushes for users with no session here cost nothing (in a group spread over
+    /// servers, most of them).
+    pub(crate) fn push_copies(&self, pushes: &[wire::Push]) {
+        let users = self.lock();
+        for push in pushes {
+            let Some(deliver) = &push.deliver else { continue };
+            for session in targets(&users, push, deliver.seq) {
+                session.post(HubCommand::Deliver(deliver.clone()));
+            }
+        }
+    }
+}
+
+/// The sessions here that `push`, whose Deliver has inbox seq `seq`, is for.
+fn targets<'a>(
+    users: &'a IdMap<String, Vec<Arc<LiveSession>>>,
+    push: &'a wire::Push,
+    seq: u64,
+) -> impl Iterator<Item = &'a Arc<LiveSession>> {
+    let broadcast = seq == 0 && push.user_id.is_empty();
+    let sessions: Box<dyn Iterator<Item = &'a Arc<LiveSession>>> = if broadcast {
+        Box::new(users.values().flatten())
+    } else {
+        Box::new(users.get(&push.user_id).into_iter().flatten())
+    };
+    sessions.filter(|s| s.session_id != push.except_session_id)
 }
 
 #[async_trait]
 impl Fanout for Hub {
     async fn push(&self, pushes: Vec<wire::Push>) {
         let users = self.lock();
-        for push in pushes {
-            let Some(mut deliver) = push.deliver else { continue };
-            let broadcast = deliver.seq == 0 && push.user_id.is_empty();
-            let targets: Box<dyn Iterator<Item = &Arc<LiveSession>>> = if broadcast {
-                Box::new(users.values().flatten())
-            } else {
-                Box::new(users.get(&push.user_id).into_iter().flatten())
-            };
+        for mut push in pushes {
+            let Some(mut deliver) = push.deliver.take() else { continue };
             // Each session but the last gets a copy; the last (the only one, for most pushes)
             // takes the original.
-            let mut targets = targets.filter(|s| s.session_id != push.except_session_id).peekable();
+            let mut targets = targets(&users, &push, deliver.seq).peekable();
             while let Some(session) = targets.next() {
                 let deliver =
                     if targets.peek().is_some() { deliver.clone() } else { std::mem::take(&mut deliver) };
