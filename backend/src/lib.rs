@@ -24,7 +24,7 @@ pub use cim_auth::{
 };
 /// The message path and fan-out (`cim-messaging`).
 pub use cim_messaging as messaging;
-pub use cim_messaging::{ClusterFanout, Fanout, MessageIds, ROUTE_CACHE_TTL, RouteCacheStats};
+pub use cim_messaging::{ClusterFanout, Fanout, MessageIds, PushStats, ROUTE_CACHE_TTL, RouteCacheStats};
 pub use cim_registry_zookeeper::ZooKeeperRegistry;
 #[cfg(feature = "testsuite")]
 pub use cim_store::testsuite;

@@ -47,6 +47,8 @@ pub struct ClusterFanout {
     routes: Arc<Mutex<HashMap<String, CachedRoute>>>,
     route_hits: AtomicU64,
     route_misses: AtomicU64,
+    /// What went to other servers, for `/metrics`.
+    sent: Arc<SentCounters>,
     /// Signs the calls, so that other servers know they come from this deployment.
     auth: InternalAuth,
 }
@@ -58,6 +60,21 @@ pub struct RouteCacheStats {
     pub hits: u64,
     /// Lookups that read the store.
     pub misses: u64,
+}
+
+/// What a fan-out sent to other servers, for `/metrics`: how well pushes travel together.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PushStats {
+    /// `PushBatch` calls made.
+    pub batches: u64,
+    /// Pushes in them.
+    pub pushes: u64,
+}
+
+#[derive(Debug, Default)]
+struct SentCounters {
+    batches: AtomicU64,
+    pushes: AtomicU64,
 }
 
 /// How long a cached route is used before the store is read again (spec §15.5).
@@ -115,6 +132,7 @@ impl ClusterFanout {
             routes: Arc::new(Mutex::new(HashMap::new())),
             route_hits: AtomicU64::new(0),
             route_misses: AtomicU64::new(0),
+            sent: Arc::default(),
             auth,
         }
     }
@@ -142,6 +160,14 @@ impl ClusterFanout {
         }
     }
 
+    /// Batches and pushes sent to other servers so far.
+    pub fn push_stats(&self) -> PushStats {
+        PushStats {
+            batches: self.sent.batches.load(Ordering::Relaxed),
+            pushes: self.sent.pushes.load(Ordering::Relaxed),
+        }
+    }
+
     fn routes(&self) -> MutexGuard<'_, HashMap<String, CachedRoute>> {
         lock_routes(&self.routes)
     }
@@ -160,6 +186,7 @@ impl ClusterFanout {
             from_server_id: self.server_id().unwrap_or_default().to_owned(),
             client: self.client(channel),
             routes: self.routes.clone(),
+            sent: self.sent.clone(),
         };
         tokio::spawn(peer.run(rx));
         queues.insert(endpoint.to_owned(), tx.clone());
@@ -243,6 +270,7 @@ struct Peer {
     from_server_id: String,
     client: PushClient,
     routes: Arc<Mutex<HashMap<String, CachedRoute>>>,
+    sent: Arc<SentCounters>,
 }
 
 impl Peer {
@@ -250,6 +278,8 @@ impl Peer {
     async fn run(mut self, mut queue: mpsc::Receiver<wire::Push>) {
         let mut pushes = Vec::with_capacity(MAX_BATCH);
         while queue.recv_many(&mut pushes, MAX_BATCH).await > 0 {
+            self.sent.batches.fetch_add(1, Ordering::Relaxed);
+            self.sent.pushes.fetch_add(pushes.len() as u64, Ordering::Relaxed);
             let batch = wire::PushBatch {
                 from_server_id: self.from_server_id.clone(),
                 pushes: std::mem::take(&mut pushes),

@@ -9,7 +9,7 @@ mod fanout;
 mod message_id;
 mod path;
 
-pub use cluster_fanout::{ClusterFanout, ROUTE_CACHE_TTL, RouteCacheStats};
+pub use cluster_fanout::{ClusterFanout, PushStats, ROUTE_CACHE_TTL, RouteCacheStats};
 pub use fanout::Fanout;
 pub use message_id::MessageIds;
 pub use path::{

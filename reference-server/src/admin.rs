@@ -31,6 +31,16 @@ async fn metrics(State(ctx): State<Arc<Context>>) -> impl IntoResponse {
          cim_server_route_cache_total{{outcome=\"miss\"}} {}\n",
         routes.hits, routes.misses
     ));
+    let sent = ctx.cluster.push_stats();
+    text.push_str(&format!(
+        "# HELP cim_server_push_batches_sent_total PushBatch calls made to other servers.\n\
+         # TYPE cim_server_push_batches_sent_total counter\n\
+         cim_server_push_batches_sent_total {}\n\
+         # HELP cim_server_pushes_sent_total Pushes sent to other servers, in those batches.\n\
+         # TYPE cim_server_pushes_sent_total counter\n\
+         cim_server_pushes_sent_total {}\n",
+        sent.batches, sent.pushes
+    ));
     if let Some(entries) = ctx.store.inbox.inbox_entries().await {
         text.push_str(&format!(
             "# HELP cim_store_inbox_entries Inbox entries held by the store, in all inboxes.\n\

@@ -46,7 +46,7 @@ async fn login_as(route_url: &str, user: &str, device: &str) -> Client {
     .expect("login")
 }
 
-/// A server's route-cache counters from its `/metrics`: (hits, misses).
+/// A server's `/metrics` text.
 async fn metrics(server: &cim_server::RunningServer) -> String {
     reqwest::get(format!("http://{}/metrics", server.admin_addr()))
         .await
@@ -63,6 +63,16 @@ async fn route_cache(server: &cim_server::RunningServer) -> (u64, u64) {
         text.lines().find_map(|l| l.strip_prefix(&prefix)?.parse::<u64>().ok()).expect("counter present")
     };
     (value("hit"), value("miss"))
+}
+
+/// A server's counters of what it sent to other servers: (PushBatch calls, pushes).
+async fn pushes_sent(server: &cim_server::RunningServer) -> (u64, u64) {
+    let text = metrics(server).await;
+    let value = |name: &str| {
+        let prefix = format!("{name} ");
+        text.lines().find_map(|l| l.strip_prefix(&prefix)?.parse::<u64>().ok()).expect("counter present")
+    };
+    (value("cim_server_push_batches_sent_total"), value("cim_server_pushes_sent_total"))
 }
 
 #[tokio::test]
@@ -156,6 +166,9 @@ async fn a_busy_conversation_reads_the_route_from_the_cache() {
         misses - before.1
     );
     assert!(hits - before.0 >= 18, "the rest from the cache, got {}", hits - before.0);
+    let (batches, pushes) = pushes_sent(sender).await;
+    assert!(pushes >= 20, "each message pushed to bob's server, got {pushes} pushes");
+    assert!((1..=pushes).contains(&batches), "{pushes} pushes in {batches} batches");
 }
 
 #[tokio::test]
