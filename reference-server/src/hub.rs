@@ -156,7 +156,7 @@ impl Hub {
 
     /// [`Fanout::push`] for pushes that also go elsewhere: each session reached gets a copy,
     /// and pushes for users with no session here cost nothing (in a group spread over
-    /// servers, most of them).
+    /// several servers, many of them).
     pub(crate) fn push_copies(&self, pushes: &[wire::Push]) {
         let users = self.lock();
         for push in pushes {
