@@ -56,23 +56,25 @@ async fn metrics(server: &cim_server::RunningServer) -> String {
         .expect("metrics text")
 }
 
+/// The value of the series `series` (name and labels) in a `/metrics` text.
+fn counter(text: &str, series: &str) -> u64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse::<u64>().ok())
+        .unwrap_or_else(|| panic!("{series} missing from /metrics"))
+}
+
+/// A server's route-cache counters: (hits, misses).
 async fn route_cache(server: &cim_server::RunningServer) -> (u64, u64) {
     let text = metrics(server).await;
-    let value = |outcome: &str| {
-        let prefix = format!("cim_server_route_cache_total{{outcome=\"{outcome}\"}} ");
-        text.lines().find_map(|l| l.strip_prefix(&prefix)?.parse::<u64>().ok()).expect("counter present")
-    };
-    (value("hit"), value("miss"))
+    let outcome =
+        |outcome: &str| counter(&text, &format!("cim_server_route_cache_total{{outcome=\"{outcome}\"}}"));
+    (outcome("hit"), outcome("miss"))
 }
 
 /// A server's counters of what it sent to other servers: (PushBatch calls, pushes).
 async fn pushes_sent(server: &cim_server::RunningServer) -> (u64, u64) {
     let text = metrics(server).await;
-    let value = |name: &str| {
-        let prefix = format!("{name} ");
-        text.lines().find_map(|l| l.strip_prefix(&prefix)?.parse::<u64>().ok()).expect("counter present")
-    };
-    (value("cim_server_push_batches_sent_total"), value("cim_server_pushes_sent_total"))
+    (counter(&text, "cim_server_push_batches_sent_total"), counter(&text, "cim_server_pushes_sent_total"))
 }
 
 #[tokio::test]
