@@ -21,6 +21,7 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use cim_core::wire;
 use cim_proto::v1::internal_push_client::InternalPushClient;
+use futures_util::future::join_all;
 use tokio::sync::mpsc;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Channel, Endpoint};
@@ -309,8 +310,20 @@ impl Fanout for ClusterFanout {
         if peers.is_empty() {
             return;
         }
+        // Every recipient's route first, the uncached ones read from the store together rather
+        // than one after another: a group's members enter the cache together and leave it
+        // together, and a message that found them all expired waited for a read per member.
+        let route = |push: &wire::Push| {
+            let user_id = push.user_id.clone();
+            let peers = &peers;
+            async move { if user_id.is_empty() { Vec::new() } else { self.servers_of(&user_id, peers).await } }
+        };
+        let routes = match pushes.as_slice() {
+            [one] => vec![route(one).await],
+            many => join_all(many.iter().map(route)).await,
+        };
         let mut batches: BTreeMap<&str, Vec<wire::Push>> = BTreeMap::new();
-        for push in pushes {
+        for (push, servers) in pushes.into_iter().zip(routes) {
             if push.user_id.is_empty() {
                 // A broadcast: every server.
                 for server in peers.keys() {
@@ -318,7 +331,7 @@ impl Fanout for ClusterFanout {
                 }
                 continue;
             }
-            for server in self.servers_of(&push.user_id, &peers).await {
+            for server in servers {
                 if let Some((id, _)) = peers.get_key_value(&server) {
                     batches.entry(id.as_str()).or_default().push(push.clone());
                 }
