@@ -313,15 +313,11 @@ impl Fanout for ClusterFanout {
         // Every recipient's route first, the uncached ones read from the store together rather
         // than one after another: a group's members enter the cache together and leave it
         // together, and a message that found them all expired waited for a read per member.
-        let route = |push: &wire::Push| {
-            let user_id = push.user_id.clone();
-            let peers = &peers;
-            async move { if user_id.is_empty() { Vec::new() } else { self.servers_of(&user_id, peers).await } }
-        };
-        let routes = match pushes.as_slice() {
-            [one] => vec![route(one).await],
-            many => join_all(many.iter().map(route)).await,
-        };
+        let peers_ref = &peers;
+        let routes = join_all(pushes.iter().map(|push| async move {
+            if push.user_id.is_empty() { Vec::new() } else { self.servers_of(&push.user_id, peers_ref).await }
+        }))
+        .await;
         let mut batches: BTreeMap<&str, Vec<wire::Push>> = BTreeMap::new();
         for (push, servers) in pushes.into_iter().zip(routes) {
             if push.user_id.is_empty() {
